@@ -1,0 +1,19 @@
+/**
+ * The single table's keys and indexes: one definition, used by the CDK construct and by the
+ * local stack when it creates the table in DynamoDB Local.
+ *
+ * Items:
+ * - `INTENT#<id>` / `META`: the intent without its payload, small so that every conditional
+ *   write is cheap; `INTENT#<id>` / `PAYLOAD`: the payload, written once;
+ *   `INTENT#<id>` / `EVENT#<seq>`: the audit trail, appended in the same transaction as the
+ *   intent change that caused it.
+ * - `IDEMPOTENCY#<principal>#<key>`, `APIKEY#<sha256>`, `TEAM#<name>`.
+ * GSI1 lists by owner (agent, and the key and team catalogues); GSI2 lists by status.
+ */
+export const TABLE_KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  gsi1: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  gsi2: { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+  timeToLive: 'expires_at',
+} as const;

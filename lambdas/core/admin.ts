@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { DomainError } from '../domain/errors';
+import { isEmail, normalizeReviewer } from '../domain/policy';
+import { newApiKey, type Principal, publicKey, requireRole } from './auth';
+import type { Clock, KeyRepository, Team, TeamRepository } from './ports';
+
+const createKeySchema = z
+  .object({
+    role: z.enum(['agent', 'reviewer', 'admin']),
+    principal: z.string().trim().min(1).max(500),
+  })
+  .strict();
+
+export async function createKey(
+  keys: KeyRepository,
+  clock: Clock,
+  principal: Principal,
+  body: Record<string, unknown>,
+) {
+  requireRole(principal, 'admin');
+  const input = createKeySchema.parse(body);
+  const name = input.role === 'reviewer' ? normalizeReviewer(input.principal) : input.principal;
+  if (input.role === 'reviewer' && !isEmail(name)) {
+    throw new DomainError('validation_failed', 'A reviewer key belongs to an email address.', {
+      details: [{ field: 'principal', message: 'must be an email address for the reviewer role' }],
+    });
+  }
+  const { key, record } = newApiKey(input.role, name, clock.now());
+  await keys.put(record);
+  return { ...publicKey(record), key };
+}
+
+export async function listKeys(keys: KeyRepository, principal: Principal) {
+  requireRole(principal, 'admin');
+  return { items: (await keys.list()).map(publicKey) };
+}
+
+export async function revokeKey(
+  keys: KeyRepository,
+  clock: Clock,
+  principal: Principal,
+  id: string,
+) {
+  requireRole(principal, 'admin');
+  const record = await keys.revoke(id, clock.now().toISOString());
+  if (!record) throw new DomainError('not_found', 'No such key.');
+  return publicKey(record);
+}
+
+const teamSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be lowercase letters, digits, - or _'),
+    members: z
+      .array(z.string().transform(normalizeReviewer).refine(isEmail, 'must be an email address'))
+      .min(1)
+      .max(100),
+    slack_channel: z.string().max(40).nullable().optional(),
+  })
+  .strict();
+
+export async function putTeam(
+  teams: TeamRepository,
+  clock: Clock,
+  principal: Principal,
+  body: Record<string, unknown>,
+): Promise<{ created: boolean; team: Team }> {
+  requireRole(principal, 'admin');
+  const input = teamSchema.parse(body);
+  const existing = await teams.get(input.name);
+  const team: Team = {
+    name: input.name,
+    members: [...new Set(input.members)],
+    slack_channel: input.slack_channel ?? null,
+    updated_at: clock.now().toISOString(),
+  };
+  await teams.put(team);
+  return { created: existing === null, team };
+}
+
+export async function listTeams(teams: TeamRepository, principal: Principal) {
+  requireRole(principal, 'admin');
+  return { items: await teams.list() };
+}
+
+export async function deleteTeam(teams: TeamRepository, principal: Principal, name: string) {
+  requireRole(principal, 'admin');
+  const team = await teams.get(name);
+  if (!team || !(await teams.delete(name))) throw new DomainError('not_found', 'No such team.');
+  return team;
+}

@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { ulid } from 'ulid';
+import { z } from 'zod';
+import { sealEvents } from '../domain/audit';
+import { createIntentSchema, newIntent } from '../domain/create';
+import { applyCancel, applyVote } from '../domain/decisions';
+import { DomainError } from '../domain/errors';
+import {
+  INTENT_STATUSES,
+  type IntentState,
+  type IntentView,
+  type NotificationChannel,
+  toView,
+} from '../domain/intent';
+import type { PolicyInput } from '../domain/policy';
+import { type Principal, requireRole } from './auth';
+import type { Clock, IntentRepository, Workflow } from './ports';
+import { transitionIntent } from './transitions';
+
+export interface IntentServiceDeps {
+  intents: IntentRepository;
+  workflow: Workflow;
+  clock: Clock;
+  configuredChannels: readonly NotificationChannel[];
+  defaultsFor: (intentType: string) => PolicyInput | undefined;
+  allowLoopbackCallbacks: boolean;
+  /** How often the long poll re-reads the intent's status. */
+  waitPollMs: number;
+}
+
+export async function createIntent(
+  deps: IntentServiceDeps,
+  principal: Principal,
+  body: Record<string, unknown>,
+  idempotencyKey: string | undefined,
+): Promise<{ status: 200 | 201; intent: IntentView }> {
+  requireRole(principal, 'agent', 'admin');
+  if (
+    idempotencyKey !== undefined &&
+    (idempotencyKey.length === 0 || idempotencyKey.length > 255)
+  ) {
+    throw new DomainError('invalid_request', 'Idempotency-Key must be 1 to 255 characters.');
+  }
+  const input = createIntentSchema.parse(body);
+  const now = deps.clock.now();
+  const { intent, event } = newIntent(input, {
+    id: `int_${ulid(now.getTime())}`,
+    from_agent: principal.name,
+    now,
+    configuredChannels: deps.configuredChannels,
+    defaultsFor: deps.defaultsFor,
+    allowLoopbackCallbacks: deps.allowLoopbackCallbacks,
+  });
+  const sealed = sealEvents(intent, [event]);
+  const stored: IntentState = {
+    ...intent,
+    event_count: sealed.event_count,
+    last_event_hash: sealed.last_event_hash,
+  };
+  const bodyHash = createHash('sha256')
+    .update(canonicalize(body) ?? '')
+    .digest('hex');
+  const outcome = await deps.intents.create(
+    stored,
+    sealed.events,
+    idempotencyKey === undefined
+      ? undefined
+      : {
+          principal: principal.name,
+          key: idempotencyKey,
+          body_hash: bodyHash,
+          intent_id: stored.id,
+        },
+  );
+  if (outcome.kind === 'replayed') {
+    if (outcome.record.body_hash !== bodyHash) {
+      throw new DomainError(
+        'idempotency_conflict',
+        'This Idempotency-Key was already used with a different request body.',
+      );
+    }
+    const existing = await deps.intents.get(outcome.record.intent_id);
+    if (!existing)
+      throw new Error(`idempotency record points to missing intent ${outcome.record.intent_id}`);
+    // The first attempt may have stored the intent and failed before its execution started.
+    if (existing.status === 'pending') await deps.workflow.start(existing.id);
+    return { status: 200, intent: toView(existing) };
+  }
+  await deps.workflow.start(stored.id);
+  return { status: 201, intent: toView(stored) };
+}
+
+/** Who may read an intent. Everyone else gets 404, so an agent never learns another's intents exist. */
+export function canSee(principal: Principal, intent: IntentState): boolean {
+  switch (principal.role) {
+    case 'admin':
+      return true;
+    case 'agent':
+      return intent.from_agent === principal.name;
+    case 'reviewer':
+      return (
+        intent.recipients.includes(principal.name) ||
+        intent.asked.includes(principal.name) ||
+        intent.approvals.some((approval) => approval.by === principal.name)
+      );
+  }
+}
+
+export async function loadVisible(
+  deps: Pick<IntentServiceDeps, 'intents'>,
+  principal: Principal,
+  id: string,
+): Promise<IntentState> {
+  const intent = await deps.intents.get(id);
+  if (!intent || !canSee(principal, intent)) throw new DomainError('not_found', 'No such intent.');
+  return intent;
+}
+
+export async function getIntent(
+  deps: IntentServiceDeps,
+  principal: Principal,
+  id: string,
+): Promise<IntentView> {
+  return toView(await loadVisible(deps, principal, id));
+}
+
+export const WAIT_DEFAULT_SECONDS = 20;
+const WAIT_MIN_SECONDS = 1;
+const WAIT_MAX_SECONDS = 25;
+
+export function parseWaitTimeout(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return WAIT_DEFAULT_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds)) {
+    throw new DomainError('invalid_request', 'timeout must be a number of seconds.', {
+      details: [{ field: 'timeout', message: 'must be a number' }],
+    });
+  }
+  return Math.min(WAIT_MAX_SECONDS, Math.max(WAIT_MIN_SECONDS, seconds));
+}
+
+/** The long poll: returns once the intent leaves pending, or after `timeoutSeconds` with it still pending. */
+export async function waitForIntent(
+  deps: IntentServiceDeps,
+  principal: Principal,
+  id: string,
+  timeoutSeconds: number,
+): Promise<IntentView> {
+  const first = await loadVisible(deps, principal, id);
+  if (first.status !== 'pending') return toView(first);
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(deps.waitPollMs, Math.max(0, deadline - Date.now()))),
+    );
+    const status = await deps.intents.getStatus(id);
+    if (status && status.status !== 'pending') break;
+  }
+  return toView(await loadVisible(deps, principal, id));
+}
+
+const listQuerySchema = z
+  .object({
+    status: z.enum(INTENT_STATUSES).optional(),
+    reviewer: z.literal('me').optional(),
+    limit: z.coerce.number().int().min(1).max(100).optional(),
+    cursor: z.string().max(1000).optional(),
+  })
+  .strict();
+
+export async function listIntents(
+  deps: IntentServiceDeps,
+  principal: Principal,
+  query: Record<string, string | undefined>,
+): Promise<{ items: IntentView[]; next_cursor: string | null }> {
+  const parsed = listQuerySchema.parse(query);
+  const recipient =
+    principal.role === 'reviewer' || parsed.reviewer === 'me' ? principal.name : undefined;
+  try {
+    const page = await deps.intents.list({
+      status: parsed.reviewer === 'me' ? 'pending' : parsed.status,
+      fromAgent: principal.role === 'agent' ? principal.name : undefined,
+      recipient,
+      limit: parsed.limit ?? 50,
+      cursor: parsed.cursor,
+    });
+    return { items: page.items.map(toView), next_cursor: page.nextCursor };
+  } catch (error) {
+    if (error instanceof TypeError && /cursor/.test(error.message)) {
+      throw new DomainError('invalid_request', 'The cursor is not one this API returned.', {
+        details: [{ field: 'cursor', message: error.message }],
+      });
+    }
+    throw error;
+  }
+}
+
+const decisionSchema = z
+  .object({
+    outcome: z.enum(['approve', 'reject']),
+    comment: z.string().trim().max(2000).optional(),
+    channel: z.enum(['api', 'cli']).optional(),
+  })
+  .strict();
+
+export async function decideIntent(
+  deps: IntentServiceDeps,
+  principal: Principal,
+  id: string,
+  body: Record<string, unknown>,
+): Promise<IntentView> {
+  requireRole(principal, 'reviewer', 'admin');
+  const input = decisionSchema.parse(body);
+  return recordVote(deps, id, {
+    by: principal.name,
+    outcome: input.outcome,
+    comment: input.comment || null,
+    channel: input.channel ?? 'api',
+    override: principal.role === 'admin',
+  });
+}
+
+/**
+ * Records one reviewer's vote (from any channel) exactly once and wakes the state machine when
+ * the vote decided the intent or ended a chain step.
+ */
+export async function recordVote(
+  deps: Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'>,
+  id: string,
+  vote: {
+    by: string;
+    outcome: 'approve' | 'reject';
+    comment: string | null;
+    channel: 'api' | 'cli' | 'email' | 'slack' | 'web';
+    override: boolean;
+  },
+): Promise<IntentView> {
+  const { after, transition } = await transitionIntent(deps.intents, id, (intent) =>
+    applyVote(
+      vote.override && !intent.recipients.includes(vote.by)
+        ? { ...intent, recipients: [...intent.recipients, vote.by] }
+        : intent,
+      { ...vote, at: deps.clock.now().toISOString() },
+    ),
+  );
+  if (transition.signal && after.task_token) {
+    await deps.workflow.wake(after.task_token, {
+      reason: after.status === 'pending' ? 'step' : 'decided',
+    });
+  }
+  return toView(after);
+}
+
+const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
+
+export async function cancelIntent(
+  deps: IntentServiceDeps,
+  principal: Principal,
+  id: string,
+  body: Record<string, unknown>,
+): Promise<IntentView> {
+  requireRole(principal, 'agent', 'admin');
+  const input = cancelSchema.parse(body);
+  await loadVisible(deps, principal, id);
+  const { after } = await transitionIntent(deps.intents, id, (intent) =>
+    applyCancel(intent, principal.name, input.reason || null, deps.clock.now().toISOString()),
+  );
+  if (after.task_token) await deps.workflow.wake(after.task_token, { reason: 'cancelled' });
+  return toView(after);
+}
+
+export async function intentEvents(deps: IntentServiceDeps, principal: Principal, id: string) {
+  await loadVisible(deps, principal, id);
+  return { items: await deps.intents.events(id) };
+}

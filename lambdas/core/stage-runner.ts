@@ -1,0 +1,193 @@
+import { applyTimeout } from '../domain/decisions';
+import { DomainError } from '../domain/errors';
+import { type IntentState, type PendingNotification, toView } from '../domain/intent';
+import { renderMessage } from '../domain/messages';
+import { isTeamRef } from '../domain/policy';
+import { signReviewLink } from '../domain/review-link';
+import {
+  askedAtStage,
+  enterStage,
+  nextAction,
+  planStages,
+  settleNotification,
+} from '../domain/stages';
+import type { Clock, EmailSender, IntentRepository, TeamRepository, Workflow } from './ports';
+import { transitionIntent } from './transitions';
+
+export interface StageRunnerDeps {
+  intents: IntentRepository;
+  teams: TeamRepository;
+  workflow: Workflow;
+  clock: Clock;
+  email: EmailSender;
+  publicBaseUrl: string;
+  linkSigningSecret: string;
+}
+
+/** What the PlanStage task returns to the state machine (its Choice reads `action`). */
+/** Every field is always present (null when unused): the state machine's ResultSelector reads them all. */
+export interface PlanResult {
+  action: 'finish' | 'await';
+  status: string;
+  step: number | null;
+  stage: number | null;
+  timeout_seconds: number | null;
+}
+
+const finish = (status: string): PlanResult => ({
+  action: 'finish',
+  status,
+  step: null,
+  stage: null,
+  timeout_seconds: null,
+});
+
+/**
+ * Decides the machine's next move from the stored intent and the clock: finish, record the
+ * timeout, or pause on the current stage until the next planned moment.
+ */
+export async function planNextStage(deps: StageRunnerDeps, intentId: string): Promise<PlanResult> {
+  const intent = await deps.intents.get(intentId);
+  if (!intent) return finish('missing');
+  const next = nextAction(intent, deps.clock.now().getTime());
+  if (next.action === 'await') {
+    return {
+      action: 'await',
+      status: intent.status,
+      step: next.step,
+      stage: next.stage,
+      timeout_seconds: next.timeout_seconds,
+    };
+  }
+  if (next.action === 'timeout') {
+    try {
+      const { after } = await transitionIntent(deps.intents, intentId, (current) =>
+        applyTimeout(current, deps.clock.now().toISOString()),
+      );
+      return finish(after.status);
+    } catch (error) {
+      // A decision landed first: it wins, the timeout changes nothing.
+      if (error instanceof DomainError && error.code === 'already_decided') {
+        return finish('decided');
+      }
+      throw error;
+    }
+  }
+  return finish(intent.status);
+}
+
+export interface StageTaskInput {
+  intent_id: string;
+  step: number;
+  stage: number;
+  task_token: string;
+}
+
+/**
+ * The callback task of one stage: store the token on the intent, then notify. When the intent
+ * moved on before the stage could begin (a decision landed between stages), the task answers
+ * its own token, so the execution ends promptly instead of waiting out the stage.
+ */
+export async function runStage(
+  deps: StageRunnerDeps,
+  input: StageTaskInput,
+): Promise<{ notified: number }> {
+  const loaded = await deps.intents.get(input.intent_id);
+  if (loaded?.status !== 'pending' || loaded.step !== input.step) {
+    await deps.workflow.wake(input.task_token, { reason: 'stale_stage' });
+    return { notified: 0 };
+  }
+  const deadline = Date.parse(loaded.deadline_at);
+  const stages = planStages(loaded.policy, Date.parse(loaded.step_started_at), deadline);
+  const stage = stages[input.stage];
+  if (!stage) throw new Error(`stage ${input.stage} does not exist for intent ${input.intent_id}`);
+  const recipients = await expandTeams(deps.teams, askedAtStage(loaded.asked, stages, stage.index));
+
+  let entered: IntentState;
+  try {
+    ({ after: entered } = await transitionIntent(deps.intents, input.intent_id, (intent) =>
+      enterStage(intent, {
+        step: input.step,
+        stage,
+        recipients,
+        token: input.task_token,
+        at: deps.clock.now().toISOString(),
+        nextAt: stages[stage.index + 1]?.at ?? deadline,
+      }),
+    ));
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'not_pending') {
+      await deps.workflow.wake(input.task_token, { reason: 'stale_stage' });
+      return { notified: 0 };
+    }
+    throw error;
+  }
+  let notified = 0;
+  for (const notification of entered.pending_notifications) {
+    if (await deliver(deps, entered, notification)) notified += 1;
+  }
+  return { notified };
+}
+
+async function deliver(
+  deps: StageRunnerDeps,
+  intent: IntentState,
+  notification: PendingNotification,
+): Promise<boolean> {
+  const outcome = await sendOnChannel(deps, intent, notification);
+  await transitionIntent(deps.intents, intent.id, (current) =>
+    settleNotification(current, notification, outcome, deps.clock.now().toISOString()),
+  );
+  return outcome.ok;
+}
+
+async function sendOnChannel(
+  deps: StageRunnerDeps,
+  intent: IntentState,
+  notification: PendingNotification,
+): Promise<{ ok: true; messageId: string } | { ok: false; error: string }> {
+  const reviewUrl = reviewUrlFor(deps, intent, notification.to);
+  if (notification.channel !== 'email') {
+    return { ok: false, error: `channel ${notification.channel} is not configured` };
+  }
+  const message = renderMessage(toView(intent), notification.kind, reviewUrl, deps.clock.now());
+  try {
+    const { messageId } = await deps.email.send({
+      to: notification.to,
+      ...message,
+      intentId: intent.id,
+      kind: notification.kind,
+      reviewUrl,
+    });
+    return { ok: true, messageId };
+  } catch (error) {
+    return {
+      ok: false,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : 'send failed',
+    };
+  }
+}
+
+export function reviewUrlFor(
+  deps: Pick<StageRunnerDeps, 'publicBaseUrl' | 'linkSigningSecret'>,
+  intent: IntentState,
+  reviewer: string,
+): string {
+  const token = signReviewLink(
+    { intentId: intent.id, reviewer, expiresAt: Math.floor(Date.parse(intent.deadline_at) / 1000) },
+    deps.linkSigningSecret,
+  );
+  return `${deps.publicBaseUrl.replace(/\/$/, '')}/review/${token}`;
+}
+
+/** Team membership is resolved when the team is notified, as the contract says. */
+async function expandTeams(teams: TeamRepository, asked: string[]): Promise<string[]> {
+  const expanded: string[] = [];
+  for (const target of asked) {
+    const members = isTeamRef(target)
+      ? ((await teams.get(target.slice('team:'.length)))?.members ?? [])
+      : [target];
+    for (const member of members) if (!expanded.includes(member)) expanded.push(member);
+  }
+  return expanded;
+}

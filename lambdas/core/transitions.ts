@@ -1,0 +1,38 @@
+import { sealEvents } from '../domain/audit';
+import type { Transition } from '../domain/decisions';
+import { DomainError } from '../domain/errors';
+import type { IntentState } from '../domain/intent';
+import type { IntentRepository } from './ports';
+
+const MAX_ATTEMPTS = 25;
+
+/**
+ * Applies a pure transition to the stored intent with optimistic concurrency: load, decide,
+ * write conditionally on the version read, and on a conflict start again from a fresh read.
+ * The transition function sees the winner's state on the retry, so a loser gets the contract's
+ * 409 (already decided, already voted) with the current intent.
+ */
+export async function transitionIntent(
+  repository: IntentRepository,
+  intentId: string,
+  decide: (intent: IntentState) => Transition,
+): Promise<{ before: IntentState; after: IntentState; transition: Transition }> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const before = await repository.get(intentId);
+    if (!before) throw new DomainError('not_found', 'No such intent.');
+    const transition = decide(before);
+    const sealed = sealEvents(before, transition.events);
+    const after: IntentState = {
+      ...transition.intent,
+      event_count: sealed.event_count,
+      last_event_hash: sealed.last_event_hash,
+      version: before.version + 1,
+    };
+    if (await repository.commit(after, before.version, sealed.events)) {
+      return { before, after, transition };
+    }
+    // Someone else wrote first. Back off a little so that a burst of writers spreads out.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
+  }
+  throw new Error(`intent ${intentId} stayed contended for ${MAX_ATTEMPTS} attempts`);
+}

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { type AuditEventDraft, GENESIS_HASH } from './audit';
+import { DomainError } from './errors';
+import type { IntentState, NotificationChannel } from './intent';
+import {
+  assertReviewersCanReachQuorum,
+  initialReviewers,
+  isTeamRef,
+  type PolicyInput,
+  policyInputSchema,
+  resolvePolicy,
+  reviewerListSchema,
+} from './policy';
+
+export const MAX_PAYLOAD_BYTES = 128 * 1024;
+
+export const createIntentSchema = z
+  .object({
+    intent_type: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(
+        /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+        'must be a dotted name such as intent.report.review.v1',
+      ),
+    to_agent: z.string().min(1).max(500),
+    summary: z.string().trim().min(1).max(500).optional(),
+    payload: z.record(z.string(), z.unknown()),
+    reviewers: reviewerListSchema.optional(),
+    policy: policyInputSchema.optional(),
+    callback_url: z.string().max(2000).optional(),
+  })
+  .strict();
+
+export type CreateIntentInput = z.infer<typeof createIntentSchema>;
+
+export interface CreateContext {
+  id: string;
+  from_agent: string;
+  now: Date;
+  configuredChannels: readonly NotificationChannel[];
+  defaultsFor: (intentType: string) => PolicyInput | undefined;
+  allowLoopbackCallbacks: boolean;
+}
+
+/** Builds a new pending intent and its `created` event from a validated request. */
+export function newIntent(
+  input: CreateIntentInput,
+  context: CreateContext,
+): { intent: IntentState; event: AuditEventDraft } {
+  const payloadBytes = Buffer.byteLength(JSON.stringify(input.payload), 'utf8');
+  if (payloadBytes > MAX_PAYLOAD_BYTES) {
+    throw new DomainError(
+      'payload_too_large',
+      `The payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are accepted.`,
+    );
+  }
+  const policy = resolvePolicy(
+    input.policy,
+    context.defaultsFor(input.intent_type),
+    context.configuredChannels,
+  );
+  const { reviewers, issues } = initialReviewers(policy, input.reviewers, input.payload);
+  const callbackUrl = input.callback_url ?? null;
+  if (callbackUrl !== null && !isAllowedCallback(callbackUrl, context.allowLoopbackCallbacks)) {
+    issues.push({
+      field: 'callback_url',
+      message: context.allowLoopbackCallbacks
+        ? 'must be an https URL, or http to a loopback address'
+        : 'must be an https URL',
+    });
+  }
+  if (issues.length > 0) {
+    throw new DomainError('validation_failed', 'The request has invalid fields.', {
+      details: issues,
+    });
+  }
+  assertReviewersCanReachQuorum(policy, reviewers);
+
+  const createdAt = context.now.toISOString();
+  const deadline = new Date(context.now.getTime() + policy.timeout.after * 1000).toISOString();
+  const summary = input.summary ?? summaryFromType(input.intent_type);
+  const intent: IntentState = {
+    id: context.id,
+    intent_type: input.intent_type,
+    to_agent: input.to_agent,
+    from_agent: context.from_agent,
+    summary,
+    payload: input.payload,
+    status: 'pending',
+    policy,
+    recipients: reviewers.filter((r) => !isTeamRef(r)),
+    approvals: [],
+    decision: null,
+    callback_url: callbackUrl,
+    step: 0,
+    created_at: createdAt,
+    updated_at: createdAt,
+    deadline_at: deadline,
+    next_action_at: createdAt,
+    event_count: 0,
+    last_event_hash: GENESIS_HASH,
+    version: 0,
+    asked: reviewers,
+    step_started_at: createdAt,
+    stage_index: -1,
+    task_token: null,
+    pending_notifications: [],
+  };
+  const event: AuditEventDraft = {
+    type: 'created',
+    at: createdAt,
+    actor: context.from_agent,
+    channel: 'api',
+    data: {
+      intent_type: input.intent_type,
+      to_agent: input.to_agent,
+      summary,
+      reviewers,
+      policy,
+      deadline_at: deadline,
+      payload_bytes: payloadBytes,
+    },
+  };
+  return { intent, event };
+}
+
+/** "intent.report.review_approval.v1" → "Report review approval". */
+export function summaryFromType(intentType: string): string {
+  const words = intentType
+    .replace(/^intent\./, '')
+    .replace(/\.v\d+$/, '')
+    .split(/[._-]+/)
+    .filter(Boolean)
+    .join(' ');
+  return words.length > 0 ? words.charAt(0).toUpperCase() + words.slice(1) : intentType;
+}
+
+function isAllowedCallback(value: string, allowLoopback: boolean): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  if (url.protocol === 'https:') return true;
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  return allowLoopback && url.protocol === 'http:' && loopback;
+}

@@ -1,0 +1,174 @@
+import type { AuditEventDraft } from './audit';
+import { DomainError } from './errors';
+import { type DecisionChannel, type IntentState, type TimeoutAction, toView } from './intent';
+import { requiredApprovalsFor } from './policy';
+
+/**
+ * Pure transitions of an intent. Each returns the changed intent and the audit events that
+ * must be written with it, in one conditional write, or throws the contract's error. Callers
+ * retry on a write conflict by reloading and calling again, so these functions also decide
+ * who lost a race (409 with the winner visible).
+ */
+export interface Transition {
+  intent: IntentState;
+  events: AuditEventDraft[];
+  /** True when the state machine must be woken: the intent left pending, or a chain step ended. */
+  signal: boolean;
+}
+
+export interface Vote {
+  by: string;
+  outcome: 'approve' | 'reject';
+  comment: string | null;
+  channel: DecisionChannel;
+  at: string;
+}
+
+export function applyVote(intent: IntentState, vote: Vote): Transition {
+  if (intent.status !== 'pending') {
+    throw new DomainError('already_decided', `This intent is already ${intent.status}.`, {
+      intent: toView(intent),
+    });
+  }
+  if (vote.by === intent.from_agent) {
+    throw new DomainError('forbidden', 'The principal that created an intent cannot decide it.');
+  }
+  if (!intent.recipients.includes(vote.by)) {
+    throw new DomainError('not_a_reviewer', `${vote.by} is not asked to decide this intent now.`);
+  }
+  if (intent.approvals.some((a) => a.by === vote.by && a.step === intent.step)) {
+    throw new DomainError('already_voted', `${vote.by} has already approved this intent.`, {
+      intent: toView(intent),
+    });
+  }
+  if (vote.outcome === 'reject' && !vote.comment) {
+    throw new DomainError('validation_failed', 'A rejection needs a comment saying why.', {
+      details: [{ field: 'comment', message: 'is required to reject' }],
+    });
+  }
+
+  const base = { at: vote.at, actor: vote.by, channel: vote.channel };
+  const comment = vote.comment ?? null;
+  if (vote.outcome === 'reject') {
+    return {
+      intent: {
+        ...intent,
+        status: 'rejected',
+        decision: { outcome: 'rejected', by: vote.by, at: vote.at, comment, channel: vote.channel },
+        updated_at: vote.at,
+        next_action_at: null,
+      },
+      events: [
+        { ...base, type: 'rejection', data: { step: intent.step, comment } },
+        { ...base, type: 'rejected', data: { comment } },
+      ],
+      signal: true,
+    };
+  }
+
+  const approvals = [
+    ...intent.approvals,
+    { by: vote.by, at: vote.at, comment, channel: vote.channel, step: intent.step },
+  ];
+  const approvedInStep = approvals.filter((a) => a.step === intent.step).length;
+  const required = requiredApprovalsFor(intent.policy, intent.step);
+  const approvalEvent: AuditEventDraft = {
+    ...base,
+    type: 'approval',
+    data: { step: intent.step, comment, approvals: approvedInStep, required },
+  };
+  if (approvedInStep < required) {
+    return {
+      intent: { ...intent, approvals, updated_at: vote.at },
+      events: [approvalEvent],
+      signal: false,
+    };
+  }
+
+  const nextStep = intent.policy.steps?.[intent.step + 1];
+  if (nextStep) {
+    return {
+      intent: {
+        ...intent,
+        approvals,
+        step: intent.step + 1,
+        asked: nextStep.reviewers,
+        recipients: nextStep.reviewers.filter((r) => !r.startsWith('team:')),
+        step_started_at: vote.at,
+        stage_index: -1,
+        updated_at: vote.at,
+      },
+      events: [
+        approvalEvent,
+        {
+          ...base,
+          type: 'step_completed',
+          data: { step: intent.step, next_step: intent.step + 1 },
+        },
+      ],
+      signal: true,
+    };
+  }
+
+  return {
+    intent: {
+      ...intent,
+      approvals,
+      status: 'approved',
+      decision: { outcome: 'approved', by: vote.by, at: vote.at, comment, channel: vote.channel },
+      updated_at: vote.at,
+      next_action_at: null,
+    },
+    events: [approvalEvent, { ...base, type: 'approved', data: { comment } }],
+    signal: true,
+  };
+}
+
+export function applyTimeout(intent: IntentState, at: string): Transition {
+  if (intent.status !== 'pending') {
+    throw new DomainError('already_decided', `This intent is already ${intent.status}.`, {
+      intent: toView(intent),
+    });
+  }
+  const action: TimeoutAction = intent.policy.timeout.action;
+  const outcome = action === 'approve' ? 'approved' : 'rejected';
+  const comment = `No decision before the deadline; the policy's timeout action is ${action}.`;
+  return {
+    intent: {
+      ...intent,
+      status: 'timed_out',
+      decision: { outcome, by: 'timeout', at, comment, channel: 'timeout' },
+      updated_at: at,
+      next_action_at: null,
+      task_token: null,
+    },
+    events: [
+      { type: 'timed_out', at, actor: 'timeout', channel: 'timeout', data: { outcome, action } },
+    ],
+    signal: false,
+  };
+}
+
+export function applyCancel(
+  intent: IntentState,
+  by: string,
+  reason: string | null,
+  at: string,
+): Transition {
+  if (intent.status !== 'pending') {
+    throw new DomainError('not_pending', `This intent is already ${intent.status}.`, {
+      intent: toView(intent),
+    });
+  }
+  return {
+    intent: {
+      ...intent,
+      status: 'cancelled',
+      decision: { outcome: 'cancelled', by, at, comment: reason, channel: 'api' },
+      updated_at: at,
+      next_action_at: null,
+    },
+    events: [{ type: 'cancelled', at, actor: by, channel: 'api', data: { reason } }],
+    signal: true,
+  };
+}

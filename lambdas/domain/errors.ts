@@ -1,0 +1,40 @@
+/**
+ * Domain errors. Each one maps to exactly one HTTP status and contract error code in
+ * `lambdas/shared/http.ts`; the domain itself knows nothing about HTTP.
+ */
+export type DomainErrorCode =
+  | 'invalid_request'
+  | 'validation_failed'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_a_reviewer'
+  | 'not_found'
+  | 'already_decided'
+  | 'already_voted'
+  | 'idempotency_conflict'
+  | 'not_pending'
+  | 'payload_too_large';
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  readonly details: FieldIssue[];
+  /** The current intent, for errors about an existing intent (the contract's 409s). */
+  readonly intent: unknown;
+
+  constructor(
+    code: DomainErrorCode,
+    message: string,
+    options: { details?: FieldIssue[]; intent?: unknown; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'DomainError';
+    this.code = code;
+    this.details = options.details ?? [];
+    this.intent = options.intent;
+  }
+}

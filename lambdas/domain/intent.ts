@@ -1,0 +1,128 @@
+/** The intent as the contract shows it, plus the internal fields that drive the workflow. */
+export const INTENT_STATUSES = [
+  'pending',
+  'approved',
+  'rejected',
+  'timed_out',
+  'cancelled',
+] as const;
+export type IntentStatus = (typeof INTENT_STATUSES)[number];
+
+export const NOTIFICATION_CHANNELS = ['email', 'slack', 'webhook'] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+
+/** Where a decision came from. `web` is the local console; `timeout` is the deadline. */
+export type DecisionChannel = 'email' | 'slack' | 'cli' | 'api' | 'web' | 'timeout';
+
+export type TimeoutAction = 'reject' | 'approve';
+
+export interface ResolvedStep {
+  reviewers: string[];
+  required_approvals: number;
+}
+
+/** Every duration in whole seconds, so the resolved policy is itself a valid request policy. */
+export interface ResolvedPolicy {
+  remind_after: number[];
+  escalate: { after: number; to: string[] }[];
+  timeout: { after: number; action: TimeoutAction };
+  required_approvals: number;
+  steps: ResolvedStep[] | null;
+  channels: NotificationChannel[];
+}
+
+export interface Approval {
+  by: string;
+  at: string;
+  comment: string | null;
+  channel: DecisionChannel;
+  step: number;
+}
+
+export interface Decision {
+  outcome: 'approved' | 'rejected' | 'cancelled';
+  by: string;
+  at: string;
+  comment: string | null;
+  channel: DecisionChannel;
+}
+
+/** What the API returns. */
+export interface IntentView {
+  id: string;
+  intent_type: string;
+  to_agent: string;
+  from_agent: string;
+  summary: string;
+  payload: Record<string, unknown>;
+  status: IntentStatus;
+  policy: ResolvedPolicy;
+  recipients: string[];
+  approvals: Approval[];
+  decision: Decision | null;
+  callback_url: string | null;
+  step: number;
+  created_at: string;
+  updated_at: string;
+  deadline_at: string;
+  next_action_at: string | null;
+  event_count: number;
+  last_event_hash: string;
+}
+
+/**
+ * The stored intent: the view plus what the workflow needs. `version` increases with every
+ * change and guards every write (optimistic concurrency), so a decision, a stage change and a
+ * timeout can never overwrite each other.
+ */
+export interface IntentState extends IntentView {
+  version: number;
+  /**
+   * The current step's own reviewers (emails and `team:<name>` targets), before escalations and
+   * team expansion; `recipients` is what they expand to at the current stage.
+   */
+  asked: string[];
+  /** When the current step's first notification was due: reminders and escalations count from it. */
+  step_started_at: string;
+  /** The last stage of the current step whose notifications were recorded; -1 before the first. */
+  stage_index: number;
+  /** The task token of the stage the state machine waits on now. Never leaves the backend. */
+  task_token: string | null;
+  /**
+   * Notifications of the current stage not yet confirmed sent. Written with the stage and
+   * removed one by one as each is sent, so a crash between the two re-sends (at least once)
+   * instead of losing a notification.
+   */
+  pending_notifications: PendingNotification[];
+}
+
+export interface PendingNotification {
+  to: string;
+  kind: 'notify' | 'remind' | 'escalate';
+  channel: NotificationChannel;
+}
+
+export const INTERNAL_FIELDS = [
+  'version',
+  'asked',
+  'step_started_at',
+  'stage_index',
+  'task_token',
+] as const;
+
+export function toView(state: IntentState): IntentView {
+  const {
+    version: _version,
+    asked: _asked,
+    step_started_at: _stepStartedAt,
+    stage_index: _stageIndex,
+    task_token: _taskToken,
+    pending_notifications: _pendingNotifications,
+    ...view
+  } = state;
+  return view;
+}
+
+export function isFinal(status: IntentStatus): boolean {
+  return status !== 'pending';
+}

@@ -1,0 +1,85 @@
+/**
+ * Every Lambda function of Countersign and the HTTP routes each one serves: the one source of
+ * truth for the CDK construct (which deploys them and wires API Gateway) and for the local
+ * stack (which serves the same routes with the same handler modules, and maps the function
+ * ARNs in the synthesized state machine back to these modules).
+ */
+export interface FunctionSpec {
+  /** Stable id: construct id, local mapping key. Renaming one replaces the deployed function. */
+  id: string;
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  entry: string;
+  description: string;
+  routes: { method: 'GET' | 'POST' | 'DELETE'; path: string }[];
+  /** Long polls need more than the default; API Gateway itself stops at 29 s. */
+  timeoutSeconds: number;
+}
+
+export const FUNCTIONS = {
+  health: {
+    id: 'health',
+    entry: 'lambdas/handlers/health.ts',
+    description: 'GET /healthz',
+    routes: [{ method: 'GET', path: '/healthz' }],
+    timeoutSeconds: 5,
+  },
+  intentsWrite: {
+    id: 'intents-write',
+    entry: 'lambdas/handlers/intents-write.ts',
+    description: 'Creates intents and starts their approval executions',
+    routes: [{ method: 'POST', path: '/v1/intents' }],
+    timeoutSeconds: 15,
+  },
+  intentsRead: {
+    id: 'intents-read',
+    entry: 'lambdas/handlers/intents-read.ts',
+    description: 'Reads intents, their trails, and the long poll',
+    routes: [
+      { method: 'GET', path: '/v1/intents' },
+      { method: 'GET', path: '/v1/intents/{id}' },
+      { method: 'GET', path: '/v1/intents/{id}/wait' },
+      { method: 'GET', path: '/v1/intents/{id}/events' },
+    ],
+    timeoutSeconds: 29,
+  },
+  intentsDecide: {
+    id: 'intents-decide',
+    entry: 'lambdas/handlers/intents-decide.ts',
+    description: 'Records decisions and cancellations and wakes the executions',
+    routes: [
+      { method: 'POST', path: '/v1/intents/{id}/decision' },
+      { method: 'POST', path: '/v1/intents/{id}/cancel' },
+    ],
+    timeoutSeconds: 15,
+  },
+  admin: {
+    id: 'admin',
+    entry: 'lambdas/handlers/admin.ts',
+    description: 'API keys and teams',
+    routes: [
+      { method: 'POST', path: '/v1/keys' },
+      { method: 'GET', path: '/v1/keys' },
+      { method: 'DELETE', path: '/v1/keys/{id}' },
+      { method: 'POST', path: '/v1/teams' },
+      { method: 'GET', path: '/v1/teams' },
+      { method: 'DELETE', path: '/v1/teams/{name}' },
+    ],
+    timeoutSeconds: 15,
+  },
+  planStage: {
+    id: 'plan-stage',
+    entry: 'lambdas/handlers/plan-stage.ts',
+    description: 'State machine: decides the next stage, or records the timeout',
+    routes: [],
+    timeoutSeconds: 15,
+  },
+  stageTask: {
+    id: 'stage-task',
+    entry: 'lambdas/handlers/stage-task.ts',
+    description: 'State machine: stores the stage task token and notifies reviewers',
+    routes: [],
+    timeoutSeconds: 60,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionKey = keyof typeof FUNCTIONS;

@@ -1,0 +1,41 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { createKey, deleteTeam, listKeys, listTeams, putTeam, revokeKey } from '../core/admin';
+import { authenticate } from '../core/auth';
+import { keyRepository, teamRepository } from '../shared/deps';
+import { header, json, parseJsonBody, pathParameter, routeHandler } from '../shared/http';
+
+const clock = { now: () => new Date() };
+const principalOf = (event: APIGatewayProxyEvent) =>
+  authenticate(header(event, 'authorization'), keyRepository());
+
+/** Keys and teams: operator-only. */
+export const handler = routeHandler({
+  'POST /v1/keys': async (event) =>
+    json(
+      201,
+      await createKey(keyRepository(), clock, await principalOf(event), parseJsonBody(event)),
+    ),
+  'GET /v1/keys': async (event) =>
+    json(200, await listKeys(keyRepository(), await principalOf(event))),
+  'DELETE /v1/keys/{id}': async (event) =>
+    json(
+      200,
+      await revokeKey(keyRepository(), clock, await principalOf(event), pathParameter(event, 'id')),
+    ),
+  'POST /v1/teams': async (event) => {
+    const { created, team } = await putTeam(
+      teamRepository(),
+      clock,
+      await principalOf(event),
+      parseJsonBody(event),
+    );
+    return json(created ? 201 : 200, team);
+  },
+  'GET /v1/teams': async (event) =>
+    json(200, await listTeams(teamRepository(), await principalOf(event))),
+  'DELETE /v1/teams/{name}': async (event) =>
+    json(
+      200,
+      await deleteTeam(teamRepository(), await principalOf(event), pathParameter(event, 'name')),
+    ),
+});

@@ -1,0 +1,42 @@
+/**
+ * Configuration comes from the environment only. A missing required variable is a deployment
+ * mistake, so it fails loudly at first use instead of running with a silent default.
+ */
+export function getStringFromEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new Error(`Missing required environment variable ${name}`);
+  }
+  return value;
+}
+
+export function getOptionalStringFromEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function getNumberFromEnv(name: string, fallback: number): number {
+  const value = getOptionalStringFromEnv(name);
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new Error(`Environment variable ${name} must be a number`);
+  return parsed;
+}
+
+export function getBooleanFromEnv(name: string): boolean {
+  return getOptionalStringFromEnv(name) === 'true';
+}
+
+/** The names of the variables the CDK construct and the local stack set. */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  publicBaseUrl: 'PUBLIC_BASE_URL',
+  emailFrom: 'EMAIL_FROM',
+  emailConfigurationSet: 'EMAIL_CONFIGURATION_SET',
+  linkSigningSecret: 'LINK_SIGNING_SECRET',
+  channels: 'NOTIFICATION_CHANNELS',
+  defaultPolicies: 'DEFAULT_POLICIES',
+  allowLoopbackCallbacks: 'ALLOW_LOOPBACK_CALLBACKS',
+  waitPollMs: 'WAIT_POLL_MS',
+} as const;

@@ -1,0 +1,146 @@
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Errors,
+  IntegrationPattern,
+  JsonPath,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+export interface ApprovalWorkflowProps {
+  /** Decides the next stage from the stored intent (finish, record the timeout, or pause). */
+  readonly planStageFunction: IFunction;
+  /** The callback task of a stage: stores the task token and notifies. */
+  readonly stageTaskFunction: IFunction;
+  /**
+   * How long execution logs are kept.
+   * @default - one month
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The approval state machine (Standard: callbacks need it, and it runs up to a year). Its
+ * input is `{ "intent_id": "..." }` only; the payload stays in DynamoDB.
+ *
+ *   PlanStage ─▶ Route ─(await)─▶ AwaitDecision ─(answered)──▶ PlanStage
+ *                  │                    └──(States.Timeout)──▶ PlanStage
+ *                  └─(finish)─▶ Done
+ *
+ * Each pause is one callback task whose timeout runs to the next planned moment (a reminder,
+ * an escalation, the deadline), taken from PlanStage's answer with TimeoutSecondsPath. A
+ * decision answers the current token; every answer or timeout goes back to PlanStage, which
+ * reads the intent and so cannot act on a stale view.
+ */
+export class ApprovalWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+  /**
+   * Known before the state machine exists, so that the functions it calls can be allowed to
+   * answer its tokens without a reference to it (which would be a circular dependency).
+   */
+  readonly stateMachineName: string;
+
+  constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
+    super(scope, id);
+    this.stateMachineName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
+
+    const planStage = new LambdaInvoke(this, 'PlanStage', {
+      lambdaFunction: props.planStageFunction,
+      payload: TaskInput.fromObject({ intent_id: JsonPath.stringAt('$.intent_id') }),
+      resultSelector: {
+        action: JsonPath.stringAt('$.Payload.action'),
+        status: JsonPath.stringAt('$.Payload.status'),
+        step: JsonPath.stringAt('$.Payload.step'),
+        stage: JsonPath.stringAt('$.Payload.stage'),
+        timeout_seconds: JsonPath.stringAt('$.Payload.timeout_seconds'),
+      },
+      resultPath: '$.next',
+      taskTimeout: Timeout.duration(Duration.seconds(30)),
+    });
+    planStage.addRetry({
+      errors: [Errors.TASKS_FAILED, Errors.TIMEOUT],
+      interval: Duration.seconds(1),
+      maxAttempts: 8,
+      backoffRate: 2,
+      maxDelay: Duration.seconds(60),
+    });
+
+    const awaitDecision = new LambdaInvoke(this, 'AwaitDecision', {
+      lambdaFunction: props.stageTaskFunction,
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({
+        intent_id: JsonPath.stringAt('$.intent_id'),
+        step: JsonPath.numberAt('$.next.step'),
+        stage: JsonPath.numberAt('$.next.stage'),
+        task_token: JsonPath.taskToken,
+      }),
+      taskTimeout: Timeout.at('$.next.timeout_seconds'),
+      resultPath: JsonPath.DISCARD,
+    });
+    // A failed notify invocation gets a fresh token on retry; a timeout is not a failure here.
+    awaitDecision.addRetry({
+      errors: [Errors.TASKS_FAILED],
+      interval: Duration.seconds(2),
+      maxAttempts: 5,
+      backoffRate: 2,
+    });
+    awaitDecision.addCatch(planStage, { errors: [Errors.TIMEOUT], resultPath: JsonPath.DISCARD });
+    awaitDecision.next(planStage);
+
+    const route = new Choice(this, 'Route')
+      .when(Condition.stringEquals('$.next.action', 'await'), awaitDecision)
+      .otherwise(new Succeed(this, 'Done'));
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: this.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(planStage.next(route)),
+      logs: {
+        destination: new LogGroup(this, 'ExecutionLogs', {
+          retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        level: LogLevel.ERROR,
+        includeExecutionData: false,
+      },
+      tracingEnabled: true,
+    });
+  }
+
+  /** Lets a function start executions (create). */
+  grantStart(grantee: IGrantable): void {
+    this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /**
+   * Lets a function answer task tokens of this state machine only (decisions, stage tasks).
+   * The ARN is built from the name rather than taken from the resource, so that the stage
+   * functions, which the state machine itself references, can hold this grant too.
+   */
+  grantTaskResponse(grantee: IGrantable): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      resourceArns: [
+        Stack.of(this).formatArn({
+          service: 'states',
+          resource: 'stateMachine',
+          resourceName: this.stateMachineName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
+  }
+}

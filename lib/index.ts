@@ -1,0 +1,4 @@
+export * from './approval-workflow';
+export * from './countersign';
+export * from './countersign-function';
+export * from './countersign-stack';
