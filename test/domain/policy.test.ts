@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../lambdas/domain/errors';
+import { BUILT_IN_POLICY, policyInputSchema, resolvePolicy } from '../../lambdas/domain/policy';
+import { pendingIntent } from './fixtures';
+
+describe('resolvePolicy', () => {
+  it('fills the contract defaults when nothing is given', () => {
+    expect(resolvePolicy(undefined, undefined, ['email'])).toEqual({
+      ...BUILT_IN_POLICY,
+      channels: ['email'],
+    });
+  });
+
+  it('takes request fields over deployment defaults over built-ins, field by field', () => {
+    const deployment = policyInputSchema.parse({
+      remind_after: ['10m'],
+      timeout: { action: 'approve' },
+    });
+    const request = policyInputSchema.parse({ timeout: { after: '1h' } });
+    const policy = resolvePolicy(request, deployment, ['email', 'slack']);
+    expect(policy.remind_after).toEqual([600]);
+    expect(policy.timeout).toEqual({ after: 3600, action: 'approve' });
+    expect(policy.channels).toEqual(['email', 'slack']);
+  });
+
+  it('drops channels the deployment has not configured', () => {
+    const request = policyInputSchema.parse({ channels: ['slack', 'email'] });
+    expect(resolvePolicy(request, undefined, ['email']).channels).toEqual(['email']);
+  });
+
+  it('sorts reminders and escalations by time', () => {
+    const request = policyInputSchema.parse({
+      remind_after: ['30m', '5m'],
+      escalate: [
+        { after: '2h', to: ['team:finance'] },
+        { after: '1h', to: ['Backup@Company.com'] },
+      ],
+    });
+    const policy = resolvePolicy(request, undefined, ['email']);
+    expect(policy.remind_after).toEqual([300, 1800]);
+    expect(policy.escalate).toEqual([
+      { after: 3600, to: ['backup@company.com'] },
+      { after: 7200, to: ['team:finance'] },
+    ]);
+  });
+});
+
+describe('intent creation', () => {
+  it('uses payload.reviewer when reviewers is absent (the four-line flow)', () => {
+    const intent = pendingIntent();
+    expect(intent.recipients).toEqual(['cfo@company.com']);
+    expect(intent.summary).toBe('Report review approval');
+    expect(intent.deadline_at).toBe('2026-11-24T17:00:00.000Z');
+  });
+
+  it('lets policy.steps replace reviewers', () => {
+    const intent = pendingIntent({
+      reviewers: ['someone@x.com'],
+      policy: { steps: [{ reviewers: ['lead@x.com'] }, { reviewers: ['cfo@x.com'] }] },
+    });
+    expect(intent.recipients).toEqual(['lead@x.com']);
+  });
+
+  it('fails when nobody is asked', () => {
+    expect(() => pendingIntent({ payload: { report: 'x' } })).toThrow(DomainError);
+  });
+
+  it('fails when a quorum cannot be reached', () => {
+    expect(() => pendingIntent({ policy: { required_approvals: 2 } })).toThrowError(
+      /quorum cannot be reached/,
+    );
+  });
+
+  it('fails with payload_too_large above 128 KiB', () => {
+    const big = 'x'.repeat(128 * 1024);
+    try {
+      pendingIntent({ payload: { reviewer: 'a@b.co', big } });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as DomainError).code).toBe('payload_too_large');
+    }
+  });
+
+  it('refuses plain-http callbacks outside local mode', () => {
+    expect(() => pendingIntent({ callback_url: 'http://127.0.0.1:9/hook' })).toThrowError(
+      /invalid fields/,
+    );
+    expect(pendingIntent({ callback_url: 'https://agent.example.com/hook' }).callback_url).toBe(
+      'https://agent.example.com/hook',
+    );
+  });
+});

@@ -1,0 +1,232 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { applyTimeout, applyVote } from '../../lambdas/domain/decisions';
+import type { IntentState, ResolvedPolicy } from '../../lambdas/domain/intent';
+import { enterStage, nextAction, planStages, type Stage } from '../../lambdas/domain/stages';
+import { pendingIntent, T0 } from './fixtures';
+
+const t = (seconds: number) => T0.getTime() + seconds * 1000;
+
+function stageAt(stages: Stage[], index: number): Stage {
+  const stage = stages[index];
+  if (!stage) throw new Error(`no stage ${index}`);
+  return stage;
+}
+
+describe('planStages', () => {
+  it('plans the default reminders at 5 and 30 minutes before an 8 hour deadline', () => {
+    const intent = pendingIntent();
+    const stages = planStages(intent.policy, T0.getTime(), Date.parse(intent.deadline_at));
+    expect(stages.map((s) => [s.kinds, (s.at - T0.getTime()) / 1000])).toEqual([
+      [['notify'], 0],
+      [['remind'], 300],
+      [['remind'], 1800],
+    ]);
+  });
+
+  it('merges entries due at the same moment and drops those at or after the deadline', () => {
+    const intent = pendingIntent({
+      policy: {
+        remind_after: ['1h', '3h'],
+        escalate: [{ after: '1h', to: ['b@x.com'] }],
+        timeout: { after: '2h' },
+      },
+    });
+    const stages = planStages(intent.policy, T0.getTime(), Date.parse(intent.deadline_at));
+    expect(stages).toEqual([
+      { index: 0, at: t(0), kinds: ['notify'], adds: [] },
+      { index: 1, at: t(3600), kinds: ['remind', 'escalate'], adds: ['b@x.com'] },
+    ]);
+  });
+
+  const policyArbitrary = fc.record({
+    remind_after: fc.uniqueArray(fc.integer({ min: 1, max: 40_000 }), { maxLength: 5 }),
+    escalate: fc.array(
+      fc.record({ after: fc.integer({ min: 1, max: 40_000 }), to: fc.constant(['e@x.com']) }),
+      { maxLength: 3 },
+    ),
+    timeout: fc.record({
+      after: fc.integer({ min: 1, max: 50_000 }),
+      action: fc.constantFrom('reject' as const, 'approve' as const),
+    }),
+  });
+
+  it('for any policy: stage times strictly increase and stay before the deadline', () => {
+    fc.assert(
+      fc.property(policyArbitrary, (partial) => {
+        const policy: ResolvedPolicy = {
+          ...pendingIntent().policy,
+          ...partial,
+          remind_after: [...partial.remind_after].sort((a, b) => a - b),
+        };
+        const deadline = t(partial.timeout.after);
+        const stages = planStages(policy, T0.getTime(), deadline);
+        expect(stages[0]?.kinds).toContain('notify');
+        for (const [i, stage] of stages.entries()) {
+          expect(stage.index).toBe(i);
+          if (i > 0) {
+            expect(stage.at).toBeGreaterThan(stages[i - 1]?.at ?? Number.NaN);
+            expect(stage.at).toBeLessThan(deadline);
+          }
+        }
+      }),
+    );
+  });
+
+  it('for any policy and any moments of decision: every path ends in exactly one final state', () => {
+    fc.assert(
+      fc.property(
+        policyArbitrary,
+        fc.option(fc.integer({ min: 0, max: 60_000 })),
+        (partial, decideAtSeconds) => {
+          let intent: IntentState = pendingIntent({
+            policy: {
+              remind_after: partial.remind_after,
+              timeout: partial.timeout,
+            },
+          });
+          let now = T0.getTime();
+          let finals = 0;
+          for (let guard = 0; guard < 100; guard += 1) {
+            if (
+              decideAtSeconds !== null &&
+              now >= t(decideAtSeconds) &&
+              intent.status === 'pending'
+            ) {
+              intent = applyVote(intent, {
+                by: 'cfo@company.com',
+                outcome: 'approve',
+                comment: null,
+                channel: 'api',
+                at: new Date(now).toISOString(),
+              }).intent;
+              finals += 1;
+            }
+            const next = nextAction(intent, now);
+            if (next.action === 'finish') break;
+            if (next.action === 'timeout') {
+              intent = applyTimeout(intent, new Date(now).toISOString()).intent;
+              finals += 1;
+              continue;
+            }
+            expect(next.timeout_seconds).toBeGreaterThanOrEqual(1);
+            const stages = planStages(intent.policy, T0.getTime(), Date.parse(intent.deadline_at));
+            const stage = stages[next.stage];
+            if (!stage) throw new Error('stage missing');
+            intent = enterStage(intent, {
+              step: next.step,
+              stage,
+              recipients: intent.recipients,
+              token: `token-${guard}`,
+              at: new Date(now).toISOString(),
+              nextAt: next.next_at,
+            }).intent;
+            const pauseEnds = now + next.timeout_seconds * 1000;
+            now =
+              decideAtSeconds !== null && t(decideAtSeconds) > now && t(decideAtSeconds) < pauseEnds
+                ? t(decideAtSeconds)
+                : pauseEnds;
+          }
+          expect(intent.status).not.toBe('pending');
+          expect(finals).toBe(1);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('nextAction', () => {
+  it('pauses until the next stage, rounding up to whole seconds', () => {
+    const intent = pendingIntent();
+    expect(nextAction(intent, t(0.2))).toMatchObject({
+      action: 'await',
+      stage: 0,
+      timeout_seconds: 300,
+    });
+    expect(nextAction(intent, t(300))).toMatchObject({
+      action: 'await',
+      stage: 1,
+      timeout_seconds: 1500,
+    });
+  });
+
+  it('skips stages missed during an outage instead of replaying them', () => {
+    const intent = pendingIntent();
+    expect(nextAction(intent, t(2000))).toMatchObject({ action: 'await', stage: 2 });
+  });
+
+  it('times out at the deadline and finishes once decided', () => {
+    const intent = pendingIntent();
+    expect(nextAction(intent, Date.parse(intent.deadline_at))).toEqual({ action: 'timeout' });
+    expect(nextAction({ ...intent, status: 'approved' }, t(1))).toEqual({ action: 'finish' });
+  });
+});
+
+describe('enterStage', () => {
+  it('first contact notifies everyone; a later stage reminds, escalation notifies the new ones', () => {
+    const intent = pendingIntent({
+      policy: { remind_after: ['5m'], escalate: [{ after: '5m', to: ['backup@x.com'] }] },
+    });
+    const stages = planStages(intent.policy, T0.getTime(), Date.parse(intent.deadline_at));
+    const first = enterStage(intent, {
+      step: 0,
+      stage: stageAt(stages, 0),
+      recipients: ['cfo@company.com'],
+      token: 'a',
+      at: T0.toISOString(),
+      nextAt: t(300),
+    });
+    expect(first.intent.pending_notifications).toEqual([
+      { to: 'cfo@company.com', kind: 'notify', channel: 'email' },
+    ]);
+    const second = enterStage(
+      { ...first.intent, pending_notifications: [] },
+      {
+        step: 0,
+        stage: stageAt(stages, 1),
+        recipients: ['cfo@company.com', 'backup@x.com'],
+        token: 'b',
+        at: new Date(t(300)).toISOString(),
+        nextAt: Date.parse(intent.deadline_at),
+      },
+    );
+    expect(second.intent.pending_notifications).toEqual([
+      { to: 'cfo@company.com', kind: 'remind', channel: 'email' },
+      { to: 'backup@x.com', kind: 'escalate', channel: 'email' },
+    ]);
+    expect(second.events.map((e) => e.type)).toEqual(['reminded', 'escalated']);
+    expect(second.intent.task_token).toBe('b');
+  });
+
+  it('entering the same stage again only swaps the token', () => {
+    const intent = { ...pendingIntent(), stage_index: 0, task_token: 'old' };
+    const stages = planStages(intent.policy, T0.getTime(), Date.parse(intent.deadline_at));
+    const again = enterStage(intent, {
+      step: 0,
+      stage: stageAt(stages, 0),
+      recipients: intent.recipients,
+      token: 'new',
+      at: T0.toISOString(),
+      nextAt: t(300),
+    });
+    expect(again.events).toEqual([]);
+    expect(again.intent.pending_notifications).toEqual([]);
+    expect(again.intent.task_token).toBe('new');
+  });
+
+  it('fails when the intent was decided before the stage began', () => {
+    const intent = { ...pendingIntent(), status: 'approved' as const };
+    const stages = planStages(intent.policy, T0.getTime(), Date.parse(intent.deadline_at));
+    expect(() =>
+      enterStage(intent, {
+        step: 0,
+        stage: stageAt(stages, 1),
+        recipients: [],
+        token: 'x',
+        at: T0.toISOString(),
+        nextAt: t(1800),
+      }),
+    ).toThrowError(/moved on/);
+  });
+});
