@@ -1,0 +1,78 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { hashApiKey } from '../../lambdas/core/auth';
+import type { Role } from '../../lambdas/core/ports';
+
+/** Environment the handlers read; set before the handler modules are first used. */
+export function setHandlerEnvironment(): void {
+  Object.assign(process.env, {
+    TABLE_NAME: 'countersign-test',
+    STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:test',
+    PUBLIC_BASE_URL: 'https://approvals.example.com',
+    EMAIL_FROM: 'countersign@example.com',
+    LINK_SIGNING_SECRET: 'test-secret',
+    NOTIFICATION_CHANNELS: 'email',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  });
+}
+
+export const KEYS: Record<Role, { key: string; principal: string }> = {
+  agent: { key: 'csk_agent-key-for-tests', principal: 'agent://myorg/production/report-generator' },
+  reviewer: { key: 'csk_reviewer-key-for-tests', principal: 'cfo@company.com' },
+  admin: { key: 'csk_admin-key-for-tests', principal: 'ops' },
+};
+
+/** The DynamoDB item a key lookup returns, for a mocked GetCommand. */
+export function keyItemFor(keyHash: string): Record<string, unknown> | undefined {
+  const entry = Object.entries(KEYS).find(([, value]) => hashApiKey(value.key) === keyHash);
+  if (!entry) return undefined;
+  const [role, value] = entry;
+  return {
+    pk: `APIKEY#${keyHash}`,
+    sk: 'APIKEY',
+    id: `key_${role}`,
+    role,
+    principal: value.principal,
+    key_hash: keyHash,
+    prefix: 'csk_',
+    created_at: '2026-11-24T08:00:00.000Z',
+    revoked_at: null,
+  };
+}
+
+export function apiEvent(options: {
+  method: string;
+  resource: string;
+  path?: string;
+  role?: Role;
+  body?: unknown;
+  headers?: Record<string, string>;
+  pathParameters?: Record<string, string>;
+  query?: Record<string, string>;
+}): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {
+    ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+    ...(options.role ? { Authorization: `Bearer ${KEYS[options.role].key}` } : {}),
+    ...options.headers,
+  };
+  return {
+    httpMethod: options.method,
+    resource: options.resource,
+    path: options.path ?? options.resource,
+    headers,
+    multiValueHeaders: {},
+    pathParameters: options.pathParameters ?? null,
+    queryStringParameters: options.query ?? null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    body:
+      options.body === undefined
+        ? null
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
+    isBase64Encoded: false,
+    requestContext: {} as APIGatewayProxyEvent['requestContext'],
+  };
+}

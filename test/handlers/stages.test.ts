@@ -1,0 +1,149 @@
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyReviewLink } from '../../lambdas/domain/review-link';
+import { setHandlerEnvironment } from './helpers';
+
+setHandlerEnvironment();
+const dynamo = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+const ses = mockClient(SESv2Client);
+const { handler: stageTask } = await import('../../lambdas/handlers/stage-task');
+const { handler: planStage } = await import('../../lambdas/handlers/plan-stage');
+
+const now = Date.now();
+const intentItem = (overrides: Record<string, unknown> = {}) => ({
+  pk: 'INTENT#int_1',
+  sk: 'META',
+  id: 'int_1',
+  intent_type: 'intent.deploy.v1',
+  to_agent: 'agent://a',
+  from_agent: 'agent://a',
+  summary: 'Deploy <b>v2</b>',
+  status: 'pending',
+  policy: {
+    remind_after: [300],
+    escalate: [],
+    timeout: { after: 3600, action: 'reject' },
+    required_approvals: 1,
+    steps: null,
+    channels: ['email'],
+  },
+  recipients: ['cfo@company.com'],
+  approvals: [],
+  decision: null,
+  callback_url: null,
+  step: 0,
+  created_at: new Date(now).toISOString(),
+  updated_at: new Date(now).toISOString(),
+  deadline_at: new Date(now + 3600_000).toISOString(),
+  next_action_at: null,
+  event_count: 1,
+  last_event_hash: 'a'.repeat(64),
+  version: 1,
+  asked: ['cfo@company.com'],
+  step_started_at: new Date(now).toISOString(),
+  stage_index: -1,
+  task_token: null,
+  pending_notifications: [],
+  ...overrides,
+});
+
+describe('Handler: stage-task', () => {
+  afterEach(() => {
+    dynamo.reset();
+    sfn.reset();
+    ses.reset();
+  });
+
+  it('stores the token, emails each recipient a signed review link, and records the notification', async () => {
+    // Prepare: every read returns the latest written META, like the table would.
+    let meta: Record<string, unknown> = intentItem();
+    dynamo
+      .on(QueryCommand)
+      .callsFake(() => ({ Items: [meta, { sk: 'PAYLOAD', payload: { amount: 10 } }] }));
+    const takeWrite = (item: Record<string, unknown> | undefined) => {
+      if (item?.sk === 'META') meta = item;
+    };
+    dynamo.on(TransactWriteCommand).callsFake((input) => {
+      for (const entry of input.TransactItems ?? []) takeWrite(entry.Put?.Item);
+      return {};
+    });
+    dynamo.on(PutCommand).callsFake((input) => {
+      takeWrite(input.Item);
+      return {};
+    });
+    ses.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
+
+    // Act
+    const result = await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+
+    // Assess
+    expect(result).toEqual({ notified: 1 });
+    expect(meta).toMatchObject({ task_token: 'tok-0', stage_index: 0, pending_notifications: [] });
+    const email = ses.commandCalls(SendEmailCommand)[0]?.args[0].input;
+    expect(email?.Destination?.ToAddresses).toEqual(['cfo@company.com']);
+    expect(email?.Content?.Simple?.Body?.Html?.Data).toContain('Deploy &lt;b&gt;v2&lt;/b&gt;');
+    const reviewUrl =
+      email?.Content?.Simple?.Headers?.find((h) => h.Name === 'X-Countersign-Review-Url')?.Value ??
+      '';
+    expect(reviewUrl.startsWith('https://approvals.example.com/review/')).toBe(true);
+    // The link is signed for this reviewer and intent, and carries no task token.
+    expect(reviewUrl).not.toContain('tok-0');
+    const verdict = verifyReviewLink(
+      reviewUrl.split('/review/')[1] ?? '',
+      'test-secret',
+      now / 1000,
+    );
+    expect(verdict).toMatchObject({
+      ok: true,
+      claims: { intentId: 'int_1', reviewer: 'cfo@company.com' },
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it('answers its own token when the intent was decided before the stage began', async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [intentItem({ status: 'approved' })] });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+
+    const result = await stageTask({ intent_id: 'int_1', step: 0, stage: 1, task_token: 'tok-1' });
+
+    expect(result).toEqual({ notified: 0 });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe('tok-1');
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+});
+
+describe('Handler: plan-stage', () => {
+  afterEach(() => dynamo.reset());
+
+  it('answers the pause until the next stage', async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [intentItem()] });
+    const result = await planStage({ intent_id: 'int_1' });
+    expect(result).toMatchObject({ action: 'await', step: 0, stage: 0 });
+    expect(result.timeout_seconds).toBeGreaterThan(295);
+    expect(result.timeout_seconds).toBeLessThanOrEqual(300);
+  });
+
+  it('records the timeout once the deadline passed', async () => {
+    dynamo
+      .on(QueryCommand)
+      .resolves({ Items: [intentItem({ deadline_at: new Date(now - 1000).toISOString() })] });
+    dynamo.on(TransactWriteCommand).resolves({});
+    const result = await planStage({ intent_id: 'int_1' });
+    expect(result).toMatchObject({ action: 'finish', status: 'timed_out' });
+    const put =
+      dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item;
+    expect(put).toMatchObject({
+      status: 'timed_out',
+      decision: { by: 'timeout', outcome: 'rejected' },
+    });
+  });
+});
