@@ -1,0 +1,175 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApprovalWorkflow } from '../../lib/approval-workflow';
+import { CountersignStack } from '../../lib/countersign-stack';
+import { loadLocalDefinition } from '../../local/cdk-definition';
+
+/** Asset bundling is skipped: these tests read the template, they do not deploy it. */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+describe('CountersignStack', () => {
+  let outdir: string;
+  let template: Template;
+
+  beforeAll(() => {
+    outdir = mkdtempSync(path.join(tmpdir(), 'countersign-cdk-'));
+    const app = new App({ outdir, context: NO_BUNDLING });
+    const stack = new CountersignStack(app, 'Countersign', {
+      env: { account: '111111111111', region: 'eu-west-1' },
+      emailFrom: 'approvals@company.com',
+    });
+    template = Template.fromStack(stack);
+    app.synth();
+  });
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it("passes CDK's own CloudFormation validation (no circular dependencies)", () => {
+    const reportFile = path.join(outdir, 'validation-report.json');
+    const violations = existsSync(reportFile)
+      ? (
+          JSON.parse(readFileSync(reportFile, 'utf8')) as {
+            pluginReports: { violations?: unknown[] }[];
+          }
+        ).pluginReports.flatMap((report) => report.violations ?? [])
+      : [];
+    expect(violations).toEqual([]);
+  });
+
+  it('keeps the table safe: point-in-time recovery, deletion protection, retained', () => {
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        Replicas: [
+          Match.objectLike({
+            DeletionProtectionEnabled: true,
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          }),
+        ],
+      }),
+    });
+  });
+
+  it('runs every function on Node 22, ARM64, with source maps', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const ours = Object.values(functions).filter((fn) => fn.Metadata?.['countersign:function']);
+    expect(ours).toHaveLength(7);
+    for (const fn of ours) {
+      expect(fn.Properties.Runtime).toBe(Runtime.NODEJS_22_X.name);
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+    // One log group per function, plus the API access logs and the execution logs.
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 9);
+  });
+
+  it('is a Standard state machine with logging', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: Match.objectLike({ Level: 'ERROR' }),
+    });
+  });
+
+  it('puts no secret in the template: the link key is a generated Secrets Manager secret', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+    });
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/LINK_SIGNING_SECRET"\s*:/);
+  });
+
+  it('scopes SendTaskSuccess to this state machine, for the decision and stage functions only', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const holders = Object.entries(policies).filter(([, policy]) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes('states:SendTaskSuccess'),
+    );
+    expect(holders.map(([id]) => id.replace(/ServiceRole.*/, '')).sort()).toEqual([
+      'Countersignintentsdecide',
+      'Countersignstagetask',
+    ]);
+    for (const [, policy] of holders) {
+      const statement = (
+        policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]
+      ).find((s) => JSON.stringify(s.Action).includes('SendTaskSuccess'));
+      expect(JSON.stringify(statement?.Resource)).toContain(':stateMachine:Countersign-Workflow-');
+    }
+  });
+
+  it('throttles the API and answers unknown routes in the contract error shape', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+      StatusCode: '404',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"not_found"') },
+    });
+  });
+
+  it('the local stack runs exactly this definition', () => {
+    const local = loadLocalDefinition(
+      template.toJSON() as Parameters<typeof loadLocalDefinition>[0],
+    );
+    expect(Object.keys((local.definition as { States: object }).States).sort()).toEqual([
+      'AwaitDecision',
+      'Done',
+      'PlanStage',
+      'Route',
+    ]);
+  });
+});
+
+describe('ApprovalWorkflow states', () => {
+  it('pauses on a callback task whose timeout comes from the plan and loops back on timeout', () => {
+    // GIVEN
+    const stack = new Stack(new App({ context: NO_BUNDLING }), 'Test');
+    const fn = (id: string) =>
+      LambdaFunction.fromFunctionArn(
+        stack,
+        id,
+        `arn:aws:lambda:us-east-1:111111111111:function:${id}`,
+      );
+    // WHEN
+    const workflow = new ApprovalWorkflow(stack, 'Workflow', {
+      planStageFunction: fn('plan'),
+      stageTaskFunction: fn('stage'),
+    });
+    const definition = Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine');
+    const [machine] = Object.values(definition);
+    const body = stack.resolve(machine?.Properties.DefinitionString) as {
+      'Fn::Join': [string, unknown[]];
+    };
+    const states = JSON.parse(
+      body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'ARN')).join(''),
+    ).States;
+    // THEN
+    expect(states.AwaitDecision).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:ARN:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSecondsPath: '$.next.timeout_seconds',
+      Parameters: {
+        Payload: {
+          'intent_id.$': '$.intent_id',
+          'stage.$': '$.next.stage',
+          'step.$': '$.next.step',
+          'task_token.$': '$$.Task.Token',
+        },
+      },
+      Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'PlanStage', ResultPath: null }],
+      Next: 'PlanStage',
+    });
+    expect(states.AwaitDecision).not.toHaveProperty('HeartbeatSeconds');
+    expect(states.PlanStage.Parameters.Payload).toEqual({ 'intent_id.$': '$.intent_id' });
+    expect(states.Route.Choices).toEqual([
+      { Variable: '$.next.action', StringEquals: 'await', Next: 'AwaitDecision' },
+    ]);
+    expect(workflow.stateMachineName).toMatch(/^Test-Workflow-/);
+  });
+});
