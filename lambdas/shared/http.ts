@@ -51,10 +51,13 @@ export function errorResult(error: unknown): APIGatewayProxyResult {
 }
 
 export function zodIssues(error: ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.join('.') : '(body)',
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    const prefix = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: [...prefix, key].join('.'), message: 'is not a known field' }));
+    }
+    return [{ field: prefix.length > 0 ? prefix.join('.') : '(body)', message: issue.message }];
+  });
 }
 
 /** Parses a JSON object body, or throws invalid_request saying why. */
