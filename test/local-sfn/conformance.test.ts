@@ -1,0 +1,1048 @@
+/**
+ * Conformance: small state machines with the outputs and histories AWS produces for them.
+ * Uses the injected clock so that second-to-year deadlines are exercised without waiting.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_TASK_TIMEOUT_SECONDS, ServiceError } from '../../local/stepfunctions/index';
+import {
+  callbackTask,
+  EPOCH,
+  eventTypes,
+  functionArn,
+  type Harness,
+  historyOf,
+  invokeTask,
+  lastToken,
+  openHarness,
+  waitUntil,
+} from './helpers';
+
+const SECOND = 1000;
+let harness: Harness | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+async function open(
+  definition: object,
+  options: Parameters<typeof openHarness>[1] = {},
+): Promise<Harness> {
+  harness = await openHarness({ machine: definition }, { fakeClock: true, ...options });
+  return harness;
+}
+
+async function describe_(h: Harness, executionArn: string) {
+  return h.sfn.describeExecution({ executionArn });
+}
+
+async function outputOf(h: Harness, executionArn: string): Promise<unknown> {
+  const described = await describe_(h, executionArn);
+  expect(described.status).toBe('SUCCEEDED');
+  return JSON.parse(described.output ?? 'null');
+}
+
+async function advance(h: Harness, ms: number): Promise<void> {
+  h.clock?.advance(ms);
+  await h.sfn.runDueTimers();
+  await h.sfn.settle();
+}
+
+function never(): Promise<never> {
+  return new Promise(() => undefined);
+}
+
+describe('Pass, Succeed, Fail and input/output processing', () => {
+  it('applies InputPath → Parameters/Result → ResultPath → OutputPath with AWS event types', async () => {
+    const h = await open({
+      StartAt: 'Select',
+      States: {
+        Select: {
+          Type: 'Pass',
+          InputPath: '$.order',
+          Parameters: { 'id.$': '$.id', fixed: 1 },
+          ResultPath: '$.picked',
+          Next: 'Replace',
+        },
+        Replace: {
+          Type: 'Pass',
+          Result: { constant: true },
+          ResultPath: '$.result',
+          OutputPath: '$.result',
+          Next: 'Discard',
+        },
+        Discard: { Type: 'Pass', Result: 'ignored', ResultPath: null, Next: 'Done' },
+        Done: { Type: 'Succeed', OutputPath: '$.constant' },
+      },
+    });
+    const arn = await h.start({ order: { id: 'o-1' }, other: 2 });
+    expect(await outputOf(h, arn)).toBe(true);
+    expect(await eventTypes(h.sfn, arn)).toEqual([
+      'ExecutionStarted',
+      'PassStateEntered',
+      'PassStateExited',
+      'PassStateEntered',
+      'PassStateExited',
+      'PassStateEntered',
+      'PassStateExited',
+      'SucceedStateEntered',
+      'SucceedStateExited',
+      'ExecutionSucceeded',
+    ]);
+    const history = await historyOf(h.sfn, arn);
+    expect(history[2]?.stateExitedEventDetails).toEqual({
+      name: 'Select',
+      output: JSON.stringify({ order: { id: 'o-1' }, other: 2, picked: { id: 'o-1', fixed: 1 } }),
+      outputDetails: { truncated: false },
+    });
+    expect(history.map((event) => [event.id, event.previousEventId])).toEqual(
+      history.map((_, index) => [index + 1, index]),
+    );
+    expect(history[0]?.timestamp).toEqual(new Date(EPOCH));
+  });
+
+  it('Fail state with Error/Cause and with ErrorPath/CausePath (intrinsic)', async () => {
+    const h = await open({
+      StartAt: 'Route',
+      States: {
+        Route: {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.dynamic', BooleanEquals: true, Next: 'Dynamic' }],
+          Default: 'Static',
+        },
+        Static: { Type: 'Fail', Error: 'Custom.Error', Cause: 'because' },
+        Dynamic: {
+          Type: 'Fail',
+          ErrorPath: '$.code',
+          CausePath: "States.Format('order {} failed', $.id)",
+        },
+      },
+    });
+    const first = await h.start({ dynamic: false });
+    expect(await describe_(h, first)).toMatchObject({
+      status: 'FAILED',
+      error: 'Custom.Error',
+      cause: 'because',
+    });
+    expect((await eventTypes(h.sfn, first)).slice(-2)).toEqual([
+      'FailStateEntered',
+      'ExecutionFailed',
+    ]);
+    const second = await h.start({ dynamic: true, code: 'E42', id: 7 });
+    expect(await describe_(h, second)).toMatchObject({
+      status: 'FAILED',
+      error: 'E42',
+      cause: 'order 7 failed',
+    });
+  });
+
+  it('a missing path fails the execution with States.Runtime, uncatchable even by States.ALL', async () => {
+    const h = await open({
+      StartAt: 'T',
+      States: {
+        T: {
+          ...invokeTask('f'),
+          Parameters: { FunctionName: functionArn('f'), Payload: { 'x.$': '$.missing' } },
+          Retry: [{ ErrorEquals: ['States.ALL'] }],
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+          End: true,
+        },
+        Caught: { Type: 'Succeed' },
+      },
+    });
+    h.lambdas.on('f', () => 'unused');
+    const arn = await h.start({ present: 1 });
+    const described = await describe_(h, arn);
+    expect(described.status).toBe('FAILED');
+    expect(described.error).toBe('States.Runtime');
+    expect(described.cause).toContain(
+      "An error occurred while executing the state 'T' (entered at the event id #2)",
+    );
+    expect(described.cause).toContain("'$.missing'");
+    expect(h.lambdas.calls).toHaveLength(0);
+    expect(await eventTypes(h.sfn, arn)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'ExecutionFailed',
+    ]);
+  });
+
+  it('an output above 256 KiB fails with States.DataLimitExceeded', async () => {
+    const h = await open({
+      StartAt: 'Big',
+      States: { Big: { Type: 'Pass', Parameters: { 'a.$': '$.s', 'b.$': '$.s' }, End: true } },
+    });
+    const arn = await h.start({ s: 'x'.repeat(140_000) });
+    expect(await describe_(h, arn)).toMatchObject({
+      status: 'FAILED',
+      error: 'States.DataLimitExceeded',
+    });
+  });
+
+  it('exposes the context object', async () => {
+    const h = await open({
+      StartAt: 'Wait',
+      States: {
+        Wait: { Type: 'Wait', Seconds: 5, Next: 'Ctx' },
+        Ctx: {
+          Type: 'Pass',
+          Parameters: {
+            'id.$': '$$.Execution.Id',
+            'name.$': '$$.Execution.Name',
+            'start.$': '$$.Execution.StartTime',
+            'input.$': '$$.Execution.Input',
+            'entered.$': '$$.State.EnteredTime',
+            'state.$': '$$.State.Name',
+            'retries.$': '$$.State.RetryCount',
+            'machine.$': '$$.StateMachine.Id',
+          },
+          End: true,
+        },
+      },
+    });
+    const arn = await h.start({ hello: 'world' }, 'ctx-run');
+    await advance(h, 5 * SECOND);
+    expect(await outputOf(h, arn)).toEqual({
+      id: arn,
+      name: 'ctx-run',
+      start: new Date(EPOCH).toISOString(),
+      input: { hello: 'world' },
+      entered: new Date(EPOCH + 5 * SECOND).toISOString(),
+      state: 'Ctx',
+      retries: 0,
+      machine: h.arn(),
+    });
+  });
+});
+
+describe('Choice', () => {
+  const definition = {
+    StartAt: 'Route',
+    States: {
+      Route: {
+        Type: 'Choice',
+        InputPath: '$.data',
+        Choices: [
+          { Variable: '$.kind', StringEquals: 'a', Next: 'A' },
+          {
+            And: [
+              { Variable: '$.n', IsPresent: true },
+              { Variable: '$.n', NumericGreaterThan: 10 },
+            ],
+            Next: 'Big',
+          },
+        ],
+        Default: 'Other',
+      },
+      A: { Type: 'Pass', Result: 'A', End: true },
+      Big: { Type: 'Pass', Result: 'Big', End: true },
+      Other: { Type: 'Pass', Result: 'Other', End: true },
+    },
+  };
+
+  it('routes on the first matching rule, else Default', async () => {
+    const h = await open(definition);
+    expect(await outputOf(h, await h.start({ data: { kind: 'a', n: 99 } }))).toBe('A');
+    expect(await outputOf(h, await h.start({ data: { kind: 'b', n: 99 } }))).toBe('Big');
+    expect(await outputOf(h, await h.start({ data: { kind: 'b' } }))).toBe('Other');
+    const arn = await h.start({ data: { kind: 'a' } });
+    const history = await historyOf(h.sfn, arn);
+    expect(history.map((event) => event.type)).toContain('ChoiceStateExited');
+    expect(
+      history.find((event) => event.type === 'ChoiceStateExited')?.stateExitedEventDetails?.output,
+    ).toBe('{"kind":"a"}');
+  });
+
+  it('no match and no Default fails with States.NoChoiceMatched', async () => {
+    const h = await open({
+      StartAt: 'Route',
+      States: {
+        Route: { Type: 'Choice', Choices: [{ Variable: '$.x', StringEquals: 'a', Next: 'Done' }] },
+        Done: { Type: 'Succeed' },
+      },
+    });
+    const arn = await h.start({ x: 'b' });
+    expect(await describe_(h, arn)).toMatchObject({
+      status: 'FAILED',
+      error: 'States.NoChoiceMatched',
+    });
+  });
+});
+
+describe('Wait', () => {
+  it('Seconds, SecondsPath, Timestamp and TimestampPath fire at their deadlines', async () => {
+    const h = await open({
+      StartAt: 'Seconds',
+      States: {
+        Seconds: { Type: 'Wait', Seconds: 10, Next: 'SecondsPath' },
+        SecondsPath: { Type: 'Wait', SecondsPath: '$.delay', Next: 'TimestampPath' },
+        TimestampPath: { Type: 'Wait', TimestampPath: '$.until', Next: 'Timestamp' },
+        Timestamp: { Type: 'Wait', Timestamp: '2024-03-01T12:01:00Z', Next: 'Done' },
+        Done: { Type: 'Succeed' },
+      },
+    });
+    // TimestampPath carries milliseconds: AWS truncates them.
+    const arn = await h.start({ delay: 20, until: '2024-03-01T12:00:45.900Z' });
+    const exitedAt = async () =>
+      (await historyOf(h.sfn, arn))
+        .filter((event) => event.type === 'WaitStateExited')
+        .map((event) => (event.timestamp?.getTime() ?? 0) - EPOCH);
+
+    await advance(h, 9 * SECOND);
+    expect(await exitedAt()).toEqual([]);
+    await advance(h, 1 * SECOND);
+    expect(await exitedAt()).toEqual([10_000]);
+    await advance(h, 19 * SECOND);
+    expect(await exitedAt()).toEqual([10_000]);
+    await advance(h, 1 * SECOND);
+    expect(await exitedAt()).toEqual([10_000, 30_000]);
+    await advance(h, 14 * SECOND); // 44 s
+    expect(await exitedAt()).toHaveLength(2);
+    await advance(h, 1 * SECOND); // 45 s: the truncated timestamp
+    expect(await exitedAt()).toEqual([10_000, 30_000, 45_000]);
+    await advance(h, 15 * SECOND); // 60 s
+    expect(await exitedAt()).toEqual([10_000, 30_000, 45_000, 60_000]);
+    expect((await describe_(h, arn)).status).toBe('SUCCEEDED');
+  });
+
+  it('a timestamp in the past continues immediately; an invalid SecondsPath is States.Runtime', async () => {
+    const h = await open({
+      StartAt: 'Past',
+      States: {
+        Past: { Type: 'Wait', TimestampPath: '$.when', Next: 'Bad' },
+        Bad: { Type: 'Wait', SecondsPath: '$.seconds', Next: 'Done' },
+        Done: { Type: 'Succeed' },
+      },
+    });
+    const arn = await h.start({ when: '2000-01-01T00:00:00Z', seconds: -1 });
+    await advance(h, 0);
+    expect(await describe_(h, arn)).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+  });
+});
+
+describe('Task: lambda:invoke', () => {
+  it('invokes FunctionName with Payload and returns the AWS response shape', async () => {
+    const h = await open({
+      StartAt: 'PlanStage',
+      States: {
+        PlanStage: {
+          ...invokeTask('plan'),
+          Parameters: { FunctionName: functionArn('plan'), Payload: { 'id.$': '$.id' } },
+          ResultSelector: { 'action.$': '$.Payload.action', 'status.$': '$.StatusCode' },
+          ResultPath: '$.next',
+          End: true,
+        },
+      },
+    });
+    h.lambdas.on('plan', (payload) => ({ action: 'await', echo: payload }));
+    const arn = await h.start({ id: 'i-1' });
+    await h.sfn.settle();
+    expect(h.lambdas.calls).toEqual([{ name: 'plan', payload: { id: 'i-1' } }]);
+    expect(await outputOf(h, arn)).toEqual({ id: 'i-1', next: { action: 'await', status: 200 } });
+    const history = await historyOf(h.sfn, arn);
+    expect(history.map((event) => event.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(history[2]?.taskScheduledEventDetails).toEqual({
+      resourceType: 'lambda',
+      resource: 'invoke',
+      region: 'us-east-1',
+      parameters: JSON.stringify({ FunctionName: functionArn('plan'), Payload: { id: 'i-1' } }),
+      timeoutInSeconds: DEFAULT_TASK_TIMEOUT_SECONDS,
+    });
+    const response = JSON.parse(history[4]?.taskSucceededEventDetails?.output ?? '{}');
+    expect(response).toEqual({
+      ExecutedVersion: '$LATEST',
+      Payload: { action: 'await', echo: { id: 'i-1' } },
+      SdkHttpMetadata: { HttpStatusCode: 200 },
+      SdkResponseMetadata: { RequestId: expect.any(String) },
+      StatusCode: 200,
+    });
+  });
+
+  it('default timeout is 99999999 s (AWS), not 60 s (spec)', async () => {
+    const h = await open({
+      StartAt: 'Slow',
+      States: { Slow: { ...invokeTask('slow'), End: true } },
+    });
+    h.lambdas.on('slow', never);
+    const arn = await h.start();
+    await waitUntil(() => h.lambdas.calls.length === 1);
+    expect(h.sfn.timerStats().earliest).toBe(EPOCH + DEFAULT_TASK_TIMEOUT_SECONDS * SECOND);
+    h.clock?.advance(61 * SECOND);
+    await h.sfn.runDueTimers();
+    expect((await describe_(h, arn)).status).toBe('RUNNING');
+    h.clock?.advance((DEFAULT_TASK_TIMEOUT_SECONDS - 62) * SECOND);
+    await h.sfn.runDueTimers();
+    expect((await describe_(h, arn)).status).toBe('RUNNING');
+    h.clock?.advance(SECOND);
+    await h.sfn.runDueTimers();
+    expect(await describe_(h, arn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    const types = await eventTypes(h.sfn, arn);
+    expect(types.slice(-2)).toEqual(['TaskTimedOut', 'ExecutionFailed']);
+  });
+
+  it('a rejected invoker is a Lambda function error (name → Error, JSON Cause), caught by States.TaskFailed', async () => {
+    class PaymentDeclined extends Error {
+      override name = 'PaymentDeclined';
+    }
+    const h = await open({
+      StartAt: 'Charge',
+      States: {
+        Charge: {
+          ...invokeTask('charge'),
+          Catch: [
+            { ErrorEquals: ['Other'], Next: 'Wrong' },
+            { ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'Handled' },
+          ],
+          End: true,
+        },
+        Wrong: { Type: 'Fail' },
+        Handled: { Type: 'Pass', End: true },
+      },
+    });
+    h.lambdas.on('charge', () => {
+      throw new PaymentDeclined('card expired');
+    });
+    const arn = await h.start({ amount: 5 });
+    await h.sfn.settle();
+    const cause = JSON.stringify({ errorType: 'PaymentDeclined', errorMessage: 'card expired' });
+    expect(await outputOf(h, arn)).toEqual({
+      amount: 5,
+      error: { Error: 'PaymentDeclined', Cause: cause },
+    });
+    const history = await historyOf(h.sfn, arn);
+    expect(history.find((event) => event.type === 'TaskFailed')?.taskFailedEventDetails).toEqual({
+      resourceType: 'lambda',
+      resource: 'invoke',
+      error: 'PaymentDeclined',
+      cause,
+    });
+    expect(history.map((event) => event.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskFailed',
+      'TaskStateExited',
+      'PassStateEntered',
+      'PassStateExited',
+      'ExecutionSucceeded',
+    ]);
+  });
+
+  it('a plain Lambda ARN resource returns the raw result with LambdaFunction* events', async () => {
+    const h = await open({
+      StartAt: 'Fn',
+      States: {
+        Fn: { Type: 'Task', Resource: functionArn('direct'), ResultPath: '$.out', End: true },
+      },
+    });
+    h.lambdas.on('direct', (payload) => ({ got: payload }));
+    const arn = await h.start({ a: 1 });
+    await h.sfn.settle();
+    expect(await outputOf(h, arn)).toEqual({ a: 1, out: { got: { a: 1 } } });
+    expect(await eventTypes(h.sfn, arn)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'ExecutionSucceeded',
+    ]);
+  });
+});
+
+describe('Retry and Catch', () => {
+  it('backs off IntervalSeconds × BackoffRate^n capped by MaxDelaySeconds, then Catch routes', async () => {
+    const h = await open({
+      StartAt: 'Flaky',
+      States: {
+        Flaky: {
+          ...invokeTask('flaky'),
+          Parameters: {
+            FunctionName: functionArn('flaky'),
+            Payload: { 'attempt.$': '$$.State.RetryCount' },
+          },
+          Retry: [
+            {
+              ErrorEquals: ['Transient'],
+              IntervalSeconds: 2,
+              BackoffRate: 3,
+              MaxAttempts: 3,
+              MaxDelaySeconds: 10,
+            },
+          ],
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'GaveUp' }],
+          End: true,
+        },
+        GaveUp: { Type: 'Pass', End: true },
+      },
+    });
+    const invokedAt: number[] = [];
+    h.lambdas.on('flaky', () => {
+      invokedAt.push((h.clock?.now() ?? 0) - EPOCH);
+      const error = new Error('try again');
+      error.name = 'Transient';
+      throw error;
+    });
+    const arn = await h.start({});
+    await h.sfn.settle();
+    // Delays: 2 s, 6 s, then 18 s capped to 10 s.
+    for (const [delay, attempts] of [
+      [2, 2],
+      [6, 3],
+      [10, 4],
+    ] as const) {
+      await advance(h, (delay - 1) * SECOND);
+      expect(invokedAt, `before the ${delay}s retry`).toHaveLength(attempts - 1);
+      await advance(h, SECOND);
+      expect(invokedAt).toHaveLength(attempts);
+    }
+    expect(invokedAt).toEqual([0, 2_000, 8_000, 18_000]);
+    expect(h.lambdas.callsTo('flaky')).toEqual([
+      { attempt: 0 },
+      { attempt: 1 },
+      { attempt: 2 },
+      { attempt: 3 },
+    ]);
+    const output = (await outputOf(h, arn)) as { failure: { Error: string } };
+    expect(output.failure.Error).toBe('Transient');
+    const types = await eventTypes(h.sfn, arn);
+    expect(types.filter((type) => type === 'TaskScheduled')).toHaveLength(4);
+    expect(types.filter((type) => type === 'TaskStateEntered')).toHaveLength(1);
+  });
+
+  it("a retrier's MaxAttempts counts across errors it matches and does not fall through (AWS example)", async () => {
+    const h = await open({
+      StartAt: 'X',
+      States: {
+        X: {
+          ...invokeTask('x'),
+          Retry: [
+            {
+              ErrorEquals: ['ErrorA', 'ErrorB'],
+              IntervalSeconds: 1,
+              BackoffRate: 2,
+              MaxAttempts: 2,
+            },
+            { ErrorEquals: ['ErrorC'], IntervalSeconds: 5 },
+          ],
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Z' }],
+          End: true,
+        },
+        Z: { Type: 'Pass', End: true },
+      },
+    });
+    const sequence = ['ErrorA', 'ErrorB', 'ErrorC', 'ErrorB'];
+    const invokedAt: number[] = [];
+    h.lambdas.on('x', () => {
+      invokedAt.push((h.clock?.now() ?? 0) - EPOCH);
+      const error = new Error('boom');
+      error.name = sequence[invokedAt.length - 1] ?? 'Unexpected';
+      throw error;
+    });
+    const arn = await h.start({});
+    await h.sfn.settle();
+    for (let i = 0; i < 20; i++) await advance(h, SECOND);
+    // Current AWS guide: ErrorA and ErrorB wait 1 s and 2 s (first retrier), ErrorC 5 s (second);
+    // the fourth error, ErrorB, finds the first retrier exhausted (MaxAttempts 2) and is caught.
+    expect(invokedAt).toEqual([0, 1_000, 3_000, 8_000]);
+    const types = await eventTypes(h.sfn, arn);
+    expect(types.slice(-4)).toEqual([
+      'TaskStateExited',
+      'PassStateEntered',
+      'PassStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(types.filter((type) => type === 'TaskFailed')).toHaveLength(4);
+  });
+
+  it('States.TaskFailed does not match States.Timeout; States.Timeout catchers do', async () => {
+    const h = await open({
+      StartAt: 'T',
+      States: {
+        T: {
+          ...invokeTask('slow'),
+          TimeoutSeconds: 5,
+          Retry: [{ ErrorEquals: ['States.TaskFailed'], MaxAttempts: 5 }],
+          Catch: [
+            { ErrorEquals: ['States.TaskFailed'], Next: 'Failed' },
+            { ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: 'TimedOut' },
+          ],
+          End: true,
+        },
+        Failed: { Type: 'Fail' },
+        TimedOut: { Type: 'Pass', End: true },
+      },
+    });
+    h.lambdas.on('slow', never);
+    const arn = await h.start({ k: 1 });
+    await waitUntil(() => h.lambdas.calls.length === 1);
+    h.clock?.advance(5 * SECOND);
+    await h.sfn.runDueTimers();
+    expect(h.lambdas.calls).toHaveLength(1);
+    expect(await describe_(h, arn)).toMatchObject({
+      status: 'SUCCEEDED',
+      output: JSON.stringify({ k: 1, timeout: { Error: 'States.Timeout', Cause: '' } }),
+    });
+  });
+});
+
+describe('Task: lambda:invoke.waitForTaskToken', () => {
+  const approval = {
+    StartAt: 'Await',
+    States: {
+      Await: {
+        ...callbackTask('notify'),
+        TimeoutSecondsPath: '$.timeout',
+        InputPath: '$.inner',
+        ResultPath: '$.decision',
+        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Expired' }],
+        Next: 'Approved',
+      },
+      Approved: { Type: 'Pass', End: true },
+      Expired: { Type: 'Pass', End: true },
+    },
+  };
+
+  it('pauses until SendTaskSuccess; the token is fresh and a second answer is TaskTimedOut', async () => {
+    const h = await open(approval);
+    h.lambdas.on('notify', () => ({ notified: true }));
+    const arn = await h.start({ inner: { who: 'ada' }, timeout: 60 });
+    await h.sfn.settle();
+    const token = lastToken(h.lambdas, 'notify');
+    expect(token.length).toBeGreaterThanOrEqual(64);
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(h.lambdas.callsTo('notify')[0]).toEqual({ token, input: { who: 'ada' } });
+    expect((await describe_(h, arn)).status).toBe('RUNNING');
+    expect(await eventTypes(h.sfn, arn)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSubmitted',
+    ]);
+    const scheduled = (await historyOf(h.sfn, arn))[2]?.taskScheduledEventDetails;
+    expect(scheduled).toMatchObject({ resource: 'invoke.waitForTaskToken', timeoutInSeconds: 60 });
+
+    await h.sfn.sendTaskSuccess({ taskToken: token, output: '{"approved":true}' });
+    expect(await outputOf(h, arn)).toEqual({
+      inner: { who: 'ada' },
+      timeout: 60,
+      decision: { approved: true },
+    });
+    await expect(h.sfn.sendTaskSuccess({ taskToken: token, output: '{}' })).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+    await expect(h.sfn.sendTaskFailure({ taskToken: token })).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+
+    const second = await h.start({ inner: {}, timeout: 60 });
+    await h.sfn.settle();
+    expect(lastToken(h.lambdas, 'notify')).not.toBe(token);
+    await h.sfn.stopExecution({ executionArn: second });
+  });
+
+  it('times out at TimeoutSecondsPath read from the raw state input (before InputPath)', async () => {
+    const h = await open(approval);
+    h.lambdas.on('notify', () => null);
+    const arn = await h.start({ inner: { timeout: 999 }, timeout: 30 });
+    await h.sfn.settle();
+    await advance(h, 29 * SECOND);
+    expect((await describe_(h, arn)).status).toBe('RUNNING');
+    await advance(h, SECOND);
+    expect(JSON.parse((await describe_(h, arn)).output ?? '{}')).toEqual({
+      inner: { timeout: 999 },
+      timeout: 30,
+      error: { Error: 'States.Timeout', Cause: '' },
+    });
+    const history = await historyOf(h.sfn, arn);
+    expect(
+      history.find((event) => event.type === 'TaskTimedOut')?.taskTimedOutEventDetails,
+    ).toEqual({
+      resourceType: 'lambda',
+      resource: 'invoke.waitForTaskToken',
+      error: 'States.Timeout',
+      cause: '',
+    });
+    await expect(
+      h.sfn.sendTaskSuccess({ taskToken: lastToken(h.lambdas, 'notify'), output: '{}' }),
+    ).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+  });
+
+  it('TimeoutSecondsPath that is missing, zero or not an integer is States.Runtime', async () => {
+    const h = await open(approval);
+    h.lambdas.on('notify', () => null);
+    for (const input of [
+      { inner: {} },
+      { inner: {}, timeout: 0 },
+      { inner: {}, timeout: '60' },
+      { inner: {}, timeout: 1.5 },
+    ]) {
+      const arn = await h.start(input);
+      expect(await describe_(h, arn), JSON.stringify(input)).toMatchObject({
+        status: 'FAILED',
+        error: 'States.Runtime',
+      });
+    }
+    expect(h.lambdas.calls).toHaveLength(0);
+  });
+
+  it('accepts SendTaskSuccess sent by the function itself before it returns', async () => {
+    const h = await open({
+      StartAt: 'Await',
+      States: { Await: { ...callbackTask('selfanswer'), End: true } },
+    });
+    h.lambdas.on('selfanswer', async (payload) => {
+      const { token } = payload as { token: string };
+      await h.sfn.sendTaskSuccess({ taskToken: token, output: '"done early"' });
+      return 'returned later';
+    });
+    const arn = await h.start({});
+    await h.sfn.settle();
+    expect(await outputOf(h, arn)).toBe('done early');
+    expect(await eventTypes(h.sfn, arn)).not.toContain('TaskSubmitted');
+  });
+
+  it('a throwing function fails the task; SendTaskFailure fails it with the given error', async () => {
+    const h = await open({
+      StartAt: 'Await',
+      States: {
+        Await: {
+          ...callbackTask('notify'),
+          Retry: [{ ErrorEquals: ['NotifyDown'], IntervalSeconds: 1, MaxAttempts: 1 }],
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+          End: true,
+        },
+        Caught: { Type: 'Pass', End: true },
+      },
+    });
+    let calls = 0;
+    h.lambdas.on('notify', () => {
+      calls++;
+      if (calls === 1) {
+        const error = new Error('smtp down');
+        error.name = 'NotifyDown';
+        throw error;
+      }
+      return null;
+    });
+    const arn = await h.start({});
+    await h.sfn.settle();
+    const firstToken = lastToken(h.lambdas, 'notify');
+    await advance(h, SECOND);
+    const retryToken = lastToken(h.lambdas, 'notify');
+    expect(retryToken).not.toBe(firstToken);
+    await expect(
+      h.sfn.sendTaskSuccess({ taskToken: firstToken, output: '{}' }),
+    ).rejects.toMatchObject({ name: 'TaskTimedOut' });
+    await h.sfn.sendTaskFailure({ taskToken: retryToken, error: 'Rejected', cause: 'by reviewer' });
+    expect(await outputOf(h, arn)).toEqual({ Error: 'Rejected', Cause: 'by reviewer' });
+    const history = await historyOf(h.sfn, arn);
+    expect(
+      history
+        .filter((event) => event.type === 'TaskFailed')
+        .map((event) => event.taskFailedEventDetails?.error),
+    ).toEqual(['NotifyDown', 'Rejected']);
+  });
+
+  it('heartbeats extend HeartbeatSeconds; a missed one is States.HeartbeatTimeout, caught by States.Timeout', async () => {
+    const h = await open({
+      StartAt: 'Await',
+      States: {
+        Await: {
+          ...callbackTask('notify'),
+          TimeoutSeconds: 100,
+          HeartbeatSeconds: 10,
+          Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'Caught' }],
+          End: true,
+        },
+        Caught: { Type: 'Pass', End: true },
+      },
+    });
+    h.lambdas.on('notify', () => null);
+    const arn = await h.start({});
+    await h.sfn.settle();
+    const token = lastToken(h.lambdas, 'notify');
+    await advance(h, 8 * SECOND);
+    await h.sfn.sendTaskHeartbeat({ taskToken: token });
+    await advance(h, 9 * SECOND); // 17 s: alive thanks to the heartbeat at 8 s
+    expect((await describe_(h, arn)).status).toBe('RUNNING');
+    await advance(h, SECOND); // 18 s: 10 s since the last heartbeat
+    expect(await outputOf(h, arn)).toEqual({ Error: 'States.HeartbeatTimeout', Cause: '' });
+    const timedOut = (await historyOf(h.sfn, arn)).find((event) => event.type === 'TaskTimedOut');
+    expect(timedOut?.taskTimedOutEventDetails?.error).toBe('States.HeartbeatTimeout');
+    const scheduled = (await historyOf(h.sfn, arn)).find((event) => event.type === 'TaskScheduled');
+    expect(scheduled?.taskScheduledEventDetails).toMatchObject({
+      timeoutInSeconds: 100,
+      heartbeatInSeconds: 10,
+    });
+  });
+
+  it('invalid tokens and outputs are refused with AWS error names', async () => {
+    const h = await open(approval);
+    h.lambdas.on('notify', () => null);
+    await h.start({ inner: {}, timeout: 60 });
+    await h.sfn.settle();
+    const token = lastToken(h.lambdas, 'notify');
+    const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'AB' : 'AA'}`;
+    await expect(
+      h.sfn.sendTaskSuccess({ taskToken: tampered, output: '{}' }),
+    ).rejects.toMatchObject({ name: 'InvalidToken' });
+    await expect(
+      h.sfn.sendTaskSuccess({ taskToken: 'not-a-token', output: '{}' }),
+    ).rejects.toMatchObject({ name: 'InvalidToken' });
+    await expect(
+      h.sfn.sendTaskSuccess({ taskToken: token, output: '{not json' }),
+    ).rejects.toMatchObject({ name: 'InvalidOutput' });
+    await expect(h.sfn.sendTaskSuccess({ taskToken: token })).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+    await expect(h.sfn.sendTaskHeartbeat({ taskToken: 'x'.repeat(2049) })).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+    // The task is still waiting and answerable.
+    await h.sfn.sendTaskSuccess({ taskToken: token, output: '{}' });
+  });
+});
+
+describe('more task features', () => {
+  it('HeartbeatSecondsPath reads the state input', async () => {
+    const h = await open({
+      StartAt: 'Await',
+      States: {
+        Await: {
+          ...callbackTask('notify'),
+          HeartbeatSecondsPath: '$.hb',
+          TimeoutSeconds: 600,
+          End: true,
+        },
+      },
+    });
+    h.lambdas.on('notify', () => null);
+    const arn = await h.start({ hb: 7 });
+    await h.sfn.settle();
+    await advance(h, 6 * SECOND);
+    expect((await describe_(h, arn)).status).toBe('RUNNING');
+    await advance(h, SECOND);
+    expect(await describe_(h, arn)).toMatchObject({
+      status: 'FAILED',
+      error: 'States.HeartbeatTimeout',
+    });
+  });
+
+  it('JitterStrategy FULL retries somewhere within the computed back-off', async () => {
+    const h = await open({
+      StartAt: 'T',
+      States: {
+        T: {
+          ...invokeTask('flaky'),
+          Retry: [
+            {
+              ErrorEquals: ['States.ALL'],
+              IntervalSeconds: 8,
+              MaxAttempts: 1,
+              JitterStrategy: 'FULL',
+            },
+          ],
+          End: true,
+        },
+      },
+    });
+    let calls = 0;
+    h.lambdas.on('flaky', () => {
+      calls++;
+      if (calls === 1) throw new Error('once');
+      return 'ok';
+    });
+    const arn = await h.start({});
+    await h.sfn.settle();
+    const retryAt = h.sfn.timerStats().earliest ?? Number.NaN;
+    expect(retryAt).toBeGreaterThanOrEqual(EPOCH);
+    expect(retryAt).toBeLessThanOrEqual(EPOCH + 8 * SECOND);
+    await advance(h, 8 * SECOND);
+    expect((await describe_(h, arn)).status).toBe('SUCCEEDED');
+  });
+
+  it('a Lambda result that is not JSON fails the task as Lambda.Unknown instead of wedging it', async () => {
+    const h = await open({
+      StartAt: 'T',
+      States: {
+        T: {
+          ...invokeTask('weird'),
+          Catch: [{ ErrorEquals: ['Lambda.Unknown'], Next: 'Caught' }],
+          End: true,
+        },
+        Caught: { Type: 'Pass', End: true },
+      },
+    });
+    h.lambdas.on('weird', () => ({ big: 10n }));
+    const arn = await h.start({});
+    await h.sfn.settle();
+    const output = (await outputOf(h, arn)) as { Error: string; Cause: string };
+    expect(output.Error).toBe('Lambda.Unknown');
+    expect(output.Cause).toContain('not JSON');
+  });
+});
+
+describe('executions', () => {
+  it('StartExecution is idempotent by name and input while running, ExecutionAlreadyExists otherwise', async () => {
+    const h = await open({
+      StartAt: 'Await',
+      States: { Await: { ...callbackTask('notify'), End: true } },
+    });
+    h.lambdas.on('notify', () => null);
+    const first = await h.sfn.startExecution({
+      stateMachineArn: h.arn(),
+      name: 'intent-1',
+      input: '{"a":1}',
+    });
+    h.clock?.advance(SECOND);
+    const again = await h.sfn.startExecution({
+      stateMachineArn: h.arn(),
+      name: 'intent-1',
+      input: '{"a":1}',
+    });
+    expect(again).toEqual(first);
+    await expect(
+      h.sfn.startExecution({ stateMachineArn: h.arn(), name: 'intent-1', input: '{"a":2}' }),
+    ).rejects.toMatchObject({
+      name: 'ExecutionAlreadyExists',
+    });
+    await h.sfn.settle();
+    expect(h.lambdas.calls).toHaveLength(1);
+    await h.sfn.sendTaskSuccess({ taskToken: lastToken(h.lambdas, 'notify'), output: '{}' });
+    await expect(
+      h.sfn.startExecution({ stateMachineArn: h.arn(), name: 'intent-1', input: '{"a":1}' }),
+    ).rejects.toBeInstanceOf(ServiceError);
+    await expect(
+      h.sfn.startExecution({ stateMachineArn: h.arn(), name: 'intent-1', input: '{"a":1}' }),
+    ).rejects.toMatchObject({
+      name: 'ExecutionAlreadyExists',
+    });
+  });
+
+  it('validates names and input', async () => {
+    const h = await open({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } });
+    for (const name of [
+      '',
+      'x'.repeat(81),
+      'has space',
+      'a/b',
+      'a:b',
+      'q?',
+      'brace{',
+      'tab\t',
+      'ctl\u0007',
+    ]) {
+      await expect(
+        h.sfn.startExecution({ stateMachineArn: h.arn(), name }),
+        JSON.stringify(name),
+      ).rejects.toMatchObject({
+        name: 'InvalidName',
+      });
+    }
+    await h.sfn.startExecution({ stateMachineArn: h.arn(), name: 'ok_name-1.é', input: '{}' });
+    await expect(
+      h.sfn.startExecution({ stateMachineArn: h.arn(), input: '{oops' }),
+    ).rejects.toMatchObject({
+      name: 'InvalidExecutionInput',
+    });
+    await expect(
+      h.sfn.startExecution({
+        stateMachineArn: h.arn(),
+        input: JSON.stringify('x'.repeat(262_144)),
+      }),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
+    const unnamed = await h.sfn.startExecution({ stateMachineArn: h.arn() });
+    expect(unnamed.executionArn).toMatch(/:execution:machine:[0-9a-f-]{36}$/);
+    expect(JSON.parse((await describe_(h, unnamed.executionArn as string)).output ?? '')).toEqual(
+      {},
+    );
+  });
+
+  it('StopExecution aborts, closes the pending token and ignores the late Lambda answer', async () => {
+    const h = await open({
+      StartAt: 'Slow',
+      States: { Slow: { ...callbackTask('slow'), End: true } },
+    });
+    let release: (value: unknown) => void = () => undefined;
+    h.lambdas.on(
+      'slow',
+      () =>
+        new Promise((resolve) => {
+          release = resolve;
+        }),
+    );
+    const arn = await h.start({});
+    await waitUntil(() => h.lambdas.calls.length === 1);
+    const token = lastToken(h.lambdas, 'slow');
+    const stopped = await h.sfn.stopExecution({
+      executionArn: arn,
+      error: 'Cancelled',
+      cause: 'by the agent',
+    });
+    expect(stopped.stopDate).toEqual(new Date(EPOCH));
+    release('late');
+    await h.sfn.settle();
+    expect(await describe_(h, arn)).toMatchObject({
+      status: 'ABORTED',
+      error: 'Cancelled',
+      cause: 'by the agent',
+    });
+    expect((await eventTypes(h.sfn, arn)).at(-1)).toBe('ExecutionAborted');
+    expect(await eventTypes(h.sfn, arn)).not.toContain('TaskSubmitted');
+    await expect(h.sfn.sendTaskSuccess({ taskToken: token, output: '{}' })).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+    expect(h.sfn.timerStats().armed).toBe(0);
+  });
+
+  it('the definition-level TimeoutSeconds times the execution out', async () => {
+    const h = await open({
+      TimeoutSeconds: 60,
+      StartAt: 'Long',
+      States: { Long: { Type: 'Wait', Seconds: 3600, End: true } },
+    });
+    const arn = await h.start({});
+    await advance(h, 60 * SECOND);
+    expect(await describe_(h, arn)).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+    expect((await eventTypes(h.sfn, arn)).at(-1)).toBe('ExecutionTimedOut');
+  });
+
+  it('an infinite Pass/Choice loop stops at the 25,000-event history limit', async () => {
+    const h = await open({ StartAt: 'Spin', States: { Spin: { Type: 'Pass', Next: 'Spin' } } });
+    const arn = await h.start({});
+    const described = await describe_(h, arn);
+    expect(described).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    const { events } = await h.sfn.getExecutionHistory({
+      executionArn: arn,
+      reverseOrder: true,
+      maxResults: 1,
+    });
+    expect(events?.[0]?.id).toBeLessThanOrEqual(25_000);
+  });
+});
+
+describe('EPOCH sanity', () => {
+  it('runs with the injected clock', async () => {
+    const h = await open({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } });
+    const arn = await h.start({});
+    expect((await describe_(h, arn)).startDate).toEqual(new Date(EPOCH));
+    expect(ServiceError).toBeDefined();
+  });
+});
