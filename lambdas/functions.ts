@@ -10,7 +10,7 @@ export interface FunctionSpec {
   /** Handler module, relative to the repository root; it exports `handler`. */
   entry: string;
   description: string;
-  routes: { method: 'GET' | 'POST' | 'DELETE'; path: string }[];
+  routes: { method: 'GET' | 'HEAD' | 'POST' | 'DELETE'; path: string }[];
   /** Long polls need more than the default; API Gateway itself stops at 29 s. */
   timeoutSeconds: number;
 }
@@ -63,6 +63,17 @@ export const FUNCTIONS = {
       { method: 'POST', path: '/v1/teams' },
       { method: 'GET', path: '/v1/teams' },
       { method: 'DELETE', path: '/v1/teams/{name}' },
+    ],
+    timeoutSeconds: 15,
+  },
+  review: {
+    id: 'review',
+    entry: 'lambdas/handlers/review.ts',
+    description: 'The review page behind email links (GET shows, POST decides)',
+    routes: [
+      { method: 'GET', path: '/review/{token}' },
+      { method: 'HEAD', path: '/review/{token}' },
+      { method: 'POST', path: '/review/{token}' },
     ],
     timeoutSeconds: 15,
   },

@@ -119,6 +119,7 @@ export class Countersign extends Construct {
       intentsRead: makeFunction('intentsRead'),
       intentsDecide: makeFunction('intentsDecide'),
       admin: makeFunction('admin'),
+      review: makeFunction('review'),
       planStage: makeFunction('planStage'),
       stageTask: makeFunction('stageTask'),
     } satisfies Record<FunctionKey, CountersignFunction>;
@@ -134,7 +135,12 @@ export class Countersign extends Construct {
     // Least privilege: each function gets only the table access and the calls it makes.
     functions.intentsRead.bindTable(table, 'read');
     functions.intentsRead.addEnvironment('WAIT_POLL_MS', '250');
-    for (const fn of [functions.intentsWrite, functions.intentsDecide, functions.admin]) {
+    for (const fn of [
+      functions.intentsWrite,
+      functions.intentsDecide,
+      functions.admin,
+      functions.review,
+    ]) {
       fn.bindTable(table, 'readwrite');
     }
     for (const fn of [functions.planStage, functions.stageTask]) fn.bindTable(table, 'readwrite');
@@ -149,14 +155,18 @@ export class Countersign extends Construct {
     );
     workflow.grantStart(functions.intentsWrite);
     // The stage task answers tokens too: a stage that begins after a decision closes itself.
-    for (const fn of [functions.intentsDecide, functions.stageTask]) workflow.grantTaskResponse(fn);
+    for (const fn of [functions.intentsDecide, functions.review, functions.stageTask]) {
+      workflow.grantTaskResponse(fn);
+    }
 
     functions.stageTask.addEnvironment('EMAIL_FROM', props.emailFrom ?? 'countersign@example.com');
     if (props.emailConfigurationSet) {
       functions.stageTask.addEnvironment('EMAIL_CONFIGURATION_SET', props.emailConfigurationSet);
     }
-    functions.stageTask.addEnvironment('LINK_SIGNING_SECRET_ARN', linkSigningSecret.secretArn);
-    linkSigningSecret.grantRead(functions.stageTask);
+    for (const fn of [functions.stageTask, functions.review]) {
+      fn.addEnvironment('LINK_SIGNING_SECRET_ARN', linkSigningSecret.secretArn);
+      linkSigningSecret.grantRead(fn);
+    }
     grantSendEmail(functions.stageTask);
 
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {

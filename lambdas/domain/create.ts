@@ -107,6 +107,7 @@ export function newIntent(
     stage_index: -1,
     task_token: null,
     pending_notifications: [],
+    viewed_by: [],
   };
   const event: AuditEventDraft = {
     type: 'created',

@@ -172,3 +172,16 @@ export function applyCancel(
     signal: true,
   };
 }
+
+/**
+ * A reviewer opened the review page. Recorded once per reviewer and never decides anything:
+ * mail scanners open links before people do.
+ */
+export function applyView(intent: IntentState, reviewer: string, at: string): Transition {
+  if ((intent.viewed_by ?? []).includes(reviewer)) return { intent, events: [], signal: false };
+  return {
+    intent: { ...intent, viewed_by: [...(intent.viewed_by ?? []), reviewer] },
+    events: [{ type: 'viewed', at, actor: reviewer, channel: 'email', data: {} }],
+    signal: false,
+  };
+}

@@ -94,6 +94,8 @@ export interface IntentState extends IntentView {
    * instead of losing a notification.
    */
   pending_notifications: PendingNotification[];
+  /** Reviewers who opened their review page; `viewed` is recorded once per reviewer. */
+  viewed_by: string[];
 }
 
 export interface PendingNotification {
@@ -118,6 +120,7 @@ export function toView(state: IntentState): IntentView {
     stage_index: _stageIndex,
     task_token: _taskToken,
     pending_notifications: _pendingNotifications,
+    viewed_by: _viewedBy,
     ...view
   } = state;
   return view;

@@ -113,3 +113,10 @@ export function parseDefaultPolicies(raw: string | undefined): Map<string, Polic
   }
   return map;
 }
+
+export const reviewDeps = memoAsync(async () => ({
+  intents: intentRepository(),
+  workflow: workflow(),
+  clock: systemClock,
+  linkSigningSecret: await secretFromEnv(ENV.linkSigningSecret),
+}));

@@ -54,7 +54,10 @@ export function zodIssues(error: ZodError): FieldIssue[] {
   return error.issues.flatMap((issue) => {
     const prefix = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: [...prefix, key].join('.'), message: 'is not a known field' }));
+      return issue.keys.map((key) => ({
+        field: [...prefix, key].join('.'),
+        message: 'is not a known field',
+      }));
     }
     return [{ field: prefix.length > 0 ? prefix.join('.') : '(body)', message: issue.message }];
   });

@@ -57,14 +57,14 @@ describe('CountersignStack', () => {
   it('runs every function on Node 22, ARM64, with source maps', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((fn) => fn.Metadata?.['countersign:function']);
-    expect(ours).toHaveLength(7);
+    expect(ours).toHaveLength(8);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe(Runtime.NODEJS_22_X.name);
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     }
     // One log group per function, plus the API access logs and the execution logs.
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 9);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 10);
   });
 
   it('is a Standard state machine with logging', () => {
@@ -89,6 +89,7 @@ describe('CountersignStack', () => {
     );
     expect(holders.map(([id]) => id.replace(/ServiceRole.*/, '')).sort()).toEqual([
       'Countersignintentsdecide',
+      'Countersignreview',
       'Countersignstagetask',
     ]);
     for (const [, policy] of holders) {

@@ -42,7 +42,7 @@ describe('planStages', () => {
   const policyArbitrary = fc.record({
     remind_after: fc.uniqueArray(fc.integer({ min: 1, max: 40_000 }), { maxLength: 5 }),
     escalate: fc.array(
-      fc.record({ after: fc.integer({ min: 1, max: 40_000 }), to: fc.constant(['e@x.com']) }),
+      fc.record({ after: fc.integer({ min: 1, max: 40_000 }), to: fc.constant<string[]>(['e@x.com']) }),
       { maxLength: 3 },
     ),
     timeout: fc.record({

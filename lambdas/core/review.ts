@@ -1,0 +1,161 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { applyView } from '../domain/decisions';
+import { DomainError } from '../domain/errors';
+import { toView } from '../domain/intent';
+import { type LinkVerdict, verifyReviewLink } from '../domain/review-link';
+import { type IntentServiceDeps, recordVote } from './intents';
+import { decisionLine, messagePage, reviewPage } from './review-html';
+import { transitionIntent } from './transitions';
+
+export interface ReviewDeps extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'> {
+  linkSigningSecret: string;
+}
+
+export interface HtmlResult {
+  status: number;
+  html: string;
+}
+
+const LINK_PROBLEMS: Record<Exclude<LinkVerdict, { ok: true }>['reason'], HtmlResult> = {
+  malformed: {
+    status: 404,
+    html: messagePage(
+      'Link not recognised',
+      'This review link is incomplete or was changed. Open the link from the most recent email again.',
+      'err',
+    ),
+  },
+  bad_signature: {
+    status: 403,
+    html: messagePage(
+      'Link not valid',
+      'This review link was not issued by Countersign, or it was altered. Nothing was changed.',
+      'err',
+    ),
+  },
+  expired: {
+    status: 410,
+    html: messagePage(
+      'Link expired',
+      'This review link expired with the request it was for. Nothing was changed.',
+      'warn',
+    ),
+  },
+};
+
+/** GET (and HEAD): shows the request. Never decides; records `viewed` once per reviewer on GET. */
+export async function showReview(
+  deps: ReviewDeps,
+  linkToken: string,
+  options: { recordView: boolean; formAction: string },
+): Promise<HtmlResult> {
+  const verdict = verifyReviewLink(
+    linkToken,
+    deps.linkSigningSecret,
+    deps.clock.now().getTime() / 1000,
+  );
+  if (!verdict.ok) return LINK_PROBLEMS[verdict.reason];
+  const { intentId, reviewer } = verdict.claims;
+  let intent = await deps.intents.get(intentId);
+  if (!intent) return LINK_PROBLEMS.malformed;
+  if (options.recordView && intent.status === 'pending') {
+    ({ after: intent } = await transitionIntent(deps.intents, intentId, (current) =>
+      applyView(current, reviewer, deps.clock.now().toISOString()),
+    ));
+  }
+  return {
+    status: 200,
+    html: reviewPage({
+      intent: toView(intent),
+      events: await deps.intents.events(intentId),
+      reviewer,
+      formAction: options.formAction,
+      formNonce: formNonce(deps.linkSigningSecret, linkToken),
+    }),
+  };
+}
+
+/** POST: the only way a review link decides. */
+export async function submitReview(
+  deps: ReviewDeps,
+  linkToken: string,
+  form: URLSearchParams,
+  formAction: string,
+): Promise<HtmlResult> {
+  const verdict = verifyReviewLink(
+    linkToken,
+    deps.linkSigningSecret,
+    deps.clock.now().getTime() / 1000,
+  );
+  if (!verdict.ok) return LINK_PROBLEMS[verdict.reason];
+  const { intentId, reviewer } = verdict.claims;
+  const outcome = form.get('outcome');
+  const comment = (form.get('comment') ?? '').trim().slice(0, 2000);
+  const rerender = async (
+    status: number,
+    banner: { kind: 'ok' | 'warn' | 'err'; text: string },
+  ) => {
+    const intent = await deps.intents.get(intentId);
+    if (!intent) return LINK_PROBLEMS.malformed;
+    return {
+      status,
+      html: reviewPage({
+        intent: toView(intent),
+        events: await deps.intents.events(intentId),
+        reviewer,
+        formAction,
+        formNonce: formNonce(deps.linkSigningSecret, linkToken),
+        banner,
+      }),
+    };
+  };
+  if (!sameNonce(form.get('nonce') ?? '', formNonce(deps.linkSigningSecret, linkToken))) {
+    return rerender(400, { kind: 'err', text: 'Please decide with the buttons on this page.' });
+  }
+  if (outcome !== 'approve' && outcome !== 'reject') {
+    return rerender(400, { kind: 'err', text: 'Choose Approve or Reject.' });
+  }
+  if (outcome === 'reject' && comment === '') {
+    return rerender(400, { kind: 'err', text: 'Say why you reject: a comment is required.' });
+  }
+  try {
+    const intent = await recordVote(deps, intentId, {
+      by: reviewer,
+      outcome,
+      comment: comment || null,
+      channel: 'email',
+      override: false,
+    });
+    const text =
+      intent.status === 'pending'
+        ? 'Your approval is recorded. The request waits for further approvals.'
+        : `Done: the request is ${intent.status}. The agent has been told.`;
+    return rerender(200, { kind: 'ok', text });
+  } catch (error) {
+    if (error instanceof DomainError) {
+      const current = await deps.intents.get(intentId);
+      const text =
+        error.code === 'validation_failed'
+          ? error.message
+          : current
+            ? `Nothing changed. ${decisionLine(toView(current), reviewer)}`
+            : error.message;
+      return rerender(error.code === 'validation_failed' ? 400 : 409, { kind: 'warn', text });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Ties a POST to a page this server rendered for this link. The link token in the URL is the
+ * credential; the nonce only refuses blind POSTs to a known link (no form, no decision).
+ */
+function formNonce(secret: string, linkToken: string): string {
+  return createHmac('sha256', secret).update(`review-form.v1.${linkToken}`).digest('base64url');
+}
+
+function sameNonce(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

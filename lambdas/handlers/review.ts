@@ -1,0 +1,69 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { type HtmlResult, showReview, submitReview } from '../core/review';
+import { messagePage } from '../core/review-html';
+import { reviewDeps } from '../shared/deps';
+import { errorResult, header } from '../shared/http';
+
+/**
+ * The review page behind email links: GET and HEAD show, only the form POST decides. Pages
+ * are not cached and not framed, so a shared computer or another site cannot replay them.
+ */
+const HTML_HEADERS = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Cache-Control': 'no-store',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+};
+
+function html(result: HtmlResult, includeBody = true): APIGatewayProxyResult {
+  return { statusCode: result.status, headers: HTML_HEADERS, body: includeBody ? result.html : '' };
+}
+
+export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const linkToken = event.pathParameters?.token ?? '';
+  const formAction = `./${encodeURIComponent(linkToken)}`;
+  try {
+    const deps = await reviewDeps();
+    switch (event.httpMethod) {
+      case 'GET':
+        return html(await showReview(deps, linkToken, { recordView: true, formAction }));
+      case 'HEAD':
+        return html(await showReview(deps, linkToken, { recordView: false, formAction }), false);
+      case 'POST': {
+        const contentType = header(event, 'content-type') ?? '';
+        if (!contentType.startsWith('application/x-www-form-urlencoded')) {
+          return html({
+            status: 415,
+            html: messagePage(
+              'Unsupported request',
+              'Decide with the buttons on the review page.',
+              'err',
+            ),
+          });
+        }
+        const raw = event.isBase64Encoded
+          ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+          : (event.body ?? '');
+        return html(await submitReview(deps, linkToken, new URLSearchParams(raw), formAction));
+      }
+      default:
+        return html({
+          status: 405,
+          html: messagePage('Not allowed', 'Open the link from your email.', 'err'),
+        });
+    }
+  } catch (error) {
+    const result = errorResult(error);
+    return html({
+      status: result.statusCode,
+      html: messagePage(
+        'Something went wrong',
+        'Nothing was changed. Please try again in a moment.',
+        'err',
+      ),
+    });
+  }
+};
