@@ -52,7 +52,9 @@ export function synthesizeTemplate(): { Resources: Record<string, CfnResource> }
 export function loadLocalDefinition(
   template: { Resources: Record<string, CfnResource> } = synthesizeTemplate(),
 ): LocalDefinition {
-  const specsById = new Map<string, FunctionSpec>(Object.values(FUNCTIONS).map((spec) => [spec.id, spec]));
+  const specsById = new Map<string, FunctionSpec>(
+    Object.values(FUNCTIONS).map((spec) => [spec.id, spec]),
+  );
   const arnByLogicalId = new Map<string, string>();
   const functionsByArn = new Map<string, FunctionSpec>();
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
@@ -94,14 +96,16 @@ const PSEUDO_PARAMETERS: Record<string, string> = {
 
 /** Resolves the few intrinsics a definition string uses; anything else is refused by name. */
 export function resolveIntrinsics(value: unknown, arnByLogicalId: Map<string, string>): unknown {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return value;
   if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, arnByLogicalId));
   if (value === null || typeof value !== 'object') {
     throw new Error(`cannot resolve ${JSON.stringify(value)}`);
   }
   const entries = Object.entries(value);
   const [first] = entries;
-  if (entries.length !== 1 || !first) throw new Error(`unexpected object in definition: ${JSON.stringify(value)}`);
+  if (entries.length !== 1 || !first)
+    throw new Error(`unexpected object in definition: ${JSON.stringify(value)}`);
   const [fn, args] = first;
   if (fn === 'Ref' && typeof args === 'string') {
     const pseudo = PSEUDO_PARAMETERS[args];
@@ -111,9 +115,16 @@ export function resolveIntrinsics(value: unknown, arnByLogicalId: Map<string, st
   if (fn === 'Fn::GetAtt' && Array.isArray(args) && args[1] === 'Arn') {
     const arn = arnByLogicalId.get(String(args[0]));
     if (arn) return arn;
-    throw new Error(`the definition references ${String(args[0])}.Arn, which is not a Countersign function`);
+    throw new Error(
+      `the definition references ${String(args[0])}.Arn, which is not a Countersign function`,
+    );
   }
-  if (fn === 'Fn::Join' && Array.isArray(args) && typeof args[0] === 'string' && Array.isArray(args[1])) {
+  if (
+    fn === 'Fn::Join' &&
+    Array.isArray(args) &&
+    typeof args[0] === 'string' &&
+    Array.isArray(args[1])
+  ) {
     return args[1].map((part) => String(resolveIntrinsics(part, arnByLogicalId))).join(args[0]);
   }
   throw new Error(`the definition uses ${fn}, which the local stack cannot resolve`);

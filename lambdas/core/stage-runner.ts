@@ -10,6 +10,7 @@ import {
   nextAction,
   planStages,
   settleNotification,
+  stageClockStart,
 } from '../domain/stages';
 import type { Clock, EmailSender, IntentRepository, TeamRepository, Workflow } from './ports';
 import { transitionIntent } from './transitions';
@@ -97,8 +98,9 @@ export async function runStage(
     await deps.workflow.wake(input.task_token, { reason: 'stale_stage' });
     return { notified: 0 };
   }
+  const now = deps.clock.now();
   const deadline = Date.parse(loaded.deadline_at);
-  const stages = planStages(loaded.policy, Date.parse(loaded.step_started_at), deadline);
+  const stages = planStages(loaded.policy, stageClockStart(loaded, now.getTime()), deadline);
   const stage = stages[input.stage];
   if (!stage) throw new Error(`stage ${input.stage} does not exist for intent ${input.intent_id}`);
   const recipients = await expandTeams(deps.teams, askedAtStage(loaded.asked, stages, stage.index));
@@ -111,7 +113,7 @@ export async function runStage(
         stage,
         recipients,
         token: input.task_token,
-        at: deps.clock.now().toISOString(),
+        at: now.toISOString(),
         nextAt: stages[stage.index + 1]?.at ?? deadline,
       }),
     ));

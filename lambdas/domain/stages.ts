@@ -81,7 +81,7 @@ export function nextAction(intent: IntentState, now: number): NextAction {
   if (intent.status !== 'pending') return { action: 'finish' };
   const deadline = Date.parse(intent.deadline_at);
   if (now >= deadline) return { action: 'timeout' };
-  const stages = planStages(intent.policy, Date.parse(intent.step_started_at), deadline);
+  const stages = planStages(intent.policy, stageClockStart(intent, now), deadline);
   let current = 0;
   for (const stage of stages) if (stage.at <= now) current = stage.index;
   const nextAt = stages[current + 1]?.at ?? deadline;
@@ -92,6 +92,15 @@ export function nextAction(intent: IntentState, now: number): NextAction {
     timeout_seconds: Math.max(1, Math.ceil((nextAt - now) / 1000)),
     next_at: nextAt,
   };
+}
+
+/**
+ * Reminders and escalations count from the step's first notification (the contract), not from
+ * its creation: a first notice delayed by an outage still gets its reminders at the planned
+ * distances. Until the first notice goes out, the clock starts now.
+ */
+export function stageClockStart(intent: IntentState, now: number): number {
+  return intent.stage_index < 0 ? now : Date.parse(intent.step_started_at);
 }
 
 /** The step's reviewers: the chain step's list, or the intent's first-asked list. */
@@ -157,6 +166,7 @@ export function enterStage(
     intent: {
       ...intent,
       recipients,
+      ...(firstContact ? { step_started_at: entry.at } : {}),
       stage_index: entry.stage.index,
       task_token: entry.token,
       next_action_at: new Date(entry.nextAt).toISOString(),

@@ -42,7 +42,10 @@ describe('planStages', () => {
   const policyArbitrary = fc.record({
     remind_after: fc.uniqueArray(fc.integer({ min: 1, max: 40_000 }), { maxLength: 5 }),
     escalate: fc.array(
-      fc.record({ after: fc.integer({ min: 1, max: 40_000 }), to: fc.constant<string[]>(['e@x.com']) }),
+      fc.record({
+        after: fc.integer({ min: 1, max: 40_000 }),
+        to: fc.constant<string[]>(['e@x.com']),
+      }),
       { maxLength: 3 },
     ),
     timeout: fc.record({
@@ -137,8 +140,11 @@ describe('planStages', () => {
 });
 
 describe('nextAction', () => {
+  /** An intent whose first notice went out at T0, as the stage task records it. */
+  const notifiedIntent = () => ({ ...pendingIntent(), stage_index: 0 });
+
   it('pauses until the next stage, rounding up to whole seconds', () => {
-    const intent = pendingIntent();
+    const intent = notifiedIntent();
     expect(nextAction(intent, t(0.2))).toMatchObject({
       action: 'await',
       stage: 0,
@@ -152,8 +158,29 @@ describe('nextAction', () => {
   });
 
   it('skips stages missed during an outage instead of replaying them', () => {
+    expect(nextAction(notifiedIntent(), t(2000))).toMatchObject({ action: 'await', stage: 2 });
+  });
+
+  it('counts reminders from a first notice sent late, not from creation', () => {
     const intent = pendingIntent();
-    expect(nextAction(intent, t(2000))).toMatchObject({ action: 'await', stage: 2 });
+    expect(nextAction(intent, t(2000))).toMatchObject({
+      action: 'await',
+      stage: 0,
+      timeout_seconds: 300,
+    });
+    const stages = planStages(intent.policy, t(2000), Date.parse(intent.deadline_at));
+    const first = stages[0] as Stage;
+    const entered = enterStage(intent, {
+      step: 0,
+      stage: first,
+      recipients: ['cfo@company.com'],
+      token: 'token-1',
+      at: new Date(t(2000)).toISOString(),
+      nextAt: stages[1]?.at ?? 0,
+    }).intent;
+    expect(entered.step_started_at).toBe(new Date(t(2000)).toISOString());
+    expect(nextAction(entered, t(2100))).toMatchObject({ stage: 0, timeout_seconds: 200 });
+    expect(nextAction(entered, t(2300))).toMatchObject({ stage: 1 });
   });
 
   it('times out at the deadline and finishes once decided', () => {

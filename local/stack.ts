@@ -1,0 +1,311 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DynamoKeyRepository } from '../lambdas/adapters/dynamo-store';
+import { TABLE_KEYS } from '../lambdas/adapters/table-schema';
+import { authenticate, hashApiKey, newApiKey } from '../lambdas/core/auth';
+import type { Role } from '../lambdas/core/ports';
+import { DomainError } from '../lambdas/domain/errors';
+import { FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
+import { errorResult, json } from '../lambdas/shared/http';
+import { REPOSITORY_ROOT } from '../lib/countersign-function';
+import { createApiGatewayServer } from './api-gateway';
+import { LOCAL_ACCOUNT, LOCAL_REGION, loadLocalDefinition } from './cdk-definition';
+import { ensureTable, startDynamoDbLocal } from './dynamodb-local';
+import { Outbox } from './outbox';
+import { startSesStandIn } from './standins/ses';
+import { startSlackStandIn } from './standins/slack';
+import { LocalStepFunctions } from './stepfunctions';
+
+/**
+ * The whole service on one machine: DynamoDB Local on disk, the local Step Functions engine
+ * running the synthesized definition, the same Lambda handlers behind an API Gateway-shaped
+ * HTTP server, and stand-ins for SES and Slack that record into the outbox. Handlers are
+ * configured only through the environment, exactly as in AWS.
+ */
+export interface LocalStackOptions {
+  dataDir: string;
+  port: number;
+  host?: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalSettings {
+  url: string;
+  api_keys: { admin: string; agent: string };
+  slack_signing_secret: string;
+  webhook_signing_secret: string;
+  /** Not in the contract's list, but local: the HMAC key of review links. */
+  link_signing_secret: string;
+}
+
+export interface RunningStack {
+  url: string;
+  settings: LocalSettings;
+  outbox: Outbox;
+  close(): Promise<void>;
+}
+
+export const LOCAL_TABLE_NAME = 'countersign';
+const LOCAL_AGENT = 'agent://local/default';
+const LOCAL_ADMIN = 'local-admin';
+
+type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
+
+export async function startLocalStack(options: LocalStackOptions): Promise<RunningStack> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = path.resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) {
+      await closer().catch((error: unknown) => log(`while stopping: ${String(error)}`));
+    }
+  };
+
+  try {
+    const secrets = loadOrCreateSecrets(dataDir);
+
+    const dynamo = await startDynamoDbLocal({ dataDir: path.join(dataDir, 'dynamodb') });
+    closers.push(() => dynamo.stop());
+    const dynamoClient = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    await ensureTable(dynamoClient, tableDefinition());
+    const keys = new DynamoKeyRepository(
+      DynamoDBDocumentClient.from(dynamoClient),
+      LOCAL_TABLE_NAME,
+    );
+    await ensureKey(keys, 'admin', LOCAL_ADMIN, secrets.api_keys.admin);
+    await ensureKey(keys, 'agent', LOCAL_AGENT, secrets.api_keys.agent);
+
+    const outbox = new Outbox(path.join(dataDir, 'outbox.jsonl'));
+    const ses = await startSesStandIn({ outbox });
+    closers.push(() => ses.close());
+    const slack = await startSlackStandIn({ outbox });
+    closers.push(() => slack.close());
+
+    const definition = loadLocalDefinition();
+    const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${definition.stateMachineName}`;
+
+    // The API server's port must be known before the handlers read their configuration.
+    const apiServer = createApiGatewayServer({
+      routes: Object.values(FUNCTIONS).flatMap((spec) =>
+        spec.routes.map((route) => ({ method: route.method, path: route.path, target: spec.id })),
+      ),
+      invoke: (target, event) => invokeApi(target, event),
+      extra: (req, res) => serveLocalRoutes(req, res, { outbox, keys }),
+    });
+    const url = await listen(apiServer, options.port, host);
+    closers.push(() => closeServer(apiServer));
+
+    let sfnEndpoint = '';
+    const handlers = new Map<string, Promise<LambdaHandler>>();
+    const handlerFor = (spec: FunctionSpec) => {
+      let loaded = handlers.get(spec.id);
+      if (!loaded) {
+        loaded = import(pathToFileURL(path.join(REPOSITORY_ROOT, spec.entry)).href).then(
+          (module: { handler: LambdaHandler }) => module.handler,
+        );
+        handlers.set(spec.id, loaded);
+      }
+      return loaded;
+    };
+    let engineReady: () => void = () => undefined;
+    const engineListening = new Promise<void>((resolve) => {
+      engineReady = resolve;
+    });
+    const engine = await LocalStepFunctions.open({
+      dataDir: path.join(dataDir, 'stepfunctions'),
+      stateMachines: [{ name: definition.stateMachineName, definition: definition.definition }],
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      invokeLambda: async (functionName, payload) => {
+        const spec = definition.functionsByArn.get(functionName);
+        if (!spec) throw new Error(`no local function for ${functionName}`);
+        // Executions resumed from the journal wait until the handlers can reach the engine.
+        await engineListening;
+        return (await handlerFor(spec))(payload, lambdaContext(spec));
+      },
+    });
+    closers.push(() => engine.close());
+    sfnEndpoint = await engine.listen(0, '127.0.0.1');
+
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SFN: sfnEndpoint,
+      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      TABLE_NAME: LOCAL_TABLE_NAME,
+      STATE_MACHINE_ARN: stateMachineArn,
+      PUBLIC_BASE_URL: url,
+      EMAIL_FROM: 'countersign@localhost',
+      LINK_SIGNING_SECRET: secrets.link_signing_secret,
+      NOTIFICATION_CHANNELS: 'email',
+      ALLOW_LOOPBACK_CALLBACKS: 'true',
+      WAIT_POLL_MS: '50',
+    });
+    engineReady();
+
+    async function invokeApi(
+      target: string,
+      event: APIGatewayProxyEvent,
+    ): Promise<APIGatewayProxyResult> {
+      const spec = Object.values(FUNCTIONS).find((candidate) => candidate.id === target);
+      if (!spec) throw new Error(`no function ${target}`);
+      return (await (
+        await handlerFor(spec)
+      )(event, lambdaContext(spec))) as APIGatewayProxyResult;
+    }
+
+    const settings: LocalSettings = { ...secrets, url };
+    writeJsonAtomically(path.join(dataDir, 'local.json'), settings);
+    log(`Countersign is running at ${url}`);
+    log(`  admin key: ${settings.api_keys.admin}`);
+    log(`  agent key: ${settings.api_keys.agent}  (principal ${LOCAL_AGENT})`);
+    log(`  outbox:    ${url}/_local/outbox   console: ${url}/_local/`);
+    log(`  settings:  ${path.join(dataDir, 'local.json')}`);
+    return { url, settings, outbox, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function tableDefinition() {
+  const { partitionKey, sortKey, gsi1, gsi2 } = TABLE_KEYS;
+  const attributes = [
+    partitionKey,
+    sortKey,
+    gsi1.partitionKey,
+    gsi1.sortKey,
+    gsi2.partitionKey,
+    gsi2.sortKey,
+  ];
+  return {
+    TableName: LOCAL_TABLE_NAME,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: attributes.map((name) => ({
+      AttributeName: name,
+      AttributeType: 'S' as const,
+    })),
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: [gsi1, gsi2].map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'ALL' as const },
+    })),
+  };
+}
+
+/** Keys and secrets are made once per data dir and kept, so a restart serves the same keys. */
+function loadOrCreateSecrets(dataDir: string): Omit<LocalSettings, 'url'> {
+  const file = path.join(dataDir, 'local.json');
+  if (existsSync(file)) {
+    const existing = JSON.parse(readFileSync(file, 'utf8')) as LocalSettings;
+    return {
+      api_keys: existing.api_keys,
+      slack_signing_secret: existing.slack_signing_secret,
+      webhook_signing_secret: existing.webhook_signing_secret,
+      link_signing_secret: existing.link_signing_secret,
+    };
+  }
+  const secret = () => randomBytes(32).toString('hex');
+  const created = {
+    api_keys: {
+      admin: newApiKey('admin', LOCAL_ADMIN, new Date()).key,
+      agent: newApiKey('agent', LOCAL_AGENT, new Date()).key,
+    },
+    slack_signing_secret: secret(),
+    webhook_signing_secret: secret(),
+    link_signing_secret: secret(),
+  };
+  writeJsonAtomically(file, { url: null, ...created });
+  return created;
+}
+
+async function ensureKey(
+  keys: DynamoKeyRepository,
+  role: Role,
+  principal: string,
+  key: string,
+): Promise<void> {
+  if (await keys.findByHash(hashApiKey(key))) return;
+  const { record } = newApiKey(role, principal, new Date());
+  await keys.put({ ...record, key_hash: hashApiKey(key), prefix: key.slice(0, 10) });
+}
+
+function writeJsonAtomically(file: string, value: unknown): void {
+  const temporary = `${file}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+}
+
+function lambdaContext(spec: FunctionSpec) {
+  return {
+    functionName: `countersign-${spec.id}`,
+    awsRequestId: randomBytes(16).toString('hex'),
+    getRemainingTimeInMillis: () => spec.timeoutSeconds * 1000,
+  };
+}
+
+async function serveLocalRoutes(
+  req: import('node:http').IncomingMessage,
+  res: import('node:http').ServerResponse,
+  context: { outbox: Outbox; keys: DynamoKeyRepository },
+): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  if (!url.pathname.startsWith('/_local/')) return false;
+  const send = (result: APIGatewayProxyResult) => {
+    res.writeHead(result.statusCode, result.headers as Record<string, string>);
+    res.end(result.body);
+  };
+  try {
+    if (url.pathname === '/_local/outbox' && req.method === 'GET') {
+      const principal = await authenticate(req.headers.authorization, context.keys);
+      if (principal.role !== 'admin')
+        throw new DomainError('forbidden', 'The outbox needs the admin key.');
+      send(json(200, { items: context.outbox.list() }));
+      return true;
+    }
+    throw new DomainError('not_found', `No local route ${url.pathname}.`);
+  } catch (error) {
+    send(errorResult(error));
+    return true;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address() as AddressInfo;
+      resolve(`http://${host}:${address.port}`);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}

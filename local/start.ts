@@ -1,0 +1,25 @@
+import { startLocalStack } from './stack';
+
+/** `npm start`: the whole service on this machine, until Ctrl-C. */
+const port = Number(process.env.COUNTERSIGN_PORT ?? 4700);
+const dataDir = process.env.COUNTERSIGN_DATA_DIR ?? '.countersign';
+
+const stack = await startLocalStack({ dataDir, port }).catch((error: unknown) => {
+  console.error(
+    `Countersign could not start: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  process.exit(1);
+});
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('Stopping Countersign...');
+    stack.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * `@countersign/sdk`: the TypeScript client for the Countersign human-approval API.
+ *
+ * @example
+ * ```ts
+ * import { CountersignClient } from '@countersign/sdk';
+ *
+ * const client = new CountersignClient({ baseUrl, apiKey });
+ * const id = await client.sendIntent({ intent_type: 'intent.report.review_approval.v1',
+ *   to_agent: 'agent://myorg/production/report-generator',
+ *   payload: { report: 'Q1 Financial Summary', pii_detected: false, reviewer: 'cfo@company.com' } });
+ * const result = await client.waitFor(id);
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  CountersignClient,
+  type CountersignClientOptions,
+  type CreateIntentOptions,
+  type RequestOptions,
+  type WaitForOptions,
+} from './client.js';
+export {
+  CountersignError,
+  type CountersignErrorOptions,
+  CountersignNetworkError,
+  type ErrorCode,
+  isCountersignError,
+  WaitTimeoutError,
+} from './errors.js';
+export type { FetchFunction, SleepFunction } from './http.js';
+export type * from './types.js';
+export { SDK_VERSION } from './version.js';

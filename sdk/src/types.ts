@@ -1,0 +1,313 @@
+/**
+ * The wire types of the Countersign HTTP API v1. Field names stay snake_case because they are
+ * the JSON the API sends and receives; the SDK never renames them.
+ *
+ * @packageDocumentation
+ */
+
+/** Any JSON object, as used for intent payloads and event data. */
+export type JsonObject = Record<string, unknown>;
+
+/** The lifecycle of an intent. Once it leaves `pending` it never changes again. */
+export type IntentStatus = 'pending' | 'approved' | 'rejected' | 'timed_out' | 'cancelled';
+
+/** Where reviewers are notified. */
+export type NotificationChannel = 'email' | 'slack' | 'webhook';
+
+/** Where a vote or decision came from. `web` is the local console; `timeout` is the deadline. */
+export type DecisionChannel = 'email' | 'slack' | 'cli' | 'api' | 'web' | 'timeout';
+
+/** The outcome recorded when nobody decided before the policy's timeout. */
+export type TimeoutAction = 'reject' | 'approve';
+
+/**
+ * A duration in a request policy: `"90s"`, `"5m"`, `"8h"`, `"2d"`, ISO 8601 (`"PT5M"`) or
+ * whole seconds. At least 1 second, at most 364 days.
+ */
+export type Duration = string | number;
+
+/** One step of a sequential approval chain, as sent. */
+export interface StepInput {
+  /** Email addresses or `team:<name>`. */
+  reviewers: string[];
+  /** Distinct approvals this step needs. Default 1. */
+  required_approvals?: number;
+}
+
+/** One escalation, as sent: adds recipients once `after` has passed since the first notification. */
+export interface EscalationInput {
+  after: Duration;
+  /** Email addresses or `team:<name>`. */
+  to: string[];
+}
+
+/** The policy of a new intent. Every field is optional; the API fills in defaults. */
+export interface PolicyInput {
+  /** Reminders to the current recipients, from the first notification. Default `["5m", "30m"]`. */
+  remind_after?: Duration[];
+  /** Default none. */
+  escalate?: EscalationInput[];
+  /** Default `{ after: "8h", action: "reject" }`, measured from creation. */
+  timeout?: { after?: Duration; action?: TimeoutAction };
+  /** Distinct reviewers who must approve (quorum); one rejection rejects. Default 1. */
+  required_approvals?: number;
+  /** A sequential chain; when present it replaces `reviewers` and the `payload.reviewer` fallback. */
+  steps?: StepInput[] | null;
+  /** Default: every channel the deployment has configured. */
+  channels?: NotificationChannel[];
+}
+
+/** One step of a resolved policy. */
+export interface ResolvedStep {
+  reviewers: string[];
+  required_approvals: number;
+}
+
+/**
+ * The policy as stored on the intent: defaults filled in and every duration in whole seconds,
+ * so a resolved policy is itself a valid {@link PolicyInput}.
+ */
+export interface ResolvedPolicy {
+  remind_after: number[];
+  escalate: { after: number; to: string[] }[];
+  timeout: { after: number; action: TimeoutAction };
+  required_approvals: number;
+  steps: ResolvedStep[] | null;
+  channels: NotificationChannel[];
+}
+
+/** One reviewer's approval so far (quorums and chains). */
+export interface Approval {
+  by: string;
+  at: string;
+  comment: string | null;
+  channel: DecisionChannel;
+  /** The step of the chain it counted for (0 without steps). */
+  step: number;
+}
+
+/** The final decision of an intent; `null` on the intent while it is pending. */
+export interface Decision {
+  /**
+   * `approved` or `rejected` (for `timed_out`, the policy's timeout action), or `cancelled`
+   * for a cancelled intent.
+   */
+  outcome: 'approved' | 'rejected' | 'cancelled';
+  /** A reviewer's email, `timeout`, or the agent (or admin) that cancelled. */
+  by: string;
+  at: string;
+  comment: string | null;
+  channel: DecisionChannel;
+}
+
+/** An intent: an agent's action that waits for human approval. */
+export interface Intent {
+  /** e.g. `int_01JD…` */
+  id: string;
+  intent_type: string;
+  to_agent: string;
+  /** The principal of the key that created the intent. */
+  from_agent: string;
+  summary: string;
+  payload: JsonObject;
+  status: IntentStatus;
+  policy: ResolvedPolicy;
+  /** Who may decide at the current step, teams expanded. */
+  recipients: string[];
+  approvals: Approval[];
+  decision: Decision | null;
+  callback_url: string | null;
+  /** The current step of a chain; 0 without steps. */
+  step: number;
+  created_at: string;
+  updated_at: string;
+  /** When the policy's timeout action applies. */
+  deadline_at: string;
+  /** When the next reminder, escalation or timeout is due; `null` once final. */
+  next_action_at: string | null;
+  /** Length of the audit trail, so truncation is detectable. */
+  event_count: number;
+  /** Hash of the last audit event. */
+  last_event_hash: string;
+}
+
+/** The body of `POST /v1/intents`. */
+export interface CreateIntentRequest {
+  /** Dotted name, at most 200 characters, e.g. `intent.report.review_approval.v1`. */
+  intent_type: string;
+  /** The agent whose action waits, at most 500 characters. */
+  to_agent: string;
+  /**
+   * Any JSON object, at most 128 KiB serialized. Without `reviewers`, `payload.reviewer`
+   * (a string) or `payload.reviewers` (an array) names the reviewers.
+   */
+  payload: JsonObject;
+  /** One line shown to reviewers; defaults to a line made from `intent_type`. */
+  summary?: string;
+  /** Email addresses or `team:<name>`. */
+  reviewers?: string[];
+  policy?: PolicyInput;
+  /** Receives a signed POST of the final intent. https only (http to loopback in local mode). */
+  callback_url?: string;
+}
+
+/** The query of `GET /v1/intents`. */
+export interface ListIntentsQuery {
+  status?: IntentStatus;
+  /** `me`: what the calling reviewer may decide now. */
+  reviewer?: 'me';
+  /** 1 to 100; the API's default is 50. */
+  limit?: number;
+  /** A `next_cursor` from an earlier page. */
+  cursor?: string;
+}
+
+/** A page of intents, newest first. */
+export interface ListIntentsResponse {
+  items: Intent[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  next_cursor: string | null;
+}
+
+/** The body of `POST /v1/intents/{id}/decision`. */
+export interface DecisionRequest {
+  outcome: 'approve' | 'reject';
+  /** Required by the API when rejecting: a rejection says why. */
+  comment?: string;
+  /** Default `api`. */
+  channel?: 'api' | 'cli';
+}
+
+/** The body of `POST /v1/intents/{id}/cancel`. */
+export interface CancelRequest {
+  reason?: string;
+}
+
+/**
+ * The kinds of audit events. The union is open (`string & {}`) so that an SDK older than the
+ * server still accepts event types added later.
+ */
+export type AuditEventType =
+  | 'created'
+  | 'notified'
+  | 'reminded'
+  | 'escalated'
+  | 'viewed'
+  | 'approval'
+  | 'rejection'
+  | 'step_completed'
+  | 'approved'
+  | 'rejected'
+  | 'timed_out'
+  | 'cancelled'
+  | 'callback_sent'
+  | 'notification_failed'
+  | (string & {});
+
+/**
+ * One entry of an intent's hash-chained audit trail. `hash` is the lowercase hex SHA-256 of
+ * `prev_hash + canonical`, where `canonical` is the event without `hash` under RFC 8785.
+ */
+export interface AuditEvent {
+  seq: number;
+  type: AuditEventType;
+  at: string;
+  actor: string;
+  channel: string;
+  data: JsonObject;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The audit trail of an intent, oldest first. */
+export interface EventsResponse {
+  items: AuditEvent[];
+}
+
+export type Role = 'agent' | 'reviewer' | 'admin';
+
+/** An API key's metadata. The key itself is shown only once, by {@link CreatedKey}. */
+export interface ApiKey {
+  id: string;
+  role: Role;
+  /** An agent name, a reviewer's email, or an operator name. */
+  principal: string;
+  /** The first characters of the key, to recognise it. */
+  prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** The body of `POST /v1/keys`. */
+export interface CreateKeyRequest {
+  role: Role;
+  principal: string;
+}
+
+/** A new key: its metadata plus the key, which the API never shows again. */
+export interface CreatedKey extends ApiKey {
+  key: string;
+}
+
+export interface ListKeysResponse {
+  items: ApiKey[];
+}
+
+/** The body of `POST /v1/teams`. */
+export interface PutTeamRequest {
+  /** Lowercase letters, digits, `-` or `_`. */
+  name: string;
+  /** Email addresses. */
+  members: string[];
+  slack_channel?: string | null;
+}
+
+/** A team: `team:<name>` in reviewers or escalations means every member. */
+export interface Team {
+  name: string;
+  members: string[];
+  slack_channel: string | null;
+  updated_at: string;
+}
+
+export interface ListTeamsResponse {
+  items: Team[];
+}
+
+export interface HealthResponse {
+  ok: boolean;
+}
+
+/** The error codes of the contract. The union is open for codes added later. */
+export type ApiErrorCode =
+  | 'invalid_request'
+  | 'validation_failed'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_a_reviewer'
+  | 'not_found'
+  | 'already_decided'
+  | 'already_voted'
+  | 'idempotency_conflict'
+  | 'not_pending'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'internal'
+  | (string & {});
+
+/** One problem with a request, naming the field. */
+export interface ErrorDetail {
+  field: string;
+  message: string;
+}
+
+/** Every non-2xx response of the API. */
+export interface ErrorBody {
+  error: {
+    code: ApiErrorCode;
+    message: string;
+    details: ErrorDetail[];
+    /** The current intent, on errors about an existing intent (the 409s). */
+    intent?: Intent;
+  };
+}

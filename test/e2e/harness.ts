@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { LocalSettings } from '../../local/stack';
+
+/**
+ * Runs `npm start`'s entry point as a separate process group, as a user would, so that tests
+ * can stop it gracefully or kill -9 the whole service (DynamoDB Local included) and restart it
+ * on the same data.
+ */
+export interface StackProcess {
+  url: string;
+  dataDir: string;
+  settings: LocalSettings;
+  output: () => string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export function newDataDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'countersign-e2e-'));
+}
+
+export function removeDataDir(dataDir: string): void {
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function startStack(dataDir: string, port?: number): Promise<StackProcess> {
+  const chosenPort = port ?? (await freePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, COUNTERSIGN_PORT: String(chosenPort), COUNTERSIGN_DATA_DIR: dataDir },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  await waitFor(
+    child,
+    () => output.includes('Countersign is running at'),
+    () => output,
+    90_000,
+  );
+  const settings = JSON.parse(
+    readFileSync(path.join(dataDir, 'local.json'), 'utf8'),
+  ) as LocalSettings;
+  return {
+    url: settings.url,
+    dataDir,
+    settings,
+    output: () => output,
+    stop: () => terminate(child, 'SIGTERM'),
+    kill: () => terminate(child, 'SIGKILL'),
+  };
+}
+
+async function waitFor(
+  child: ChildProcess,
+  ready: () => boolean,
+  output: () => string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (child.exitCode !== null)
+      throw new Error(`the stack exited (${child.exitCode}):\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`the stack did not start in time:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Signals the whole process group (node and its Java child) and waits for node to exit. */
+async function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    return;
+  }
+  await exited;
+  if (signal === 'SIGKILL') {
+    // Give the kernel a moment to release DynamoDB Local's port and file locks.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+export async function until<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
