@@ -30,8 +30,11 @@ export class Outbox {
   constructor(private readonly file: string) {
     mkdirSync(path.dirname(file), { recursive: true });
     if (!existsSync(file)) return;
+    const text = readFileSync(file, 'utf8');
+    // End a line cut short by a crash, so that the next message starts on a line of its own.
+    if (text.length > 0 && !text.endsWith('\n')) appendFileSync(file, '\n');
     const byId = new Map<string, OutboxItem>();
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
         const item = JSON.parse(line) as OutboxItem;

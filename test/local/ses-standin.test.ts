@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SesEmailSender } from '../../lambdas/adapters/ses-email';
+import { Outbox } from '../../local/outbox';
+import type { StandIn } from '../../local/standins/http-util';
+import { startSesStandIn } from '../../local/standins/ses';
+
+/** The SES stand-in must answer the unmodified SES v2 client as SES does, and record what it sent. */
+let standIn: StandIn | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await standIn?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function start() {
+  dir = mkdtempSync(path.join(tmpdir(), 'ses-'));
+  const outbox = new Outbox(path.join(dir, 'outbox.jsonl'));
+  standIn = await startSesStandIn({ outbox });
+  const ses = new SESv2Client({
+    endpoint: standIn.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  return { outbox, ses };
+}
+
+describe('SES v2 stand-in', () => {
+  it('records an email sent by the production sender, with its intent, kind and review link', async () => {
+    const { outbox, ses } = await start();
+    const sender = new SesEmailSender(ses, 'countersign@example.com', 'tracking-off');
+    const { messageId } = await sender.send({
+      to: 'cfo@company.com',
+      subject: 'Approval needed: Q1\r\nBcc: evil@x.com',
+      text: 'Please review',
+      html: '<p>Please review</p>',
+      intentId: 'int_1',
+      kind: 'remind',
+      reviewUrl: 'http://127.0.0.1:4700/review/token',
+    });
+    expect(messageId).toMatch(/^local-/);
+    const [item] = outbox.list();
+    expect(item).toMatchObject({
+      channel: 'email',
+      to: 'cfo@company.com',
+      text: 'Please review',
+      html: '<p>Please review</p>',
+      intent_id: 'int_1',
+      kind: 'remind',
+      review_url: 'http://127.0.0.1:4700/review/token',
+    });
+    // A subject can never smuggle a header: the sender makes it one line.
+    expect(item?.subject).not.toMatch(/[\r\n]/);
+  });
+
+  it('refuses a malformed request as SES does, recording nothing', async () => {
+    const { outbox, ses } = await start();
+    const error = await ses
+      .send(new SendEmailCommand({ Destination: { ToAddresses: [] }, Content: {} }))
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ name: 'BadRequestException' });
+    expect(outbox.list()).toHaveLength(0);
+  });
+});
