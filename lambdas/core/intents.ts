@@ -15,6 +15,7 @@ import {
 } from '../domain/intent';
 import type { PolicyInput } from '../domain/policy';
 import { type Principal, requireRole } from './auth';
+import { intentChanges } from './intent-changes';
 import type { Clock, IntentRepository, Workflow } from './ports';
 import { transitionIntent } from './transitions';
 
@@ -147,15 +148,18 @@ export async function waitForIntent(
   id: string,
   timeoutSeconds: number,
 ): Promise<IntentView> {
-  const first = await loadVisible(deps, principal, id);
-  if (first.status !== 'pending') return toView(first);
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  while (Date.now() < deadline) {
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.min(deps.waitPollMs, Math.max(0, deadline - Date.now()))),
-    );
-    const status = await deps.intents.getStatus(id);
-    if (status && status.status !== 'pending') break;
+  const watch = intentChanges.watch(id);
+  try {
+    const first = await loadVisible(deps, principal, id);
+    if (first.status !== 'pending') return toView(first);
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (Date.now() < deadline) {
+      await watch.changeOrTimeout(Math.min(deps.waitPollMs, Math.max(0, deadline - Date.now())));
+      const status = await deps.intents.getStatus(id);
+      if (status && status.status !== 'pending') break;
+    }
+  } finally {
+    watch.close();
   }
   return toView(await loadVisible(deps, principal, id));
 }

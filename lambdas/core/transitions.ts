@@ -2,6 +2,7 @@ import { sealEvents } from '../domain/audit';
 import type { Transition } from '../domain/decisions';
 import { DomainError } from '../domain/errors';
 import type { IntentState } from '../domain/intent';
+import { intentChanges } from './intent-changes';
 import type { IntentRepository } from './ports';
 
 const MAX_ATTEMPTS = 25;
@@ -29,6 +30,7 @@ export async function transitionIntent(
       version: before.version + 1,
     };
     if (await repository.commit(after, before.version, sealed.events)) {
+      intentChanges.changed(intentId);
       return { before, after, transition };
     }
     // Someone else wrote first. Back off a little so that a burst of writers spreads out.

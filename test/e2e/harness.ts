@@ -12,6 +12,8 @@ import type { LocalSettings } from '../../local/stack';
  */
 export interface StackProcess {
   url: string;
+  /** The service's process group id (node and its DynamoDB Local JVM). */
+  pid: number;
   dataDir: string;
   settings: LocalSettings;
   output: () => string;
@@ -66,6 +68,7 @@ export async function startStack(dataDir: string, port?: number): Promise<StackP
   ) as LocalSettings;
   return {
     url: settings.url,
+    pid: child.pid ?? 0,
     dataDir,
     settings,
     output: () => output,

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench`: the whole local stack measured as users feel it. Prints a table and, last,
+ * one JSON line. Targets (2-core machine): decision-to-resume p99 <= 100 ms, >= 200 creates/s
+ * with 20 agents, < 1 GB for 10,000 pending intents, serving again within 15 s of kill -9.
+ *
+ * BENCH_PENDING (default 10000) sets how many intents are kept pending for the memory and
+ * restart measurements.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { CountersignClient, type CreateIntentRequest } from '../sdk/src/index';
+import { newDataDir, removeDataDir, type StackProcess, startStack } from '../test/e2e/harness';
+
+const PENDING = Number(process.env.BENCH_PENDING ?? 10_000);
+const AGENTS = 20;
+const WAITERS = 200;
+const CREATE_SECONDS = 10;
+
+const intentBody = (n: number, reviewer: string): CreateIntentRequest => ({
+  intent_type: 'intent.bench.v1',
+  to_agent: 'agent://bench/agent',
+  summary: `Bench intent ${n}`,
+  payload: { n, reviewer },
+  policy: { remind_after: ['1h'], timeout: { after: '2d' } },
+});
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] ?? Number.NaN;
+}
+
+/** Resident memory of every process in the stack's process group (node and the JVM), in MB. */
+function groupRssMb(pgid: number): number {
+  let pages = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // After the command: state(0) ppid(1) pgrp(2) ... rss is field 24 of stat, index 21 here.
+      if (Number(fields[2]) !== pgid) continue;
+      pages += Number(fields[21]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return Math.round((pages * 4096) / 1024 / 1024);
+}
+
+async function pool<T>(count: number, work: (worker: number) => Promise<T>): Promise<T[]> {
+  return Promise.all(Array.from({ length: count }, (_, worker) => work(worker)));
+}
+
+async function measureCreates(agent: CountersignClient): Promise<number> {
+  const until = Date.now() + CREATE_SECONDS * 1000;
+  let created = 0;
+  const started = Date.now();
+  await pool(AGENTS, async (worker) => {
+    while (Date.now() < until) {
+      await agent.sendIntent(intentBody(worker * 1_000_000 + created, 'bench@company.com'));
+      created += 1;
+    }
+  });
+  return created / ((Date.now() - started) / 1000);
+}
+
+async function measureResume(
+  agent: CountersignClient,
+  reviewer: CountersignClient,
+): Promise<number[]> {
+  const ids = await pool(WAITERS, (n) => agent.sendIntent(intentBody(n, 'reviewer@company.com')));
+  const resumed = new Map<string, number>();
+  const waits = ids.map((id) =>
+    agent.waitFor(id, { timeoutMs: 120_000 }).then(() => resumed.set(id, performance.now())),
+  );
+  // Let every waiter's long poll reach the server before deciding.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const latencies: number[] = [];
+  for (const id of ids) {
+    const decidedAt = performance.now();
+    await reviewer.decide(id, { outcome: 'approve' });
+    while (!resumed.has(id)) await new Promise((resolve) => setImmediate(resolve));
+    latencies.push((resumed.get(id) ?? decidedAt) - decidedAt);
+  }
+  await Promise.all(waits);
+  return latencies.sort((a, b) => a - b);
+}
+
+async function fillPending(agent: CountersignClient, target: number, existing: number) {
+  let next = existing;
+  await pool(AGENTS, async () => {
+    while (next < target) {
+      next += 1;
+      await agent.sendIntent(intentBody(next, 'pending@company.com'));
+    }
+  });
+}
+
+async function waitServing(url: string, agentKey: string, probeId: string): Promise<void> {
+  const agent = new CountersignClient({ baseUrl: url, apiKey: agentKey });
+  for (;;) {
+    try {
+      const intent = await agent.getIntent(probeId);
+      if (intent.status === 'pending') return;
+    } catch {
+      // Not serving yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function main() {
+  const dataDir = newDataDir();
+  let stack: StackProcess | undefined;
+  try {
+    stack = await startStack(dataDir);
+    const agent = new CountersignClient({
+      baseUrl: stack.url,
+      apiKey: stack.settings.api_keys.agent,
+    });
+    const admin = new CountersignClient({
+      baseUrl: stack.url,
+      apiKey: stack.settings.api_keys.admin,
+    });
+    const { key } = await admin.createKey({ role: 'reviewer', principal: 'reviewer@company.com' });
+    const reviewer = new CountersignClient({ baseUrl: stack.url, apiKey: key });
+
+    process.stderr.write(`creating with ${AGENTS} agents for ${CREATE_SECONDS} s...\n`);
+    const createsPerSecond = await measureCreates(agent);
+    process.stderr.write(`${WAITERS} agents waiting, deciding one by one...\n`);
+    const latencies = await measureResume(agent, reviewer);
+    process.stderr.write(
+      `  ${Math.round(createsPerSecond)} creates/s; resume p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms\n`,
+    );
+
+    const pendingNow = (await admin.listIntents({ status: 'pending', limit: 1 })).items.length;
+    process.stderr.write(`filling to ${PENDING} pending intents...\n`);
+    const probeId = await agent.sendIntent(intentBody(-1, 'pending@company.com'));
+    const counted = Math.round(createsPerSecond * CREATE_SECONDS) + pendingNow;
+    await fillPending(agent, PENDING, counted);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const memoryMb = groupRssMb(stack.pid);
+    process.stderr.write(`  ${memoryMb} MB with ${PENDING} pending\n`);
+
+    process.stderr.write('kill -9 and restart...\n');
+    const port = Number(new URL(stack.url).port);
+    await stack.kill();
+    const restartStarted = performance.now();
+    stack = await startStack(dataDir, port);
+    await waitServing(stack.url, stack.settings.api_keys.agent, probeId);
+    const restartSeconds = (performance.now() - restartStarted) / 1000;
+    const memoryAfterRestartMb = groupRssMb(stack.pid);
+
+    const results = {
+      creates_per_second: Math.round(createsPerSecond),
+      resume_p50_ms: Number(percentile(latencies, 50).toFixed(1)),
+      resume_p99_ms: Number(percentile(latencies, 99).toFixed(1)),
+      resume_max_ms: Number(percentile(latencies, 100).toFixed(1)),
+      pending_intents: PENDING,
+      memory_mb: memoryMb,
+      memory_after_restart_mb: memoryAfterRestartMb,
+      restart_to_serving_s: Number(restartSeconds.toFixed(2)),
+    };
+    const rows: [string, string, string][] = [
+      ['intent creates per second (20 agents)', String(results.creates_per_second), '>= 200'],
+      ['decision-to-resume p50 (200 waiting)', `${results.resume_p50_ms} ms`, ''],
+      ['decision-to-resume p99 (200 waiting)', `${results.resume_p99_ms} ms`, '<= 100 ms'],
+      [`memory with ${PENDING} pending (node + JVM)`, `${results.memory_mb} MB`, '< 1024 MB'],
+      [
+        `serving again after kill -9 (${PENDING} pending)`,
+        `${results.restart_to_serving_s} s`,
+        '<= 15 s',
+      ],
+    ];
+    console.log(`| measure | result | target |\n|---|---|---|`);
+    for (const [name, value, target] of rows) console.log(`| ${name} | ${value} | ${target} |`);
+    console.log(JSON.stringify(results));
+  } finally {
+    await stack?.stop();
+    removeDataDir(dataDir);
+  }
+}
+
+await main();

@@ -1,0 +1,58 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * A process-local wake-up for long polls: every committed transition announces its intent id, and
+ * a long poll in the same process wakes at once instead of at its next poll. In AWS a Lambda
+ * container serves one request at a time, so a decision and a waiting long poll never share a
+ * process and the poll interval (WAIT_POLL_MS) bounds the delay; on the local stack every handler
+ * shares one process, so an agent resumes within a loopback round trip of the decision.
+ */
+export interface IntentWatch {
+  /** Resolves at once if the intent changed since the last call, else at its next change or after `timeoutMs`. */
+  changeOrTimeout(timeoutMs: number): Promise<void>;
+  close(): void;
+}
+
+class IntentChanges {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    // One listener per waiting long poll; hundreds at once are normal.
+    this.emitter.setMaxListeners(0);
+  }
+
+  changed(intentId: string): void {
+    this.emitter.emit(intentId);
+  }
+
+  /** Starts watching before the caller reads the intent, so that no change falls in between. */
+  watch(intentId: string): IntentWatch {
+    let changedSinceLastWait = false;
+    let wake: (() => void) | undefined;
+    const listener = () => {
+      changedSinceLastWait = true;
+      wake?.();
+    };
+    this.emitter.on(intentId, listener);
+    return {
+      changeOrTimeout: (timeoutMs) =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            wake = undefined;
+            changedSinceLastWait = false;
+            resolve();
+          };
+          const timer = setTimeout(done, Math.max(0, timeoutMs));
+          if (changedSinceLastWait) done();
+          else wake = done;
+        }),
+      close: () => {
+        this.emitter.removeListener(intentId, listener);
+        wake?.();
+      },
+    };
+  }
+}
+
+export const intentChanges = new IntentChanges();
