@@ -77,6 +77,14 @@ export const FUNCTIONS = {
     ],
     timeoutSeconds: 15,
   },
+  slackInteractions: {
+    id: 'slack-interactions',
+    entry: 'lambdas/handlers/slack-interactions.ts',
+    description: "Slack's interactivity URL: signed button clicks and the Reject reason modal",
+    routes: [{ method: 'POST', path: '/slack/interactions' }],
+    // Slack gives up after 3 s; the work is a few small calls, so anything longer is a fault.
+    timeoutSeconds: 10,
+  },
   planStage: {
     id: 'plan-stage',
     entry: 'lambdas/handlers/plan-stage.ts',
@@ -90,6 +98,20 @@ export const FUNCTIONS = {
     description: 'State machine: stores the stage task token and notifies reviewers',
     routes: [],
     timeoutSeconds: 60,
+  },
+  deliverCallback: {
+    id: 'deliver-callback',
+    entry: 'lambdas/handlers/deliver-callback.ts',
+    description: 'State machine: POSTs the signed final intent to its callback_url',
+    routes: [],
+    timeoutSeconds: 30,
+  },
+  reconciler: {
+    id: 'reconciler',
+    entry: 'lambdas/handlers/reconcile.ts',
+    description: 'Scheduled: restarts or times out pending intents whose execution ended',
+    routes: [],
+    timeoutSeconds: 300,
   },
 } as const satisfies Record<string, FunctionSpec>;
 

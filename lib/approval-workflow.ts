@@ -18,12 +18,15 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { CALLBACK_RETRY } from '../lambdas/domain/webhook';
 
 export interface ApprovalWorkflowProps {
   /** Decides the next stage from the stored intent (finish, record the timeout, or pause). */
   readonly planStageFunction: IFunction;
   /** The callback task of a stage: stores the task token and notifies. */
   readonly stageTaskFunction: IFunction;
+  /** Delivers the signed final intent to its callback_url, one attempt per invocation. */
+  readonly deliverCallbackFunction: IFunction;
   /**
    * How long execution logs are kept.
    * @default - one month
@@ -37,12 +40,15 @@ export interface ApprovalWorkflowProps {
  *
  *   PlanStage ─▶ Route ─(await)─▶ AwaitDecision ─(answered)──▶ PlanStage
  *                  │                    └──(States.Timeout)──▶ PlanStage
+ *                  ├─(callback)─▶ DeliverCallback ─(delivered, gave up, or retries exhausted)─▶ Done
  *                  └─(finish)─▶ Done
  *
  * Each pause is one callback task whose timeout runs to the next planned moment (a reminder,
  * an escalation, the deadline), taken from PlanStage's answer with TimeoutSecondsPath. A
  * decision answers the current token; every answer or timeout goes back to PlanStage, which
- * reads the intent and so cannot act on a stale view.
+ * reads the intent and so cannot act on a stale view. A final intent with a callback_url is
+ * POSTed by DeliverCallback, whose Retry is the delivery's backoff (durable, like every state);
+ * its Catch ends the execution however the receiver behaves, so the decision never waits on it.
  */
 export class ApprovalWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -65,6 +71,7 @@ export class ApprovalWorkflow extends Construct {
         step: JsonPath.stringAt('$.Payload.step'),
         stage: JsonPath.stringAt('$.Payload.stage'),
         timeout_seconds: JsonPath.stringAt('$.Payload.timeout_seconds'),
+        callback: JsonPath.stringAt('$.Payload.callback'),
       },
       resultPath: '$.next',
       taskTimeout: Timeout.duration(Duration.seconds(30)),
@@ -99,9 +106,30 @@ export class ApprovalWorkflow extends Construct {
     awaitDecision.addCatch(planStage, { errors: [Errors.TIMEOUT], resultPath: JsonPath.DISCARD });
     awaitDecision.next(planStage);
 
+    const done = new Succeed(this, 'Done');
+    const deliverCallback = new LambdaInvoke(this, 'DeliverCallback', {
+      lambdaFunction: props.deliverCallbackFunction,
+      payload: TaskInput.fromObject({
+        intent_id: JsonPath.stringAt('$.intent_id'),
+        retry_count: JsonPath.numberAt('$$.State.RetryCount'),
+      }),
+      resultPath: JsonPath.DISCARD,
+      taskTimeout: Timeout.duration(Duration.seconds(60)),
+    });
+    deliverCallback.addRetry({
+      errors: [Errors.TASKS_FAILED, Errors.TIMEOUT],
+      interval: Duration.seconds(CALLBACK_RETRY.intervalSeconds),
+      maxAttempts: CALLBACK_RETRY.maxRetries,
+      backoffRate: CALLBACK_RETRY.backoffRate,
+      maxDelay: Duration.seconds(CALLBACK_RETRY.maxDelaySeconds),
+    });
+    deliverCallback.addCatch(done, { errors: [Errors.ALL], resultPath: JsonPath.DISCARD });
+    deliverCallback.next(done);
+
     const route = new Choice(this, 'Route')
       .when(Condition.stringEquals('$.next.action', 'await'), awaitDecision)
-      .otherwise(new Succeed(this, 'Done'));
+      .when(Condition.booleanEquals('$.next.callback', true), deliverCallback)
+      .otherwise(done);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,
@@ -112,7 +140,9 @@ export class ApprovalWorkflow extends Construct {
           retention: props.logRetention ?? RetentionDays.ONE_MONTH,
           removalPolicy: RemovalPolicy.DESTROY,
         }),
-        level: LogLevel.ERROR,
+        // Every state change, without its data: the history outlives the 90 days Step Functions
+        // keeps it, at a few hundred bytes per transition, and no payload or token is written.
+        level: LogLevel.ALL,
         includeExecutionData: false,
       },
       tracingEnabled: true,

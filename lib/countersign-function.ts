@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -31,9 +32,19 @@ export interface CountersignFunctionProps {
 /**
  * The house Lambda function: Node 22 on ARM64, bundled with esbuild, source maps on, its own
  * log group with a retention, and metadata that lets the local stack find the handler module.
+ * Its role starts empty (no AWS managed policy): it may write to its own log group, and every
+ * other permission is granted by the construct that wires it.
  */
 export class CountersignFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: CountersignFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}-logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new Role(scope, `${id}-role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    });
+    logGroup.grantWrite(role);
     super(scope, id, {
       entry: path.join(REPOSITORY_ROOT, props.spec.entry),
       handler: 'handler',
@@ -51,10 +62,8 @@ export class CountersignFunction extends NodejsFunction {
         sourceMap: true,
         target: 'node22',
       },
-      logGroup: new LogGroup(scope, `${id}-logs`, {
-        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup,
+      role,
     });
     (this.node.defaultChild as CfnFunction).addMetadata(FUNCTION_METADATA_KEY, props.spec.id);
   }

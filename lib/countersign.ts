@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   LambdaIntegration,
@@ -8,6 +8,7 @@ import {
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import {
   AttributeType,
   Billing,
@@ -17,13 +18,18 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IConfigurationSet } from 'aws-cdk-lib/aws-ses';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../lambdas/adapters/table-schema';
+import { parsePolicyDefaults } from '../lambdas/domain/policy';
 import { FUNCTIONS, type FunctionKey } from '../lambdas/functions';
 import { ApprovalWorkflow } from './approval-workflow';
 import { CountersignFunction } from './countersign-function';
+import { addNagSuppressions } from './nag-suppressions';
+import { CountersignOperations } from './operations';
 
 const API_STAGE = 'v1';
 
@@ -37,7 +43,13 @@ export interface CountersignProps {
    * An SES configuration set for the notification emails (event publishing, dedicated IPs).
    * @default - no configuration set
    */
-  readonly emailConfigurationSet?: string;
+  readonly emailConfigurationSet?: IConfigurationSet;
+  /**
+   * Email domains reviewers may belong to (`company.com`): reviewers, escalation targets, team
+   * members and reviewer keys outside them are refused with 400 `validation_failed`.
+   * @default - any domain
+   */
+  readonly allowedReviewerDomains?: string[];
   /**
    * The public base URL of review links, when the API sits behind a custom domain.
    * @default - the API Gateway stage URL
@@ -54,7 +66,8 @@ export interface CountersignProps {
    */
   readonly logRetention?: RetentionDays;
   /**
-   * What happens to the table when the stack is deleted.
+   * What happens to the table when the stack is deleted. Deletion protection is on unless this
+   * is `RemovalPolicy.DESTROY` (for throwaway stacks).
    * @default - RemovalPolicy.RETAIN: approvals and their audit trails outlive the stack
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
@@ -68,6 +81,36 @@ export interface CountersignProps {
    * @default - 100
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Where the alarms (failed, timed-out and aborted executions, function errors, API 5xx) send
+   * their state changes.
+   * @default - the alarms exist and show in CloudWatch, but notify no one
+   */
+  readonly alarmTopic?: ITopic;
+  /**
+   * How often the reconciler looks for pending intents whose execution ended abnormally.
+   * @default - every 15 minutes
+   */
+  readonly reconcileInterval?: Duration;
+  /**
+   * Whether the generated bootstrap admin key (a Secrets Manager secret) is accepted as an admin
+   * API key. Turn it off once you have created your own admin keys.
+   * @default - true
+   */
+  readonly bootstrapAdminKey?: boolean;
+  /**
+   * The Slack app's bot token (`xoxb-…`, scopes `chat:write`, `users:read`, `users:read.email`).
+   * With `slackSigningSecret`, it turns on the Slack channel: reviewers get messages with
+   * Approve / Reject buttons, and `POST /slack/interactions` accepts their clicks.
+   * @default - no Slack channel; `/slack/interactions` answers 404
+   */
+  readonly slackBotToken?: ISecret;
+  /**
+   * The Slack app's signing secret, which verifies every request to `/slack/interactions`.
+   * Required with `slackBotToken`.
+   * @default - no Slack channel
+   */
+  readonly slackSigningSecret?: ISecret;
 }
 
 /**
@@ -82,6 +125,20 @@ export class Countersign extends Construct {
   /** The API's base URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1/`. */
   readonly apiUrl: string;
   readonly functions: Record<FunctionKey, CountersignFunction>;
+  /**
+   * The HMAC-SHA256 key that signs callbacks (`Countersign-Signature`); give its value to the
+   * agents that verify them.
+   */
+  readonly webhookSigningSecret: ISecret;
+  /** The HMAC key of review links. */
+  readonly linkSigningSecret: ISecret;
+  /**
+   * The first admin key, generated at deploy time and never in the template: read it with
+   * `aws secretsmanager get-secret-value --secret-id <arn>` and pass it to `countersign login`.
+   */
+  readonly bootstrapAdminKeySecret: ISecret;
+  /** The alarms on executions, functions and the API. */
+  readonly alarms: Alarm[];
 
   constructor(scope: Construct, id: string, props: CountersignProps = {}) {
     super(scope, id);
@@ -91,7 +148,8 @@ export class Countersign extends Construct {
       sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
+      // Protected unless the stack is explicitly allowed to destroy it (a throwaway stack).
+      deletionProtection: props.tableRemovalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
       timeToLiveAttribute: TABLE_KEYS.timeToLive,
       globalSecondaryIndexes: [TABLE_KEYS.gsi1, TABLE_KEYS.gsi2].map((index) => ({
@@ -105,6 +163,12 @@ export class Countersign extends Construct {
 
     const linkSigningSecret = new Secret(this, 'LinkSigningSecret', {
       description: 'Countersign: HMAC key that signs review links',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    this.linkSigningSecret = linkSigningSecret;
+    // Letters and digits only, so it can be pasted into a shell and a header as it is.
+    this.bootstrapAdminKeySecret = new Secret(this, 'BootstrapAdminKey', {
+      description: 'Countersign: the first admin API key (countersign login; see docs/deploy.md)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
 
@@ -122,12 +186,16 @@ export class Countersign extends Construct {
       review: makeFunction('review'),
       planStage: makeFunction('planStage'),
       stageTask: makeFunction('stageTask'),
+      slackInteractions: makeFunction('slackInteractions'),
+      deliverCallback: makeFunction('deliverCallback'),
+      reconciler: makeFunction('reconciler'),
     } satisfies Record<FunctionKey, CountersignFunction>;
     this.functions = functions;
 
     const workflow = new ApprovalWorkflow(this, 'Workflow', {
       planStageFunction: functions.planStage,
       stageTaskFunction: functions.stageTask,
+      deliverCallbackFunction: functions.deliverCallback,
       logRetention: props.logRetention,
     });
     this.stateMachine = workflow.stateMachine;
@@ -140,34 +208,90 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.admin,
       functions.review,
+      functions.slackInteractions,
     ]) {
       fn.bindTable(table, 'readwrite');
     }
     for (const fn of [functions.planStage, functions.stageTask]) fn.bindTable(table, 'readwrite');
     // The admin function only reads and writes key and team items, but DynamoDB cannot scope a
     // grant by key prefix without LeadingKeys conditions on every item type; see docs/security.md.
+    // An invalid default policy fails the synth, not every request after the deploy.
+    parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
     const policiesJson = JSON.stringify(props.defaultPolicies ?? {});
     functions.intentsWrite.addEnvironment('DEFAULT_POLICIES', policiesJson);
-    functions.intentsWrite.addEnvironment('NOTIFICATION_CHANNELS', 'email');
+    functions.intentsWrite.addEnvironment(
+      'NOTIFICATION_CHANNELS',
+      props.slackBotToken ? 'email,slack' : 'email',
+    );
     functions.intentsWrite.addEnvironment(
       'STATE_MACHINE_ARN',
       workflow.stateMachine.stateMachineArn,
     );
     workflow.grantStart(functions.intentsWrite);
     // The stage task answers tokens too: a stage that begins after a decision closes itself.
-    for (const fn of [functions.intentsDecide, functions.review, functions.stageTask]) {
+    for (const fn of [
+      functions.intentsDecide,
+      functions.review,
+      functions.stageTask,
+      functions.slackInteractions,
+    ]) {
       workflow.grantTaskResponse(fn);
     }
+    this.wireSlack(functions, props);
 
-    functions.stageTask.addEnvironment('EMAIL_FROM', props.emailFrom ?? 'countersign@example.com');
+    const emailFrom = props.emailFrom ?? 'countersign@example.com';
+    functions.stageTask.addEnvironment('EMAIL_FROM', emailFrom);
     if (props.emailConfigurationSet) {
-      functions.stageTask.addEnvironment('EMAIL_CONFIGURATION_SET', props.emailConfigurationSet);
+      functions.stageTask.addEnvironment(
+        'EMAIL_CONFIGURATION_SET',
+        props.emailConfigurationSet.configurationSetName,
+      );
     }
     for (const fn of [functions.stageTask, functions.review]) {
       fn.addEnvironment('LINK_SIGNING_SECRET_ARN', linkSigningSecret.secretArn);
       linkSigningSecret.grantRead(fn);
     }
-    grantSendEmail(functions.stageTask);
+    grantSendEmail(functions.stageTask, emailFrom, props.emailConfigurationSet);
+
+    if (props.allowedReviewerDomains) {
+      const domains = props.allowedReviewerDomains.map((domain) => domain.trim().toLowerCase());
+      for (const fn of [functions.intentsWrite, functions.admin]) {
+        fn.addEnvironment('ALLOWED_REVIEWER_DOMAINS', domains.join(','));
+      }
+    }
+
+    // The bootstrap admin key: the functions that authenticate API keys read it, only when a
+    // presented key is not in the table. Its value never leaves Secrets Manager.
+    if (props.bootstrapAdminKey ?? true) {
+      for (const fn of [
+        functions.intentsWrite,
+        functions.intentsRead,
+        functions.intentsDecide,
+        functions.admin,
+      ]) {
+        fn.addEnvironment('BOOTSTRAP_ADMIN_KEY_ARN', this.bootstrapAdminKeySecret.secretArn);
+        this.bootstrapAdminKeySecret.grantRead(fn);
+      }
+    }
+
+    // The reconciler lists pending intents, applies overdue timeouts, and looks at and starts
+    // executions of this state machine only. Nothing references it, so the real ARN is fine.
+    functions.reconciler.bindTable(table, 'readwrite');
+    functions.reconciler.addEnvironment('STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
+    workflow.grantStart(functions.reconciler);
+    workflow.stateMachine.grantExecution(functions.reconciler, 'states:DescribeExecution');
+
+    // Callbacks: the deliver function reads the intent and its trail and appends attempts.
+    this.webhookSigningSecret = new Secret(this, 'WebhookSigningSecret', {
+      description: 'Countersign: HMAC key that signs callbacks to agents',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    functions.deliverCallback.bindTable(table, 'readwrite');
+    functions.deliverCallback.addEnvironment(
+      'WEBHOOK_SIGNING_SECRET_ARN',
+      this.webhookSigningSecret.secretArn,
+    );
+    this.webhookSigningSecret.grantRead(functions.deliverCallback);
 
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -194,6 +318,16 @@ export class Countersign extends Construct {
       }
     }
     this.apiUrl = this.api.url;
+
+    const operations = new CountersignOperations(this, 'Operations', {
+      stateMachine: workflow.stateMachine,
+      functions: Object.values(functions),
+      api: this.api,
+      reconcilerFunction: functions.reconciler,
+      alarmTopic: props.alarmTopic,
+      reconcileInterval: props.reconcileInterval,
+    });
+    this.alarms = operations.alarms;
     // Built from the API id, not `api.url`: the URL token depends on the deployment, which
     // depends on every method, and so (through the state machine) on this very function.
     const stack = Stack.of(this);
@@ -202,6 +336,34 @@ export class Countersign extends Construct {
       props.publicBaseUrl ??
         `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE}`,
     );
+    addNagSuppressions(this);
+  }
+
+  /**
+   * Slack, when configured: the stage task reads the bot token (to post), the interactions
+   * function reads the token and the signing secret (to verify and answer clicks); nothing else
+   * sees either secret.
+   */
+  private wireSlack(
+    functions: Record<FunctionKey, CountersignFunction>,
+    props: CountersignProps,
+  ): void {
+    const { slackBotToken, slackSigningSecret } = props;
+    if (!slackBotToken !== !slackSigningSecret) {
+      throw new Error(
+        'slackBotToken and slackSigningSecret go together: set both to enable Slack, or neither',
+      );
+    }
+    if (!slackBotToken || !slackSigningSecret) return;
+    for (const fn of [functions.stageTask, functions.slackInteractions]) {
+      fn.addEnvironment('SLACK_BOT_TOKEN_ARN', slackBotToken.secretArn);
+      slackBotToken.grantRead(fn);
+    }
+    functions.slackInteractions.addEnvironment(
+      'SLACK_SIGNING_SECRET_ARN',
+      slackSigningSecret.secretArn,
+    );
+    slackSigningSecret.grantRead(functions.slackInteractions);
   }
 
   /** Lets another principal (an agent's role, say) start approval executions directly. */
@@ -248,12 +410,37 @@ export class Countersign extends Construct {
   }
 }
 
-function grantSendEmail(grantee: IGrantable): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(
+/**
+ * SES authorizes SendEmail on the sender's identity and, while the account is in the SES
+ * sandbox, on each (verified) recipient's identity too, so the resource is this account's
+ * identities in this region; the condition pins the sender to the configured address. The
+ * configuration set, when used, is authorized by name.
+ */
+function grantSendEmail(
+  fn: CountersignFunction,
+  emailFrom: string,
+  configurationSet: IConfigurationSet | undefined,
+): void {
+  const stack = Stack.of(fn);
+  const arn = (resource: string, resourceName: string) =>
+    stack.formatArn({
+      service: 'ses',
+      resource,
+      resourceName,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  const address = /<([^>]+)>/.exec(emailFrom)?.[1] ?? emailFrom;
+  fn.addToRolePolicy(
     new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ['ses:SendEmail'],
-      resources: ['*'],
+      resources: [
+        arn('identity', '*'),
+        ...(configurationSet
+          ? [arn('configuration-set', configurationSet.configurationSetName)]
+          : []),
+      ],
+      conditions: { StringEquals: { 'ses:FromAddress': address.trim() } },
     }),
   );
 }

@@ -15,6 +15,14 @@ export interface OutboxItem {
   kind: string | null;
   at: string;
   slack?: { channel: string; user: string | null; ts: string; blocks: unknown[] };
+  /** Webhook items only: one callback attempt, with the signature header it carried. */
+  webhook?: {
+    attempt: number;
+    ok: boolean;
+    status: number | null;
+    error: string | null;
+    signature: string;
+  };
 }
 
 export type NewOutboxItem = Omit<OutboxItem, 'id' | 'at'> & { at?: string };

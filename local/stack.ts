@@ -12,15 +12,18 @@ import { TABLE_KEYS } from '../lambdas/adapters/table-schema';
 import { authenticate, hashApiKey, newApiKey } from '../lambdas/core/auth';
 import type { Role } from '../lambdas/core/ports';
 import { DomainError } from '../lambdas/domain/errors';
+import { parsePolicyDefaults } from '../lambdas/domain/policy';
 import { FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
 import { errorResult, json } from '../lambdas/shared/http';
 import { REPOSITORY_ROOT } from '../lib/countersign-function';
 import { createApiGatewayServer } from './api-gateway';
 import { LOCAL_ACCOUNT, LOCAL_REGION, loadLocalDefinition } from './cdk-definition';
+import { createConsoleRoutes } from './console/routes';
 import { ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { Outbox } from './outbox';
 import { startSesStandIn } from './standins/ses';
-import { startSlackStandIn } from './standins/slack';
+import { type SlackStandIn, startSlackStandIn } from './standins/slack';
+import { startWebhookStandIn } from './standins/webhook';
 import { LocalStepFunctions } from './stepfunctions';
 
 /**
@@ -72,6 +75,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
 
   try {
     const secrets = loadOrCreateSecrets(dataDir);
+    const defaultPolicies = loadDefaultPolicies(dataDir);
 
     const dynamo = await startDynamoDbLocal({ dataDir: path.join(dataDir, 'dynamodb') });
     closers.push(() => dynamo.stop());
@@ -91,8 +95,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const outbox = new Outbox(path.join(dataDir, 'outbox.jsonl'));
     const ses = await startSesStandIn({ outbox });
     closers.push(() => ses.close());
-    const slack = await startSlackStandIn({ outbox });
+    const slack = await startSlackStandIn({
+      outbox,
+      directoryFile: path.join(dataDir, 'slack-users.json'),
+    });
     closers.push(() => slack.close());
+    const webhooks = await startWebhookStandIn({ outbox });
+    closers.push(() => webhooks.close());
 
     const definition = loadLocalDefinition();
     const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${definition.stateMachineName}`;
@@ -103,7 +112,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
         spec.routes.map((route) => ({ method: route.method, path: route.path, target: spec.id })),
       ),
       invoke: (target, event) => invokeApi(target, event),
-      extra: (req, res) => serveLocalRoutes(req, res, { outbox, keys }),
+      extra: (req, res) => serveLocalRoutes(req, res, { outbox, keys, slack, serveConsole }),
+    });
+    // The local console (`/_local/`): its Slack clicks are signed here and sent to this server.
+    const serveConsole = createConsoleRoutes({
+      keys,
+      outbox,
+      slack,
+      slackSigningSecret: secrets.slack_signing_secret,
+      apiUrl: () => url,
     });
     const url = await listen(apiServer, options.port, host);
     closers.push(() => closeServer(apiServer));
@@ -153,11 +170,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       PUBLIC_BASE_URL: url,
       EMAIL_FROM: 'countersign@localhost',
       LINK_SIGNING_SECRET: secrets.link_signing_secret,
-      NOTIFICATION_CHANNELS: 'email',
+      // Slack goes to the stand-in: a placeholder bot token, the signing secret of local.json.
+      NOTIFICATION_CHANNELS: 'email,slack',
+      SLACK_API_URL: `${slack.endpoint}/api/`,
+      SLACK_BOT_TOKEN: 'xoxb-countersign-local',
+      SLACK_SIGNING_SECRET: secrets.slack_signing_secret,
       ALLOW_LOOPBACK_CALLBACKS: 'true',
-      WAIT_POLL_MS: '50',
+      WEBHOOK_SIGNING_SECRET: secrets.webhook_signing_secret,
+      WEBHOOK_OUTBOX_URL: webhooks.endpoint,
+      DEFAULT_POLICIES: defaultPolicies,
+      // A backstop only: decisions wake long polls in this process at once (intent-changes.ts).
+      WAIT_POLL_MS: '1000',
     });
     engineReady();
+    // Load every handler now, not on its first call: a first import takes seconds on a busy
+    // machine, which would make the first notice (and so its reminders) late.
+    await Promise.all(Object.values(FUNCTIONS).map((spec) => handlerFor(spec)));
 
     async function invokeApi(
       target: string,
@@ -182,6 +210,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     await close();
     throw error;
   }
+}
+
+/**
+ * Deployment default policies by intent type, as `CountersignProps.defaultPolicies` sets them in
+ * AWS: `COUNTERSIGN_DEFAULT_POLICIES` (JSON), else `<data dir>/policies.json`, else none. Checked
+ * here, so that a bad file stops `npm start` with the field at fault.
+ */
+function loadDefaultPolicies(dataDir: string): string {
+  const fromEnv = process.env.COUNTERSIGN_DEFAULT_POLICIES;
+  const file = path.join(dataDir, 'policies.json');
+  const [source, raw] = fromEnv
+    ? ['COUNTERSIGN_DEFAULT_POLICIES', fromEnv]
+    : existsSync(file)
+      ? [file, readFileSync(file, 'utf8')]
+      : [undefined, undefined];
+  if (source === undefined || raw === undefined) return '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw new Error(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  parsePolicyDefaults(parsed, source);
+  return JSON.stringify(parsed);
 }
 
 function tableDefinition() {
@@ -270,8 +322,14 @@ function lambdaContext(spec: FunctionSpec) {
 async function serveLocalRoutes(
   req: import('node:http').IncomingMessage,
   res: import('node:http').ServerResponse,
-  context: { outbox: Outbox; keys: DynamoKeyRepository },
+  context: {
+    outbox: Outbox;
+    keys: DynamoKeyRepository;
+    slack: SlackStandIn;
+    serveConsole: ReturnType<typeof createConsoleRoutes>;
+  },
 ): Promise<boolean> {
+  if (await context.serveConsole(req, res)) return true;
   const url = new URL(req.url ?? '/', 'http://local');
   if (!url.pathname.startsWith('/_local/')) return false;
   const send = (result: APIGatewayProxyResult) => {
@@ -284,6 +342,14 @@ async function serveLocalRoutes(
       if (principal.role !== 'admin')
         throw new DomainError('forbidden', 'The outbox needs the admin key.');
       send(json(200, { items: context.outbox.list() }));
+      return true;
+    }
+    // What the Slack stand-in shows people outside the messages: modals and ephemeral replies.
+    if (url.pathname === '/_local/slack' && req.method === 'GET') {
+      const principal = await authenticate(req.headers.authorization, context.keys);
+      if (principal.role !== 'admin')
+        throw new DomainError('forbidden', 'The Slack stand-in needs the admin key.');
+      send(json(200, context.slack.interactions()));
       return true;
     }
     throw new DomainError('not_found', `No local route ${url.pathname}.`);

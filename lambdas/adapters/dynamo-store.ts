@@ -88,7 +88,9 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
       {
         Put: {
           TableName: this.tableName,
-          Item: { pk: intentKey(intent.id), sk: PAYLOAD, payload },
+          // Kept as JSON text, not a map: any JSON object the contract accepts fits, whatever
+          // its nesting (maps stop at 32 levels) or numbers (DynamoDB's stop at 38 digits).
+          Item: { pk: intentKey(intent.id), sk: PAYLOAD, payload_json: JSON.stringify(payload) },
         },
       },
       ...events.map((event) => ({
@@ -142,7 +144,7 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     const meta = result.Items?.find((item) => item.sk === META);
     const payload = result.Items?.find((item) => item.sk === PAYLOAD);
     if (!meta) return null;
-    return { ...fromMetaItem(meta), payload: (payload?.payload as Record<string, unknown>) ?? {} };
+    return { ...fromMetaItem(meta), payload: payloadFrom(payload) };
   }
 
   async getStatus(id: string): Promise<{ status: IntentStatus; version: number } | null> {
@@ -305,8 +307,15 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     const result = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: intentKey(id), sk: PAYLOAD } }),
     );
-    return (result.Item?.payload as Record<string, unknown>) ?? {};
+    return payloadFrom(result.Item);
   }
+}
+
+function payloadFrom(item: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (typeof item?.payload_json === 'string') {
+    return JSON.parse(item.payload_json) as Record<string, unknown>;
+  }
+  return {};
 }
 
 /** API keys, found by the SHA-256 of the key; the key itself is never stored. */

@@ -1,10 +1,15 @@
-import { SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Workflow } from '../core/ports';
+import {
+  DescribeExecutionCommand,
+  SendTaskSuccessCommand,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { ExecutionStatus, Workflow, WorkflowExecutions } from '../core/ports';
 
 /** Errors meaning "this token is no longer waiting": the stage already ended, which is fine. */
 const STALE_TOKEN_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
-export class StepFunctionsWorkflow implements Workflow {
+export class StepFunctionsWorkflow implements Workflow, WorkflowExecutions {
   constructor(
     private readonly sfn: SFNClient,
     /** Only starting needs it; functions that only answer tokens do not get it configured. */
@@ -12,12 +17,17 @@ export class StepFunctionsWorkflow implements Workflow {
   ) {}
 
   async start(intentId: string): Promise<void> {
+    // The intent id is the execution name: a repeated start is a no-op, never a second execution.
+    await this.startNamed(intentId, intentId);
+  }
+
+  /** The reconciler's restarts use `<intent id>-r<n>`; the input is always the intent id only. */
+  async startNamed(executionName: string, intentId: string): Promise<void> {
     try {
-      // The intent id is the execution name: a repeated start is a no-op, never a second execution.
       await this.sfn.send(
         new StartExecutionCommand({
           stateMachineArn: this.stateMachineArn(),
-          name: intentId,
+          name: executionName,
           input: JSON.stringify({ intent_id: intentId }),
         }),
       );
@@ -26,6 +36,27 @@ export class StepFunctionsWorkflow implements Workflow {
       if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;
       throw error;
     }
+  }
+
+  async status(executionName: string): Promise<ExecutionStatus | null> {
+    try {
+      const result = await this.sfn.send(
+        new DescribeExecutionCommand({ executionArn: this.executionArn(executionName) }),
+      );
+      return (result.status as ExecutionStatus | undefined) ?? null;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return null;
+      throw error;
+    }
+  }
+
+  /** `arn:…:stateMachine:<machine>` → `arn:…:execution:<machine>:<name>`. */
+  private executionArn(executionName: string): string {
+    const machineArn = this.stateMachineArn();
+    const marker = ':stateMachine:';
+    const at = machineArn.indexOf(marker);
+    if (at < 0) throw new Error(`not a state machine ARN: ${machineArn}`);
+    return `${machineArn.slice(0, at)}:execution:${machineArn.slice(at + marker.length)}:${executionName}`;
   }
 
   async wake(taskToken: string, output: Record<string, unknown>): Promise<'delivered' | 'stale'> {

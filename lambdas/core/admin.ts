@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DomainError } from '../domain/errors';
 import { isEmail, normalizeReviewer } from '../domain/policy';
+import { reviewerDomainIssues } from '../domain/reviewer-domains';
 import { newApiKey, type Principal, publicKey, requireRole } from './auth';
 import type { Clock, KeyRepository, Team, TeamRepository } from './ports';
 
@@ -16,6 +17,7 @@ export async function createKey(
   clock: Clock,
   principal: Principal,
   body: Record<string, unknown>,
+  allowedReviewerDomains?: readonly string[],
 ) {
   requireRole(principal, 'admin');
   const input = createKeySchema.parse(body);
@@ -24,6 +26,9 @@ export async function createKey(
     throw new DomainError('validation_failed', 'A reviewer key belongs to an email address.', {
       details: [{ field: 'principal', message: 'must be an email address for the reviewer role' }],
     });
+  }
+  if (input.role === 'reviewer') {
+    assertAllowedReviewers('principal', [name], allowedReviewerDomains);
   }
   const { key, record } = newApiKey(input.role, name, clock.now());
   await keys.put(record);
@@ -65,9 +70,11 @@ export async function putTeam(
   clock: Clock,
   principal: Principal,
   body: Record<string, unknown>,
+  allowedReviewerDomains?: readonly string[],
 ): Promise<{ created: boolean; team: Team }> {
   requireRole(principal, 'admin');
   const input = teamSchema.parse(body);
+  assertAllowedReviewers('members', input.members, allowedReviewerDomains);
   const existing = await teams.get(input.name);
   const team: Team = {
     name: input.name,
@@ -89,4 +96,17 @@ export async function deleteTeam(teams: TeamRepository, principal: Principal, na
   const team = await teams.get(name);
   if (!team || !(await teams.delete(name))) throw new DomainError('not_found', 'No such team.');
   return team;
+}
+
+function assertAllowedReviewers(
+  field: string,
+  reviewers: readonly string[],
+  allowed: readonly string[] | undefined,
+): void {
+  const issues = reviewerDomainIssues([{ field, reviewers }], allowed);
+  if (issues.length > 0) {
+    throw new DomainError('validation_failed', 'The request has invalid fields.', {
+      details: issues,
+    });
+  }
 }

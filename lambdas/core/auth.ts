@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors';
 import type { ApiKeyRecord, KeyRepository, Role } from './ports';
@@ -11,6 +11,13 @@ export interface Principal {
 }
 
 const KEY_PREFIX = 'csk_';
+/** The bootstrap admin key as Secrets Manager generates it: letters and digits only. */
+const BOOTSTRAP_KEY_FORMAT = /^[A-Za-z0-9]{32,200}$/;
+
+/** Keys Countersign issues start with `csk_`; the bootstrap key is the one other shape looked up. */
+function looksLikeKey(key: string): boolean {
+  return key.startsWith(KEY_PREFIX) ? key.length <= 200 : BOOTSTRAP_KEY_FORMAT.test(key);
+}
 
 /** API keys are 256 random bits, so a plain SHA-256 is a safe way to store them (no password stretching needed). */
 export function hashApiKey(key: string): string {
@@ -27,7 +34,7 @@ export async function authenticate(
 ): Promise<Principal> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   const key = match?.[1];
-  if (!key?.startsWith(KEY_PREFIX) || key.length > 200) {
+  if (!key || !looksLikeKey(key)) {
     throw new DomainError(
       'unauthenticated',
       'Send a valid API key as Authorization: Bearer <key>.',
@@ -38,6 +45,52 @@ export async function authenticate(
     throw new DomainError('unauthenticated', 'The API key is unknown or revoked.');
   }
   return { role: record.role, name: record.principal, keyId: record.id };
+}
+
+export const BOOTSTRAP_KEY_ID = 'key_bootstrap';
+export const BOOTSTRAP_PRINCIPAL = 'bootstrap-admin';
+
+/**
+ * The bootstrap admin key: a secret generated at deploy time (Secrets Manager), accepted as an
+ * admin key by the repository it wraps, so that the first operator can create real keys. It is
+ * looked up only when a presented key is not in the table, and compared by hash. Revoking it
+ * through the API is not possible (it is not stored): the deployment turns it off instead.
+ */
+export function withBootstrapAdminKey(
+  keys: KeyRepository,
+  bootstrapKey: () => Promise<string>,
+  onUnavailable: (error: unknown) => void = () => undefined,
+): KeyRepository {
+  return {
+    async findByHash(keyHash) {
+      const stored = await keys.findByHash(keyHash);
+      if (stored) return stored;
+      let key: string;
+      try {
+        key = (await bootstrapKey()).trim();
+      } catch (error) {
+        // No bootstrap key to compare with: the key is unknown, as it would be without one.
+        onUnavailable(error);
+        return null;
+      }
+      const expected = Buffer.from(hashApiKey(key), 'hex');
+      const presented = Buffer.from(keyHash, 'hex');
+      if (key.length < 32 || expected.length !== presented.length) return null;
+      if (!timingSafeEqual(expected, presented)) return null;
+      return {
+        id: BOOTSTRAP_KEY_ID,
+        role: 'admin',
+        principal: BOOTSTRAP_PRINCIPAL,
+        key_hash: keyHash,
+        prefix: key.slice(0, 6),
+        created_at: new Date(0).toISOString(),
+        revoked_at: null,
+      };
+    },
+    put: (record) => keys.put(record),
+    list: () => keys.list(),
+    revoke: (id, at) => keys.revoke(id, at),
+  };
 }
 
 export function requireRole(principal: Principal, ...roles: Role[]): void {

@@ -14,6 +14,7 @@ import {
   toView,
 } from '../domain/intent';
 import type { PolicyInput } from '../domain/policy';
+import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-domains';
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
 import type { Clock, IntentRepository, Workflow } from './ports';
@@ -28,6 +29,8 @@ export interface IntentServiceDeps {
   allowLoopbackCallbacks: boolean;
   /** How often the long poll re-reads the intent's status. */
   waitPollMs: number;
+  /** Email domains reviewers must belong to; absent means any. */
+  allowedReviewerDomains?: readonly string[];
 }
 
 export async function createIntent(
@@ -53,6 +56,12 @@ export async function createIntent(
     defaultsFor: deps.defaultsFor,
     allowLoopbackCallbacks: deps.allowLoopbackCallbacks,
   });
+  const outsiders = reviewerDomainIssues(intentReviewerFields(intent), deps.allowedReviewerDomains);
+  if (outsiders.length > 0) {
+    throw new DomainError('validation_failed', 'The request has invalid fields.', {
+      details: outsiders,
+    });
+  }
   const sealed = sealEvents(intent, [event]);
   const stored: IntentState = {
     ...intent,

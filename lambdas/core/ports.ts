@@ -1,5 +1,7 @@
 import type { AuditEvent } from '../domain/audit';
 import type { IntentState, IntentStatus } from '../domain/intent';
+import type { SlackBlock, SlackModalView } from '../domain/slack-blocks';
+import type { DeliveryResult } from '../domain/webhook';
 
 /**
  * The small interfaces the core needs from the outside world. DynamoDB, Step Functions, SES and
@@ -100,6 +102,84 @@ export interface EmailSender {
   send(message: EmailMessage): Promise<{ messageId: string }>;
 }
 
+/** A Slack message as posted: the channel (a user id opens the DM), its text and blocks. */
+export interface SlackMessage {
+  channel: string;
+  text: string;
+  blocks: SlackBlock[];
+  /** Slack message metadata; the local stand-in reads the intent, kind and link from it. */
+  metadata?: { event_type: string; event_payload: Record<string, string> };
+}
+
+/**
+ * Slack could not be reached, timed out, failed or rate-limited us past the retries: unlike
+ * Slack's own answers (`channel_not_found`, …), the next call is likely to fail too.
+ */
+export class SlackUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SlackUnavailableError';
+  }
+}
+
+/** The few Slack Web API calls Countersign makes (`adapters/slack-web.ts`). */
+export interface SlackGateway {
+  /** The Slack user id of a workspace member by email (`users.lookupByEmail`), or null. */
+  userIdByEmail(email: string): Promise<string | null>;
+  /** The email of a Slack user (`users.info`), or null when Slack has none for them. */
+  emailOfUser(userId: string): Promise<string | null>;
+  postMessage(message: SlackMessage): Promise<{ channel: string; ts: string }>;
+  updateMessage(message: SlackMessage & { ts: string }): Promise<void>;
+  /** A message only `user` sees, in `channel`. */
+  postEphemeral(input: { channel: string; user: string; text: string }): Promise<void>;
+  /** Opens a modal; `triggerId` comes from the click and expires after 3 seconds. */
+  openView(triggerId: string, view: SlackModalView): Promise<void>;
+}
+
 export interface Clock {
   now(): Date;
+}
+
+/** Where an execution stands, as Step Functions' DescribeExecution says. */
+export type ExecutionStatus =
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'TIMED_OUT'
+  | 'ABORTED'
+  | 'PENDING_REDRIVE';
+
+/** What the reconciler needs to see and restart executions by name. */
+export interface WorkflowExecutions {
+  /** The status of the named execution of the approval state machine, or null if there is none. */
+  status(executionName: string): Promise<ExecutionStatus | null>;
+  /** Starts an execution for the intent under this name; the same name again is a no-op. */
+  startNamed(executionName: string, intentId: string): Promise<void>;
+}
+
+export interface CallbackRequest {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export interface CallbackSender {
+  /**
+   * Sends one POST. Never throws: an address that is not allowed (SSRF) and a network failure
+   * are results, so that every attempt can be recorded.
+   */
+  post(request: CallbackRequest): Promise<DeliveryResult>;
+}
+
+/** Local mode only: a copy of each callback attempt for the outbox. Unset in AWS. */
+export interface CallbackLog {
+  record(entry: {
+    intentId: string;
+    url: string;
+    body: string;
+    signature: string;
+    attempt: number;
+    result: DeliveryResult;
+    ok: boolean;
+  }): Promise<void>;
 }

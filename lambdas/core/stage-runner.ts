@@ -13,6 +13,7 @@ import {
   stageClockStart,
 } from '../domain/stages';
 import type { Clock, EmailSender, IntentRepository, TeamRepository, Workflow } from './ports';
+import type { SlackNotifier } from './slack-notify';
 import { transitionIntent } from './transitions';
 
 export interface StageRunnerDeps {
@@ -21,6 +22,8 @@ export interface StageRunnerDeps {
   workflow: Workflow;
   clock: Clock;
   email: EmailSender;
+  /** Present when the deployment has Slack configured (a bot token). */
+  slack?: SlackNotifier;
   publicBaseUrl: string;
   linkSigningSecret: string;
 }
@@ -33,14 +36,17 @@ export interface PlanResult {
   step: number | null;
   stage: number | null;
   timeout_seconds: number | null;
+  /** True when the machine must deliver the signed callback before it ends (a final intent with a callback_url). */
+  callback: boolean;
 }
 
-const finish = (status: string): PlanResult => ({
+const finish = (status: string, callback: boolean): PlanResult => ({
   action: 'finish',
   status,
   step: null,
   stage: null,
   timeout_seconds: null,
+  callback,
 });
 
 /**
@@ -49,7 +55,8 @@ const finish = (status: string): PlanResult => ({
  */
 export async function planNextStage(deps: StageRunnerDeps, intentId: string): Promise<PlanResult> {
   const intent = await deps.intents.get(intentId);
-  if (!intent) return finish('missing');
+  if (!intent) return finish('missing', false);
+  const hasCallback = intent.callback_url !== null;
   const next = nextAction(intent, deps.clock.now().getTime());
   if (next.action === 'await') {
     return {
@@ -58,6 +65,7 @@ export async function planNextStage(deps: StageRunnerDeps, intentId: string): Pr
       step: next.step,
       stage: next.stage,
       timeout_seconds: next.timeout_seconds,
+      callback: false,
     };
   }
   if (next.action === 'timeout') {
@@ -65,16 +73,16 @@ export async function planNextStage(deps: StageRunnerDeps, intentId: string): Pr
       const { after } = await transitionIntent(deps.intents, intentId, (current) =>
         applyTimeout(current, deps.clock.now().toISOString()),
       );
-      return finish(after.status);
+      return finish(after.status, hasCallback);
     } catch (error) {
       // A decision landed first: it wins, the timeout changes nothing.
       if (error instanceof DomainError && error.code === 'already_decided') {
-        return finish('decided');
+        return finish('decided', hasCallback);
       }
       throw error;
     }
   }
-  return finish(intent.status);
+  return finish(intent.status, hasCallback && intent.status !== 'pending');
 }
 
 export interface StageTaskInput {
@@ -149,6 +157,10 @@ async function sendOnChannel(
   notification: PendingNotification,
 ): Promise<{ ok: true; messageId: string } | { ok: false; error: string }> {
   const reviewUrl = reviewUrlFor(deps, intent, notification.to);
+  if (notification.channel === 'slack') {
+    if (!deps.slack) return { ok: false, error: 'channel slack is not configured' };
+    return deps.slack.send({ intent, notification, reviewUrl, now: deps.clock.now() });
+  }
   if (notification.channel !== 'email') {
     return { ok: false, error: `channel ${notification.channel} is not configured` };
   }

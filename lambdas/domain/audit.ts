@@ -1,8 +1,12 @@
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+/**
+ * The audit trail: each event's hash covers the previous hash, so any edit, removal or
+ * reordering shows. The chain itself (RFC 8785 canonical JSON, SHA-256, the genesis hash) and
+ * its verification live in the SDK, which the server reuses so that the hashes it seals and the
+ * hashes clients verify come from one implementation.
+ */
+import { GENESIS_HASH, hashAuditEvent } from '../../sdk/src/audit';
 
-/** The audit trail: each event's hash covers the previous hash, so any edit, removal or reordering shows. */
-export const GENESIS_HASH = '0'.repeat(64);
+export { GENESIS_HASH };
 
 export type AuditEventType =
   | 'created'
@@ -35,11 +39,7 @@ export interface AuditEvent extends AuditEventDraft {
 }
 
 export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
-  const canonical = canonicalize(event);
-  if (canonical === undefined) throw new Error('audit event cannot be canonicalized');
-  return createHash('sha256')
-    .update(event.prev_hash + canonical, 'utf8')
-    .digest('hex');
+  return hashAuditEvent(event);
 }
 
 /** Appends drafts after `head` (the intent's event_count and last_event_hash). */
@@ -57,48 +57,4 @@ export function sealEvents(
     return { ...unsealed, hash };
   });
   return { events, event_count: seq, last_event_hash: prevHash };
-}
-
-export type TrailVerdict =
-  | { ok: true; event_count: number }
-  | { ok: false; seq: number | null; reason: string };
-
-/**
- * Checks a trail against the head the intent carries. The head catches what the chain alone
- * cannot: truncation of the last events.
- */
-export function verifyTrail(
-  events: AuditEvent[],
-  head?: { event_count: number; last_event_hash: string },
-): TrailVerdict {
-  let prevHash = GENESIS_HASH;
-  for (const [index, event] of events.entries()) {
-    if (event.seq !== index + 1) {
-      return {
-        ok: false,
-        seq: event.seq,
-        reason: `expected event ${index + 1} here, found ${event.seq}`,
-      };
-    }
-    if (event.prev_hash !== prevHash) {
-      return { ok: false, seq: event.seq, reason: 'prev_hash does not match the previous event' };
-    }
-    const { hash, ...unsealed } = event;
-    if (hashEvent(unsealed) !== hash) {
-      return {
-        ok: false,
-        seq: event.seq,
-        reason: 'the event was altered: its hash does not match',
-      };
-    }
-    prevHash = hash;
-  }
-  if (head && (head.event_count !== events.length || head.last_event_hash !== prevHash)) {
-    return {
-      ok: false,
-      seq: null,
-      reason: `the trail ends at event ${events.length} but the intent records ${head.event_count} events`,
-    };
-  }
-  return { ok: true, event_count: events.length };
 }

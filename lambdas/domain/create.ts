@@ -11,6 +11,7 @@ import {
   resolvePolicy,
   reviewerListSchema,
 } from './policy';
+import { callbackUrlIssue } from './webhook';
 
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
 
@@ -63,14 +64,9 @@ export function newIntent(
   );
   const { reviewers, issues } = initialReviewers(policy, input.reviewers, input.payload);
   const callbackUrl = input.callback_url ?? null;
-  if (callbackUrl !== null && !isAllowedCallback(callbackUrl, context.allowLoopbackCallbacks)) {
-    issues.push({
-      field: 'callback_url',
-      message: context.allowLoopbackCallbacks
-        ? 'must be an https URL, or http to a loopback address'
-        : 'must be an https URL',
-    });
-  }
+  const callbackIssue =
+    callbackUrl === null ? null : callbackUrlIssue(callbackUrl, context.allowLoopbackCallbacks);
+  if (callbackIssue !== null) issues.push({ field: 'callback_url', message: callbackIssue });
   if (issues.length > 0) {
     throw new DomainError('validation_failed', 'The request has invalid fields.', {
       details: issues,
@@ -136,17 +132,4 @@ export function summaryFromType(intentType: string): string {
     .filter(Boolean)
     .join(' ');
   return words.length > 0 ? words.charAt(0).toUpperCase() + words.slice(1) : intentType;
-}
-
-function isAllowedCallback(value: string, allowLoopback: boolean): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.username || url.password) return false;
-  if (url.protocol === 'https:') return true;
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  return allowLoopback && url.protocol === 'http:' && loopback;
 }

@@ -86,6 +86,38 @@ export const policyInputSchema = z
 export type PolicyInput = z.infer<typeof policyInputSchema>;
 
 /**
+ * Deployment defaults by intent type: `{ "<intent_type>": <policy>, "*": <policy> }`, each a
+ * request policy (same fields, same durations). An intent type's own entry wins over `"*"`;
+ * they are not merged. A bad entry throws an Error naming `source` and the field, so that a
+ * deployment (or `npm start`) fails at once instead of serving with defaults it did not mean.
+ */
+export function parsePolicyDefaults(value: unknown, source: string): Map<string, PolicyInput> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`${source} must be a JSON object keyed by intent_type (or "*")`);
+  }
+  const defaults = new Map<string, PolicyInput>();
+  for (const [intentType, policy] of Object.entries(value)) {
+    const parsed = policyInputSchema.safeParse(policy);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map(
+        (issue) => `${[intentType, ...issue.path.map(String)].join('.')}: ${issue.message}`,
+      );
+      throw new Error(`${source} has an invalid policy: ${issues.join('; ')}`);
+    }
+    defaults.set(intentType, parsed.data);
+  }
+  return defaults;
+}
+
+/** The deployment's defaults for one intent type: its own entry, else `"*"`. */
+export function defaultsForType(
+  defaults: Map<string, PolicyInput>,
+  intentType: string,
+): PolicyInput | undefined {
+  return defaults.get(intentType) ?? defaults.get('*');
+}
+
+/**
  * Resolves the policy in layers: the request's own fields, then the deployment's defaults for
  * this intent type, then the built-in defaults. The result is stored on the intent, so every
  * reminder, escalation and timeout can be explained from the intent alone.
@@ -176,25 +208,35 @@ export function requiredApprovalsFor(policy: ResolvedPolicy, step: number): numb
   return chainStep ? chainStep.required_approvals : policy.required_approvals;
 }
 
+/**
+ * Refuses a quorum that can never be met: fewer distinct reviewers (plus those every escalation
+ * adds) than the approvals required, for the intent or, in a chain, for any step. A team may
+ * have any number of members, so a step with a team is not checked.
+ */
 export function assertReviewersCanReachQuorum(policy: ResolvedPolicy, reviewers: string[]): void {
-  const hasTeam = reviewers.some(isTeamRef);
-  const escalationAdds = policy.escalate.reduce((n, entry) => n + entry.to.length, 0);
-  if (
-    !hasTeam &&
-    policy.steps === null &&
-    reviewers.length + escalationAdds < policy.required_approvals
-  ) {
+  const escalationAdds = new Set(policy.escalate.flatMap((entry) => entry.to));
+  const groups: { field: string; reviewers: string[]; required: number }[] = policy.steps
+    ? policy.steps.map((step, index) => ({
+        field: `policy.steps.${index}.required_approvals`,
+        reviewers: step.reviewers,
+        required: step.required_approvals,
+      }))
+    : [{ field: 'policy.required_approvals', reviewers, required: policy.required_approvals }];
+  const details = groups.flatMap((group) => {
+    const asked = new Set([...group.reviewers, ...escalationAdds]);
+    if ([...asked].some(isTeamRef) || asked.size >= group.required) return [];
+    return [
+      {
+        field: group.field,
+        message: `needs ${group.required} distinct approvals but only ${asked.size} reviewers are asked`,
+      },
+    ];
+  });
+  if (details.length > 0) {
     throw new DomainError(
       'validation_failed',
       'The quorum cannot be reached by the reviewers asked.',
-      {
-        details: [
-          {
-            field: 'policy.required_approvals',
-            message: `needs ${policy.required_approvals} distinct approvals but only ${reviewers.length + escalationAdds} reviewers are asked`,
-          },
-        ],
-      },
+      { details },
     );
   }
 }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createKey, deleteTeam, listKeys, listTeams, putTeam, revokeKey } from '../core/admin';
 import { authenticate } from '../core/auth';
-import { keyRepository, teamRepository } from '../shared/deps';
+import { allowedReviewerDomains, keyRepository, teamRepository } from '../shared/deps';
 import { header, json, parseJsonBody, pathParameter, routeHandler } from '../shared/http';
 
 const clock = { now: () => new Date() };
@@ -13,7 +13,13 @@ export const handler = routeHandler({
   'POST /v1/keys': async (event) =>
     json(
       201,
-      await createKey(keyRepository(), clock, await principalOf(event), parseJsonBody(event)),
+      await createKey(
+        keyRepository(),
+        clock,
+        await principalOf(event),
+        parseJsonBody(event),
+        allowedReviewerDomains(),
+      ),
     ),
   'GET /v1/keys': async (event) =>
     json(200, await listKeys(keyRepository(), await principalOf(event))),
@@ -28,6 +34,7 @@ export const handler = routeHandler({
       clock,
       await principalOf(event),
       parseJsonBody(event),
+      allowedReviewerDomains(),
     );
     return json(created ? 201 : 200, team);
   },

@@ -2,7 +2,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type HtmlResult, showReview, submitReview } from '../core/review';
 import { messagePage } from '../core/review-html';
 import { reviewDeps } from '../shared/deps';
-import { errorResult, header } from '../shared/http';
+import { errorResult, header, requestLogger } from '../shared/http';
+import type { InvocationContext } from '../shared/logger';
 
 /**
  * The review page behind email links: GET and HEAD show, only the form POST decides. Pages
@@ -22,7 +23,10 @@ function html(result: HtmlResult, includeBody = true): APIGatewayProxyResult {
   return { statusCode: result.status, headers: HTML_HEADERS, body: includeBody ? result.html : '' };
 }
 
-export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+export const handler = async (
+  event: APIGatewayProxyEvent,
+  context?: InvocationContext,
+): Promise<APIGatewayProxyResult> => {
   const linkToken = event.pathParameters?.token ?? '';
   const formAction = `./${encodeURIComponent(linkToken)}`;
   try {
@@ -56,7 +60,8 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
         });
     }
   } catch (error) {
-    const result = errorResult(error);
+    // The link token is a credential: the logger carries the route and request ids, never the path.
+    const result = errorResult(error, requestLogger(event, context));
     return html({
       status: result.statusCode,
       html: messagePage(

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { WebClient } from '@slack/web-api';
 
 /**
  * AWS clients, created once per Lambda container and shared by every invocation. Endpoints come
@@ -14,3 +15,30 @@ export const dynamoDocumentClient = DynamoDBDocumentClient.from(new DynamoDBClie
 });
 export const sfnClient = new SFNClient({});
 export const sesClient = new SESv2Client({});
+
+/**
+ * The Slack Web API client, built once per container (the token comes from Secrets Manager, so
+ * `shared/deps.ts` builds it on first use). `slackApiUrl` points it at the local stand-in in local
+ * mode. The retry policy depends on who waits: notifications (the stage task, 60 s) retry a few
+ * times and wait out Slack's `Retry-After`; interactions must answer Slack within 3 seconds, so
+ * they try twice, briefly, and never sleep on a rate limit.
+ */
+export async function slackWebClient(
+  token: string,
+  purpose: 'notifications' | 'interactions',
+  slackApiUrl?: string,
+): Promise<WebClient> {
+  // Loaded on first use: the functions that never talk to Slack do not pay for it at cold start.
+  const { LogLevel, WebClient } = await import('@slack/web-api');
+  const fast = purpose === 'interactions';
+  return new WebClient(token, {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    allowAbsoluteUrls: false,
+    logLevel: LogLevel.WARN,
+    timeout: fast ? 1500 : 4000,
+    rejectRateLimitedCalls: fast,
+    retryConfig: fast
+      ? { retries: 1, minTimeout: 100, maxTimeout: 200 }
+      : { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2000, randomize: true },
+  });
+}

@@ -39,4 +39,12 @@ export const ENV = {
   defaultPolicies: 'DEFAULT_POLICIES',
   allowLoopbackCallbacks: 'ALLOW_LOOPBACK_CALLBACKS',
   waitPollMs: 'WAIT_POLL_MS',
+  /** Slack: the bot token (`_ARN` in AWS) enables the channel; the signing secret verifies clicks. */
+  slackBotToken: 'SLACK_BOT_TOKEN',
+  slackSigningSecret: 'SLACK_SIGNING_SECRET',
+  /** The Slack Web API base URL. @default - https://slack.com/api/ (local mode: the stand-in) */
+  slackApiUrl: 'SLACK_API_URL',
+  webhookSigningSecret: 'WEBHOOK_SIGNING_SECRET',
+  /** Local mode only: the stand-in that records each callback attempt in the outbox. */
+  webhookOutboxUrl: 'WEBHOOK_OUTBOX_URL',
 } as const;

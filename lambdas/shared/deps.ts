@@ -3,14 +3,22 @@ import {
   DynamoKeyRepository,
   DynamoTeamRepository,
 } from '../adapters/dynamo-store';
+import { HttpCallbackLog, HttpCallbackSender } from '../adapters/http-callback';
 import { SesEmailSender } from '../adapters/ses-email';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow';
+import { SlackWebGateway } from '../adapters/slack-web';
+import { withBootstrapAdminKey } from '../core/auth';
+import type { CallbackDeps } from '../core/callbacks';
 import type { IntentServiceDeps } from '../core/intents';
 import type { Clock, KeyRepository, TeamRepository } from '../core/ports';
+import type { ReconcilerDeps } from '../core/reconciler';
+import type { SlackInteractionDeps } from '../core/slack-interactions';
+import { SlackNotifier } from '../core/slack-notify';
 import type { StageRunnerDeps } from '../core/stage-runner';
 import { NOTIFICATION_CHANNELS, type NotificationChannel } from '../domain/intent';
-import { type PolicyInput, policyInputSchema } from '../domain/policy';
-import { dynamoDocumentClient, sesClient, sfnClient } from './clients';
+import { defaultsForType, type PolicyInput, parsePolicyDefaults } from '../domain/policy';
+import { parseAllowedDomains } from '../domain/reviewer-domains';
+import { dynamoDocumentClient, sesClient, sfnClient, slackWebClient } from './clients';
 import {
   ENV,
   getBooleanFromEnv,
@@ -18,6 +26,7 @@ import {
   getOptionalStringFromEnv,
   getStringFromEnv,
 } from './config';
+import { logger } from './logger';
 import { secretFromEnv } from './secrets';
 
 /**
@@ -48,13 +57,28 @@ function memoAsync<T>(build: () => Promise<T>): () => Promise<T> {
 }
 
 const tableName = () => getStringFromEnv(ENV.tableName);
+const BOOTSTRAP_ADMIN_KEY = 'BOOTSTRAP_ADMIN_KEY';
 
 export const intentRepository = memo(
   () => new DynamoIntentRepository(dynamoDocumentClient, tableName()),
 );
-export const keyRepository = memo<KeyRepository>(
-  () => new DynamoKeyRepository(dynamoDocumentClient, tableName()),
-);
+/**
+ * API keys: the table's, plus the bootstrap admin key when the deployment configures one
+ * (`BOOTSTRAP_ADMIN_KEY_ARN`, read from Secrets Manager only when a presented key is not in
+ * the table). See docs/deploy.md, "First run".
+ */
+export const keyRepository = memo<KeyRepository>(() => {
+  const table = new DynamoKeyRepository(dynamoDocumentClient, tableName());
+  const configured =
+    getOptionalStringFromEnv(`${BOOTSTRAP_ADMIN_KEY}_ARN`) ??
+    getOptionalStringFromEnv(BOOTSTRAP_ADMIN_KEY);
+  if (!configured) return table;
+  return withBootstrapAdminKey(
+    table,
+    () => secretFromEnv(BOOTSTRAP_ADMIN_KEY),
+    (error) => logger.warn('bootstrap admin key unavailable', { error }),
+  );
+});
 export const teamRepository = memo<TeamRepository>(
   () => new DynamoTeamRepository(dynamoDocumentClient, tableName()),
 );
@@ -69,9 +93,10 @@ export const intentServiceDeps = memo<IntentServiceDeps>(() => {
     workflow: workflow(),
     clock: systemClock,
     configuredChannels: configuredChannels(),
-    defaultsFor: (intentType) => defaults.get(intentType) ?? defaults.get('*'),
+    defaultsFor: (intentType) => defaultsForType(defaults, intentType),
     allowLoopbackCallbacks: getBooleanFromEnv(ENV.allowLoopbackCallbacks),
     waitPollMs: getNumberFromEnv(ENV.waitPollMs, 200),
+    allowedReviewerDomains: allowedReviewerDomains(),
   };
 });
 
@@ -87,6 +112,48 @@ export const stageRunnerDeps = memoAsync<StageRunnerDeps>(async () => ({
   ),
   publicBaseUrl: getStringFromEnv(ENV.publicBaseUrl),
   linkSigningSecret: await secretFromEnv(ENV.linkSigningSecret),
+  ...(isConfigured(ENV.slackBotToken)
+    ? {
+        slack: new SlackNotifier(
+          new SlackWebGateway(
+            await slackWebClient(
+              await secretFromEnv(ENV.slackBotToken),
+              'notifications',
+              getOptionalStringFromEnv(ENV.slackApiUrl),
+            ),
+          ),
+          teamRepository(),
+        ),
+      }
+    : {}),
+}));
+
+/** A secret is configured when its `_ARN` (AWS) or its value (local mode) is set. */
+function isConfigured(secretName: string): boolean {
+  return (
+    getOptionalStringFromEnv(`${secretName}_ARN`) !== undefined ||
+    getOptionalStringFromEnv(secretName) !== undefined
+  );
+}
+
+/** Slack's interactivity endpoint works once both the bot token and the signing secret are set. */
+export function slackInteractionsConfigured(): boolean {
+  return isConfigured(ENV.slackBotToken) && isConfigured(ENV.slackSigningSecret);
+}
+
+export const slackSigningSecret = () => secretFromEnv(ENV.slackSigningSecret);
+
+export const slackInteractionDeps = memoAsync<SlackInteractionDeps>(async () => ({
+  intents: intentRepository(),
+  workflow: workflow(),
+  clock: systemClock,
+  slack: new SlackWebGateway(
+    await slackWebClient(
+      await secretFromEnv(ENV.slackBotToken),
+      'interactions',
+      getOptionalStringFromEnv(ENV.slackApiUrl),
+    ),
+  ),
 }));
 
 function configuredChannels(): NotificationChannel[] {
@@ -102,17 +169,28 @@ function configuredChannels(): NotificationChannel[] {
 
 /** `DEFAULT_POLICIES` is JSON: `{ "<intent_type>" | "*": <policy> }`. A bad value fails at start. */
 export function parseDefaultPolicies(raw: string | undefined): Map<string, PolicyInput> {
-  const map = new Map<string, PolicyInput>();
-  if (!raw) return map;
-  const parsed: unknown = JSON.parse(raw);
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error(`${ENV.defaultPolicies} must be a JSON object keyed by intent_type`);
+  if (!raw) return new Map();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw new Error(`${ENV.defaultPolicies} is not valid JSON: ${(error as Error).message}`);
   }
-  for (const [intentType, policy] of Object.entries(parsed)) {
-    map.set(intentType, policyInputSchema.parse(policy));
-  }
-  return map;
+  return parsePolicyDefaults(parsed, ENV.defaultPolicies);
 }
+
+export const callbackDeps = memoAsync<CallbackDeps>(async () => {
+  const outboxUrl = getOptionalStringFromEnv(ENV.webhookOutboxUrl);
+  return {
+    intents: intentRepository(),
+    clock: systemClock,
+    sender: new HttpCallbackSender({
+      allowLoopback: getBooleanFromEnv(ENV.allowLoopbackCallbacks),
+    }),
+    signingSecret: await secretFromEnv(ENV.webhookSigningSecret),
+    ...(outboxUrl ? { log: new HttpCallbackLog(outboxUrl) } : {}),
+  };
+});
 
 export const reviewDeps = memoAsync(async () => ({
   intents: intentRepository(),
@@ -120,3 +198,14 @@ export const reviewDeps = memoAsync(async () => ({
   clock: systemClock,
   linkSigningSecret: await secretFromEnv(ENV.linkSigningSecret),
 }));
+
+export const reconcilerDeps = memo<ReconcilerDeps>(() => ({
+  intents: intentRepository(),
+  executions: workflow(),
+  clock: systemClock,
+}));
+
+/** `ALLOWED_REVIEWER_DOMAINS`: comma-separated email domains; unset means any. */
+export const allowedReviewerDomains = memo(() =>
+  parseAllowedDomains(getOptionalStringFromEnv('ALLOWED_REVIEWER_DOMAINS')),
+);

@@ -1,6 +1,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ZodError } from 'zod';
 import { DomainError, type DomainErrorCode, type FieldIssue } from '../domain/errors';
+import {
+  describeError,
+  type InvocationContext,
+  invocationLogger,
+  type Logger,
+  logger,
+} from './logger';
 
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   invalid_request: 400,
@@ -25,8 +32,11 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
   return { statusCode, headers: JSON_HEADERS, body: JSON.stringify(body) };
 }
 
-/** The contract's error shape, from any thrown value. Unknown errors never leak their text. */
-export function errorResult(error: unknown): APIGatewayProxyResult {
+/**
+ * The contract's error shape, from any thrown value. Unknown errors never leak their text to
+ * the caller; they are logged (name, message, stack: never the request) with the request's ids.
+ */
+export function errorResult(error: unknown, log: Logger = logger): APIGatewayProxyResult {
   if (error instanceof DomainError) {
     return json(STATUS_BY_CODE[error.code], {
       error: {
@@ -44,9 +54,7 @@ export function errorResult(error: unknown): APIGatewayProxyResult {
       }),
     );
   }
-  console.error(
-    JSON.stringify({ level: 'ERROR', message: 'unhandled error', error: describe(error) }),
-  );
+  log.error('unhandled error', { error: describeError(error) });
   return json(500, { error: { code: 'internal', message: 'Internal server error.', details: [] } });
 }
 
@@ -61,6 +69,31 @@ export function zodIssues(error: ZodError): FieldIssue[] {
     }
     return [{ field: prefix.length > 0 ? prefix.join('.') : '(body)', message: issue.message }];
   });
+}
+
+/** In a `u` regex a surrogate pair is one code point, so `\p{Cs}` matches only a lone half. */
+const LONE_SURROGATE = /\p{Cs}/u;
+/** Deep enough for any real payload; deeper input is refused before recursive code sees it. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Walks parsed JSON without recursion: the depth is what is being checked. */
+function jsonProblem(root: unknown): string | undefined {
+  const pending: { value: unknown; depth: number }[] = [{ value: root, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, depth } = next;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return 'The body contains a lone Unicode surrogate.';
+    } else if (value !== null && typeof value === 'object') {
+      if (depth >= MAX_JSON_DEPTH) {
+        return `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`;
+      }
+      for (const [key, item] of Object.entries(value)) {
+        if (LONE_SURROGATE.test(key)) return 'The body contains a lone Unicode surrogate.';
+        pending.push({ value: item, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Parses a JSON object body, or throws invalid_request saying why. */
@@ -84,6 +117,10 @@ export function parseJsonBody(event: APIGatewayProxyEvent): Record<string, unkno
   } catch {
     throw new DomainError('invalid_request', 'The body is not valid JSON.');
   }
+  const problem = jsonProblem(parsed);
+  // JSON may escape half a surrogate pair ("\ud800"): valid JSON, but no Unicode text, so
+  // neither canonical hashing (RFC 8785) nor an email can carry it.
+  if (problem) throw new DomainError('invalid_request', problem);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new DomainError('invalid_request', 'The body must be a JSON object.');
   }
@@ -116,20 +153,35 @@ export type Route = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResu
  * route from API Gateway's resource template and maps every error to the contract in one place.
  */
 export function routeHandler(routes: Record<string, Route>) {
-  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  return async (
+    event: APIGatewayProxyEvent,
+    context?: InvocationContext,
+  ): Promise<APIGatewayProxyResult> => {
+    const started = Date.now();
+    const log = requestLogger(event, context);
     const route = routes[`${event.httpMethod} ${event.resource}`];
+    let result: APIGatewayProxyResult;
     try {
       if (!route)
         throw new DomainError('not_found', `No route for ${event.httpMethod} ${event.path}.`);
-      return await route(event);
+      result = await route(event);
     } catch (error) {
-      return errorResult(error);
+      result = errorResult(error, log);
     }
+    log.info('request', { status: result.statusCode, duration_ms: Date.now() - started });
+    return result;
   };
 }
 
-function describe(error: unknown): Record<string, unknown> {
-  if (error instanceof Error)
-    return { name: error.name, message: error.message, stack: error.stack };
-  return { value: String(error) };
+/**
+ * A logger for one API request: the Lambda and API Gateway request ids, the route, and the
+ * intent id when the path has one. Never the headers (keys) or the body (payloads).
+ */
+export function requestLogger(event: APIGatewayProxyEvent, context?: InvocationContext): Logger {
+  const intentId = event.pathParameters?.id;
+  return invocationLogger(context, {
+    request_id: event.requestContext?.requestId,
+    route: `${event.httpMethod} ${event.resource}`,
+    ...(intentId?.startsWith('int_') ? { intent_id: intentId } : {}),
+  });
 }

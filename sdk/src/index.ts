@@ -15,6 +15,17 @@
  * @packageDocumentation
  */
 export {
+  canonicalize,
+  GENESIS_HASH,
+  hashAuditEvent,
+  type TrailBroken,
+  type TrailHead,
+  type TrailIntact,
+  type TrailProblem,
+  type TrailVerification,
+  verifyTrail,
+} from './audit.js';
+export {
   CountersignClient,
   type CountersignClientOptions,
   type CreateIntentOptions,
@@ -32,3 +43,10 @@ export {
 export type { FetchFunction, SleepFunction } from './http.js';
 export type * from './types.js';
 export { SDK_VERSION } from './version.js';
+export {
+  SIGNATURE_HEADER,
+  signWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+  type WebhookVerification,
+} from './webhooks.js';

@@ -5,6 +5,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALLBACK_RETRY } from '../../lambdas/domain/webhook';
+import { FUNCTIONS } from '../../lambdas/functions';
 import { ApprovalWorkflow } from '../../lib/approval-workflow';
 import { CountersignStack } from '../../lib/countersign-stack';
 import { loadLocalDefinition } from '../../local/cdk-definition';
@@ -57,20 +59,24 @@ describe('CountersignStack', () => {
   it('runs every function on Node 22, ARM64, with source maps', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((fn) => fn.Metadata?.['countersign:function']);
-    expect(ours).toHaveLength(8);
+    expect(ours).toHaveLength(Object.keys(FUNCTIONS).length);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe(Runtime.NODEJS_22_X.name);
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     }
     // One log group per function, plus the API access logs and the execution logs.
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 10);
+    template.resourcePropertiesCountIs(
+      'AWS::Logs::LogGroup',
+      { RetentionInDays: 30 },
+      Object.keys(FUNCTIONS).length + 2,
+    );
   });
 
   it('is a Standard state machine with logging', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
-      LoggingConfiguration: Match.objectLike({ Level: 'ERROR' }),
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
     });
   });
 
@@ -82,14 +88,35 @@ describe('CountersignStack', () => {
     expect(text).not.toMatch(/LINK_SIGNING_SECRET"\s*:/);
   });
 
+  it('signs callbacks with a generated secret that only the deliver function reads', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const [deliverId, deliver] =
+      Object.entries(functions).find(
+        ([, fn]) => fn.Metadata?.['countersign:function'] === 'deliver-callback',
+      ) ?? [];
+    expect(deliver?.Properties.Environment.Variables.WEBHOOK_SIGNING_SECRET_ARN).toEqual({
+      Ref: expect.stringMatching(/WebhookSigningSecret/),
+    });
+    const readers = Object.entries(template.findResources('AWS::IAM::Policy')).filter(
+      ([, policy]) =>
+        JSON.stringify(policy.Properties.PolicyDocument).includes('WebhookSigningSecret'),
+    );
+    expect(readers).toHaveLength(1);
+    expect(JSON.stringify(readers[0]?.[1].Properties.Roles)).toContain(
+      String(deliverId).replace(/[0-9A-F]{8}$/, ''),
+    );
+    template.hasOutput('WebhookSigningSecretArn', {});
+  });
+
   it('scopes SendTaskSuccess to this state machine, for the decision and stage functions only', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const holders = Object.entries(policies).filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('states:SendTaskSuccess'),
     );
-    expect(holders.map(([id]) => id.replace(/ServiceRole.*/, '')).sort()).toEqual([
+    expect(holders.map(([id]) => id.replace(/roleDefaultPolicy.*/, '')).sort()).toEqual([
       'Countersignintentsdecide',
       'Countersignreview',
+      'Countersignslackinteractions',
       'Countersignstagetask',
     ]);
     for (const [, policy] of holders) {
@@ -120,10 +147,23 @@ describe('CountersignStack', () => {
     );
     expect(Object.keys((local.definition as { States: object }).States).sort()).toEqual([
       'AwaitDecision',
+      'DeliverCallback',
       'Done',
       'PlanStage',
       'Route',
     ]);
+  });
+});
+
+describe('Countersign props', () => {
+  it('fails when a default policy is invalid, naming the intent type and the field', () => {
+    const app = new App({ context: NO_BUNDLING });
+    expect(
+      () =>
+        new CountersignStack(app, 'Bad', {
+          defaultPolicies: { 'intent.expense.v1': { timeout: { after: 'soon' } } },
+        }),
+    ).toThrow(/defaultPolicies has an invalid policy: intent\.expense\.v1\.timeout\.after/);
   });
 });
 
@@ -141,6 +181,7 @@ describe('ApprovalWorkflow states', () => {
     const workflow = new ApprovalWorkflow(stack, 'Workflow', {
       planStageFunction: fn('plan'),
       stageTaskFunction: fn('stage'),
+      deliverCallbackFunction: fn('deliver'),
     });
     const definition = Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine');
     const [machine] = Object.values(definition);
@@ -170,7 +211,26 @@ describe('ApprovalWorkflow states', () => {
     expect(states.PlanStage.Parameters.Payload).toEqual({ 'intent_id.$': '$.intent_id' });
     expect(states.Route.Choices).toEqual([
       { Variable: '$.next.action', StringEquals: 'await', Next: 'AwaitDecision' },
+      { Variable: '$.next.callback', BooleanEquals: true, Next: 'DeliverCallback' },
     ]);
+    expect(states.Route.Default).toBe('Done');
+    // The callback's backoff is the task's Retry (durable); its Catch ends the execution anyway.
+    expect(states.DeliverCallback).toMatchObject({
+      Type: 'Task',
+      Parameters: {
+        Payload: { 'intent_id.$': '$.intent_id', 'retry_count.$': '$$.State.RetryCount' },
+      },
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Done', ResultPath: null }],
+      Next: 'Done',
+    });
+    expect(states.DeliverCallback.Retry).toContainEqual({
+      ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
+      IntervalSeconds: CALLBACK_RETRY.intervalSeconds,
+      MaxAttempts: CALLBACK_RETRY.maxRetries,
+      BackoffRate: CALLBACK_RETRY.backoffRate,
+      MaxDelaySeconds: CALLBACK_RETRY.maxDelaySeconds,
+    });
     expect(workflow.stateMachineName).toMatch(/^Test-Workflow-/);
   });
 });

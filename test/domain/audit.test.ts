@@ -5,8 +5,8 @@ import {
   type AuditEventDraft,
   GENESIS_HASH,
   sealEvents,
-  verifyTrail,
 } from '../../lambdas/domain/audit';
+import { verifyTrail } from '../../sdk/src/audit';
 
 const draft = (
   type: AuditEventDraft['type'],
@@ -19,13 +19,16 @@ const draft = (
   data,
 });
 
-function trail(): { events: AuditEvent[]; head: { event_count: number; last_event_hash: string } } {
+function trail(): { events: AuditEvent[]; head: { eventCount: number; lastEventHash: string } } {
   const sealed = sealEvents({ event_count: 0, last_event_hash: GENESIS_HASH }, [
     draft('created', { b: 1, a: [1, 'x'] }),
     draft('notified', { to: 'cfo@company.com' }),
     draft('approved', { comment: 'ok' }),
   ]);
-  return { events: sealed.events, head: sealed };
+  return {
+    events: sealed.events,
+    head: { eventCount: sealed.event_count, lastEventHash: sealed.last_event_hash },
+  };
 }
 
 describe('the audit chain', () => {
@@ -43,9 +46,19 @@ describe('the audit chain', () => {
     );
   });
 
-  it('verifies an intact trail against the intent head', () => {
+  it('verifies an intact trail against the intent head, with the SDK that clients use', () => {
     const { events, head } = trail();
-    expect(verifyTrail(events, head)).toEqual({ ok: true, event_count: 3 });
+    expect(verifyTrail(events, head)).toMatchObject({ ok: true, eventCount: 3 });
+  });
+
+  it('continues a chain from the intent head when later events are sealed', () => {
+    const first = sealEvents({ event_count: 0, last_event_hash: GENESIS_HASH }, [draft('created')]);
+    const later = sealEvents(first, [draft('notified'), draft('approved')]);
+    const events = [...first.events, ...later.events];
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(
+      verifyTrail(events, { eventCount: later.event_count, lastEventHash: later.last_event_hash }),
+    ).toMatchObject({ ok: true, eventCount: 3 });
   });
 
   it('detects an edited event, a reordering, a removal and a truncation', () => {
@@ -60,7 +73,7 @@ describe('the audit chain', () => {
     expect(verifyTrail(removed, head)).toMatchObject({ ok: false });
 
     const truncated = events.slice(0, 2);
-    expect(verifyTrail(truncated)).toEqual({ ok: true, event_count: 2 });
-    expect(verifyTrail(truncated, head)).toMatchObject({ ok: false, seq: null });
+    expect(verifyTrail(truncated)).toMatchObject({ ok: true, eventCount: 2 });
+    expect(verifyTrail(truncated, head)).toMatchObject({ ok: false, problem: 'event_count' });
   });
 });

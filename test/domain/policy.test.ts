@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../lambdas/domain/errors';
-import { BUILT_IN_POLICY, policyInputSchema, resolvePolicy } from '../../lambdas/domain/policy';
+import {
+  BUILT_IN_POLICY,
+  defaultsForType,
+  parsePolicyDefaults,
+  policyInputSchema,
+  resolvePolicy,
+} from '../../lambdas/domain/policy';
 import { pendingIntent } from './fixtures';
 
 describe('resolvePolicy', () => {
@@ -69,6 +75,54 @@ describe('intent creation', () => {
     expect(() => pendingIntent({ policy: { required_approvals: 2 } })).toThrowError(
       /quorum cannot be reached/,
     );
+  });
+
+  it('fails when a chain step needs more approvals than it has reviewers (it could never be approved)', () => {
+    const steps = [
+      { reviewers: ['lead@x.com'] },
+      { reviewers: ['cfo@x.com'], required_approvals: 2 },
+    ];
+    try {
+      pendingIntent({ policy: { steps } });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as DomainError).code).toBe('validation_failed');
+      expect((error as DomainError).details).toEqual([
+        { field: 'policy.steps.1.required_approvals', message: expect.stringMatching(/needs 2/) },
+      ]);
+    }
+    // An escalation adds someone to every step; a team can have any number of members.
+    const escalate = [{ after: '1h', to: ['backup@x.com'] }];
+    expect(pendingIntent({ policy: { steps, escalate } }).policy.steps).toHaveLength(2);
+    const withTeam = [steps[0], { reviewers: ['team:finance'], required_approvals: 2 }];
+    expect(pendingIntent({ policy: { steps: withTeam } }).policy.steps).toHaveLength(2);
+  });
+
+  it('counts a reviewer escalated to twice once', () => {
+    expect(() =>
+      pendingIntent({
+        reviewers: ['a@x.com'],
+        policy: { required_approvals: 2, escalate: [{ after: '1h', to: ['a@x.com'] }] },
+      }),
+    ).toThrowError(/quorum cannot be reached/);
+  });
+
+  it('parses deployment defaults by intent type, and names the entry and field of a bad one', () => {
+    const defaults = parsePolicyDefaults(
+      { 'intent.expense.v1': { timeout: { after: '2h', action: 'approve' } }, '*': {} },
+      'policies.json',
+    );
+    expect(defaultsForType(defaults, 'intent.expense.v1')).toEqual({
+      timeout: { after: 7200, action: 'approve' },
+    });
+    expect(defaultsForType(defaults, 'intent.other.v1')).toEqual({});
+    expect(() => parsePolicyDefaults({ '*': { remind_after: ['soon'] } }, 'policies.json')).toThrow(
+      /policies\.json has an invalid policy: \*\.remind_after\.0/,
+    );
+    expect(() => parsePolicyDefaults({ '*': { reminders: [] } }, 'policies.json')).toThrow(
+      /reminders/,
+    );
+    expect(() => parsePolicyDefaults([], 'policies.json')).toThrow(/JSON object/);
   });
 
   it('fails with payload_too_large above 128 KiB', () => {

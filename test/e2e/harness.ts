@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { OutboxItem } from '../../local/outbox';
 import type { LocalSettings } from '../../local/stack';
 
 /**
@@ -120,4 +121,15 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Everything the local stand-ins sent so far, oldest first (`GET /_local/outbox`). */
+export async function outboxItems(
+  stack: Pick<StackProcess, 'url' | 'settings'>,
+): Promise<OutboxItem[]> {
+  const response = await fetch(`${stack.url}/_local/outbox`, {
+    headers: { Authorization: `Bearer ${stack.settings.api_keys.admin}` },
+  });
+  if (!response.ok) throw new Error(`GET /_local/outbox answered ${response.status}`);
+  return ((await response.json()) as { items: OutboxItem[] }).items;
 }

@@ -75,6 +75,7 @@ describe('Handler: intents-write', () => {
       'EVENT#0000000001',
     ]);
     expect(items[0]?.Put?.Item).not.toHaveProperty('payload');
+    expect(JSON.parse(String(items[1]?.Put?.Item?.payload_json))).toEqual(createBody.payload);
     const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(start?.name).toBe(intent.id);
     // The payload stays out of the execution input.
@@ -111,7 +112,7 @@ describe('Handler: intents-write', () => {
     dynamo.on(QueryCommand).resolves({
       Items: [
         { pk: 'INTENT#int_FIRST', sk: 'META', id: 'int_FIRST', status: 'pending', version: 2 },
-        { pk: 'INTENT#int_FIRST', sk: 'PAYLOAD', payload: createBody.payload },
+        { pk: 'INTENT#int_FIRST', sk: 'PAYLOAD', payload_json: JSON.stringify(createBody.payload) },
       ],
     });
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
@@ -222,9 +223,9 @@ describe('Handler: intents-decide', () => {
   });
 
   it('commits the vote conditionally on the version read, then answers the current token', async () => {
-    dynamo
-      .on(QueryCommand)
-      .resolves({ Items: [stored(), { pk: 'INTENT#int_1', sk: 'PAYLOAD', payload: {} }] });
+    dynamo.on(QueryCommand).resolves({
+      Items: [stored(), { pk: 'INTENT#int_1', sk: 'PAYLOAD', payload_json: JSON.stringify({}) }],
+    });
     dynamo.on(TransactWriteCommand).resolves({});
     sfn.on(SendTaskSuccessCommand).resolves({});
 

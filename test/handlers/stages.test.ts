@@ -66,9 +66,9 @@ describe('Handler: stage-task', () => {
   it('stores the token, emails each recipient a signed review link, and records the notification', async () => {
     // Prepare: every read returns the latest written META, like the table would.
     let meta: Record<string, unknown> = intentItem();
-    dynamo
-      .on(QueryCommand)
-      .callsFake(() => ({ Items: [meta, { sk: 'PAYLOAD', payload: { amount: 10 } }] }));
+    dynamo.on(QueryCommand).callsFake(() => ({
+      Items: [meta, { sk: 'PAYLOAD', payload_json: JSON.stringify({ amount: 10 }) }],
+    }));
     const takeWrite = (item: Record<string, unknown> | undefined) => {
       if (item?.sk === 'META') meta = item;
     };

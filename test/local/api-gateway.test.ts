@@ -27,7 +27,7 @@ async function start(
     body: JSON.stringify({ ok: true }),
   }),
 ): Promise<string> {
-  server = createApiGatewayServer({
+  const created = createApiGatewayServer({
     routes: [
       { method: 'GET', path: '/v1/intents/{id}/wait', target: 'read' },
       { method: 'POST', path: '/v1/intents', target: 'write' },
@@ -44,8 +44,9 @@ async function start(
       return true;
     },
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server?.address() as AddressInfo).port}`;
+  server = created;
+  await new Promise<void>((resolve) => created.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(created.address() as AddressInfo).port}`;
 }
 
 describe('local API Gateway', () => {

@@ -1,0 +1,110 @@
+import type { WebClient } from '@slack/web-api';
+import { type SlackGateway, type SlackMessage, SlackUnavailableError } from '../core/ports';
+import type { SlackModalView } from '../domain/slack-blocks';
+
+/**
+ * `SlackGateway` on the Slack Web API (`@slack/web-api`). The client is built once per container
+ * (`shared/clients.ts`) with the bot token, the API URL from configuration (the local stand-in
+ * in local mode) and a retry policy suited to its caller; WebClient retries failed requests
+ * and honours Slack's `Retry-After` on rate limits.
+ */
+export class SlackWebGateway implements SlackGateway {
+  constructor(private readonly client: WebClient) {}
+
+  async userIdByEmail(email: string): Promise<string | null> {
+    try {
+      const result = await reachable(this.client.users.lookupByEmail({ email }));
+      return result.user?.id ?? null;
+    } catch (error) {
+      if (isPlatformError(error, 'users_not_found')) return null;
+      throw error;
+    }
+  }
+
+  async emailOfUser(userId: string): Promise<string | null> {
+    try {
+      const result = await reachable(this.client.users.info({ user: userId }));
+      const user = result.user;
+      // Only a live person whose address Slack confirmed speaks for that address.
+      if (!user || user.deleted || user.is_bot || user.is_email_confirmed === false) return null;
+      return user.profile?.email ?? null;
+    } catch (error) {
+      if (isPlatformError(error, 'user_not_found')) return null;
+      throw error;
+    }
+  }
+
+  async postMessage(message: SlackMessage): Promise<{ channel: string; ts: string }> {
+    const result = await reachable(
+      this.client.chat.postMessage({
+        channel: message.channel,
+        text: message.text,
+        blocks: message.blocks,
+        // Mentions and links only where the blocks spell them out; nothing parsed from the text.
+        unfurl_links: false,
+        unfurl_media: false,
+        ...(message.metadata ? { metadata: message.metadata } : {}),
+      }),
+    );
+    if (!result.channel || !result.ts) throw new Error('chat.postMessage answered without a ts');
+    return { channel: result.channel, ts: result.ts };
+  }
+
+  async updateMessage(message: SlackMessage & { ts: string }): Promise<void> {
+    await reachable(
+      this.client.chat.update({
+        channel: message.channel,
+        ts: message.ts,
+        text: message.text,
+        blocks: message.blocks,
+      }),
+    );
+  }
+
+  async postEphemeral(input: { channel: string; user: string; text: string }): Promise<void> {
+    await reachable(
+      this.client.chat.postEphemeral({
+        channel: input.channel,
+        user: input.user,
+        text: input.text,
+      }),
+    );
+  }
+
+  async openView(triggerId: string, view: SlackModalView): Promise<void> {
+    await reachable(this.client.views.open({ trigger_id: triggerId, view }));
+  }
+}
+
+/**
+ * Slack's own refusals (`ok: false`) are `WebAPIPlatformError`s with the code in `data.error`.
+ * Checked by shape, so that importing this adapter does not load the Slack SDK.
+ */
+/**
+ * Slack's own answers (`ok: false`) pass through; anything else (network, timeout, HTTP 5xx, a
+ * rate limit past the retries) becomes `SlackUnavailableError`, which the caller may treat as
+ * an outage rather than as a problem with one message.
+ */
+async function reachable<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code === 'slack_webapi_platform_error') {
+      throw error;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SlackUnavailableError(`Slack is unavailable: ${message}`, { cause: error });
+  }
+}
+
+function isPlatformError(error: unknown, code: string): boolean {
+  if (!(error instanceof Error) || !('code' in error) || !('data' in error)) return false;
+  const data = error.data;
+  return (
+    error.code === 'slack_webapi_platform_error' &&
+    typeof data === 'object' &&
+    data !== null &&
+    'error' in data &&
+    data.error === code
+  );
+}

@@ -1,0 +1,199 @@
+import { applyTimeout } from '../domain/decisions';
+import { DomainError } from '../domain/errors';
+import type { IntentState } from '../domain/intent';
+import type { Clock, ExecutionStatus, IntentRepository, WorkflowExecutions } from './ports';
+import { transitionIntent } from './transitions';
+
+/**
+ * The reconciler: a scheduled sweep over pending intents that makes sure each one has a live
+ * execution, so that nothing stays pending forever.
+ *
+ * An intent's first execution is named after the intent; a restart is named `<id>-r<n>`.
+ * Names are never reused, so a restart cannot collide with history, and two sweeps that race
+ * start the same name, which Step Functions treats as one execution. The current execution is
+ * the last name that exists, found without storing anything on the intent.
+ *
+ * For a pending intent whose current execution has ended (FAILED, TIMED_OUT, ABORTED, or even
+ * SUCCEEDED) or never started:
+ * - past its deadline: the policy's timeout is applied here, exactly as PlanStage would, since
+ *   a deadline must hold even when the state machine cannot run;
+ * - before it: a new execution is started (the machine plans from the stored intent, so it
+ *   resumes at the right stage), up to `maxRestarts` times; after that the intent is reported
+ *   as stuck until its deadline, when the timeout closes it.
+ */
+export interface ReconcilerDeps {
+  intents: IntentRepository;
+  executions: WorkflowExecutions;
+  clock: Clock;
+}
+
+export interface ReconcileOptions {
+  /** Intents younger than this are left alone: their first start may still be in flight. */
+  graceSeconds: number;
+  /** Restarts per intent before it is reported as stuck. */
+  maxRestarts: number;
+  /** Pending intents looked at per run (newest first); the rest wait for the next run. */
+  maxIntents: number;
+  /** Page size of the pending list. */
+  pageSize: number;
+}
+
+export const DEFAULT_RECONCILE_OPTIONS: ReconcileOptions = {
+  graceSeconds: 120,
+  maxRestarts: 5,
+  maxIntents: 2000,
+  pageSize: 50,
+};
+
+export type RepairOutcome =
+  /** The current execution runs (or waits for a redrive): nothing to do. */
+  | { kind: 'healthy'; execution: string }
+  /** Created moments ago: not looked at yet. */
+  | { kind: 'young' }
+  /** The intent left pending while we looked (a decision landed): nothing to do. */
+  | { kind: 'settled'; status: string }
+  /** No execution had ever started: the first one was started now. */
+  | { kind: 'started'; execution: string }
+  /** The current execution ended abnormally: a new one was started. */
+  | { kind: 'restarted'; execution: string; previous: string; previous_status: string }
+  /** Past the deadline with no live execution: the policy's timeout was applied. */
+  | { kind: 'timed_out'; previous: string; previous_status: string }
+  /** Restarts exhausted before the deadline: needs an operator (or the deadline). */
+  | { kind: 'stuck'; previous: string; previous_status: string };
+
+export interface ReconcileSummary {
+  checked: number;
+  healthy: number;
+  young: number;
+  settled: number;
+  started: number;
+  restarted: number;
+  timed_out: number;
+  stuck: number;
+  failed: number;
+}
+
+export interface ReconcileObserver {
+  repaired?(intentId: string, outcome: RepairOutcome): void;
+  failed?(intentId: string, error: unknown): void;
+}
+
+/** The execution names of an intent, in order: the first run, then each restart. */
+export function executionName(intentId: string, attempt: number): string {
+  return attempt === 0 ? intentId : `${intentId}-r${attempt}`;
+}
+
+const LIVE: ReadonlySet<ExecutionStatus> = new Set(['RUNNING', 'PENDING_REDRIVE']);
+
+export async function reconcilePending(
+  deps: ReconcilerDeps,
+  options: ReconcileOptions = DEFAULT_RECONCILE_OPTIONS,
+  observer: ReconcileObserver = {},
+): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = {
+    checked: 0,
+    healthy: 0,
+    young: 0,
+    settled: 0,
+    started: 0,
+    restarted: 0,
+    timed_out: 0,
+    stuck: 0,
+    failed: 0,
+  };
+  let cursor: string | undefined;
+  do {
+    const page = await deps.intents.list({
+      status: 'pending',
+      limit: Math.min(options.pageSize, options.maxIntents - summary.checked),
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const intent of page.items) {
+      summary.checked += 1;
+      try {
+        const outcome = await repairIntent(deps, intent, options);
+        summary[outcome.kind] += 1;
+        if (outcome.kind !== 'healthy' && outcome.kind !== 'young') {
+          observer.repaired?.(intent.id, outcome);
+        }
+      } catch (error) {
+        summary.failed += 1;
+        observer.failed?.(intent.id, error);
+      }
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && summary.checked < options.maxIntents);
+  return summary;
+}
+
+/** Looks at one intent listed as pending and repairs it if its execution is gone. */
+export async function repairIntent(
+  deps: ReconcilerDeps,
+  listed: IntentState,
+  options: Pick<ReconcileOptions, 'graceSeconds' | 'maxRestarts'>,
+): Promise<RepairOutcome> {
+  const now = deps.clock.now().getTime();
+  if (now - Date.parse(listed.created_at) < options.graceSeconds * 1000) return { kind: 'young' };
+
+  const current = await currentExecution(deps.executions, listed.id);
+  if (current.status !== null && LIVE.has(current.status)) {
+    return { kind: 'healthy', execution: current.name };
+  }
+
+  // The list comes from an index, which lags: decide from a consistent read of the intent.
+  const intent = await deps.intents.get(listed.id);
+  if (intent?.status !== 'pending') {
+    return { kind: 'settled', status: intent?.status ?? 'missing' };
+  }
+  const previousStatus = current.status ?? 'MISSING';
+  if (Date.parse(intent.deadline_at) <= now) {
+    try {
+      await transitionIntent(deps.intents, intent.id, (latest) =>
+        applyTimeout(latest, deps.clock.now().toISOString()),
+      );
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'already_decided') {
+        return { kind: 'settled', status: 'decided' };
+      }
+      throw error;
+    }
+    return { kind: 'timed_out', previous: current.name, previous_status: previousStatus };
+  }
+  if (current.status === null) {
+    await deps.executions.startNamed(current.name, intent.id);
+    return { kind: 'started', execution: current.name };
+  }
+  if (current.attempt >= options.maxRestarts) {
+    return { kind: 'stuck', previous: current.name, previous_status: previousStatus };
+  }
+  const next = executionName(intent.id, current.attempt + 1);
+  await deps.executions.startNamed(next, intent.id);
+  return {
+    kind: 'restarted',
+    execution: next,
+    previous: current.name,
+    previous_status: previousStatus,
+  };
+}
+
+/**
+ * The intent's latest execution: the first name, then each restart while the one before has
+ * ended. `status` is null only when not even the first execution exists.
+ */
+async function currentExecution(
+  executions: WorkflowExecutions,
+  intentId: string,
+): Promise<{ name: string; attempt: number; status: ExecutionStatus | null }> {
+  let attempt = 0;
+  let name = executionName(intentId, 0);
+  let status = await executions.status(name);
+  while (status !== null && !LIVE.has(status)) {
+    const nextName = executionName(intentId, attempt + 1);
+    const nextStatus = await executions.status(nextName);
+    if (nextStatus === null) break;
+    attempt += 1;
+    name = nextName;
+    status = nextStatus;
+  }
+  return { name, attempt, status };
+}

@@ -1,0 +1,338 @@
+import { z } from 'zod';
+import { DomainError } from '../domain/errors';
+import { type IntentView, toView } from '../domain/intent';
+import { normalizeReviewer } from '../domain/policy';
+import {
+  audienceFromBlockId,
+  ephemeralRefusal,
+  renderNoticeModal,
+  renderRejectModal,
+  renderSlackOutcome,
+  SLACK_ACTIONS,
+  SLACK_REASON_ACTION,
+  SLACK_REASON_BLOCK,
+  SLACK_REASON_MAX,
+  SLACK_REJECT_CALLBACK_ID,
+  type SlackAudience,
+} from '../domain/slack-blocks';
+import { type IntentServiceDeps, recordVote } from './intents';
+import type { SlackGateway } from './ports';
+
+/**
+ * Slack's interactivity requests, once their signature is verified (handlers/slack-interactions.ts):
+ * a click on Approve decides at once; a click on Reject opens a modal asking why, whose
+ * submission decides. Both go through `recordVote`, the same exactly-once path as the API, with
+ * channel `slack`. The clicking Slack user must map (by the email Slack holds for them) to a
+ * current recipient. A click that changes nothing (outsider, already decided, already voted)
+ * is answered with a message only that person sees; the original message is updated so that
+ * its buttons give way to the outcome and who decided.
+ *
+ * Everything here is a few small calls (users.info, one conditional write, SendTaskSuccess,
+ * chat.update), well within the 3 seconds Slack waits for the acknowledgement.
+ */
+export interface SlackInteractionDeps
+  extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'> {
+  slack: SlackGateway;
+}
+
+/** What the handler answers Slack: an empty 200, or a JSON body (a modal's response_action). */
+export type SlackReply = {
+  body: Record<string, unknown> | null;
+  /** Follow-up Slack calls that failed after the decision stood (logged, not fatal). */
+  problems: string[];
+};
+
+const slackId = z.string().min(1).max(255);
+
+const blockActionsSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: slackId }),
+  trigger_id: z.string().max(255).optional(),
+  container: z
+    .object({
+      channel_id: z.string().max(255).optional(),
+      message_ts: z.string().max(64).optional(),
+    })
+    .optional(),
+  channel: z.object({ id: slackId }).optional(),
+  message: z.object({ ts: z.string().max(64) }).optional(),
+  actions: z
+    .array(
+      z.object({
+        action_id: z.string().max(255),
+        block_id: z.string().max(255).optional(),
+        value: z.string().max(2000).optional(),
+      }),
+    )
+    .min(1),
+});
+
+const viewSubmissionSchema = z.object({
+  type: z.literal('view_submission'),
+  user: z.object({ id: slackId }),
+  view: z.object({
+    callback_id: z.string().max(255),
+    private_metadata: z.string().max(3000),
+    state: z.object({
+      values: z.record(
+        z.string(),
+        z.record(z.string(), z.object({ value: z.string().nullable().optional() })),
+      ),
+    }),
+  }),
+});
+
+/** What the Reject modal remembers of the click: where the message is, whom it was for. */
+const modalContextSchema = z.object({
+  intent_id: z.string().min(1).max(100),
+  channel: slackId,
+  ts: z.string().min(1).max(64),
+  block_id: z.string().max(255).optional(),
+});
+
+const payloadTypeSchema = z.object({ type: z.string().max(100) });
+
+/** The ids Countersign puts in its buttons; anything else is not one of its requests. */
+const INTENT_ID = /^int_[0-9A-Za-z]{1,64}$/;
+
+/** Parses the `payload` form field Slack posts. Throws invalid_request when it is not one. */
+export function parseSlackPayload(form: URLSearchParams): unknown {
+  const raw = form.get('payload');
+  if (!raw) throw new DomainError('invalid_request', 'Slack interactions carry a payload field.');
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new DomainError('invalid_request', 'The Slack payload is not valid JSON.');
+  }
+}
+
+export async function handleSlackInteraction(
+  deps: SlackInteractionDeps,
+  payload: unknown,
+): Promise<SlackReply> {
+  const { type } = payloadTypeSchema.parse(payload);
+  if (type === 'block_actions') return onBlockActions(deps, blockActionsSchema.parse(payload));
+  if (type === 'view_submission')
+    return onViewSubmission(deps, viewSubmissionSchema.parse(payload));
+  // view_closed, shortcuts, …: nothing to do, but Slack wants its 200.
+  return { body: null, problems: [] };
+}
+
+async function onBlockActions(
+  deps: SlackInteractionDeps,
+  payload: z.infer<typeof blockActionsSchema>,
+): Promise<SlackReply> {
+  const reply: SlackReply = { body: null, problems: [] };
+  const action = payload.actions[0];
+  // The review-page link button also reports its clicks; it needs nothing but the 200.
+  if (
+    !action ||
+    (action.action_id !== SLACK_ACTIONS.approve && action.action_id !== SLACK_ACTIONS.reject)
+  ) {
+    return reply;
+  }
+  const message = {
+    channel: payload.container?.channel_id ?? payload.channel?.id ?? '',
+    ts: payload.container?.message_ts ?? payload.message?.ts ?? '',
+  };
+  const audience = audienceFromBlockId(action.block_id);
+  const tell = (text: string) =>
+    followUp(reply, 'chat.postEphemeral', () =>
+      message.channel
+        ? deps.slack.postEphemeral({ channel: message.channel, user: payload.user.id, text })
+        : Promise.resolve(),
+    );
+  const show = (intent: IntentView) =>
+    followUp(reply, 'chat.update', () =>
+      message.channel && message.ts
+        ? deps.slack.updateMessage({
+            channel: message.channel,
+            ts: message.ts,
+            ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
+          })
+        : Promise.resolve(),
+    );
+
+  const intentId = action.value ?? '';
+  const intent = INTENT_ID.test(intentId) ? await deps.intents.get(intentId) : null;
+  if (!intent) {
+    await tell(ephemeralRefusal({ kind: 'unknown_intent' }));
+    return reply;
+  }
+  if (intent.status !== 'pending') {
+    await show(toView(intent));
+    await tell(ephemeralRefusal({ kind: 'not_pending', intent: toView(intent) }));
+    return reply;
+  }
+  const email = await reviewerEmail(deps.slack, payload.user.id);
+  if (!email || !intent.recipients.includes(email)) {
+    await tell(ephemeralRefusal({ kind: 'not_a_reviewer', email }));
+    return reply;
+  }
+
+  if (action.action_id === SLACK_ACTIONS.reject) {
+    if (intent.approvals.some((a) => a.by === email && a.step === intent.step)) {
+      await tell(ephemeralRefusal({ kind: 'already_voted' }));
+      return reply;
+    }
+    if (!payload.trigger_id) {
+      await tell('Slack did not send what is needed to ask for a reason; use the review page.');
+      return reply;
+    }
+    const context: z.infer<typeof modalContextSchema> = {
+      intent_id: intent.id,
+      channel: message.channel,
+      ts: message.ts,
+      ...(action.block_id ? { block_id: action.block_id } : {}),
+    };
+    const opened = await followUp(reply, 'views.open', () =>
+      deps.slack.openView(
+        payload.trigger_id ?? '',
+        renderRejectModal(toView(intent), JSON.stringify(context)),
+      ),
+    );
+    if (!opened) {
+      await tell(
+        'Slack could not open the form to ask for a reason. Try again, or use the review page.',
+      );
+    }
+    return reply;
+  }
+
+  const outcome = await vote(deps, intent.id, email, 'approve', null);
+  if (outcome.ok) {
+    await show(outcome.intent);
+  } else {
+    if (outcome.current && outcome.current.status !== 'pending') await show(outcome.current);
+    await tell(outcome.refusal);
+  }
+  return reply;
+}
+
+async function onViewSubmission(
+  deps: SlackInteractionDeps,
+  payload: z.infer<typeof viewSubmissionSchema>,
+): Promise<SlackReply> {
+  const reply: SlackReply = { body: null, problems: [] };
+  if (payload.view.callback_id !== SLACK_REJECT_CALLBACK_ID) return reply;
+  const context = modalContextSchema.safeParse(safeJson(payload.view.private_metadata));
+  if (!context.success) {
+    reply.body = notice('Nothing changed', 'This form is no longer valid. Click Reject again.');
+    return reply;
+  }
+  const reason = (payload.view.state.values[SLACK_REASON_BLOCK]?.[SLACK_REASON_ACTION]?.value ?? '')
+    .trim()
+    .slice(0, SLACK_REASON_MAX);
+  if (!reason) {
+    reply.body = {
+      response_action: 'errors',
+      errors: { [SLACK_REASON_BLOCK]: 'Say why you reject: a reason is required.' },
+    };
+    return reply;
+  }
+  const { intent_id: intentId, channel, ts, block_id: blockId } = context.data;
+  const audience: SlackAudience = audienceFromBlockId(blockId);
+  const show = (intent: IntentView) =>
+    followUp(reply, 'chat.update', () =>
+      deps.slack.updateMessage({
+        channel,
+        ts,
+        ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
+      }),
+    );
+
+  const email = await reviewerEmail(deps.slack, payload.user.id);
+  if (!email) {
+    reply.body = notice('Nothing changed', ephemeralRefusal({ kind: 'not_a_reviewer', email }));
+    return reply;
+  }
+  const outcome = await vote(deps, intentId, email, 'reject', reason);
+  if (outcome.ok) {
+    await show(outcome.intent);
+    reply.body = { response_action: 'clear' };
+    return reply;
+  }
+  if (outcome.current && outcome.current.status !== 'pending') await show(outcome.current);
+  reply.body = notice('Nothing changed', outcome.refusal);
+  return reply;
+}
+
+type VoteOutcome =
+  | { ok: true; intent: IntentView }
+  | { ok: false; refusal: string; current: IntentView | null };
+
+/** The API's own exactly-once vote; the contract's refusals become words for the person. */
+async function vote(
+  deps: SlackInteractionDeps,
+  intentId: string,
+  email: string,
+  outcome: 'approve' | 'reject',
+  comment: string | null,
+): Promise<VoteOutcome> {
+  try {
+    const intent = await recordVote(deps, intentId, {
+      by: email,
+      outcome,
+      comment,
+      channel: 'slack',
+      override: false,
+    });
+    return { ok: true, intent };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    const stored = await deps.intents.get(intentId);
+    const current = stored ? toView(stored) : null;
+    switch (error.code) {
+      case 'already_decided':
+        return current
+          ? {
+              ok: false,
+              current,
+              refusal: ephemeralRefusal({ kind: 'not_pending', intent: current }),
+            }
+          : { ok: false, current, refusal: ephemeralRefusal({ kind: 'unknown_intent' }) };
+      case 'already_voted':
+        return { ok: false, current, refusal: ephemeralRefusal({ kind: 'already_voted' }) };
+      case 'not_a_reviewer':
+      case 'forbidden':
+        return { ok: false, current, refusal: ephemeralRefusal({ kind: 'not_a_reviewer', email }) };
+      case 'not_found':
+        return { ok: false, current, refusal: ephemeralRefusal({ kind: 'unknown_intent' }) };
+      default:
+        return { ok: false, current, refusal: `Nothing was changed: ${error.message}` };
+    }
+  }
+}
+
+/** The email Slack holds for the clicking user, as reviewers are stored (lower case). */
+async function reviewerEmail(slack: SlackGateway, userId: string): Promise<string | null> {
+  const email = await slack.emailOfUser(userId);
+  return email ? normalizeReviewer(email) : null;
+}
+
+/** A Slack call after the decision: its failure is reported, never undoes or hides the decision. */
+async function followUp(
+  reply: SlackReply,
+  what: string,
+  call: () => Promise<void>,
+): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (error) {
+    reply.problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    return false;
+  }
+}
+
+function notice(title: string, text: string): Record<string, unknown> {
+  return { response_action: 'update', view: renderNoticeModal(title, text) };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,143 @@
+import type { IntentState, PendingNotification } from '../domain/intent';
+import { isTeamRef } from '../domain/policy';
+import { renderSlackNotification, type SlackAudience } from '../domain/slack-blocks';
+import { askedAtStage, planStages } from '../domain/stages';
+import { type SlackGateway, SlackUnavailableError, type TeamRepository } from './ports';
+
+export type NotificationOutcome = { ok: true; messageId: string } | { ok: false; error: string };
+
+type Route = { kind: 'user' } | { kind: 'team'; team: string; channel: string };
+
+/** How many team-channel posts are remembered, to post each once per run of a stage. */
+const REMEMBERED_CHANNEL_POSTS = 500;
+/**
+ * After Slack was unreachable (past the client's retries), the next sends fail at once for this
+ * long: a stage with many reviewers must not spend its time limit waiting on Slack, nor delay
+ * their email notices.
+ */
+const OUTAGE_PAUSE_MS = 60_000;
+
+/**
+ * Sends the Slack side of a stage's notifications. A reviewer asked by email gets a direct
+ * message (found with `users.lookupByEmail`); the members of a team with a `slack_channel` are
+ * notified by one message in that channel instead, which any member may act on. The team's
+ * channel is posted once per stage and kind, however many members the team has: the members'
+ * notifications share that one message (and its outcome in the trail).
+ */
+export class SlackNotifier {
+  private readonly channelPosts = new Map<string, Promise<NotificationOutcome>>();
+  private unavailableUntil = 0;
+
+  constructor(
+    private readonly gateway: SlackGateway,
+    private readonly teams: TeamRepository,
+  ) {}
+
+  async send(input: {
+    intent: IntentState;
+    notification: PendingNotification;
+    reviewUrl: string;
+    now: Date;
+  }): Promise<NotificationOutcome> {
+    const { intent, notification } = input;
+    if (input.now.getTime() < this.unavailableUntil) {
+      return { ok: false, error: 'Slack was unavailable moments ago; not tried again yet' };
+    }
+    try {
+      const route = await this.routeFor(intent, notification.to);
+      if (route.kind === 'team') {
+        // The intent's version identifies this run of the stage (entering it wrote a version),
+        // so the channel is posted once per run: a retried stage task posts again, at least once.
+        const key = [intent.id, intent.version, notification.kind, route.channel];
+        return await this.once(key.join('|'), () =>
+          this.post(route.channel, input, { kind: 'team', team: route.team }, null).catch(
+            (error: unknown) => this.failed(error, input.now),
+          ),
+        );
+      }
+      const userId = await this.gateway.userIdByEmail(notification.to);
+      if (!userId) {
+        return { ok: false, error: `no Slack user has the email ${notification.to}` };
+      }
+      return await this.post(userId, input, { kind: 'user' }, input.reviewUrl);
+    } catch (error) {
+      return this.failed(error, input.now);
+    }
+  }
+
+  private failed(error: unknown, now: Date): NotificationOutcome {
+    if (error instanceof SlackUnavailableError)
+      this.unavailableUntil = now.getTime() + OUTAGE_PAUSE_MS;
+    return { ok: false, error: describeFailure(error) };
+  }
+
+  /**
+   * A member asked through a team with a Slack channel is reached in that channel, unless they
+   * are also asked by their own address. Membership is read when the team is notified.
+   */
+  private async routeFor(intent: IntentState, to: string): Promise<Route> {
+    const deadline = Date.parse(intent.deadline_at);
+    const stages = planStages(intent.policy, Date.parse(intent.step_started_at), deadline);
+    const asked = askedAtStage(intent.asked, stages, Math.max(0, intent.stage_index));
+    if (asked.includes(to)) return { kind: 'user' };
+    for (const target of asked.filter(isTeamRef)) {
+      const team = await this.teams.get(target.slice('team:'.length));
+      if (team?.slack_channel && team.members.includes(to)) {
+        return { kind: 'team', team: team.name, channel: team.slack_channel };
+      }
+    }
+    return { kind: 'user' };
+  }
+
+  private async post(
+    channel: string,
+    input: { intent: IntentState; notification: PendingNotification; now: Date },
+    audience: SlackAudience,
+    reviewUrl: string | null,
+  ): Promise<NotificationOutcome> {
+    const kind = input.notification.kind;
+    const content = renderSlackNotification(input.intent, kind, {
+      audience,
+      reviewUrl,
+      now: input.now,
+    });
+    const posted = await this.gateway.postMessage({
+      channel,
+      ...content,
+      metadata: {
+        event_type: 'countersign_notification',
+        event_payload: {
+          intent_id: input.intent.id,
+          kind,
+          to: audience.kind === 'team' ? `team:${audience.team}` : input.notification.to,
+          ...(reviewUrl ? { review_url: reviewUrl } : {}),
+        },
+      },
+    });
+    return { ok: true, messageId: `slack:${posted.channel}:${posted.ts}` };
+  }
+
+  private once(
+    key: string,
+    send: () => Promise<NotificationOutcome>,
+  ): Promise<NotificationOutcome> {
+    const existing = this.channelPosts.get(key);
+    if (existing) return existing;
+    const sending = send();
+    this.channelPosts.set(key, sending);
+    if (this.channelPosts.size > REMEMBERED_CHANNEL_POSTS) {
+      const oldest = this.channelPosts.keys().next().value;
+      if (oldest !== undefined) this.channelPosts.delete(oldest);
+    }
+    return sending;
+  }
+}
+
+/** A failure as the trail records it: Slack's error code, never a token or a request. */
+export function describeFailure(error: unknown): string {
+  if (error instanceof Error) {
+    const code = 'code' in error && typeof error.code === 'string' ? ` (${error.code})` : '';
+    return `${error.name}${code}: ${error.message}`.slice(0, 500);
+  }
+  return 'send failed';
+}

@@ -1,0 +1,397 @@
+import { formatDuration } from './durations';
+import type { IntentView } from './intent';
+import { keyFields, type MessageKind, singleLine } from './messages';
+import { requiredApprovalsFor } from './policy';
+
+/**
+ * Slack Block Kit for reviewers: the notification with Approve / Reject buttons, the message that
+ * replaces it once someone decided, and the modal that asks why on Reject. Pure: the Slack Web
+ * API lives behind `SlackGateway` (core/ports.ts).
+ *
+ * Everything that comes from an agent (summary, payload, names) is escaped for mrkdwn and
+ * shown `verbatim`, so a payload cannot ping `<!channel>`, mention people or disguise a link.
+ * Buttons carry the intent id only, never a task token or a review link's secret.
+ */
+export interface PlainText {
+  type: 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+
+export interface Mrkdwn {
+  type: 'mrkdwn';
+  text: string;
+  verbatim?: boolean;
+}
+
+export type TextObject = PlainText | Mrkdwn;
+
+export interface ButtonElement {
+  type: 'button';
+  action_id: string;
+  text: PlainText;
+  value?: string;
+  url?: string;
+  style?: 'primary' | 'danger';
+  confirm?: {
+    title: PlainText;
+    text: TextObject;
+    confirm: PlainText;
+    deny: PlainText;
+  };
+}
+
+export type SlackBlock =
+  | { type: 'header'; block_id?: string; text: PlainText }
+  | { type: 'section'; block_id?: string; text?: TextObject; fields?: TextObject[] }
+  | { type: 'context'; block_id?: string; elements: TextObject[] }
+  | { type: 'actions'; block_id: string; elements: ButtonElement[] }
+  | { type: 'divider'; block_id?: string }
+  | {
+      type: 'input';
+      block_id: string;
+      label: PlainText;
+      hint?: PlainText;
+      element: {
+        type: 'plain_text_input';
+        action_id: string;
+        multiline: boolean;
+        min_length?: number;
+        max_length: number;
+        placeholder?: PlainText;
+      };
+    };
+
+export interface SlackModalView {
+  type: 'modal';
+  callback_id: string;
+  title: PlainText;
+  submit: PlainText;
+  close: PlainText;
+  private_metadata: string;
+  blocks: SlackBlock[];
+}
+
+export interface SlackMessageContent {
+  /** The notification and fallback text; escaped like the blocks. */
+  text: string;
+  blocks: SlackBlock[];
+}
+
+/** Who a message was posted to: one reviewer (a DM), or a team's channel (any member may decide). */
+export type SlackAudience = { kind: 'user' } | { kind: 'team'; team: string };
+
+export const SLACK_ACTIONS = {
+  approve: 'countersign.approve',
+  reject: 'countersign.reject',
+  openReview: 'countersign.open_review',
+} as const;
+
+export const SLACK_REJECT_CALLBACK_ID = 'countersign.reject_reason';
+export const SLACK_REASON_BLOCK = 'reason';
+export const SLACK_REASON_ACTION = 'reason';
+export const SLACK_REASON_MAX = 2000;
+
+/** The actions block id names the audience, so that a click tells whom the message was for. */
+const ACTIONS_BLOCK_PREFIX = 'countersign.decide';
+
+export function actionsBlockId(audience: SlackAudience): string {
+  return audience.kind === 'team'
+    ? `${ACTIONS_BLOCK_PREFIX}:team:${audience.team}`
+    : `${ACTIONS_BLOCK_PREFIX}:user`;
+}
+
+export function audienceFromBlockId(blockId: string | undefined): SlackAudience {
+  const team = blockId?.startsWith(`${ACTIONS_BLOCK_PREFIX}:team:`)
+    ? blockId.slice(`${ACTIONS_BLOCK_PREFIX}:team:`.length)
+    : '';
+  return team ? { kind: 'team', team } : { kind: 'user' };
+}
+
+/**
+ * Escapes text for mrkdwn: `&`, `<` and `>` are the only control characters Slack parses for
+ * mentions (`<!channel>`, `<@U123>`) and links (`<https://x|label>`); escaped, they show as typed.
+ */
+export function escapeMrkdwn(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const HEADLINE: Record<Exclude<MessageKind, 'decided'>, string> = {
+  notify: 'Approval needed',
+  remind: 'Reminder: approval needed',
+  escalate: 'Escalated: approval needed',
+};
+
+/** The notification: what is asked, the key payload fields, the deadline, and the buttons. */
+export function renderSlackNotification(
+  intent: IntentView,
+  kind: Exclude<MessageKind, 'decided'>,
+  options: { audience: SlackAudience; reviewUrl: string | null; now: Date },
+): SlackMessageContent {
+  const headline =
+    options.audience.kind === 'team' && kind === 'escalate'
+      ? `Escalated to team:${options.audience.team}`
+      : HEADLINE[kind];
+  const blocks: SlackBlock[] = [
+    header(headline),
+    ...describeIntent(intent),
+    {
+      type: 'context',
+      elements: [mrkdwn(deadlineLine(intent, options.now))],
+    },
+  ];
+  if (options.audience.kind === 'team') {
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(`Any member of ${escapeMrkdwn(`team:${options.audience.team}`)} may decide.`),
+      ],
+    });
+  }
+  blocks.push({
+    type: 'actions',
+    block_id: actionsBlockId(options.audience),
+    elements: decisionButtons(intent, options.reviewUrl),
+  });
+  return { text: escapeMrkdwn(`${headline}: ${plainSummary(intent)}`), blocks };
+}
+
+/**
+ * The message after a vote (or a click on a request already decided): the same description, the
+ * outcome and who decided instead of the buttons. A team's message keeps its buttons while the
+ * request still waits for other members' approvals; a reviewer's own message does not.
+ */
+export function renderSlackOutcome(
+  intent: IntentView,
+  options: { audience: SlackAudience; now: Date },
+): SlackMessageContent {
+  const line = outcomeLine(intent);
+  const blocks: SlackBlock[] = [
+    header(intent.status === 'pending' ? 'Approval in progress' : titleFor(intent)),
+    ...describeIntent(intent),
+    { type: 'section', text: mrkdwn(line.mrkdwn) },
+  ];
+  if (intent.status === 'pending') {
+    blocks.push({ type: 'context', elements: [mrkdwn(deadlineLine(intent, options.now))] });
+    if (options.audience.kind === 'team') {
+      blocks.push({
+        type: 'actions',
+        block_id: actionsBlockId(options.audience),
+        elements: decisionButtons(intent, null),
+      });
+    }
+  }
+  return { text: escapeMrkdwn(`${line.plain}: ${plainSummary(intent)}`), blocks };
+}
+
+/** The modal Reject opens: the request in one line and a required reason. */
+export function renderRejectModal(intent: IntentView, privateMetadata: string): SlackModalView {
+  return {
+    type: 'modal',
+    callback_id: SLACK_REJECT_CALLBACK_ID,
+    title: plain('Reject request'),
+    submit: plain('Reject'),
+    close: plain('Cancel'),
+    private_metadata: privateMetadata,
+    blocks: [
+      {
+        type: 'section',
+        text: mrkdwn(`*${escapeMrkdwn(plainSummary(intent))}*`),
+      },
+      {
+        type: 'input',
+        block_id: SLACK_REASON_BLOCK,
+        label: plain('Why do you reject it?'),
+        hint: plain('The agent and the audit trail will show this reason.'),
+        element: {
+          type: 'plain_text_input',
+          action_id: SLACK_REASON_ACTION,
+          multiline: true,
+          min_length: 1,
+          max_length: SLACK_REASON_MAX,
+        },
+      },
+    ],
+  };
+}
+
+/** A modal that only says something (after a submission that changed nothing). */
+export interface SlackNoticeView {
+  type: 'modal';
+  title: PlainText;
+  close: PlainText;
+  blocks: SlackBlock[];
+}
+
+export function renderNoticeModal(title: string, text: string): SlackNoticeView {
+  return {
+    type: 'modal',
+    title: plain(title.slice(0, 24)),
+    close: plain('Close'),
+    blocks: [{ type: 'section', text: mrkdwn(text) }],
+  };
+}
+
+/** What a reviewer is told, only to them, when a click changes nothing. */
+export function ephemeralRefusal(
+  reason:
+    | { kind: 'not_a_reviewer'; email: string | null }
+    | { kind: 'already_voted' }
+    | { kind: 'not_pending'; intent: IntentView }
+    | { kind: 'unknown_intent' },
+): string {
+  switch (reason.kind) {
+    case 'not_a_reviewer':
+      return reason.email
+        ? `You (${escapeMrkdwn(reason.email)}) are not asked to decide this request, so nothing was changed.`
+        : 'Your Slack account has no email address Countersign can match to a reviewer, so nothing was changed.';
+    case 'already_voted':
+      return 'You have already approved this request; it waits for other approvals. Nothing was changed.';
+    case 'not_pending':
+      return `Nothing was changed: ${outcomeLine(reason.intent).mrkdwn}`;
+    case 'unknown_intent':
+      return 'This request no longer exists. Nothing was changed.';
+  }
+}
+
+function describeIntent(intent: IntentView): SlackBlock[] {
+  const fields = keyFields(intent.payload).map(([key, value]) =>
+    mrkdwn(`*${escapeMrkdwn(key)}*\n${escapeMrkdwn(value)}`),
+  );
+  return [
+    {
+      type: 'section',
+      text: mrkdwn(
+        `*${escapeMrkdwn(plainSummary(intent))}*\nRequested by ${escapeMrkdwn(singleLine(intent.from_agent))} for ${escapeMrkdwn(singleLine(intent.to_agent))}`,
+      ),
+    },
+    ...(fields.length > 0 ? [{ type: 'section' as const, fields }] : []),
+  ];
+}
+
+function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonElement[] {
+  const buttons: ButtonElement[] = [
+    {
+      type: 'button',
+      action_id: SLACK_ACTIONS.approve,
+      text: plain('Approve'),
+      style: 'primary',
+      value: intent.id,
+      confirm: {
+        title: plain('Approve this request?'),
+        text: mrkdwn(`*${escapeMrkdwn(plainSummary(intent))}*\nThe agent proceeds once approved.`),
+        confirm: plain('Approve'),
+        deny: plain('Cancel'),
+      },
+    },
+    {
+      type: 'button',
+      action_id: SLACK_ACTIONS.reject,
+      text: plain('Reject…'),
+      style: 'danger',
+      value: intent.id,
+    },
+  ];
+  if (reviewUrl) {
+    buttons.push({
+      type: 'button',
+      action_id: SLACK_ACTIONS.openReview,
+      text: plain('Open review page'),
+      url: reviewUrl,
+    });
+  }
+  return buttons;
+}
+
+function outcomeLine(intent: IntentView): { mrkdwn: string; plain: string } {
+  const decision = intent.decision;
+  const at = decision ? slackDate(decision.at) : '';
+  const comment = decision?.comment ? `\n>${escapeMrkdwn(singleLine(decision.comment))}` : '';
+  switch (intent.status) {
+    case 'approved':
+    case 'rejected': {
+      const verb = intent.status === 'approved' ? 'Approved' : 'Rejected';
+      const icon = intent.status === 'approved' ? ':white_check_mark:' : ':no_entry:';
+      const by = escapeMrkdwn(decision?.by ?? 'someone');
+      const via = decision ? ` via ${escapeMrkdwn(decision.channel)}` : '';
+      return { mrkdwn: `${icon} *${verb}* by ${by}${via} ${at}${comment}`, plain: verb };
+    }
+    case 'timed_out': {
+      const outcome = decision?.outcome === 'approved' ? 'approved' : 'rejected';
+      return {
+        mrkdwn: `:hourglass: *Timed out*: nobody decided before the deadline, so it was ${outcome} automatically ${at}`,
+        plain: 'Timed out',
+      };
+    }
+    case 'cancelled':
+      return {
+        mrkdwn: `:heavy_minus_sign: *Cancelled* by ${escapeMrkdwn(decision?.by ?? 'the agent')} ${at}${comment}`,
+        plain: 'Cancelled',
+      };
+    case 'pending': {
+      const required = requiredApprovalsFor(intent.policy, intent.step);
+      const current = intent.approvals.filter((a) => a.step === intent.step);
+      const previous = intent.approvals.filter((a) => a.step === intent.step - 1);
+      const who = (approvals: typeof current) =>
+        approvals.map((a) => escapeMrkdwn(a.by)).join(', ');
+      if (current.length > 0) {
+        const missing = Math.max(0, required - current.length);
+        return {
+          mrkdwn: `:white_check_mark: Approved so far by ${who(current)} (${current.length} of ${required}). Waiting for ${missing} more approval${missing === 1 ? '' : 's'}.`,
+          plain: 'Approval in progress',
+        };
+      }
+      if (previous.length > 0) {
+        return {
+          mrkdwn: `:white_check_mark: Step ${intent.step} approved by ${who(previous)}. Step ${intent.step + 1} of ${intent.policy.steps?.length ?? intent.step + 1} now waits for its reviewers.`,
+          plain: 'Approval in progress',
+        };
+      }
+      return { mrkdwn: 'Still waiting for a decision.', plain: 'Approval in progress' };
+    }
+  }
+}
+
+function titleFor(intent: IntentView): string {
+  switch (intent.status) {
+    case 'approved':
+      return 'Approved';
+    case 'rejected':
+      return 'Rejected';
+    case 'timed_out':
+      return 'Timed out';
+    case 'cancelled':
+      return 'Cancelled';
+    case 'pending':
+      return 'Approval in progress';
+  }
+}
+
+function deadlineLine(intent: IntentView, now: Date): string {
+  const remaining = formatDuration((Date.parse(intent.deadline_at) - now.getTime()) / 1000);
+  const fallback = intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected';
+  return `Decide before ${slackDate(intent.deadline_at)} (in ${remaining}); without a decision it will be ${fallback} automatically.`;
+}
+
+/** Slack shows `<!date^…>` in the reader's own time zone; the fallback is the RFC 3339 time. */
+function slackDate(iso: string): string {
+  const seconds = Math.floor(Date.parse(iso) / 1000);
+  if (!Number.isFinite(seconds)) return escapeMrkdwn(iso);
+  return `<!date^${seconds}^{date_short_pretty} at {time}|${escapeMrkdwn(iso)}>`;
+}
+
+function plainSummary(intent: IntentView): string {
+  return singleLine(intent.summary).slice(0, 300);
+}
+
+function header(text: string): SlackBlock {
+  return { type: 'header', text: plain(text.slice(0, 150)) };
+}
+
+function plain(text: string): PlainText {
+  return { type: 'plain_text', text, emoji: true };
+}
+
+function mrkdwn(text: string): Mrkdwn {
+  return { type: 'mrkdwn', text: text.slice(0, 3000), verbatim: true };
+}

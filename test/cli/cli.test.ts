@@ -1,0 +1,535 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AuditEvent,
+  CountersignClient,
+  type Intent,
+  SDK_VERSION,
+  verifyTrail,
+} from '../../sdk/src/index.js';
+import { newDataDir, removeDataDir, type StackProcess, startStack, until } from '../e2e/harness';
+import { buildCli, cli, collect, parseCsv, ROOT, removeBuild, spawnCli } from './run-cli';
+
+/**
+ * The `countersign` CLI, run as a separate process against the real local stack, as a reviewer
+ * or an operator would run it in a terminal or a script.
+ */
+let stack: StackProcess;
+let dataDir: string;
+let home: string;
+let admin: CountersignClient;
+let agent: CountersignClient;
+let reviewerKey: string;
+let binary: string;
+
+const REVIEWER = 'cli-reviewer@company.com';
+const OTHER_REVIEWER = 'someone-else@company.com';
+
+const configFile = () => path.join(home, 'config.json');
+/** The CLI's environment: its own HOME and config file, nothing from the test runner. */
+const env = (extra: Record<string, string> = {}) => ({
+  HOME: home,
+  COUNTERSIGN_CONFIG: configFile(),
+  ...extra,
+});
+const asAdmin = () =>
+  env({ COUNTERSIGN_URL: stack.url, COUNTERSIGN_API_KEY: stack.settings.api_keys.admin });
+const asReviewer = () => env({ COUNTERSIGN_URL: stack.url, COUNTERSIGN_API_KEY: reviewerKey });
+
+async function createIntent(summary: string, reviewer = REVIEWER): Promise<Intent> {
+  return agent.createIntent({
+    intent_type: 'intent.report.review_approval.v1',
+    to_agent: 'agent://myorg/production/report-generator',
+    summary,
+    payload: { report: summary, pii_detected: false, reviewer },
+  });
+}
+
+beforeAll(async () => {
+  dataDir = newDataDir();
+  home = mkdtempSync(path.join(tmpdir(), 'countersign-cli-'));
+  [stack, binary] = await Promise.all([startStack(dataDir), buildCli()]);
+  admin = new CountersignClient({ baseUrl: stack.url, apiKey: stack.settings.api_keys.admin });
+  agent = new CountersignClient({ baseUrl: stack.url, apiKey: stack.settings.api_keys.agent });
+  reviewerKey = (await admin.createKey({ role: 'reviewer', principal: REVIEWER })).key;
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dataDir) removeDataDir(dataDir);
+  if (home) rmSync(home, { recursive: true, force: true });
+  removeBuild();
+});
+
+describe('help and usage', () => {
+  it('prints help for the CLI and for each command, and refuses unknown commands and options with exit 1', async () => {
+    const [main, reject, keysCreate, keysGroup, unknown, missingId, unknownOption] =
+      await Promise.all([
+        cli(['--help'], { env: env() }),
+        cli(['reject', '--help'], { env: env() }),
+        cli(['keys', 'create', '--help'], { env: env() }),
+        cli(['keys', '--help'], { env: env() }),
+        cli(['frobnicate'], { env: env() }),
+        cli(['approve'], { env: env() }),
+        cli(['pending', '--bogus'], { env: env() }),
+      ]);
+    expect(main).toMatchObject({ code: 0 });
+    expect(main.stdout).toContain('Usage: countersign <command> [options]');
+    expect(main.stdout).toMatch(/Exit codes:[\s\S]*4 +audit verify: the trail is broken/);
+    expect(reject).toMatchObject({ code: 0 });
+    expect(reject.stdout).toContain('Usage: countersign reject <id> -m <reason>');
+    expect(keysCreate.stdout).toContain('--role <role>');
+    expect(keysGroup.stdout).toMatch(/keys revoke +revoke an API key/);
+    expect(unknown).toMatchObject({ code: 1 });
+    expect(unknown.stderr).toContain('unknown command: frobnicate');
+    expect(missingId).toMatchObject({ code: 1 });
+    expect(missingId.stderr).toContain('approve needs an argument');
+    expect(unknownOption).toMatchObject({ code: 1 });
+    expect(unknownOption.stderr).toContain('--bogus');
+  });
+});
+
+describe('login', () => {
+  it('without credentials, a command says how to log in and exits 3', async () => {
+    const result = await cli(['pending'], { env: env() });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('Not logged in');
+    expect(result.stderr).toContain('countersign login --url');
+  });
+
+  it('refuses a key the API does not know, with exit 3, and stores nothing', async () => {
+    const wrongKey = 'csk_this-key-does-not-exist';
+    const result = await cli(['login', '--url', stack.url, '--key', wrongKey], { env: env() });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('refused the key');
+    expect(result.stderr).toContain('Nothing was saved');
+    expect(result.stdout + result.stderr).not.toContain(wrongKey);
+    expect(() => statSync(configFile())).toThrow();
+  });
+
+  it('stores the URL and key in a file only its owner can read, and never prints the key', async () => {
+    const result = await cli(['login', '--url', stack.url, '--key', '-'], {
+      env: env(),
+      input: `${reviewerKey}\n`,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Logged in to ${stack.url}`);
+    expect(result.stdout + result.stderr).not.toContain(reviewerKey);
+    expect(statSync(configFile()).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(configFile(), 'utf8'))).toEqual({
+      url: stack.url,
+      api_key: reviewerKey,
+    });
+  });
+});
+
+describe('a reviewer in the terminal', () => {
+  it('pending lists what waits for this reviewer, as a table and as JSON', async () => {
+    const first = await createIntent('Email the Q1 financial summary to the board');
+    const second = await createIntent('Publish the pricing page');
+    const notMine = await createIntent('Something for someone else', OTHER_REVIEWER);
+
+    const table = await cli(['pending'], { env: env() });
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^ID +CREATED +DEADLINE +FROM +SUMMARY/);
+    expect(table.stdout).toContain(first.id);
+    expect(table.stdout).toContain('Publish the pricing page');
+    expect(table.stdout).not.toContain(notMine.id);
+
+    const json = await cli(['pending', '--json'], { env: env() });
+    expect(json.code).toBe(0);
+    const items = JSON.parse(json.stdout) as Intent[];
+    const ids = items.map((intent) => intent.id);
+    expect(ids).toEqual(expect.arrayContaining([first.id, second.id]));
+    expect(ids).not.toContain(notMine.id);
+    expect(items.every((intent) => intent.status === 'pending')).toBe(true);
+  });
+
+  it('show prints the summary, payload and audit trail; --json gives the intent and its events', async () => {
+    const intent = await createIntent('Send the renewal offer to ACME');
+    const human = await cli(['show', intent.id], { env: env() });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`${intent.id}  PENDING`);
+    expect(human.stdout).toContain('Send the renewal offer to ACME');
+    expect(human.stdout).toContain('"pii_detected": false');
+    expect(human.stdout).toMatch(/Audit trail \(\d+ events?\)/);
+    expect(human.stdout).toMatch(/1 +\S+ +created +agent:\/\/local\/default/);
+
+    const json = await cli(['show', intent.id, '--json'], { env: env() });
+    const parsed = JSON.parse(json.stdout) as { intent: Intent; events: AuditEvent[] };
+    expect(parsed.intent).toMatchObject({ id: intent.id, status: 'pending' });
+    expect(parsed.events[0]).toMatchObject({ seq: 1, type: 'created' });
+  });
+
+  it('shows what an agent wrote without letting it drive the terminal', async () => {
+    const intent = await createIntent('Pay \u001b[32mvendor\u001b[0m \u202eevil\u202c');
+    const human = await cli(['show', intent.id], { env: env() });
+    expect(human.stdout.includes('\u001b') || human.stdout.includes('\u202e')).toBe(false);
+    expect(human.stdout).toContain('Pay \\u001b[32mvendor\\u001b[0m \\u202eevil\\u202c');
+  });
+
+  it('approve -m records the approval with its comment on channel cli; a second decision is exit 2', async () => {
+    const intent = await createIntent('Rotate the database credentials');
+    const approved = await cli(['approve', intent.id, '-m', 'Numbers check out'], { env: env() });
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`Approved ${intent.id}`);
+    expect(await agent.getIntent(intent.id)).toMatchObject({
+      status: 'approved',
+      decision: { outcome: 'approved', by: REVIEWER, channel: 'cli', comment: 'Numbers check out' },
+    });
+
+    const again = await cli(['approve', intent.id], { env: env() });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('[already_decided, HTTP 409]');
+    expect(again.stderr).toContain(`${intent.id} is approved: approved by ${REVIEWER} via cli`);
+
+    const json = await cli(['approve', intent.id, '--json'], { env: env() });
+    expect(json.code).toBe(2);
+    expect(json.stdout).toBe('');
+    expect(JSON.parse(json.stderr)).toMatchObject({
+      error: { code: 'already_decided', status: 409, exit_code: 2, intent: { status: 'approved' } },
+    });
+  });
+
+  it('reject without -m is refused before anything is sent; with -m it rejects with the reason', async () => {
+    const intent = await createIntent('Delete the staging environment');
+    for (const args of [
+      ['reject', intent.id],
+      ['reject', intent.id, '-m', '   '],
+    ]) {
+      const refused = await cli(args, { env: env() });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('reject needs a reason');
+      expect(refused.stderr).toContain(`countersign reject ${intent.id} -m "<reason>"`);
+    }
+    expect((await agent.getIntent(intent.id)).status).toBe('pending');
+
+    const rejected = await cli(
+      ['reject', intent.id, '-m', 'Staging is in use this week', '--json'],
+      {
+        env: env(),
+      },
+    );
+    expect(rejected.code).toBe(0);
+    expect(JSON.parse(rejected.stdout)).toMatchObject({
+      id: intent.id,
+      status: 'rejected',
+      decision: { by: REVIEWER, channel: 'cli', comment: 'Staging is in use this week' },
+    });
+  });
+
+  it('a decision the API forbids, or a key it does not know, exits 3 without echoing the key', async () => {
+    const notMine = await createIntent('Not for this reviewer', OTHER_REVIEWER);
+    const forbidden = await cli(['approve', notMine.id], { env: env() });
+    expect(forbidden.code).toBe(3);
+    expect(forbidden.stderr).toContain('HTTP 403');
+    expect((await agent.getIntent(notMine.id)).status).toBe('pending');
+
+    const badKey = 'csk_overridden-by-the-environment';
+    const unknown = await cli(['pending'], { env: env({ COUNTERSIGN_API_KEY: badKey }) });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('HTTP 401');
+    expect(unknown.stdout + unknown.stderr).not.toContain(badKey);
+  });
+
+  it('an API that cannot be reached is exit 2 with the reason', async () => {
+    const result = await cli(['pending'], {
+      env: env({ COUNTERSIGN_URL: 'http://127.0.0.1:9', COUNTERSIGN_API_KEY: reviewerKey }),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('could not reach http://127.0.0.1:9');
+    expect(result.stderr).not.toContain(reviewerKey);
+  });
+
+  it('watch prints each new pending intent as it arrives, and Ctrl-C ends it with exit 0', async () => {
+    const child = spawnCli(['watch', '--interval', '1', '--json'], { env: env() });
+    const done = collect(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    // Whatever is already waiting is printed first; then a new intent arrives.
+    await until(() => (output.includes('\n') ? true : undefined), 15_000, 'the first poll');
+    const arriving = await createIntent('Arrives while watching');
+    await until(
+      () => (output.includes(arriving.id) ? true : undefined),
+      10_000,
+      'the new intent in the watch output',
+    );
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    const ids = lines.map((line) => (JSON.parse(line) as Intent).id);
+    expect(ids.filter((id) => id === arriving.id)).toHaveLength(1);
+  });
+});
+
+describe('keys (admin)', () => {
+  it('creates a key shown once, lists keys without secrets, revokes it, and the revoked key is refused', async () => {
+    const created = await cli(
+      ['keys', 'create', '--role', 'reviewer', '--principal', 'new@company.com'],
+      {
+        env: asAdmin(),
+      },
+    );
+    expect(created.code).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^csk_\S+$/);
+    expect(created.stdout).toBe(`${key}\n`);
+    expect(created.stderr).toContain('This is the only time the key is shown');
+    expect(created.stderr).not.toContain(key);
+    const id = /key (\S+) for new@company\.com/.exec(created.stderr)?.[1];
+    expect(id).toBeDefined();
+
+    const asJson = await cli(
+      ['keys', 'create', '--role', 'agent', '--principal', 'agent://acme/bot', '--json'],
+      { env: asAdmin() },
+    );
+    const agentKey = JSON.parse(asJson.stdout) as { id: string; key: string; role: string };
+    expect(agentKey).toMatchObject({ role: 'agent', principal: 'agent://acme/bot' });
+    expect(agentKey.key).toMatch(/^csk_/);
+
+    const list = await cli(['keys', 'list'], { env: asAdmin() });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`${id} +reviewer +new@company\\.com`));
+    const listJson = await cli(['keys', 'list', '--json'], { env: asAdmin() });
+    const items = JSON.parse(listJson.stdout) as Record<string, unknown>[];
+    expect(items.map((item) => item.id)).toEqual(expect.arrayContaining([id, agentKey.id]));
+    expect(items.some((item) => 'key' in item)).toBe(false);
+    for (const secret of [key, agentKey.key, reviewerKey, stack.settings.api_keys.admin]) {
+      expect(list.stdout + listJson.stdout).not.toContain(secret);
+    }
+
+    const works = await cli(['pending'], { env: env({ COUNTERSIGN_API_KEY: key }) });
+    expect(works.code).toBe(0);
+    const revoked = await cli(['keys', 'revoke', id ?? ''], { env: asAdmin() });
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain(`Revoked reviewer key ${id} of new@company.com`);
+    const refused = await cli(['pending'], { env: env({ COUNTERSIGN_API_KEY: key }) });
+    expect(refused.code).toBe(3);
+  });
+
+  it('keys commands need an admin key (exit 3) and a known role (exit 1)', async () => {
+    const asReviewerResult = await cli(['keys', 'list'], { env: asReviewer() });
+    expect(asReviewerResult.code).toBe(3);
+    expect(asReviewerResult.stderr).toContain('[forbidden, HTTP 403]');
+    const badRole = await cli(['keys', 'create', '--role', 'boss', '--principal', 'x'], {
+      env: asAdmin(),
+    });
+    expect(badRole.code).toBe(1);
+    expect(badRole.stderr).toContain('--role must be one of agent, reviewer, admin');
+  });
+});
+
+/** The local stack behind a proxy that serves tampered audit trails. */
+async function tamperingProxy(
+  tamper: (events: AuditEvent[]) => AuditEvent[],
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer(async (request, response) => {
+    const upstream = await fetch(`${stack.url}${request.url ?? '/'}`, {
+      method: request.method,
+      headers: { authorization: request.headers.authorization ?? '' },
+    });
+    let body = await upstream.text();
+    if (upstream.ok && /\/events$/.test(new URL(request.url ?? '/', stack.url).pathname)) {
+      const trail = JSON.parse(body) as { items: AuditEvent[] };
+      body = JSON.stringify({ items: tamper(trail.items) });
+    }
+    response.writeHead(upstream.status, { 'content-type': 'application/json' });
+    response.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The intent and its trail once nothing is being appended any more. */
+async function settled(id: string): Promise<{ intent: Intent; events: AuditEvent[] }> {
+  let previous = -1;
+  return until(
+    async () => {
+      const intent = await agent.getIntent(id);
+      const { items } = await agent.events(id);
+      const stable = intent.event_count === items.length && items.length === previous;
+      previous = items.length;
+      return stable && intent.status !== 'pending' ? { intent, events: items } : undefined;
+    },
+    15_000,
+    `the trail of ${id} to settle`,
+  );
+}
+
+/** An intent its reviewer was notified of, then rejected, with its settled trail. */
+async function decidedIntent(summary: string, comment: string): Promise<Intent> {
+  const { id } = await createIntent(summary);
+  await until(
+    async () =>
+      (await agent.events(id)).items.some((e) => e.type === 'notified') ? true : undefined,
+    15_000,
+    'the first notification',
+  );
+  const reviewer = new CountersignClient({ baseUrl: stack.url, apiKey: reviewerKey });
+  await reviewer.decide(id, { outcome: 'reject', comment });
+  return (await settled(id)).intent;
+}
+
+describe('audit', () => {
+  it('verify says OK for a real trail, with exit 0', async () => {
+    const intent = await decidedIntent('Wire 40k to the new vendor', 'Unknown vendor');
+    const human = await cli(['audit', 'verify', intent.id], { env: env() });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(
+      new RegExp(`^OK  ${intent.id}: the audit trail is intact\\. ${intent.event_count} events`),
+    );
+    const json = await cli(['audit', 'verify', intent.id, '--json'], { env: env() });
+    expect(JSON.parse(json.stdout)).toEqual({
+      intent_id: intent.id,
+      ok: true,
+      event_count: intent.event_count,
+      last_event_hash: intent.last_event_hash,
+    });
+  });
+
+  it('the library flags every tampering of a real trail: edit, removal, truncation, reorder', async () => {
+    const { id } = await decidedIntent('Grant prod access to the contractor', 'Not this week');
+    const { intent, events: items } = await settled(id);
+    const head = { eventCount: intent.event_count, lastEventHash: intent.last_event_hash };
+    expect(items.length).toBeGreaterThanOrEqual(3);
+    expect(verifyTrail(items, head)).toMatchObject({ ok: true, eventCount: items.length });
+
+    const last = items.at(-1) as AuditEvent;
+    const edited = items.map((event) =>
+      event.seq === last.seq ? { ...event, data: { ...event.data, comment: 'Approved!' } } : event,
+    );
+    expect(verifyTrail(edited, head)).toMatchObject({ ok: false, problem: 'hash', seq: last.seq });
+
+    const removed = items.filter((event) => event.seq !== 2);
+    expect(verifyTrail(removed, head)).toMatchObject({
+      ok: false,
+      problem: 'sequence',
+      index: 1,
+      intactCount: 1,
+    });
+
+    const truncated = items.slice(0, -1);
+    expect(verifyTrail(truncated, head)).toMatchObject({ ok: false, problem: 'event_count' });
+
+    const [a, b, ...rest] = items as [AuditEvent, AuditEvent, ...AuditEvent[]];
+    expect(verifyTrail([b, a, ...rest], head)).toMatchObject({
+      ok: false,
+      problem: 'sequence',
+      index: 0,
+    });
+  });
+
+  it('verify exits 4 and says where the trail breaks when the API serves a tampered one', async () => {
+    const intent = await decidedIntent('Ship the release on Friday', 'Freeze week');
+    const cases: [string, (events: AuditEvent[]) => AuditEvent[], RegExp][] = [
+      ['truncated', (events) => events.slice(0, -1), /the last 1 is missing/],
+      [
+        'edited',
+        (events) => events.map((e) => (e.seq === 2 ? { ...e, actor: 'mallory@evil.example' } : e)),
+        /event 2 was altered/,
+      ],
+    ];
+    for (const [name, tamper, message] of cases) {
+      const proxy = await tamperingProxy(tamper);
+      try {
+        const result = await cli(['audit', 'verify', intent.id], {
+          env: env({ COUNTERSIGN_URL: proxy.url, COUNTERSIGN_API_KEY: reviewerKey }),
+        });
+        expect({ name, code: result.code }).toEqual({ name, code: 4 });
+        expect(result.stdout).toMatch(new RegExp(`^BROKEN  ${intent.id}: `));
+        expect(result.stdout).toMatch(message);
+      } finally {
+        await proxy.close();
+      }
+    }
+  });
+
+  it('export writes every event of the intents created since, as JSON Lines and as RFC 4180 CSV', async () => {
+    const since = new Date(Date.now() - 1_000).toISOString();
+    const reason = 'No, "not" now,\nsorry';
+    const intent = await decidedIntent('Export me, please', reason);
+
+    const jsonl = await cli(['audit', 'export', '--since', since], { env: asAdmin() });
+    expect(jsonl.code).toBe(0);
+    expect(jsonl.stderr).toMatch(/Exported \d+ events? of \d+ intents? created since/);
+    const rows = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditEvent & { intent_id: string });
+    const mine = rows.filter((row) => row.intent_id === intent.id);
+    expect(mine.map((row) => row.seq)).toEqual(
+      Array.from({ length: intent.event_count }, (_, i) => i + 1),
+    );
+    const events = mine.map(({ intent_id: _id, ...event }) => event);
+    expect(
+      verifyTrail(events, {
+        eventCount: intent.event_count,
+        lastEventHash: intent.last_event_hash,
+      }),
+    ).toMatchObject({ ok: true });
+    for (const row of rows) {
+      // Only intents created since --since: each exported trail starts with its creation.
+      if (row.seq === 1) expect(row.at >= since).toBe(true);
+    }
+
+    const csv = await cli(['audit', 'export', '--since', '5m', '--format', 'csv'], {
+      env: asAdmin(),
+    });
+    expect(csv.code).toBe(0);
+    const [header, ...records] = parseCsv(csv.stdout);
+    expect(header).toEqual([
+      'intent_id',
+      'seq',
+      'type',
+      'at',
+      'actor',
+      'channel',
+      'data',
+      'prev_hash',
+      'hash',
+    ]);
+    const mineCsv = records.filter((record) => record[0] === intent.id);
+    expect(mineCsv).toHaveLength(intent.event_count);
+    const rejection = mineCsv.find((record) => record[2] === 'rejected');
+    expect(rejection).toBeDefined();
+    expect(JSON.parse(rejection?.[6] ?? '{}')).toMatchObject({ comment: reason });
+    expect(rejection?.[8]).toBe(intent.last_event_hash);
+
+    const file = path.join(home, 'export.csv');
+    const toFile = await cli(['audit', 'export', '--since', '5m', '--format', 'csv', '-o', file], {
+      env: asAdmin(),
+    });
+    expect(toFile.code).toBe(0);
+    expect(toFile.stdout).toBe('');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toContain(intent.last_event_hash);
+
+    const bad = await cli(['audit', 'export', '--since', 'last tuesday'], { env: asAdmin() });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--since takes a time');
+  });
+});
+
+describe('the published binary', () => {
+  it('is the package bin: built by the SDK build, with a shebang, runnable under plain node', async () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'sdk/package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(pkg.bin.countersign).toBe('./dist/cli/main.js');
+    expect(binary.endsWith(path.join('cli', 'main.js'))).toBe(true);
+    expect(readFileSync(binary, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const version = await cli(['--version'], { env: env() });
+    expect(version).toMatchObject({ code: 0, stdout: `${SDK_VERSION}\n` });
+  });
+});

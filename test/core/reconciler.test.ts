@@ -1,0 +1,285 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  ExecutionStatus,
+  IntentRepository,
+  ListIntentsQuery,
+  WorkflowExecutions,
+} from '../../lambdas/core/ports';
+import {
+  DEFAULT_RECONCILE_OPTIONS,
+  executionName,
+  type RepairOutcome,
+  reconcilePending,
+} from '../../lambdas/core/reconciler';
+import type { AuditEvent } from '../../lambdas/domain/audit';
+import type { IntentState } from '../../lambdas/domain/intent';
+import { pendingIntent, T0 } from '../domain/fixtures';
+
+/** Intents in memory, with the same optimistic versioning as the DynamoDB store. */
+class MemoryIntents implements IntentRepository {
+  readonly items = new Map<string, IntentState>();
+  readonly recorded: AuditEvent[] = [];
+  /** What the status index shows: it may lag behind the items, as a GSI does. */
+  listed: IntentState[] | undefined;
+
+  add(intent: IntentState): IntentState {
+    this.items.set(intent.id, intent);
+    return intent;
+  }
+  async create(): Promise<never> {
+    throw new Error('not used');
+  }
+  async get(id: string) {
+    return this.items.get(id) ?? null;
+  }
+  async getStatus(id: string) {
+    const intent = this.items.get(id);
+    return intent ? { status: intent.status, version: intent.version } : null;
+  }
+  async commit(next: IntentState, expectedVersion: number, events: AuditEvent[]) {
+    if (this.items.get(next.id)?.version !== expectedVersion) return false;
+    this.items.set(next.id, next);
+    this.recorded.push(...events);
+    return true;
+  }
+  async events(): Promise<AuditEvent[]> {
+    return this.recorded;
+  }
+  async list(query: ListIntentsQuery) {
+    const all = (this.listed ?? [...this.items.values()]).filter(
+      (intent) => intent.status === query.status,
+    );
+    const start = query.cursor ? Number(query.cursor) : 0;
+    const items = all.slice(start, start + query.limit);
+    const next = start + query.limit;
+    return { items, nextCursor: next < all.length ? String(next) : null };
+  }
+}
+
+class MemoryExecutions implements WorkflowExecutions {
+  readonly statuses = new Map<string, ExecutionStatus>();
+  readonly started: string[] = [];
+  async status(name: string) {
+    return this.statuses.get(name) ?? null;
+  }
+  async startNamed(name: string, intentId: string) {
+    if (!name.startsWith(intentId)) throw new Error(`${name} is not an execution of ${intentId}`);
+    if (this.statuses.has(name)) return;
+    this.started.push(name);
+    this.statuses.set(name, 'RUNNING');
+  }
+}
+
+function setup(now: Date) {
+  const intents = new MemoryIntents();
+  const executions = new MemoryExecutions();
+  const repaired: { id: string; outcome: RepairOutcome }[] = [];
+  const failed: string[] = [];
+  const run = (options = DEFAULT_RECONCILE_OPTIONS) =>
+    reconcilePending({ intents, executions, clock: { now: () => now } }, options, {
+      repaired: (id, outcome) => repaired.push({ id, outcome }),
+      failed: (id) => failed.push(id),
+    });
+  return { intents, executions, repaired, failed, run };
+}
+
+/** A pending intent created an hour before T0 + 1 h, with a 10 h deadline by default. */
+function intent(id: string, body: Record<string, unknown> = {}): IntentState {
+  return {
+    ...pendingIntent({ policy: { timeout: { after: '10h', action: 'reject' } }, ...body }),
+    id,
+  };
+}
+
+const NOW = new Date(T0.getTime() + 60 * 60 * 1000);
+
+describe('reconcilePending', () => {
+  it('leaves intents with a running execution alone, looking each up once', async () => {
+    // Prepare
+    const { intents, executions, repaired, run } = setup(NOW);
+    intents.add(intent('int_A'));
+    executions.statuses.set('int_A', 'RUNNING');
+    let lookups = 0;
+    const status = executions.status.bind(executions);
+    executions.status = async (name) => {
+      lookups += 1;
+      return status(name);
+    };
+    // Act
+    const summary = await run();
+    // Assess
+    expect(summary).toMatchObject({ checked: 1, healthy: 1, restarted: 0 });
+    expect(lookups).toBe(1);
+    expect(repaired).toEqual([]);
+  });
+
+  it.each(['FAILED', 'TIMED_OUT', 'ABORTED'] as const)(
+    'restarts an intent whose execution ended %s, under a new name',
+    async (ended) => {
+      // Prepare
+      const { intents, executions, repaired, run } = setup(NOW);
+      intents.add(intent('int_A'));
+      executions.statuses.set('int_A', ended);
+      // Act
+      const summary = await run();
+      // Assess
+      expect(summary.restarted).toBe(1);
+      expect(executions.started).toEqual(['int_A-r1']);
+      expect(repaired).toEqual([
+        {
+          id: 'int_A',
+          outcome: {
+            kind: 'restarted',
+            execution: 'int_A-r1',
+            previous: 'int_A',
+            previous_status: ended,
+          },
+        },
+      ]);
+      expect(intents.items.get('int_A')?.status).toBe('pending');
+    },
+  );
+
+  it('follows earlier restarts to the current execution and numbers the next one after it', async () => {
+    // Prepare
+    const { intents, executions, run } = setup(NOW);
+    intents.add(intent('int_A'));
+    executions.statuses.set('int_A', 'FAILED');
+    executions.statuses.set('int_A-r1', 'FAILED');
+    executions.statuses.set('int_A-r2', 'ABORTED');
+    // Act
+    await run();
+    // Assess
+    expect(executions.started).toEqual(['int_A-r3']);
+    // A second run finds int_A-r3 running and does nothing more.
+    const again = await run();
+    expect(again).toMatchObject({ healthy: 1, restarted: 0 });
+    expect(executions.started).toEqual(['int_A-r3']);
+  });
+
+  it('starts the first execution of an intent that never got one (a create that failed half-way)', async () => {
+    // Prepare
+    const { intents, executions, run } = setup(NOW);
+    intents.add(intent('int_A'));
+    // Act
+    const summary = await run();
+    // Assess
+    expect(summary.started).toBe(1);
+    expect(executions.started).toEqual(['int_A']);
+  });
+
+  it('leaves intents younger than the grace period alone: their first start may be in flight', async () => {
+    // Prepare
+    const { intents, executions, run } = setup(new Date(T0.getTime() + 30_000));
+    intents.add(intent('int_A'));
+    // Act
+    const summary = await run();
+    // Assess
+    expect(summary).toMatchObject({ young: 1, started: 0 });
+    expect(executions.started).toEqual([]);
+  });
+
+  it('applies the policy timeout to an intent past its deadline whose execution ended', async () => {
+    // Prepare
+    const { intents, executions, repaired, run } = setup(NOW);
+    intents.add(intent('int_A', { policy: { timeout: { after: '30m', action: 'approve' } } }));
+    executions.statuses.set('int_A', 'FAILED');
+    // Act
+    const summary = await run();
+    // Assess
+    expect(summary.timed_out).toBe(1);
+    expect(executions.started).toEqual([]);
+    const closed = intents.items.get('int_A');
+    expect(closed?.status).toBe('timed_out');
+    expect(closed?.decision).toMatchObject({
+      outcome: 'approved',
+      by: 'timeout',
+      channel: 'timeout',
+    });
+    expect(intents.recorded.map((event) => event.type)).toEqual(['timed_out']);
+    expect(repaired[0]?.outcome).toEqual({
+      kind: 'timed_out',
+      previous: 'int_A',
+      previous_status: 'FAILED',
+    });
+  });
+
+  it('reports an intent as stuck once its restarts are used up, and times it out at the deadline', async () => {
+    // Prepare
+    const { intents, executions, run } = setup(NOW);
+    intents.add(intent('int_A'));
+    executions.statuses.set('int_A', 'FAILED');
+    executions.statuses.set('int_A-r1', 'FAILED');
+    const options = { ...DEFAULT_RECONCILE_OPTIONS, maxRestarts: 1 };
+    // Act
+    const summary = await run(options);
+    // Assess
+    expect(summary).toMatchObject({ stuck: 1, restarted: 0 });
+    expect(executions.started).toEqual([]);
+    expect(intents.items.get('int_A')?.status).toBe('pending');
+    // At the deadline, nothing stays pending.
+    const later = setup(new Date(T0.getTime() + 11 * 60 * 60 * 1000));
+    later.intents.add(intents.items.get('int_A') as IntentState);
+    for (const [name, status] of executions.statuses) later.executions.statuses.set(name, status);
+    expect(await later.run(options)).toMatchObject({ timed_out: 1 });
+    expect(later.intents.items.get('int_A')?.status).toBe('timed_out');
+  });
+
+  it('decides from a consistent read: an intent the index still lists as pending but already decided is left alone', async () => {
+    // Prepare
+    const { intents, executions, run } = setup(NOW);
+    const listed = intents.add(intent('int_A'));
+    intents.listed = [listed];
+    intents.items.set('int_A', { ...listed, status: 'approved', version: listed.version + 1 });
+    executions.statuses.set('int_A', 'SUCCEEDED');
+    // Act
+    const summary = await run();
+    // Assess
+    expect(summary).toMatchObject({ settled: 1, restarted: 0, timed_out: 0 });
+    expect(executions.started).toEqual([]);
+  });
+
+  it('goes on after a failure with one intent and counts it', async () => {
+    // Prepare
+    const { intents, executions, failed, run } = setup(NOW);
+    intents.add(intent('int_A'));
+    intents.add(intent('int_B'));
+    executions.statuses.set('int_A', 'FAILED');
+    executions.statuses.set('int_B', 'FAILED');
+    const startNamed = executions.startNamed.bind(executions);
+    executions.startNamed = async (name, id) => {
+      if (id === 'int_A') throw new Error('ThrottlingException');
+      return startNamed(name, id);
+    };
+    // Act
+    const summary = await run();
+    // Assess
+    expect(summary).toMatchObject({ checked: 2, failed: 1, restarted: 1 });
+    expect(failed).toEqual(['int_A']);
+    expect(executions.started).toEqual(['int_B-r1']);
+  });
+
+  it('pages through the pending list up to its limit', async () => {
+    // Prepare
+    const { intents, executions, run } = setup(NOW);
+    for (let i = 0; i < 7; i += 1) {
+      intents.add(intent(`int_${i}`));
+      executions.statuses.set(`int_${i}`, 'RUNNING');
+    }
+    // Act
+    const all = await run({ ...DEFAULT_RECONCILE_OPTIONS, pageSize: 3 });
+    const capped = await run({ ...DEFAULT_RECONCILE_OPTIONS, pageSize: 3, maxIntents: 5 });
+    // Assess
+    expect(all).toMatchObject({ checked: 7, healthy: 7 });
+    expect(capped).toMatchObject({ checked: 5, healthy: 5 });
+  });
+});
+
+describe('executionName', () => {
+  it('is the intent id first, then <id>-r<n>: valid Step Functions names under 80 characters', () => {
+    const id = 'int_01KQ0000000000000000000000';
+    expect(executionName(id, 0)).toBe(id);
+    expect(executionName(id, 12)).toBe(`${id}-r12`);
+    expect(executionName(id, 12)).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+  });
+});

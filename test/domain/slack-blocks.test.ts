@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { type IntentState, toView } from '../../lambdas/domain/intent';
+import {
+  audienceFromBlockId,
+  escapeMrkdwn,
+  renderRejectModal,
+  renderSlackNotification,
+  renderSlackOutcome,
+  SLACK_ACTIONS,
+  type SlackBlock,
+} from '../../lambdas/domain/slack-blocks';
+import { pendingIntent, T0 } from './fixtures';
+
+const REVIEW_URL = 'https://approvals.example.com/review/abc.def';
+
+/** Every string a reader of the message would see (or Slack would parse), in order. */
+function texts(blocks: SlackBlock[]): string[] {
+  return JSON.stringify(blocks)
+    .match(/"text":"(?:[^"\\]|\\.)*"/g)
+    ?.map((match) => JSON.parse(match.slice(7)) as string) as string[];
+}
+
+function buttons(blocks: SlackBlock[]) {
+  return blocks.flatMap((block) => (block.type === 'actions' ? block.elements : []));
+}
+
+function hostile(): IntentState {
+  return pendingIntent({
+    summary: 'Pay <!channel> now <https://evil.example|the invoice>',
+    payload: {
+      vendor: '<@U0ADMIN> & <!here>',
+      amount: 1200,
+      reviewer: 'cfo@company.com',
+    },
+  });
+}
+
+describe('renderSlackNotification', () => {
+  it('shows the summary, the key payload fields and the deadline', () => {
+    const intent = pendingIntent({ summary: 'Email the Q1 summary to the board' });
+    const { text, blocks } = renderSlackNotification(toView(intent), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: REVIEW_URL,
+      now: T0,
+    });
+    const shown = texts(blocks).join('\n');
+    expect(text).toBe('Approval needed: Email the Q1 summary to the board');
+    expect(shown).toContain('*Email the Q1 summary to the board*');
+    expect(shown).toContain('*report*\nQ1 Financial Summary');
+    expect(shown).toContain('*reviewer*\ncfo@company.com');
+    // The deadline in the reader's own time zone, with the UTC time as the fallback, and the
+    // policy's fallback outcome.
+    const deadline = Math.floor(Date.parse(intent.deadline_at) / 1000);
+    expect(shown).toContain(
+      `<!date^${deadline}^{date_short_pretty} at {time}|${intent.deadline_at}>`,
+    );
+    expect(shown).toContain('(in 8h)');
+    expect(shown).toContain('it will be rejected automatically');
+  });
+
+  it('escapes agent-controlled text, so a payload cannot ping the channel or disguise a link', () => {
+    const { text, blocks } = renderSlackNotification(toView(hostile()), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: REVIEW_URL,
+      now: T0,
+    });
+    const all = [text, ...texts(blocks)].join('\n');
+    expect(all).not.toMatch(/<!channel>|<!here>|<@U0ADMIN>|<https:\/\/evil/);
+    expect(all).toContain('Pay &lt;!channel&gt; now &lt;https://evil.example|the invoice&gt;');
+    expect(all).toContain('&lt;@U0ADMIN&gt; &amp; &lt;!here&gt;');
+    // mrkdwn is verbatim: Slack does not auto-link or auto-mention inside it.
+    for (const block of blocks) {
+      if (block.type === 'section' && block.text?.type === 'mrkdwn') {
+        expect(block.text.verbatim).toBe(true);
+      }
+    }
+  });
+
+  it('offers Approve and Reject carrying only the intent id, and a link to the review page', () => {
+    const intent = pendingIntent();
+    const { blocks } = renderSlackNotification(
+      toView({ ...intent, task_token: 'SECRET-TASK-TOKEN' }),
+      'remind',
+      { audience: { kind: 'user' }, reviewUrl: REVIEW_URL, now: T0 },
+    );
+    expect(buttons(blocks).map((b) => [b.action_id, b.value, b.url, b.style])).toEqual([
+      [SLACK_ACTIONS.approve, intent.id, undefined, 'primary'],
+      [SLACK_ACTIONS.reject, intent.id, undefined, 'danger'],
+      [SLACK_ACTIONS.openReview, undefined, REVIEW_URL, undefined],
+    ]);
+    expect(JSON.stringify(blocks)).not.toContain('SECRET-TASK-TOKEN');
+    expect(blocks[0]).toMatchObject({
+      type: 'header',
+      text: { text: 'Reminder: approval needed' },
+    });
+  });
+
+  it("addresses a team's channel: any member may decide, and no personal review link", () => {
+    const { blocks } = renderSlackNotification(toView(pendingIntent()), 'escalate', {
+      audience: { kind: 'team', team: 'finance' },
+      reviewUrl: null,
+      now: T0,
+    });
+    expect(texts(blocks)).toContain('Any member of team:finance may decide.');
+    expect(blocks[0]).toMatchObject({ text: { text: 'Escalated to team:finance' } });
+    expect(buttons(blocks).map((b) => b.action_id)).toEqual([
+      SLACK_ACTIONS.approve,
+      SLACK_ACTIONS.reject,
+    ]);
+    const actions = blocks.find((block) => block.type === 'actions');
+    expect(audienceFromBlockId(actions?.block_id)).toEqual({ kind: 'team', team: 'finance' });
+  });
+});
+
+describe('renderSlackOutcome', () => {
+  it('replaces the buttons with the outcome, who decided, on which channel, and why', () => {
+    const intent: IntentState = {
+      ...hostile(),
+      status: 'rejected',
+      decision: {
+        outcome: 'rejected',
+        by: 'cfo@company.com',
+        at: '2026-11-24T10:00:00.000Z',
+        comment: 'Wrong <!channel> vendor',
+        channel: 'slack',
+      },
+    };
+    const { text, blocks } = renderSlackOutcome(toView(intent), {
+      audience: { kind: 'user' },
+      now: T0,
+    });
+    expect(buttons(blocks)).toEqual([]);
+    expect(text).toMatch(/^Rejected: /);
+    const shown = texts(blocks).join('\n');
+    expect(shown).toContain(':no_entry: *Rejected* by cfo@company.com via slack');
+    expect(shown).toContain('>Wrong &lt;!channel&gt; vendor');
+  });
+
+  it('says a timeout decided, with the fallback outcome', () => {
+    const intent: IntentState = {
+      ...pendingIntent(),
+      status: 'timed_out',
+      decision: {
+        outcome: 'approved',
+        by: 'timeout',
+        at: '2026-11-24T17:00:00.000Z',
+        comment: null,
+        channel: 'timeout',
+      },
+    };
+    const shown = texts(
+      renderSlackOutcome(toView(intent), { audience: { kind: 'user' }, now: T0 }).blocks,
+    );
+    expect(shown.join('\n')).toContain('so it was approved automatically');
+  });
+
+  it('while a quorum still waits, a team channel keeps its buttons and a reviewer sees the count', () => {
+    const base = pendingIntent({
+      reviewers: ['a@x.com', 'b@x.com', 'c@x.com'],
+      policy: { required_approvals: 2 },
+    });
+    const intent: IntentState = {
+      ...base,
+      approvals: [
+        { by: 'a@x.com', at: T0.toISOString(), comment: null, channel: 'slack', step: 0 },
+      ],
+    };
+    const team = renderSlackOutcome(toView(intent), {
+      audience: { kind: 'team', team: 'finance' },
+      now: T0,
+    });
+    const own = renderSlackOutcome(toView(intent), { audience: { kind: 'user' }, now: T0 });
+    expect(buttons(team.blocks).map((b) => b.action_id)).toEqual([
+      SLACK_ACTIONS.approve,
+      SLACK_ACTIONS.reject,
+    ]);
+    expect(buttons(own.blocks)).toEqual([]);
+    expect(texts(own.blocks).join('\n')).toContain(
+      'Approved so far by a@x.com (1 of 2). Waiting for 1 more approval.',
+    );
+  });
+});
+
+describe('renderRejectModal', () => {
+  it('asks for a required reason and keeps the context it is given', () => {
+    const view = renderRejectModal(toView(hostile()), '{"intent_id":"int_TEST"}');
+    expect(view.private_metadata).toBe('{"intent_id":"int_TEST"}');
+    const input = view.blocks.find((block) => block.type === 'input');
+    expect(input).toMatchObject({
+      block_id: 'reason',
+      element: { type: 'plain_text_input', action_id: 'reason', min_length: 1, max_length: 2000 },
+    });
+    expect(JSON.stringify(view)).not.toContain('<!channel>');
+    expect(view.title.text.length).toBeLessThanOrEqual(24);
+  });
+});
+
+describe('escapeMrkdwn', () => {
+  it('escapes exactly the three characters Slack parses', () => {
+    expect(escapeMrkdwn('a & b < c > d *e* _f_')).toBe('a &amp; b &lt; c &gt; d *e* _f_');
+  });
+});

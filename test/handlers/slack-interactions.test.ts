@@ -1,0 +1,383 @@
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  buildBlockActionsBody,
+  buildViewSubmissionBody,
+  signSlackRequest,
+} from '../../local/standins/slack';
+import { type FakeSlack, startFakeSlack } from './fake-slack';
+import { apiEvent, setHandlerEnvironment } from './helpers';
+
+const SIGNING_SECRET = 'slack-signing-secret-for-tests';
+const USERS: Record<string, string> = {
+  U_CFO: 'CFO@Company.com', // Slack keeps the case people typed; reviewers are stored lower-case
+  U_OUTSIDER: 'mallory@company.com',
+};
+
+setHandlerEnvironment();
+const dynamo = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+let slack: FakeSlack;
+const { handler } = await import('../../lambdas/handlers/slack-interactions');
+
+beforeAll(async () => {
+  slack = await startFakeSlack();
+  Object.assign(process.env, {
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+  });
+});
+afterAll(() => slack.close());
+
+const now = Date.now();
+/** The stored intent: what every read returns, replaced by every write, like the table. */
+let meta: Record<string, unknown>;
+const intentItem = (overrides: Record<string, unknown> = {}) => ({
+  pk: 'INTENT#int_1',
+  sk: 'META',
+  id: 'int_1',
+  intent_type: 'intent.payment.v1',
+  to_agent: 'agent://payments',
+  from_agent: 'agent://payments',
+  summary: 'Pay the ACME invoice',
+  status: 'pending',
+  policy: {
+    remind_after: [],
+    escalate: [],
+    timeout: { after: 3600, action: 'reject' },
+    required_approvals: 1,
+    steps: null,
+    channels: ['email', 'slack'],
+  },
+  recipients: ['cfo@company.com'],
+  approvals: [],
+  decision: null,
+  callback_url: null,
+  step: 0,
+  created_at: new Date(now).toISOString(),
+  updated_at: new Date(now).toISOString(),
+  deadline_at: new Date(now + 3600_000).toISOString(),
+  next_action_at: null,
+  event_count: 2,
+  last_event_hash: 'a'.repeat(64),
+  version: 3,
+  asked: ['cfo@company.com'],
+  step_started_at: new Date(now).toISOString(),
+  stage_index: 0,
+  task_token: 'token-of-stage-0',
+  pending_notifications: [],
+  ...overrides,
+});
+
+beforeEach(() => {
+  meta = intentItem();
+  dynamo.on(QueryCommand).callsFake(() => ({
+    Items: [meta, { sk: 'PAYLOAD', payload_json: JSON.stringify({ amount: 1200 }) }],
+  }));
+  dynamo.on(TransactWriteCommand).callsFake((input) => {
+    for (const entry of input.TransactItems ?? []) {
+      if (entry.Put?.Item?.sk === 'META') meta = entry.Put.Item;
+    }
+    return {};
+  });
+  dynamo.on(PutCommand).callsFake((input) => {
+    if (input.Item?.sk === 'META') meta = input.Item;
+    return {};
+  });
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  slack.on('users.info', (args) => {
+    const email = USERS[String(args.user)];
+    return {
+      body: email
+        ? { ok: true, user: { id: args.user, profile: { email } } }
+        : { ok: false, error: 'user_not_found' },
+    };
+  });
+});
+afterEach(() => {
+  dynamo.reset();
+  sfn.reset();
+  slack.reset();
+});
+
+function post(
+  body: string,
+  options: { secret?: string; timestamp?: number; base64?: boolean; signedBody?: string } = {},
+) {
+  const headers = {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    ...signSlackRequest(
+      options.secret ?? SIGNING_SECRET,
+      options.signedBody ?? body,
+      options.timestamp ?? Math.floor(Date.now() / 1000),
+    ),
+  };
+  const event = apiEvent({
+    method: 'POST',
+    resource: '/slack/interactions',
+    headers,
+    body: options.base64 ? Buffer.from(body, 'utf8').toString('base64') : body,
+  });
+  return handler({ ...event, isBase64Encoded: options.base64 ?? false });
+}
+
+const click = (userId: string, actionId: string, extra: { triggerId?: string } = {}) =>
+  buildBlockActionsBody({
+    userId,
+    channel: 'D_CFO',
+    messageTs: '1780000000.000100',
+    actionId,
+    blockId: 'countersign.decide:user',
+    value: 'int_1',
+    ...extra,
+  });
+
+const writes = () => dynamo.commandCalls(TransactWriteCommand).length;
+const ephemerals = () => slack.callsTo('chat.postEphemeral').map((call) => String(call.args.text));
+
+describe('Handler: POST /slack/interactions, the signature', () => {
+  it('refuses a forged signature with 401 in the contract shape, and changes nothing', async () => {
+    const result = await post(click('U_CFO', 'countersign.approve'), { secret: 'guessed' });
+
+    expect(result.statusCode).toBe(401);
+    expect(JSON.parse(result.body)).toEqual({
+      error: {
+        code: 'unauthenticated',
+        message: 'This request is not signed by Slack: the signature is missing, stale or wrong.',
+        details: [],
+      },
+    });
+    expect(dynamo.calls()).toHaveLength(0);
+    expect(slack.calls).toHaveLength(0);
+  });
+
+  it('refuses a correctly signed request older than five minutes (a replay)', async () => {
+    const stale = Math.floor(Date.now() / 1000) - 6 * 60;
+    const result = await post(click('U_CFO', 'countersign.approve'), { timestamp: stale });
+    expect(result.statusCode).toBe(401);
+    expect(writes()).toBe(0);
+  });
+
+  it('refuses a body changed after signing', async () => {
+    const signed = click('U_CFO', 'countersign.approve');
+    const tampered = click('U_OUTSIDER', 'countersign.approve');
+    const result = await post(tampered, { signedBody: signed });
+    expect(result.statusCode).toBe(401);
+    expect(writes()).toBe(0);
+  });
+
+  it('refuses a request without Slack headers', async () => {
+    const result = await handler(
+      apiEvent({ method: 'POST', resource: '/slack/interactions', body: 'payload=%7B%7D' }),
+    );
+    expect(result.statusCode).toBe(401);
+  });
+
+  it('answers 400, not 5xx, to a signed body that is not an interaction', async () => {
+    const noPayload = await post('hello=world');
+    expect(noPayload.statusCode).toBe(400);
+    expect(JSON.parse(noPayload.body).error.code).toBe('invalid_request');
+    const notJson = await post('payload=%7Bnot-json');
+    expect(JSON.parse(notJson.body).error.code).toBe('invalid_request');
+    const wrongShape = await post(
+      `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', actions: 'x' }))}`,
+    );
+    expect(wrongShape.statusCode).toBe(400);
+    expect(JSON.parse(wrongShape.body).error.code).toBe('validation_failed');
+  });
+});
+
+describe('Handler: POST /slack/interactions, Approve', () => {
+  it('decides on channel slack, wakes the execution, and replaces the buttons with the outcome', async () => {
+    const result = await post(click('U_CFO', 'countersign.approve'));
+
+    expect(result.statusCode).toBe(200);
+    expect(result.body).toBe('');
+    expect(meta).toMatchObject({
+      status: 'approved',
+      version: 4,
+      decision: { outcome: 'approved', by: 'cfo@company.com', channel: 'slack' },
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe(
+      'token-of-stage-0',
+    );
+    const [update] = slack.callsTo('chat.update');
+    expect(update?.args).toMatchObject({ channel: 'D_CFO', ts: '1780000000.000100' });
+    expect(JSON.stringify(update?.args.blocks)).toContain(
+      '*Approved* by cfo@company.com via slack',
+    );
+    expect(JSON.stringify(update?.args.blocks)).not.toContain('"type":"actions"');
+    expect(slack.callsTo('users.info')[0]?.authorization).toBe('Bearer xoxb-test-token');
+  });
+
+  it('accepts the body base64-encoded, as API Gateway may pass it', async () => {
+    const result = await post(click('U_CFO', 'countersign.approve'), { base64: true });
+    expect(result.statusCode).toBe(200);
+    expect(meta).toMatchObject({ status: 'approved' });
+  });
+
+  it('a second click changes nothing and says who decided (exactly once)', async () => {
+    await post(click('U_CFO', 'countersign.approve'));
+    const decided = structuredClone(meta);
+
+    const again = await post(click('U_CFO', 'countersign.approve'));
+
+    expect(again.statusCode).toBe(200);
+    expect(meta).toEqual(decided);
+    expect(writes()).toBe(1);
+    expect(ephemerals()).toEqual([
+      expect.stringMatching(/^Nothing was changed: .*\*Approved\* by cfo@company\.com via slack/),
+    ]);
+  });
+
+  it('refuses a click by someone who is not a current recipient, telling only them', async () => {
+    const result = await post(click('U_OUTSIDER', 'countersign.approve'));
+
+    expect(result.statusCode).toBe(200);
+    expect(writes()).toBe(0);
+    expect(meta).toMatchObject({ status: 'pending', approvals: [] });
+    expect(slack.callsTo('chat.postEphemeral')[0]?.args).toMatchObject({
+      channel: 'D_CFO',
+      user: 'U_OUTSIDER',
+    });
+    expect(ephemerals()[0]).toContain('You (mallory@company.com) are not asked to decide');
+    expect(slack.callsTo('chat.update')).toHaveLength(0);
+  });
+
+  it('refuses a Slack user without a known email', async () => {
+    await post(click('U_STRANGER', 'countersign.approve'));
+    expect(writes()).toBe(0);
+    expect(ephemerals()[0]).toContain('no email address Countersign can match');
+  });
+
+  it('on an intent decided elsewhere, shows the outcome in the message and to the clicker', async () => {
+    meta = intentItem({
+      status: 'rejected',
+      decision: {
+        outcome: 'rejected',
+        by: 'cfo@company.com',
+        at: new Date(now).toISOString(),
+        comment: 'no budget',
+        channel: 'email',
+      },
+    });
+    await post(click('U_CFO', 'countersign.approve'));
+    expect(writes()).toBe(0);
+    expect(JSON.stringify(slack.callsTo('chat.update')[0]?.args.blocks)).toContain(
+      '*Rejected* by cfo@company.com via email',
+    );
+    expect(ephemerals()[0]).toMatch(/^Nothing was changed/);
+  });
+
+  it('ignores the review-page link button (it only opens a browser)', async () => {
+    const result = await post(click('U_CFO', 'countersign.open_review'));
+    expect(result.statusCode).toBe(200);
+    expect(writes()).toBe(0);
+    expect(slack.calls).toHaveLength(0);
+  });
+});
+
+describe('Handler: POST /slack/interactions, Reject', () => {
+  it('opens a modal asking why, and decides nothing yet', async () => {
+    const result = await post(click('U_CFO', 'countersign.reject', { triggerId: 'trig-1' }));
+
+    expect(result.statusCode).toBe(200);
+    expect(writes()).toBe(0);
+    const [open] = slack.callsTo('views.open');
+    expect(open?.args.trigger_id).toBe('trig-1');
+    const view = open?.args.view as { callback_id: string; private_metadata: string };
+    expect(view.callback_id).toBe('countersign.reject_reason');
+    expect(JSON.parse(view.private_metadata)).toEqual({
+      intent_id: 'int_1',
+      channel: 'D_CFO',
+      ts: '1780000000.000100',
+      block_id: 'countersign.decide:user',
+    });
+  });
+
+  it('says so when Slack cannot open the modal (the trigger expired)', async () => {
+    slack.on('views.open', () => ({ body: { ok: false, error: 'expired_trigger_id' } }));
+    const result = await post(click('U_CFO', 'countersign.reject', { triggerId: 'old' }));
+    expect(result.statusCode).toBe(200);
+    expect(ephemerals()).toEqual([
+      'Slack could not open the form to ask for a reason. Try again, or use the review page.',
+    ]);
+    expect(writes()).toBe(0);
+  });
+
+  it('does not open the modal for an outsider', async () => {
+    await post(click('U_OUTSIDER', 'countersign.reject'));
+    expect(slack.callsTo('views.open')).toHaveLength(0);
+    expect(ephemerals()[0]).toContain('not asked to decide');
+  });
+
+  const submission = (userId: string, reason: string) =>
+    buildViewSubmissionBody({
+      userId,
+      view: {
+        id: 'V1',
+        callback_id: 'countersign.reject_reason',
+        private_metadata: JSON.stringify({
+          intent_id: 'int_1',
+          channel: 'D_CFO',
+          ts: '1780000000.000100',
+          block_id: 'countersign.decide:user',
+        }),
+      },
+      values: { reason: { reason } },
+    });
+
+  it('the submitted reason rejects on channel slack, closes the modal, and updates the message', async () => {
+    const result = await post(submission('U_CFO', '  Wrong vendor  '));
+
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ response_action: 'clear' });
+    expect(meta).toMatchObject({
+      status: 'rejected',
+      decision: { by: 'cfo@company.com', comment: 'Wrong vendor', channel: 'slack' },
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+    const update = slack.callsTo('chat.update')[0]?.args;
+    expect(update).toMatchObject({ channel: 'D_CFO', ts: '1780000000.000100' });
+    expect(JSON.stringify(update?.blocks)).toContain('>Wrong vendor');
+  });
+
+  it('a blank reason is refused inside the modal', async () => {
+    const result = await post(submission('U_CFO', '   '));
+    expect(JSON.parse(result.body)).toEqual({
+      response_action: 'errors',
+      errors: { reason: 'Say why you reject: a reason is required.' },
+    });
+    expect(writes()).toBe(0);
+  });
+
+  it('a submission by an outsider changes nothing and says why', async () => {
+    const result = await post(submission('U_OUTSIDER', 'I object'));
+    const body = JSON.parse(result.body);
+    expect(body.response_action).toBe('update');
+    expect(JSON.stringify(body.view)).toContain('not asked to decide');
+    expect(meta).toMatchObject({ status: 'pending' });
+  });
+});
+
+describe('Handler: POST /slack/interactions, configuration', () => {
+  it('answers 404 where Slack is not configured', async () => {
+    const saved = process.env.SLACK_SIGNING_SECRET;
+    delete process.env.SLACK_SIGNING_SECRET;
+    try {
+      const result = await post(click('U_CFO', 'countersign.approve'));
+      expect(result.statusCode).toBe(404);
+      expect(JSON.parse(result.body).error.code).toBe('not_found');
+    } finally {
+      process.env.SLACK_SIGNING_SECRET = saved;
+    }
+  });
+});
