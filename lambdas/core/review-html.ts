@@ -7,7 +7,7 @@ import { escapeHtml } from '../domain/messages';
  * itself (some mail scanners run scripts), and every value is escaped.
  */
 const STYLE = `
-body{font-family:system-ui,-apple-system,sans-serif;margin:0;background:#f6f7f9;color:#1c1e21}
+body{font-family:system-ui,-apple-system,sans-serif;margin:0;background:#f6f7f9;color:#1c1e21;overflow-wrap:anywhere}
 main{max-width:640px;margin:0 auto;padding:16px}
 .card{background:#fff;border-radius:10px;padding:16px;margin:12px 0;box-shadow:0 1px 2px rgba(0,0,0,.08)}
 h1{font-size:20px;margin:4px 0 8px} .muted{color:#606770;font-size:14px}
