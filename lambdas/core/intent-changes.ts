@@ -8,8 +8,11 @@ import { EventEmitter } from 'node:events';
  * shares one process, so an agent resumes within a loopback round trip of the decision.
  */
 export interface IntentWatch {
-  /** Resolves at once if the intent changed since the last call, else at its next change or after `timeoutMs`. */
-  changeOrTimeout(timeoutMs: number): Promise<void>;
+  /**
+   * Resolves at once if the intent changed since the last call, else at its next change or after
+   * `timeoutMs`: true for a change, false for the timeout.
+   */
+  changeOrTimeout(timeoutMs: number): Promise<boolean>;
   close(): void;
 }
 
@@ -36,12 +39,13 @@ class IntentChanges {
     this.emitter.on(intentId, listener);
     return {
       changeOrTimeout: (timeoutMs) =>
-        new Promise<void>((resolve) => {
+        new Promise<boolean>((resolve) => {
           const done = () => {
             clearTimeout(timer);
             wake = undefined;
+            const changed = changedSinceLastWait;
             changedSinceLastWait = false;
-            resolve();
+            resolve(changed);
           };
           const timer = setTimeout(done, Math.max(0, timeoutMs));
           if (changedSinceLastWait) done();

@@ -163,7 +163,15 @@ export async function waitForIntent(
     if (first.status !== 'pending') return toView(first);
     const deadline = Date.now() + timeoutSeconds * 1000;
     while (Date.now() < deadline) {
-      await watch.changeOrTimeout(Math.min(deps.waitPollMs, Math.max(0, deadline - Date.now())));
+      const changed = await watch.changeOrTimeout(
+        Math.min(deps.waitPollMs, Math.max(0, deadline - Date.now())),
+      );
+      if (changed) {
+        // Woken by a write in this process: read the whole intent once, not its status first.
+        const current = await loadVisible(deps, principal, id);
+        if (current.status !== 'pending') return toView(current);
+        continue;
+      }
       const status = await deps.intents.getStatus(id);
       if (status && status.status !== 'pending') break;
     }

@@ -9,7 +9,7 @@ import {
   enterStage,
   nextAction,
   planStages,
-  settleNotification,
+  settleNotifications,
   stageClockStart,
 } from '../domain/stages';
 import type { Clock, EmailSender, IntentRepository, TeamRepository, Workflow } from './ports';
@@ -132,30 +132,39 @@ export async function runStage(
     }
     throw error;
   }
-  let notified = 0;
-  for (const notification of entered.pending_notifications) {
-    if (await deliver(deps, entered, notification)) notified += 1;
+  // Sent side by side, then recorded in one write: the store's writes are the cost that grows
+  // with recipients. A crash before the record re-sends the batch (at-least-once).
+  const notifications = entered.pending_notifications;
+  const settled: { notification: PendingNotification; outcome: SendOutcome }[] = [];
+  for (let start = 0; start < notifications.length; start += SEND_CONCURRENCY) {
+    const batch = notifications.slice(start, start + SEND_CONCURRENCY);
+    settled.push(
+      ...(await Promise.all(
+        batch.map(async (notification) => ({
+          notification,
+          outcome: await sendOnChannel(deps, entered, notification),
+        })),
+      )),
+    );
   }
-  return { notified };
+  if (settled.length > 0) {
+    await transitionIntent(deps.intents, input.intent_id, (current) =>
+      settleNotifications(current, settled, deps.clock.now().toISOString()),
+    );
+  }
+  return { notified: settled.filter(({ outcome }) => outcome.ok).length };
 }
 
-async function deliver(
-  deps: StageRunnerDeps,
-  intent: IntentState,
-  notification: PendingNotification,
-): Promise<boolean> {
-  const outcome = await sendOnChannel(deps, intent, notification);
-  await transitionIntent(deps.intents, intent.id, (current) =>
-    settleNotification(current, notification, outcome, deps.clock.now().toISOString()),
-  );
-  return outcome.ok;
-}
+/** Enough to send a team's notices quickly without tripping SES or Slack rate limits. */
+const SEND_CONCURRENCY = 8;
+
+type SendOutcome = { ok: true; messageId: string } | { ok: false; error: string };
 
 async function sendOnChannel(
   deps: StageRunnerDeps,
   intent: IntentState,
   notification: PendingNotification,
-): Promise<{ ok: true; messageId: string } | { ok: false; error: string }> {
+): Promise<SendOutcome> {
   const reviewUrl = reviewUrlFor(deps, intent, notification.to);
   if (notification.channel === 'slack') {
     if (!deps.slack) return { ok: false, error: 'channel slack is not configured' };

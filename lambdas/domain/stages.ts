@@ -183,6 +183,25 @@ export function enterStage(
 }
 
 /** Marks one pending notification as sent (or failed) and records it in the trail. */
+/** Records several sent (or failed) notifications as one transition, in the given order. */
+export function settleNotifications(
+  intent: IntentState,
+  settled: {
+    notification: PendingNotification;
+    outcome: { ok: true; messageId: string } | { ok: false; error: string };
+  }[],
+  at: string,
+): Transition {
+  let current = intent;
+  const events: AuditEventDraft[] = [];
+  for (const { notification, outcome } of settled) {
+    const step = settleNotification(current, notification, outcome, at);
+    current = step.intent;
+    events.push(...step.events);
+  }
+  return { intent: current, events, signal: false };
+}
+
 export function settleNotification(
   intent: IntentState,
   notification: PendingNotification,

@@ -6,7 +6,7 @@ describe('intentChanges: the long poll wake-up', () => {
     const watch = intentChanges.watch('int_a');
     const started = performance.now();
     setTimeout(() => intentChanges.changed('int_a'), 20);
-    await watch.changeOrTimeout(10_000);
+    expect(await watch.changeOrTimeout(10_000)).toBe(true);
     watch.close();
     expect(performance.now() - started).toBeLessThan(2_000);
   });
@@ -19,7 +19,7 @@ describe('intentChanges: the long poll wake-up', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
     // The change was consumed: the next wait runs to its timeout.
     const second = performance.now();
-    await watch.changeOrTimeout(100);
+    expect(await watch.changeOrTimeout(100)).toBe(false);
     expect(performance.now() - second).toBeGreaterThanOrEqual(90);
     watch.close();
   });

@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyTimeout, applyVote } from '../../lambdas/domain/decisions';
 import type { IntentState, ResolvedPolicy } from '../../lambdas/domain/intent';
-import { enterStage, nextAction, planStages, type Stage } from '../../lambdas/domain/stages';
+import {
+  enterStage,
+  nextAction,
+  planStages,
+  type Stage,
+  settleNotifications,
+} from '../../lambdas/domain/stages';
 import { pendingIntent, T0 } from './fixtures';
 
 const t = (seconds: number) => T0.getTime() + seconds * 1000;
@@ -255,5 +261,36 @@ describe('enterStage', () => {
         nextAt: t(1800),
       }),
     ).toThrowError(/moved on/);
+  });
+});
+
+describe('settleNotifications', () => {
+  it('records every sent or failed notice of a stage in one transition, once', () => {
+    const intent = pendingIntent();
+    const stages = planStages(intent.policy, T0.getTime(), Date.parse(intent.deadline_at));
+    const entered = enterStage(intent, {
+      step: 0,
+      stage: stages[0] as Stage,
+      recipients: ['cfo@company.com'],
+      token: 'token-1',
+      at: T0.toISOString(),
+      nextAt: stages[1]?.at ?? 0,
+    }).intent;
+    const [first] = entered.pending_notifications;
+    if (!first) throw new Error('the first stage notifies the reviewer');
+    const outcomes = entered.pending_notifications.map((notification, index) => ({
+      notification,
+      outcome:
+        index === 0
+          ? { ok: true as const, messageId: 'm-1' }
+          : { ok: false as const, error: 'refused' },
+    }));
+    const settled = settleNotifications(entered, outcomes, T0.toISOString());
+    expect(settled.intent.pending_notifications).toEqual([]);
+    expect(settled.events.map((event) => event.type)).toEqual(
+      outcomes.map((_, index) => (index === 0 ? 'notified' : 'notification_failed')),
+    );
+    // A retried task settling the same notices again records nothing more.
+    expect(settleNotifications(settled.intent, outcomes, T0.toISOString()).events).toEqual([]);
   });
 });

@@ -23,6 +23,8 @@ export interface StackProcess {
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+/** As `npm start` runs it (package.json): a bounded heap, so that garbage is collected early. */
+const LOCAL_NODE_OPTIONS = ['--max-old-space-size=512'];
 
 export function newDataDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'countersign-e2e-'));
@@ -45,12 +47,16 @@ export async function freePort(): Promise<number> {
 
 export async function startStack(dataDir: string, port?: number): Promise<StackProcess> {
   const chosenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, COUNTERSIGN_PORT: String(chosenPort), COUNTERSIGN_DATA_DIR: dataDir },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...LOCAL_NODE_OPTIONS, '--import', 'tsx', 'local/start.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, COUNTERSIGN_PORT: String(chosenPort), COUNTERSIGN_DATA_DIR: dataDir },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
