@@ -5,7 +5,15 @@ import {
   type Intent,
   WaitTimeoutError,
 } from '../../sdk/src/index';
-import { newDataDir, removeDataDir, type StackProcess, startStack, until } from './harness';
+import {
+  newDataDir,
+  outboxItems,
+  removeDataDir,
+  reviewerClients,
+  type StackProcess,
+  startStack,
+  until,
+} from './harness';
 
 /**
  * The vertical slice on the local stack, driven only through the SDK, as an agent and its
@@ -15,27 +23,13 @@ import { newDataDir, removeDataDir, type StackProcess, startStack, until } from 
 let stack: StackProcess;
 let dataDir: string;
 let agent: CountersignClient;
-let admin: CountersignClient;
-const reviewers = new Map<string, CountersignClient>();
-
-async function reviewer(email: string): Promise<CountersignClient> {
-  const existing = reviewers.get(email);
-  if (existing) return existing;
-  const created = await admin.createKey({ role: 'reviewer', principal: email });
-  const client = new CountersignClient({ baseUrl: stack.url, apiKey: created.key });
-  reviewers.set(email, client);
-  return client;
-}
+const reviewer = reviewerClients(() => stack);
 
 async function outboxFor(intentId: string) {
-  const response = await fetch(`${stack.url}/_local/outbox`, {
-    headers: { Authorization: `Bearer ${stack.settings.api_keys.admin}` },
-  });
-  const body = (await response.json()) as {
-    items: { intent_id: string; to: string; kind: string; channel: string; review_url: string }[];
-  };
   // Email only: Slack (on by default locally) has its own end-to-end test.
-  return body.items.filter((item) => item.intent_id === intentId && item.channel === 'email');
+  return (await outboxItems(stack)).filter(
+    (item) => item.intent_id === intentId && item.channel === 'email',
+  );
 }
 
 function codeOf(error: unknown): string | undefined {
@@ -46,7 +40,6 @@ beforeAll(async () => {
   dataDir = newDataDir();
   stack = await startStack(dataDir);
   agent = new CountersignClient({ baseUrl: stack.url, apiKey: stack.settings.api_keys.agent });
-  admin = new CountersignClient({ baseUrl: stack.url, apiKey: stack.settings.api_keys.admin });
 }, 120_000);
 
 afterAll(async () => {

@@ -25,13 +25,6 @@ afterAll(async () => {
   if (dataDir) removeDataDir(dataDir);
 });
 
-async function outbox(url: string, adminKey: string) {
-  return outboxItems({
-    url,
-    settings: { api_keys: { admin: adminKey } } as StackProcess['settings'],
-  });
-}
-
 describe('kill -9 and restart', () => {
   it('loses no acknowledged intent, fires the timers, resumes the waiters, decides once', async () => {
     dataDir = newDataDir();
@@ -66,7 +59,7 @@ describe('kill -9 and restart', () => {
     const timed = [...reminded, ...timingOut];
     await until(
       async () => {
-        const sent = await outbox(stack?.url ?? '', adminKey);
+        const sent = await outboxItems(stack as StackProcess);
         return timed.every((id) => sent.some((item) => item.intent_id === id)) ? true : undefined;
       },
       20_000,
@@ -129,7 +122,7 @@ describe('kill -9 and restart', () => {
     // Timers set before the crash fire after it: each reminder, then each timeout.
     await until(
       async () => {
-        const sent = await outbox(stack?.url ?? '', adminKey);
+        const sent = await outboxItems(stack as StackProcess);
         const remindedAll = reminded.every((id) =>
           sent.some((item) => item.intent_id === id && item.kind === 'remind'),
         );
@@ -146,7 +139,7 @@ describe('kill -9 and restart', () => {
       expect(intent.status).toBe('timed_out');
       expect(intent.decision).toMatchObject({ by: 'timeout', outcome: 'rejected' });
     }
-    const sent = await outbox(stack.url, adminKey);
+    const sent = await outboxItems(stack);
 
     // Everything the service holds, acknowledged or not, ends in exactly one final state.
     const finals = new Map<string, Intent>();

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { freePort } from '../../local/dynamodb-local';
 import type { OutboxItem } from '../../local/outbox';
 import type { LocalSettings } from '../../local/stack';
+import { CountersignClient } from '../../sdk/src/index';
+
+export { freePort };
 
 /**
  * Runs `npm start`'s entry point as a separate process group, as a user would, so that tests
@@ -32,17 +35,6 @@ export function newDataDir(): string {
 
 export function removeDataDir(dataDir: string): void {
   rmSync(dataDir, { recursive: true, force: true });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startStack(dataDir: string, port?: number): Promise<StackProcess> {
@@ -138,4 +130,26 @@ export async function outboxItems(
   });
   if (!response.ok) throw new Error(`GET /_local/outbox answered ${response.status}`);
   return ((await response.json()) as { items: OutboxItem[] }).items;
+}
+
+/**
+ * Reviewer clients by email, each with a reviewer key made once through the admin key. `current`
+ * gives the running stack, which a test may have restarted (same URL, same keys).
+ */
+export function reviewerClients(
+  current: () => Pick<StackProcess, 'url' | 'settings'>,
+): (email: string) => Promise<CountersignClient> {
+  const clients = new Map<string, Promise<CountersignClient>>();
+  return (email) => {
+    let client = clients.get(email);
+    if (!client) {
+      const { url, settings } = current();
+      const admin = new CountersignClient({ baseUrl: url, apiKey: settings.api_keys.admin });
+      client = admin
+        .createKey({ role: 'reviewer', principal: email })
+        .then(({ key }) => new CountersignClient({ baseUrl: url, apiKey: key }));
+      clients.set(email, client);
+    }
+    return client;
+  };
 }

@@ -2,7 +2,15 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CountersignClient, CountersignError, type Intent, verifyTrail } from '../../sdk/src/index';
-import { newDataDir, removeDataDir, type StackProcess, startStack, until } from './harness';
+import {
+  newDataDir,
+  outboxItems,
+  removeDataDir,
+  reviewerClients,
+  type StackProcess,
+  startStack,
+  until,
+} from './harness';
 
 /**
  * The approval policies on the local stack with second-scale timings: reminders, escalation and
@@ -29,31 +37,12 @@ let stack: StackProcess;
 let dataDir: string;
 let agent: CountersignClient;
 let admin: CountersignClient;
-const reviewers = new Map<string, CountersignClient>();
+const reviewer = reviewerClients(() => stack);
 
-async function reviewer(email: string): Promise<CountersignClient> {
-  const existing = reviewers.get(email);
-  if (existing) return existing;
-  const created = await admin.createKey({ role: 'reviewer', principal: email });
-  const client = new CountersignClient({ baseUrl: stack.url, apiKey: created.key });
-  reviewers.set(email, client);
-  return client;
-}
-
-interface OutboxItem {
-  intent_id: string;
-  to: string;
-  kind: string;
-  channel: string;
-  at: string;
-}
-
-async function outboxFor(intentId: string): Promise<OutboxItem[]> {
-  const response = await fetch(`${stack.url}/_local/outbox`, {
-    headers: { Authorization: `Bearer ${stack.settings.api_keys.admin}` },
-  });
-  const body = (await response.json()) as { items: OutboxItem[] };
-  return body.items.filter((item) => item.intent_id === intentId && item.channel === 'email');
+async function outboxFor(intentId: string) {
+  return (await outboxItems(stack)).filter(
+    (item) => item.intent_id === intentId && item.channel === 'email',
+  );
 }
 
 async function outboxUntil(intentId: string, count: number, what: string, timeoutMs = 10_000) {

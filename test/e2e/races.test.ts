@@ -4,6 +4,7 @@ import {
   newDataDir,
   outboxItems,
   removeDataDir,
+  reviewerClients,
   type StackProcess,
   startStack,
   until,
@@ -33,15 +34,7 @@ afterAll(async () => {
   removeDataDir(dataDir);
 });
 
-const reviewerClients = new Map<string, CountersignClient>();
-async function reviewer(email: string): Promise<CountersignClient> {
-  const known = reviewerClients.get(email);
-  if (known) return known;
-  const { key } = await admin.createKey({ role: 'reviewer', principal: email });
-  const client = new CountersignClient({ baseUrl: stack.url, apiKey: key });
-  reviewerClients.set(email, client);
-  return client;
-}
+const reviewer = reviewerClients(() => stack);
 
 async function reviewLinks(intentId: string): Promise<Map<string, string>> {
   const items = await outboxItems(stack);

@@ -2,7 +2,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CountersignClient, CountersignError, verifyWebhookSignature } from '../../sdk/src/index';
-import { newDataDir, removeDataDir, type StackProcess, startStack, until } from './harness';
+import {
+  newDataDir,
+  outboxItems,
+  removeDataDir,
+  type StackProcess,
+  startStack,
+  until,
+} from './harness';
 
 /**
  * Signed callbacks on the local stack: the agent's receiver gets the final intent, signed with
@@ -59,20 +66,9 @@ const deliveriesFor = (id: string) =>
   deliveries.filter((delivery) => (JSON.parse(delivery.body) as { id: string }).id === id);
 
 async function outboxWebhooks(intentId: string) {
-  const response = await fetch(`${stack.url}/_local/outbox`, {
-    headers: { Authorization: `Bearer ${stack.settings.api_keys.admin}` },
-  });
-  const body = (await response.json()) as {
-    items: {
-      channel: string;
-      to: string;
-      kind: string;
-      intent_id: string;
-      text: string;
-      webhook?: { attempt: number; ok: boolean; status: number | null };
-    }[];
-  };
-  return body.items.filter((item) => item.intent_id === intentId && item.channel === 'webhook');
+  return (await outboxItems(stack)).filter(
+    (item) => item.intent_id === intentId && item.channel === 'webhook',
+  );
 }
 
 async function callbackEvents(id: string) {
