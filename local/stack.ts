@@ -20,6 +20,7 @@ import { createApiGatewayServer } from './api-gateway';
 import { LOCAL_ACCOUNT, LOCAL_REGION, loadLocalDefinition } from './cdk-definition';
 import { createConsoleRoutes } from './console/routes';
 import { ensureTable, startDynamoDbLocal } from './dynamodb-local';
+import { notificationRouting } from './notification-routing';
 import { Outbox } from './outbox';
 import { startSesStandIn } from './standins/ses';
 import { type SlackStandIn, startSlackStandIn } from './standins/slack';
@@ -102,6 +103,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     closers.push(() => slack.close());
     const webhooks = await startWebhookStandIn({ outbox });
     closers.push(() => webhooks.close());
+    const routing = notificationRouting(process.env, {
+      sesEndpoint: ses.endpoint,
+      slackApiUrl: `${slack.endpoint}/api/`,
+      slackSigningSecret: secrets.slack_signing_secret,
+    });
 
     const definition = loadLocalDefinition();
     const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${definition.stateMachineName}`;
@@ -157,24 +163,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     closers.push(() => engine.close());
     sfnEndpoint = await engine.listen(0, '127.0.0.1');
 
+    for (const name of routing.unset) delete process.env[name];
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
-      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       TABLE_NAME: LOCAL_TABLE_NAME,
       STATE_MACHINE_ARN: stateMachineArn,
       PUBLIC_BASE_URL: url,
-      EMAIL_FROM: 'countersign@localhost',
       LINK_SIGNING_SECRET: secrets.link_signing_secret,
-      // Slack goes to the stand-in: a placeholder bot token, the signing secret of local.json.
       NOTIFICATION_CHANNELS: 'email,slack',
-      SLACK_API_URL: `${slack.endpoint}/api/`,
-      SLACK_BOT_TOKEN: 'xoxb-countersign-local',
-      SLACK_SIGNING_SECRET: secrets.slack_signing_secret,
+      // SES and Slack: the stand-ins, or the real services where the user configured them.
+      ...routing.env,
       ALLOW_LOOPBACK_CALLBACKS: 'true',
       WEBHOOK_SIGNING_SECRET: secrets.webhook_signing_secret,
       WEBHOOK_OUTBOX_URL: webhooks.endpoint,
@@ -204,6 +205,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     log(`  admin key: ${settings.api_keys.admin}`);
     log(`  agent key: ${settings.api_keys.agent}  (principal ${LOCAL_AGENT})`);
     log(`  outbox:    ${url}/_local/outbox   console: ${url}/_local/`);
+    if (routing.email === 'ses') log(`  email:     real SES, from ${process.env.EMAIL_FROM}`);
+    if (routing.slack === 'slack') log('  slack:     the real Slack workspace of your bot token');
     log(`  settings:  ${path.join(dataDir, 'local.json')}`);
     return { url, settings, outbox, close };
   } catch (error) {

@@ -26,7 +26,9 @@ export class SesEmailSender implements EmailSender {
             Headers: [
               { Name: 'X-Countersign-Intent-Id', Value: message.intentId },
               { Name: 'X-Countersign-Kind', Value: message.kind },
-              { Name: 'X-Countersign-Review-Url', Value: message.reviewUrl },
+              ...(message.reviewUrl
+                ? [{ Name: 'X-Countersign-Review-Url', Value: message.reviewUrl }]
+                : []),
             ],
           },
         },

@@ -95,7 +95,8 @@ export interface EmailMessage {
   html: string;
   intentId: string;
   kind: NotificationKind;
-  reviewUrl: string;
+  /** Null on a notice that links nowhere (a `decided` notice after the link expired). */
+  reviewUrl: string | null;
 }
 
 export interface EmailSender {

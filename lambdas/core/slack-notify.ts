@@ -1,6 +1,11 @@
-import type { IntentState, PendingNotification } from '../domain/intent';
+import { type IntentState, type PendingNotification, toView } from '../domain/intent';
+import type { RequestKind } from '../domain/messages';
 import { isTeamRef } from '../domain/policy';
-import { renderSlackNotification, type SlackAudience } from '../domain/slack-blocks';
+import {
+  renderSlackNotification,
+  renderSlackOutcome,
+  type SlackAudience,
+} from '../domain/slack-blocks';
 import { askedAtStage, planStages } from '../domain/stages';
 import { type SlackGateway, SlackUnavailableError, type TeamRepository } from './ports';
 
@@ -43,6 +48,8 @@ export class SlackNotifier {
     if (input.now.getTime() < this.unavailableUntil) {
       return { ok: false, error: 'Slack was unavailable moments ago; not tried again yet' };
     }
+    if (notification.kind === 'decided') return this.showOutcome(input);
+    const kind = notification.kind;
     try {
       const route = await this.routeFor(intent, notification.to);
       if (route.kind === 'team') {
@@ -50,7 +57,7 @@ export class SlackNotifier {
         // so the channel is posted once per run: a retried stage task posts again, at least once.
         const key = [intent.id, intent.version, notification.kind, route.channel];
         return await this.once(key.join('|'), () =>
-          this.post(route.channel, input, { kind: 'team', team: route.team }, null).catch(
+          this.post(route.channel, input, kind, { kind: 'team', team: route.team }, null).catch(
             (error: unknown) => this.failed(error, input.now),
           ),
         );
@@ -59,7 +66,30 @@ export class SlackNotifier {
       if (!userId) {
         return { ok: false, error: `no Slack user has the email ${notification.to}` };
       }
-      return await this.post(userId, input, { kind: 'user' }, input.reviewUrl);
+      return await this.post(userId, input, kind, { kind: 'user' }, input.reviewUrl);
+    } catch (error) {
+      return this.failed(error, input.now);
+    }
+  }
+
+  /**
+   * The `decided` notice on Slack: the message posted earlier (`message_id`) is rewritten to
+   * show the outcome, so its buttons disappear wherever it was posted, a DM or a team channel.
+   */
+  private async showOutcome(input: {
+    intent: IntentState;
+    notification: PendingNotification;
+    now: Date;
+  }): Promise<NotificationOutcome> {
+    const messageId = input.notification.message_id ?? '';
+    const posted = parseSlackMessageId(messageId);
+    if (!posted) return { ok: false, error: `not a Slack message id: ${messageId.slice(0, 100)}` };
+    try {
+      await this.gateway.updateMessage({
+        ...posted,
+        ...renderSlackOutcome(toView(input.intent), { audience: { kind: 'user' }, now: input.now }),
+      });
+      return { ok: true, messageId };
     } catch (error) {
       return this.failed(error, input.now);
     }
@@ -92,10 +122,10 @@ export class SlackNotifier {
   private async post(
     channel: string,
     input: { intent: IntentState; notification: PendingNotification; now: Date },
+    kind: RequestKind,
     audience: SlackAudience,
     reviewUrl: string | null,
   ): Promise<NotificationOutcome> {
-    const kind = input.notification.kind;
     const content = renderSlackNotification(input.intent, kind, {
       audience,
       reviewUrl,
@@ -114,7 +144,7 @@ export class SlackNotifier {
         },
       },
     });
-    return { ok: true, messageId: `slack:${posted.channel}:${posted.ts}` };
+    return { ok: true, messageId: slackMessageId(posted) };
   }
 
   private once(
@@ -131,6 +161,16 @@ export class SlackNotifier {
     }
     return sending;
   }
+}
+
+/** How the trail names a posted Slack message, so that it can be found and updated later. */
+export function slackMessageId(posted: { channel: string; ts: string }): string {
+  return `slack:${posted.channel}:${posted.ts}`;
+}
+
+export function parseSlackMessageId(messageId: string): { channel: string; ts: string } | null {
+  const match = /^slack:([^:]+):(\d+\.\d+)$/.exec(messageId);
+  return match?.[1] && match[2] ? { channel: match[1], ts: match[2] } : null;
 }
 
 /** A failure as the trail records it: Slack's error code, never a token or a request. */

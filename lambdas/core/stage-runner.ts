@@ -1,7 +1,7 @@
 import { applyTimeout } from '../domain/decisions';
 import { DomainError } from '../domain/errors';
 import { type IntentState, type PendingNotification, toView } from '../domain/intent';
-import { renderMessage } from '../domain/messages';
+import { renderDecidedMessage, renderMessage } from '../domain/messages';
 import { isTeamRef } from '../domain/policy';
 import { signReviewLink } from '../domain/review-link';
 import {
@@ -9,6 +9,7 @@ import {
   enterStage,
   nextAction,
   planStages,
+  queueDecidedNotices,
   settleNotifications,
   stageClockStart,
 } from '../domain/stages';
@@ -69,20 +70,42 @@ export async function planNextStage(deps: StageRunnerDeps, intentId: string): Pr
     };
   }
   if (next.action === 'timeout') {
+    let final: IntentState;
     try {
-      const { after } = await transitionIntent(deps.intents, intentId, (current) =>
+      ({ after: final } = await transitionIntent(deps.intents, intentId, (current) =>
         applyTimeout(current, deps.clock.now().toISOString()),
-      );
-      return finish(after.status, hasCallback);
+      ));
     } catch (error) {
       // A decision landed first: it wins, the timeout changes nothing.
-      if (error instanceof DomainError && error.code === 'already_decided') {
-        return finish('decided', hasCallback);
-      }
-      throw error;
+      if (!(error instanceof DomainError && error.code === 'already_decided')) throw error;
+      final = (await deps.intents.get(intentId)) ?? intent;
     }
+    await sendDecidedNotices(deps, final);
+    return finish(final.status, hasCallback);
   }
+  await sendDecidedNotices(deps, intent);
   return finish(intent.status, hasCallback && intent.status !== 'pending');
+}
+
+/**
+ * Tells everyone asked that the intent is over (`queueDecidedNotices`), before the execution
+ * ends. Queued in one write and settled in one more, as a stage's notices are; a retried task
+ * sends only what is still queued.
+ */
+async function sendDecidedNotices(deps: StageRunnerDeps, final: IntentState): Promise<void> {
+  if (final.status === 'pending') return;
+  let queued = final;
+  if (!final.final_notices_queued) {
+    const trail = await deps.intents.events(final.id);
+    ({ after: queued } = await transitionIntent(deps.intents, final.id, (current) =>
+      queueDecidedNotices(current, trail),
+    ));
+  }
+  await sendAndSettle(
+    deps,
+    queued,
+    queued.pending_notifications.filter((notification) => notification.kind === 'decided'),
+  );
 }
 
 export interface StageTaskInput {
@@ -132,9 +155,20 @@ export async function runStage(
     }
     throw error;
   }
-  // Sent side by side, then recorded in one write: the store's writes are the cost that grows
-  // with recipients. A crash before the record re-sends the batch (at-least-once).
-  const notifications = entered.pending_notifications;
+  const sent = await sendAndSettle(deps, entered, entered.pending_notifications);
+  return { notified: sent };
+}
+
+/**
+ * Sends notices side by side, then records them in one write: the store's writes are the cost
+ * that grows with recipients. A crash before the record re-sends the batch (at-least-once).
+ * Returns how many were sent.
+ */
+async function sendAndSettle(
+  deps: StageRunnerDeps,
+  intent: IntentState,
+  notifications: PendingNotification[],
+): Promise<number> {
   const settled: { notification: PendingNotification; outcome: SendOutcome }[] = [];
   for (let start = 0; start < notifications.length; start += SEND_CONCURRENCY) {
     const batch = notifications.slice(start, start + SEND_CONCURRENCY);
@@ -142,17 +176,17 @@ export async function runStage(
       ...(await Promise.all(
         batch.map(async (notification) => ({
           notification,
-          outcome: await sendOnChannel(deps, entered, notification),
+          outcome: await sendOnChannel(deps, intent, notification),
         })),
       )),
     );
   }
   if (settled.length > 0) {
-    await transitionIntent(deps.intents, input.intent_id, (current) =>
+    await transitionIntent(deps.intents, intent.id, (current) =>
       settleNotifications(current, settled, deps.clock.now().toISOString()),
     );
   }
-  return { notified: settled.filter(({ outcome }) => outcome.ok).length };
+  return settled.filter(({ outcome }) => outcome.ok).length;
 }
 
 /** Enough to send a team's notices quickly without tripping SES or Slack rate limits. */
@@ -165,22 +199,28 @@ async function sendOnChannel(
   intent: IntentState,
   notification: PendingNotification,
 ): Promise<SendOutcome> {
+  const now = deps.clock.now();
   const reviewUrl = reviewUrlFor(deps, intent, notification.to);
   if (notification.channel === 'slack') {
     if (!deps.slack) return { ok: false, error: 'channel slack is not configured' };
-    return deps.slack.send({ intent, notification, reviewUrl, now: deps.clock.now() });
+    return deps.slack.send({ intent, notification, reviewUrl, now });
   }
   if (notification.channel !== 'email') {
     return { ok: false, error: `channel ${notification.channel} is not configured` };
   }
-  const message = renderMessage(toView(intent), notification.kind, reviewUrl, deps.clock.now());
+  // A review link dies with the deadline: a timed-out request's notice has no page to link.
+  const link = now.getTime() < Date.parse(intent.deadline_at) ? reviewUrl : null;
+  const message =
+    notification.kind === 'decided'
+      ? renderDecidedMessage(toView(intent), link)
+      : renderMessage(toView(intent), notification.kind, reviewUrl, now);
   try {
     const { messageId } = await deps.email.send({
       to: notification.to,
       ...message,
       intentId: intent.id,
       kind: notification.kind,
-      reviewUrl,
+      reviewUrl: notification.kind === 'decided' ? link : reviewUrl,
     });
     return { ok: true, messageId };
   } catch (error) {

@@ -96,12 +96,19 @@ export interface IntentState extends IntentView {
   pending_notifications: PendingNotification[];
   /** Reviewers who opened their review page; `viewed` is recorded once per reviewer. */
   viewed_by: string[];
+  /**
+   * Set once the `decided` notices of a final intent are queued, so that a retried PlanStage
+   * sends the ones still pending instead of queueing them again. Absent on older items.
+   */
+  final_notices_queued?: boolean;
 }
 
 export interface PendingNotification {
   to: string;
-  kind: 'notify' | 'remind' | 'escalate';
+  kind: 'notify' | 'remind' | 'escalate' | 'decided';
   channel: NotificationChannel;
+  /** A `decided` notice on Slack updates this posted message (`slack:<channel>:<ts>`). */
+  message_id?: string;
 }
 
 export const INTERNAL_FIELDS = [
@@ -121,6 +128,7 @@ export function toView(state: IntentState): IntentView {
     task_token: _taskToken,
     pending_notifications: _pendingNotifications,
     viewed_by: _viewedBy,
+    final_notices_queued: _finalNoticesQueued,
     ...view
   } = state;
   return view;

@@ -1,6 +1,6 @@
 import { formatDuration } from './durations';
 import type { IntentView } from './intent';
-import { keyFields, type MessageKind, singleLine } from './messages';
+import { keyFields, type RequestKind, singleLine } from './messages';
 import { requiredApprovalsFor } from './policy';
 
 /**
@@ -116,7 +116,7 @@ export function escapeMrkdwn(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-const HEADLINE: Record<Exclude<MessageKind, 'decided'>, string> = {
+const HEADLINE: Record<RequestKind, string> = {
   notify: 'Approval needed',
   remind: 'Reminder: approval needed',
   escalate: 'Escalated: approval needed',
@@ -125,7 +125,7 @@ const HEADLINE: Record<Exclude<MessageKind, 'decided'>, string> = {
 /** The notification: what is asked, the key payload fields, the deadline, and the buttons. */
 export function renderSlackNotification(
   intent: IntentView,
-  kind: Exclude<MessageKind, 'decided'>,
+  kind: RequestKind,
   options: { audience: SlackAudience; reviewUrl: string | null; now: Date },
 ): SlackMessageContent {
   const headline =

@@ -182,7 +182,48 @@ export function enterStage(
   };
 }
 
-/** Marks one pending notification as sent (or failed) and records it in the trail. */
+/**
+ * Once an intent is final, tells everyone it asked: an email to each address it emailed (except
+ * whoever decided, who already knows), and an update of each Slack message it posted, so that no
+ * button is left that can no longer decide anything. Read from the trail, so that the reviewers
+ * of earlier chain steps and escalations are told too. Queued once (`final_notices_queued`);
+ * notices of a stage still being sent stay queued beside them for that stage to settle.
+ */
+export function queueDecidedNotices(intent: IntentState, trail: AuditEventDraft[]): Transition {
+  if (intent.status === 'pending') {
+    throw new DomainError('not_pending', 'Decided notices wait for the final outcome.', {
+      intent: toView(intent),
+    });
+  }
+  if (intent.final_notices_queued) return { intent, events: [], signal: false };
+  const decider = intent.decision?.by;
+  const notices: PendingNotification[] = [];
+  const seen = new Set<string>();
+  for (const event of trail) {
+    if (event.type !== 'notified') continue;
+    const to = event.data.to;
+    const messageId = event.data.message_id;
+    if (typeof to !== 'string') continue;
+    if (event.channel === 'email' && to !== decider && !seen.has(`email:${to}`)) {
+      seen.add(`email:${to}`);
+      notices.push({ to, kind: 'decided', channel: 'email' });
+    }
+    if (event.channel === 'slack' && typeof messageId === 'string' && !seen.has(messageId)) {
+      seen.add(messageId);
+      notices.push({ to, kind: 'decided', channel: 'slack', message_id: messageId });
+    }
+  }
+  return {
+    intent: {
+      ...intent,
+      final_notices_queued: true,
+      pending_notifications: [...intent.pending_notifications, ...notices],
+    },
+    events: [],
+    signal: false,
+  };
+}
+
 /** Records several sent (or failed) notifications as one transition, in the given order. */
 export function settleNotifications(
   intent: IntentState,
@@ -213,7 +254,8 @@ export function settleNotification(
       !(
         n.to === notification.to &&
         n.kind === notification.kind &&
-        n.channel === notification.channel
+        n.channel === notification.channel &&
+        n.message_id === notification.message_id
       ),
   );
   if (remaining.length === intent.pending_notifications.length) {

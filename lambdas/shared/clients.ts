@@ -3,18 +3,20 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
+import { ENV, getOptionalStringFromEnv } from './config';
 
 /**
  * AWS clients, created once per Lambda container and shared by every invocation. Endpoints come
  * from the standard AWS configuration (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SFN`,
  * `AWS_ENDPOINT_URL_SESV2`), which is how the local stack points them at its engines; the code
- * is the same in AWS.
+ * is the same in AWS. SES may live in another region than the functions (`SES_REGION`).
  */
 export const dynamoDocumentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 export const sfnClient = new SFNClient({});
-export const sesClient = new SESv2Client({});
+const sesRegion = getOptionalStringFromEnv(ENV.emailRegion);
+export const sesClient = new SESv2Client(sesRegion ? { region: sesRegion } : {});
 
 /**
  * The Slack Web API client, built once per container (the token comes from Secrets Manager, so

@@ -34,6 +34,8 @@ export const ENV = {
   publicBaseUrl: 'PUBLIC_BASE_URL',
   emailFrom: 'EMAIL_FROM',
   emailConfigurationSet: 'EMAIL_CONFIGURATION_SET',
+  /** The SES region. @default - the function's own region */
+  emailRegion: 'SES_REGION',
   linkSigningSecret: 'LINK_SIGNING_SECRET',
   channels: 'NOTIFICATION_CHANNELS',
   defaultPolicies: 'DEFAULT_POLICIES',

@@ -358,7 +358,9 @@ async function settled(id: string): Promise<{ intent: Intent; events: AuditEvent
     async () => {
       const intent = await agent.getIntent(id);
       const { items } = await agent.events(id);
-      const stable = intent.event_count === items.length && items.length === previous;
+      // Final, and told: the notices that the intent ended come after its final event.
+      const told = items.some((e) => e.data.kind === 'decided');
+      const stable = intent.event_count === items.length && items.length === previous && told;
       previous = items.length;
       return stable && intent.status !== 'pending' ? { intent, events: items } : undefined;
     },
@@ -504,7 +506,7 @@ describe('audit', () => {
     const rejection = mineCsv.find((record) => record[2] === 'rejected');
     expect(rejection).toBeDefined();
     expect(JSON.parse(rejection?.[6] ?? '{}')).toMatchObject({ comment: reason });
-    expect(rejection?.[8]).toBe(intent.last_event_hash);
+    expect(mineCsv.at(-1)?.[8]).toBe(intent.last_event_hash);
 
     const file = path.join(home, 'export.csv');
     const toFile = await cli(['audit', 'export', '--since', '5m', '--format', 'csv', '-o', file], {

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { AuditEventDraft } from '../../lambdas/domain/audit';
 import { applyTimeout, applyVote } from '../../lambdas/domain/decisions';
 import type { IntentState, ResolvedPolicy } from '../../lambdas/domain/intent';
 import {
   enterStage,
   nextAction,
   planStages,
+  queueDecidedNotices,
   type Stage,
   settleNotifications,
 } from '../../lambdas/domain/stages';
@@ -292,5 +294,70 @@ describe('settleNotifications', () => {
     );
     // A retried task settling the same notices again records nothing more.
     expect(settleNotifications(settled.intent, outcomes, T0.toISOString()).events).toEqual([]);
+  });
+});
+
+describe('queueDecidedNotices', () => {
+  const notified = (channel: string, to: string, messageId: string): AuditEventDraft => ({
+    type: 'notified',
+    at: T0.toISOString(),
+    actor: 'countersign',
+    channel,
+    data: { to, kind: 'notify', message_id: messageId },
+  });
+  const trail: AuditEventDraft[] = [
+    notified('email', 'a@x.com', 'ses-1'),
+    notified('email', 'b@x.com', 'ses-2'),
+    notified('slack', 'a@x.com', 'slack:D_A:1.1'),
+    notified('slack', 'm1@x.com', 'slack:C_TEAM:1.2'),
+    notified('slack', 'm2@x.com', 'slack:C_TEAM:1.2'),
+    notified('email', 'b@x.com', 'ses-3'),
+    { ...notified('email', 'c@x.com', ''), type: 'notification_failed' },
+  ];
+  const approvedByA = () =>
+    applyVote(pendingIntent({ reviewers: ['a@x.com', 'b@x.com'] }), {
+      by: 'a@x.com',
+      outcome: 'approve',
+      comment: null,
+      channel: 'email',
+      at: T0.toISOString(),
+    }).intent;
+
+  it('emails everyone emailed but the decider, once, and updates each Slack message once', () => {
+    const queued = queueDecidedNotices(approvedByA(), trail);
+
+    expect(queued.events).toEqual([]);
+    expect(queued.intent.final_notices_queued).toBe(true);
+    expect(queued.intent.pending_notifications).toEqual([
+      { to: 'b@x.com', kind: 'decided', channel: 'email' },
+      { to: 'a@x.com', kind: 'decided', channel: 'slack', message_id: 'slack:D_A:1.1' },
+      { to: 'm1@x.com', kind: 'decided', channel: 'slack', message_id: 'slack:C_TEAM:1.2' },
+    ]);
+  });
+
+  it('queues nothing twice, and keeps the notices of a stage still being sent', () => {
+    const decided = {
+      ...approvedByA(),
+      pending_notifications: [
+        { to: 'b@x.com', kind: 'remind' as const, channel: 'email' as const },
+      ],
+    };
+    const queued = queueDecidedNotices(decided, trail).intent;
+    expect(queued.pending_notifications[0]).toEqual({
+      to: 'b@x.com',
+      kind: 'remind',
+      channel: 'email',
+    });
+    expect(queueDecidedNotices(queued, trail).intent).toBe(queued);
+  });
+
+  it('tells every reviewer after a timeout, and refuses an intent still pending', () => {
+    const intent = pendingIntent({ reviewers: ['a@x.com', 'b@x.com'] });
+    const timedOut = applyTimeout(intent, intent.deadline_at).intent;
+    const emails = queueDecidedNotices(timedOut, trail)
+      .intent.pending_notifications.filter((n) => n.channel === 'email')
+      .map((n) => n.to);
+    expect(emails).toEqual(['a@x.com', 'b@x.com']);
+    expect(() => queueDecidedNotices(intent, trail)).toThrowError(/final outcome/);
   });
 });

@@ -159,6 +159,63 @@ describe('deciding', () => {
     expect(finals).toHaveLength(1);
   });
 
+  it('once decided, the other reviewers are emailed the outcome and every Slack message shows it', async () => {
+    const id = await agent.sendIntent({
+      intent_type: 'intent.payment.v1',
+      to_agent: 'agent://myorg/payments',
+      summary: 'Pay the ACME invoice',
+      payload: { amount: 3, reviewers: ['a@company.com', 'b@company.com'] },
+    });
+    await until(
+      async () =>
+        (await outboxItems(stack)).filter((i) => i.intent_id === id).length === 4
+          ? true
+          : undefined,
+      10_000,
+      'the first notices on email and Slack',
+    );
+    await (await reviewer('a@company.com')).decide(id, {
+      outcome: 'approve',
+      comment: 'Paid before',
+    });
+
+    const told = await until(
+      async () => {
+        const items = await outboxFor(id);
+        const decided = items.filter((item) => item.kind === 'decided');
+        return decided.length > 0 ? decided : undefined;
+      },
+      10_000,
+      'the decided notice',
+    );
+    // Only b is told by email: a decided, and knows.
+    expect(told.map((item) => [item.to, item.subject])).toEqual([
+      ['b@company.com', 'Approved: Pay the ACME invoice'],
+    ]);
+    expect(told[0]?.text).toContain('Approved by a@company.com via api');
+    expect(told[0]?.text).toContain('Paid before');
+    const slackMessages = await until(
+      async () => {
+        const posted = (await outboxItems(stack)).filter(
+          (item) => item.intent_id === id && item.channel === 'slack',
+        );
+        return posted.every((item) => !JSON.stringify(item.slack?.blocks).includes('"actions"'))
+          ? posted
+          : undefined;
+      },
+      10_000,
+      'the Slack messages rewritten with the outcome',
+    );
+    expect(slackMessages).toHaveLength(2);
+    for (const message of slackMessages) {
+      expect(JSON.stringify(message.slack?.blocks)).toContain('*Approved* by a@company.com');
+    }
+    const decidedEvents = (await agent.events(id)).items.filter(
+      (event) => event.type === 'notified' && event.data.kind === 'decided',
+    );
+    expect(decidedEvents.map((event) => event.channel).sort()).toEqual(['email', 'slack', 'slack']);
+  });
+
   it('cancel ends the intent, wakes the waiter, and cannot be repeated', async () => {
     const id = await agent.sendIntent({
       intent_type: 'intent.payment.v1',
@@ -208,8 +265,16 @@ describe('waiting and the clock', () => {
     const late = Date.parse(result.decision?.at ?? '') - Date.parse(result.deadline_at);
     expect(late).toBeGreaterThanOrEqual(0);
     expect(late).toBeLessThan(2000);
-    const kinds = (await outboxFor(id)).map((item) => item.kind);
-    expect(kinds).toEqual(['notify', 'remind']);
+    // The waiter resumes on the timeout itself; the notice that it happened follows.
+    const kinds = await until(
+      async () => {
+        const sent = (await outboxFor(id)).map((item) => item.kind);
+        return sent.includes('decided') ? sent : undefined;
+      },
+      10_000,
+      'the timed-out notice',
+    );
+    expect(kinds).toEqual(['notify', 'remind', 'decided']);
     const afterTimeout = await (await reviewer('cfo@company.com'))
       .decide(id, { outcome: 'approve' })
       .catch((error: unknown) => error);

@@ -37,14 +37,30 @@ export function removeDataDir(dataDir: string): void {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-export async function startStack(dataDir: string, port?: number): Promise<StackProcess> {
+/**
+ * Starts the stack. `env` adds variables (real-service settings, say); those a developer's own
+ * shell may hold for their `npm start` (COUNTERSIGN_*) are not inherited.
+ */
+export async function startStack(
+  dataDir: string,
+  port?: number,
+  env: Record<string, string> = {},
+): Promise<StackProcess> {
   const chosenPort = port ?? (await freePort());
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('COUNTERSIGN_')),
+  );
   const child = spawn(
     process.execPath,
     [...LOCAL_NODE_OPTIONS, '--import', 'tsx', 'local/start.ts'],
     {
       cwd: ROOT,
-      env: { ...process.env, COUNTERSIGN_PORT: String(chosenPort), COUNTERSIGN_DATA_DIR: dataDir },
+      env: {
+        ...inherited,
+        ...env,
+        COUNTERSIGN_PORT: String(chosenPort),
+        COUNTERSIGN_DATA_DIR: dataDir,
+      },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     },

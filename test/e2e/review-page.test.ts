@@ -348,6 +348,15 @@ describe('deciding from a review link', () => {
     const nonce = nonceIn((await pageOf(ida)).html);
     const timedOut = await agent.waitFor(id, { timeoutMs: 20_000 });
     expect(timedOut.status).toBe('timed_out');
+    // The email that it timed out comes just after (and has no link: it expired).
+    await until(
+      async () => {
+        const told = (await agent.events(id)).items.filter((e) => e.data.kind === 'decided');
+        return told.length === 1 ? true : undefined;
+      },
+      10_000,
+      'the timed-out notices',
+    );
     const before = await snapshot(id);
 
     for (const response of [

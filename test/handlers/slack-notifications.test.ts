@@ -1,16 +1,11 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyReviewLink } from '../../lambdas/domain/review-link';
 import { type FakeSlack, startFakeSlack } from './fake-slack';
+import { type FakeIntentTable, serveIntentTable } from './fake-table';
 import { setHandlerEnvironment } from './helpers';
 
 setHandlerEnvironment();
@@ -19,6 +14,7 @@ const sfn = mockClient(SFNClient);
 const ses = mockClient(SESv2Client);
 let slack: FakeSlack;
 const { handler: stageTask } = await import('../../lambdas/handlers/stage-task');
+const { handler: planStage } = await import('../../lambdas/handlers/plan-stage');
 
 beforeAll(async () => {
   slack = await startFakeSlack();
@@ -27,11 +23,9 @@ beforeAll(async () => {
 afterAll(() => slack.close());
 
 const now = Date.now();
-let meta: Record<string, unknown>;
+const table: FakeIntentTable = { meta: {}, trail: [] };
 /** Each test's intent is at a new version, as each run of a stage is in the table. */
 let version = 1;
-/** Every audit event written, in order. */
-let trail: Record<string, unknown>[];
 
 const intentItem = (overrides: Record<string, unknown> = {}) => ({
   pk: 'INTENT#int_1',
@@ -72,11 +66,9 @@ const intentItem = (overrides: Record<string, unknown> = {}) => ({
 
 beforeEach(() => {
   version += 10;
-  meta = intentItem();
-  trail = [];
-  dynamo.on(QueryCommand).callsFake(() => ({
-    Items: [meta, { sk: 'PAYLOAD', payload_json: JSON.stringify({ vendor: 'ACME' }) }],
-  }));
+  table.meta = intentItem();
+  table.trail = [];
+  serveIntentTable(dynamo, table, { vendor: 'ACME' });
   dynamo.on(GetCommand, { Key: { pk: 'TEAM#finance', sk: 'TEAM' } }).resolves({
     Item: {
       pk: 'TEAM#finance',
@@ -86,18 +78,6 @@ beforeEach(() => {
       slack_channel: 'C_FINANCE',
       updated_at: new Date(now).toISOString(),
     },
-  });
-  const take = (item: Record<string, unknown> | undefined) => {
-    if (item?.sk === 'META') meta = item;
-    else if (item && typeof item.type === 'string') trail.push(item);
-  };
-  dynamo.on(TransactWriteCommand).callsFake((input) => {
-    for (const entry of input.TransactItems ?? []) take(entry.Put?.Item);
-    return {};
-  });
-  dynamo.on(PutCommand).callsFake((input) => {
-    take(input.Item);
-    return {};
   });
   ses.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
   let ts = 100;
@@ -120,7 +100,7 @@ afterEach(() => {
   slack.reset();
 });
 
-const slackEvents = () => trail.filter((event) => event.channel === 'slack');
+const slackEvents = () => table.trail.filter((event) => event.channel === 'slack');
 
 describe('Handler: stage-task, on Slack', () => {
   it('DMs a reviewer found by email with the buttons and a signed review link', async () => {
@@ -179,11 +159,11 @@ describe('Handler: stage-task, on Slack', () => {
     expect(slackEvents()[0]?.data).toMatchObject({
       message_id: expect.stringMatching(/^slack:D_CFO:\d+\.\d+$/),
     });
-    expect(meta).toMatchObject({ pending_notifications: [] });
+    expect(table.meta).toMatchObject({ pending_notifications: [] });
   });
 
   it('records notification_failed when Slack has no such user, and email still goes out', async () => {
-    meta = intentItem({ asked: ['dana@company.com'], recipients: [] });
+    table.meta = intentItem({ asked: ['dana@company.com'], recipients: [] });
 
     const result = await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
 
@@ -201,7 +181,7 @@ describe('Handler: stage-task, on Slack', () => {
   });
 
   it("records notification_failed with Slack's error code when the post is refused", async () => {
-    meta = intentItem({ asked: ['cfo@company.com'] });
+    table.meta = intentItem({ asked: ['cfo@company.com'] });
     slack.on('chat.postMessage', () => ({ body: { ok: false, error: 'channel_not_found' } }));
 
     await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
@@ -209,6 +189,99 @@ describe('Handler: stage-task, on Slack', () => {
     const failed = slackEvents()[0];
     expect(failed?.type).toBe('notification_failed');
     expect(failed?.data).toMatchObject({ error: expect.stringContaining('channel_not_found') });
-    expect(JSON.stringify(trail)).not.toContain('xoxb-test-token');
+    expect(JSON.stringify(table.trail)).not.toContain('xoxb-test-token');
+  });
+
+  it('once decided, rewrites every message it posted to show the outcome, and emails the others', async () => {
+    await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+    const posted = slack.callsTo('chat.postMessage').length;
+    table.meta = {
+      ...table.meta,
+      status: 'approved',
+      decision: {
+        outcome: 'approved',
+        by: 'a@x.com',
+        at: new Date(now + 60_000).toISOString(),
+        comment: 'Checked the PO',
+        channel: 'slack',
+      },
+    };
+
+    const plan = await planStage({ intent_id: 'int_1' });
+
+    expect(plan).toMatchObject({ action: 'finish', status: 'approved' });
+    const updates = slack.callsTo('chat.update');
+    expect(updates.map((call) => call.args.channel).sort()).toEqual(['C_FINANCE', 'D_CFO']);
+    for (const update of updates) {
+      const blocks = JSON.stringify(update.args.blocks);
+      expect(blocks).toContain('*Approved* by a@x.com via slack');
+      expect(blocks).not.toContain('"actions"');
+    }
+    // Nothing new is posted: the existing messages change. The decider gets no email.
+    expect(slack.callsTo('chat.postMessage')).toHaveLength(posted);
+    const decidedEmails = ses
+      .commandCalls(SendEmailCommand)
+      .map((call) => call.args[0].input)
+      .filter((input) =>
+        input.Content?.Simple?.Headers?.some(
+          (h) => h.Name === 'X-Countersign-Kind' && h.Value === 'decided',
+        ),
+      );
+    expect(decidedEmails.map((input) => input.Destination?.ToAddresses?.[0]).sort()).toEqual([
+      'b@x.com',
+      'cfo@company.com',
+    ]);
+    expect(decidedEmails[0]?.Content?.Simple?.Subject?.Data).toBe('Approved: Pay the ACME invoice');
+    expect(decidedEmails[0]?.Content?.Simple?.Body?.Text?.Data).toContain('Checked the PO');
+    const decidedEvents = table.trail.filter(
+      (event) => (event.data as { kind?: string }).kind === 'decided',
+    );
+    expect(decidedEvents.map((event) => [event.type, event.channel])).toEqual(
+      expect.arrayContaining([
+        ['notified', 'slack'],
+        ['notified', 'slack'],
+        ['notified', 'email'],
+        ['notified', 'email'],
+      ]),
+    );
+    expect(decidedEvents).toHaveLength(4);
+    expect(table.meta).toMatchObject({ final_notices_queued: true, pending_notifications: [] });
+
+    // A retried PlanStage sends nothing again.
+    await planStage({ intent_id: 'int_1' });
+    expect(slack.callsTo('chat.update')).toHaveLength(2);
+    expect(
+      table.trail.filter((event) => (event.data as { kind?: string }).kind === 'decided'),
+    ).toHaveLength(4);
+  });
+
+  it('records a failed update of a Slack message without stopping the email notices', async () => {
+    await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+    slack.on('chat.update', () => ({ body: { ok: false, error: 'message_not_found' } }));
+    table.meta = {
+      ...table.meta,
+      status: 'cancelled',
+      decision: {
+        outcome: 'cancelled',
+        by: 'agent://payments',
+        at: new Date(now + 60_000).toISOString(),
+        comment: 'no longer needed',
+        channel: 'api',
+      },
+    };
+
+    await planStage({ intent_id: 'int_1' });
+
+    const failed = table.trail.filter((event) => event.type === 'notification_failed');
+    expect(failed).toHaveLength(2);
+    expect(JSON.stringify(failed)).toContain('message_not_found');
+    const decidedEmails = table.trail.filter(
+      (event) =>
+        event.type === 'notified' &&
+        event.channel === 'email' &&
+        (event.data as { kind?: string }).kind === 'decided',
+    );
+    // Cancelled by the agent: every emailed reviewer is told, none of them decided.
+    expect(decidedEmails).toHaveLength(3);
   });
 });

@@ -1,14 +1,10 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import {
-  DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyReviewLink } from '../../lambdas/domain/review-link';
+import { type FakeIntentTable, serveIntentTable } from './fake-table';
 import { setHandlerEnvironment } from './helpers';
 
 setHandlerEnvironment();
@@ -65,21 +61,8 @@ describe('Handler: stage-task', () => {
 
   it('stores the token, emails each recipient a signed review link, and records the notification', async () => {
     // Prepare: every read returns the latest written META, like the table would.
-    let meta: Record<string, unknown> = intentItem();
-    dynamo.on(QueryCommand).callsFake(() => ({
-      Items: [meta, { sk: 'PAYLOAD', payload_json: JSON.stringify({ amount: 10 }) }],
-    }));
-    const takeWrite = (item: Record<string, unknown> | undefined) => {
-      if (item?.sk === 'META') meta = item;
-    };
-    dynamo.on(TransactWriteCommand).callsFake((input) => {
-      for (const entry of input.TransactItems ?? []) takeWrite(entry.Put?.Item);
-      return {};
-    });
-    dynamo.on(PutCommand).callsFake((input) => {
-      takeWrite(input.Item);
-      return {};
-    });
+    const table: FakeIntentTable = { meta: intentItem(), trail: [] };
+    serveIntentTable(dynamo, table, { amount: 10 });
     ses.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
 
     // Act
@@ -87,7 +70,11 @@ describe('Handler: stage-task', () => {
 
     // Assess
     expect(result).toEqual({ notified: 1 });
-    expect(meta).toMatchObject({ task_token: 'tok-0', stage_index: 0, pending_notifications: [] });
+    expect(table.meta).toMatchObject({
+      task_token: 'tok-0',
+      stage_index: 0,
+      pending_notifications: [],
+    });
     const email = ses.commandCalls(SendEmailCommand)[0]?.args[0].input;
     expect(email?.Destination?.ToAddresses).toEqual(['cfo@company.com']);
     expect(email?.Content?.Simple?.Body?.Html?.Data).toContain('Deploy &lt;b&gt;v2&lt;/b&gt;');
@@ -95,6 +82,10 @@ describe('Handler: stage-task', () => {
       email?.Content?.Simple?.Headers?.find((h) => h.Name === 'X-Countersign-Review-Url')?.Value ??
       '';
     expect(reviewUrl.startsWith('https://approvals.example.com/review/')).toBe(true);
+    // SES must not rewrite the link for click tracking: the page is the link itself.
+    expect(email?.Content?.Simple?.Body?.Html?.Data).toContain(
+      `<a ses:no-track href="${reviewUrl}"`,
+    );
     // The link is signed for this reviewer and intent, and carries no task token.
     expect(reviewUrl).not.toContain('tok-0');
     const verdict = verifyReviewLink(
@@ -122,7 +113,10 @@ describe('Handler: stage-task', () => {
 });
 
 describe('Handler: plan-stage', () => {
-  afterEach(() => dynamo.reset());
+  afterEach(() => {
+    dynamo.reset();
+    ses.reset();
+  });
 
   it('answers the pause until the next stage', async () => {
     dynamo.on(QueryCommand).resolves({ Items: [intentItem()] });
@@ -133,10 +127,11 @@ describe('Handler: plan-stage', () => {
   });
 
   it('records the timeout once the deadline passed', async () => {
-    dynamo
-      .on(QueryCommand)
-      .resolves({ Items: [intentItem({ deadline_at: new Date(now - 1000).toISOString() })] });
-    dynamo.on(TransactWriteCommand).resolves({});
+    serveIntentTable(
+      dynamo,
+      { meta: intentItem({ deadline_at: new Date(now - 1000).toISOString() }), trail: [] },
+      {},
+    );
     const result = await planStage({ intent_id: 'int_1' });
     expect(result).toMatchObject({ action: 'finish', status: 'timed_out' });
     const put =
@@ -145,5 +140,36 @@ describe('Handler: plan-stage', () => {
       status: 'timed_out',
       decision: { by: 'timeout', outcome: 'rejected' },
     });
+  });
+
+  it('tells each emailed reviewer that the request timed out, without a link that expired', async () => {
+    const table: FakeIntentTable = {
+      meta: intentItem({ deadline_at: new Date(now - 1000).toISOString(), stage_index: 0 }),
+      trail: [
+        { type: 'notified', channel: 'email', data: { to: 'cfo@company.com', kind: 'notify' } },
+        { type: 'notified', channel: 'email', data: { to: 'cfo@company.com', kind: 'remind' } },
+        { type: 'notified', channel: 'email', data: { to: 'ops@company.com', kind: 'escalate' } },
+        { type: 'notification_failed', channel: 'email', data: { to: 'x@company.com' } },
+      ],
+    };
+    serveIntentTable(dynamo, table, { amount: 10 });
+    ses.on(SendEmailCommand).resolves({ MessageId: 'ses-2' });
+
+    const result = await planStage({ intent_id: 'int_1' });
+
+    expect(result).toMatchObject({ action: 'finish', status: 'timed_out' });
+    const sent = ses.commandCalls(SendEmailCommand).map((call) => call.args[0].input);
+    expect(sent.map((input) => input.Destination?.ToAddresses?.[0])).toEqual([
+      'cfo@company.com',
+      'ops@company.com',
+    ]);
+    const [first] = sent;
+    expect(first?.Content?.Simple?.Subject?.Data).toBe('Timed out: Deploy <b>v2</b>');
+    expect(first?.Content?.Simple?.Body?.Text?.Data).toContain('so it was rejected automatically');
+    expect(first?.Content?.Simple?.Body?.Text?.Data).not.toContain('/review/');
+    expect(first?.Content?.Simple?.Headers?.map((h) => h.Name)).not.toContain(
+      'X-Countersign-Review-Url',
+    );
+    expect(table.meta).toMatchObject({ final_notices_queued: true, pending_notifications: [] });
   });
 });
