@@ -99,6 +99,13 @@ export const FUNCTIONS = {
     routes: [],
     timeoutSeconds: 60,
   },
+  notifyDecided: {
+    id: 'notify-decided',
+    entry: 'lambdas/handlers/notify-decided.ts',
+    description: 'State machine: tells everyone asked that the intent is decided',
+    routes: [],
+    timeoutSeconds: 60,
+  },
   deliverCallback: {
     id: 'deliver-callback',
     entry: 'lambdas/handlers/deliver-callback.ts',

@@ -18,6 +18,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { DECIDED_NOTICE_RETRY } from '../lambdas/domain/stages';
 import { CALLBACK_RETRY } from '../lambdas/domain/webhook';
 
 export interface ApprovalWorkflowProps {
@@ -25,6 +26,8 @@ export interface ApprovalWorkflowProps {
   readonly planStageFunction: IFunction;
   /** The callback task of a stage: stores the task token and notifies. */
   readonly stageTaskFunction: IFunction;
+  /** Tells everyone asked of the final outcome (emails, Slack messages rewritten). */
+  readonly notifyDecidedFunction: IFunction;
   /** Delivers the signed final intent to its callback_url, one attempt per invocation. */
   readonly deliverCallbackFunction: IFunction;
   /**
@@ -40,8 +43,9 @@ export interface ApprovalWorkflowProps {
  *
  *   PlanStage ─▶ Route ─(await)─▶ AwaitDecision ─(answered)──▶ PlanStage
  *                  │                    └──(States.Timeout)──▶ PlanStage
- *                  ├─(callback)─▶ DeliverCallback ─(delivered, gave up, or retries exhausted)─▶ Done
- *                  └─(finish)─▶ Done
+ *                  └─(finish)─▶ NotifyDecided ─(sent, or retries exhausted)─▶ Callback?
+ *                                 Callback? ─(callback)─▶ DeliverCallback ─(delivered, gave up, or retries exhausted)─▶ Done
+ *                                     └─(none)─▶ Done
  *
  * Each pause is one callback task whose timeout runs to the next planned moment (a reminder,
  * an escalation, the deadline), taken from PlanStage's answer with TimeoutSecondsPath. A
@@ -49,6 +53,9 @@ export interface ApprovalWorkflowProps {
  * reads the intent and so cannot act on a stale view. A final intent with a callback_url is
  * POSTed by DeliverCallback, whose Retry is the delivery's backoff (durable, like every state);
  * its Catch ends the execution however the receiver behaves, so the decision never waits on it.
+ * NotifyDecided comes first because it is short and bounded (a few attempts a minute or so
+ * apart), while a callback receiver that is down may be retried for hours; its Catch moves on,
+ * so a notice that cannot be sent never costs the agent its callback.
  */
 export class ApprovalWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -126,10 +133,31 @@ export class ApprovalWorkflow extends Construct {
     deliverCallback.addCatch(done, { errors: [Errors.ALL], resultPath: JsonPath.DISCARD });
     deliverCallback.next(done);
 
-    const route = new Choice(this, 'Route')
-      .when(Condition.stringEquals('$.next.action', 'await'), awaitDecision)
+    const callbackWanted = new Choice(this, 'CallbackWanted')
       .when(Condition.booleanEquals('$.next.callback', true), deliverCallback)
       .otherwise(done);
+    const notifyDecided = new LambdaInvoke(this, 'NotifyDecided', {
+      lambdaFunction: props.notifyDecidedFunction,
+      payload: TaskInput.fromObject({
+        intent_id: JsonPath.stringAt('$.intent_id'),
+        attempt: JsonPath.numberAt('$$.State.RetryCount'),
+      }),
+      resultPath: JsonPath.DISCARD,
+      taskTimeout: Timeout.duration(Duration.seconds(60)),
+    });
+    // The handler records what still fails on its last attempt, so the counts must agree.
+    notifyDecided.addRetry({
+      errors: [Errors.TASKS_FAILED, Errors.TIMEOUT],
+      interval: Duration.seconds(DECIDED_NOTICE_RETRY.intervalSeconds),
+      maxAttempts: DECIDED_NOTICE_RETRY.attempts - 1,
+      backoffRate: DECIDED_NOTICE_RETRY.backoffRate,
+    });
+    notifyDecided.addCatch(callbackWanted, { errors: [Errors.ALL], resultPath: JsonPath.DISCARD });
+    notifyDecided.next(callbackWanted);
+
+    const route = new Choice(this, 'Route')
+      .when(Condition.stringEquals('$.next.action', 'await'), awaitDecision)
+      .otherwise(notifyDecided);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,

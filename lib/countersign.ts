@@ -186,6 +186,7 @@ export class Countersign extends Construct {
       review: makeFunction('review'),
       planStage: makeFunction('planStage'),
       stageTask: makeFunction('stageTask'),
+      notifyDecided: makeFunction('notifyDecided'),
       slackInteractions: makeFunction('slackInteractions'),
       deliverCallback: makeFunction('deliverCallback'),
       reconciler: makeFunction('reconciler'),
@@ -195,6 +196,7 @@ export class Countersign extends Construct {
     const workflow = new ApprovalWorkflow(this, 'Workflow', {
       planStageFunction: functions.planStage,
       stageTaskFunction: functions.stageTask,
+      notifyDecidedFunction: functions.notifyDecided,
       deliverCallbackFunction: functions.deliverCallback,
       logRetention: props.logRetention,
     });
@@ -212,7 +214,9 @@ export class Countersign extends Construct {
     ]) {
       fn.bindTable(table, 'readwrite');
     }
-    for (const fn of [functions.planStage, functions.stageTask]) fn.bindTable(table, 'readwrite');
+    for (const fn of [functions.planStage, functions.stageTask, functions.notifyDecided]) {
+      fn.bindTable(table, 'readwrite');
+    }
     // The admin function only reads and writes key and team items, but DynamoDB cannot scope a
     // grant by key prefix without LeadingKeys conditions on every item type; see docs/security.md.
     // An invalid default policy fails the synth, not every request after the deploy.
@@ -239,19 +243,23 @@ export class Countersign extends Construct {
     }
     this.wireSlack(functions, props);
 
+    // The senders: the stage task (first notices, reminders, escalations) and NotifyDecided.
+    const senders = [functions.stageTask, functions.notifyDecided];
     const emailFrom = props.emailFrom ?? 'countersign@example.com';
-    functions.stageTask.addEnvironment('EMAIL_FROM', emailFrom);
-    if (props.emailConfigurationSet) {
-      functions.stageTask.addEnvironment(
-        'EMAIL_CONFIGURATION_SET',
-        props.emailConfigurationSet.configurationSetName,
-      );
+    for (const fn of senders) {
+      fn.addEnvironment('EMAIL_FROM', emailFrom);
+      if (props.emailConfigurationSet) {
+        fn.addEnvironment(
+          'EMAIL_CONFIGURATION_SET',
+          props.emailConfigurationSet.configurationSetName,
+        );
+      }
+      grantSendEmail(fn, emailFrom, props.emailConfigurationSet);
     }
-    for (const fn of [functions.stageTask, functions.review]) {
+    for (const fn of [...senders, functions.review]) {
       fn.addEnvironment('LINK_SIGNING_SECRET_ARN', linkSigningSecret.secretArn);
       linkSigningSecret.grantRead(fn);
     }
-    grantSendEmail(functions.stageTask, emailFrom, props.emailConfigurationSet);
 
     if (props.allowedReviewerDomains) {
       const domains = props.allowedReviewerDomains.map((domain) => domain.trim().toLowerCase());
@@ -331,16 +339,15 @@ export class Countersign extends Construct {
     // Built from the API id, not `api.url`: the URL token depends on the deployment, which
     // depends on every method, and so (through the state machine) on this very function.
     const stack = Stack.of(this);
-    functions.stageTask.addEnvironment(
-      'PUBLIC_BASE_URL',
+    const publicBaseUrl =
       props.publicBaseUrl ??
-        `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE}`,
-    );
+      `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE}`;
+    for (const fn of senders) fn.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
     addNagSuppressions(this);
   }
 
   /**
-   * Slack, when configured: the stage task reads the bot token (to post), the interactions
+   * Slack, when configured: the senders read the bot token (to post and update), the interactions
    * function reads the token and the signing secret (to verify and answer clicks); nothing else
    * sees either secret.
    */
@@ -355,7 +362,7 @@ export class Countersign extends Construct {
       );
     }
     if (!slackBotToken || !slackSigningSecret) return;
-    for (const fn of [functions.stageTask, functions.slackInteractions]) {
+    for (const fn of [functions.stageTask, functions.notifyDecided, functions.slackInteractions]) {
       fn.addEnvironment('SLACK_BOT_TOKEN_ARN', slackBotToken.secretArn);
       slackBotToken.grantRead(fn);
     }

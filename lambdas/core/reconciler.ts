@@ -16,7 +16,8 @@ import { transitionIntent } from './transitions';
  * For a pending intent whose current execution has ended (FAILED, TIMED_OUT, ABORTED, or even
  * SUCCEEDED) or never started:
  * - past its deadline: the policy's timeout is applied here, exactly as PlanStage would, since
- *   a deadline must hold even when the state machine cannot run;
+ *   a deadline must hold even when the state machine cannot run; then a new execution is
+ *   started, which finds the intent final and sends the decided notices and the callback;
  * - before it: a new execution is started (the machine plans from the stored intent, so it
  *   resumes at the right stage), up to `maxRestarts` times; after that the intent is reported
  *   as stuck until its deadline, when the timeout closes it.
@@ -56,8 +57,11 @@ export type RepairOutcome =
   | { kind: 'started'; execution: string }
   /** The current execution ended abnormally: a new one was started. */
   | { kind: 'restarted'; execution: string; previous: string; previous_status: string }
-  /** Past the deadline with no live execution: the policy's timeout was applied. */
-  | { kind: 'timed_out'; previous: string; previous_status: string }
+  /**
+   * Past the deadline with no live execution: the policy's timeout was applied, and `execution`
+   * started to send the decided notices and the callback.
+   */
+  | { kind: 'timed_out'; previous: string; previous_status: string; execution: string }
   /** Restarts exhausted before the deadline: needs an operator (or the deadline). */
   | { kind: 'stuck'; previous: string; previous_status: string };
 
@@ -157,7 +161,17 @@ export async function repairIntent(
       }
       throw error;
     }
-    return { kind: 'timed_out', previous: current.name, previous_status: previousStatus };
+    // A fresh execution finds the intent final and goes on as any other would: the decided
+    // notices, then the callback. Started once the timeout is stored, so it cannot re-plan.
+    const followUp =
+      current.status === null ? current.name : executionName(intent.id, current.attempt + 1);
+    await deps.executions.startNamed(followUp, intent.id);
+    return {
+      kind: 'timed_out',
+      previous: current.name,
+      previous_status: previousStatus,
+      execution: followUp,
+    };
   }
   if (current.status === null) {
     await deps.executions.startNamed(current.name, intent.id);

@@ -9,7 +9,13 @@ import {
 import { askedAtStage, planStages } from '../domain/stages';
 import { type SlackGateway, SlackUnavailableError, type TeamRepository } from './ports';
 
-export type NotificationOutcome = { ok: true; messageId: string } | { ok: false; error: string };
+/**
+ * `retryable`: the failure may pass (Slack unreachable, rate-limited, paused after an outage),
+ * unlike Slack's own refusals (`message_not_found`, `channel_not_found`, no such user).
+ */
+export type NotificationOutcome =
+  | { ok: true; messageId: string }
+  | { ok: false; error: string; retryable?: boolean };
 
 type Route = { kind: 'user' } | { kind: 'team'; team: string; channel: string };
 
@@ -46,7 +52,11 @@ export class SlackNotifier {
   }): Promise<NotificationOutcome> {
     const { intent, notification } = input;
     if (input.now.getTime() < this.unavailableUntil) {
-      return { ok: false, error: 'Slack was unavailable moments ago; not tried again yet' };
+      return {
+        ok: false,
+        error: 'Slack was unavailable moments ago; not tried again yet',
+        retryable: true,
+      };
     }
     if (notification.kind === 'decided') return this.showOutcome(input);
     const kind = notification.kind;
@@ -96,9 +106,9 @@ export class SlackNotifier {
   }
 
   private failed(error: unknown, now: Date): NotificationOutcome {
-    if (error instanceof SlackUnavailableError)
-      this.unavailableUntil = now.getTime() + OUTAGE_PAUSE_MS;
-    return { ok: false, error: describeFailure(error) };
+    const unavailable = error instanceof SlackUnavailableError;
+    if (unavailable) this.unavailableUntil = now.getTime() + OUTAGE_PAUSE_MS;
+    return { ok: false, error: describeFailure(error), retryable: unavailable };
   }
 
   /**

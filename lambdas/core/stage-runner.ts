@@ -6,6 +6,8 @@ import { isTeamRef } from '../domain/policy';
 import { signReviewLink } from '../domain/review-link';
 import {
   askedAtStage,
+  DECIDED_NOTICE_RETRY,
+  decidedNoticesQueuedSince,
   enterStage,
   nextAction,
   planStages,
@@ -14,7 +16,7 @@ import {
   stageClockStart,
 } from '../domain/stages';
 import type { Clock, EmailSender, IntentRepository, TeamRepository, Workflow } from './ports';
-import type { SlackNotifier } from './slack-notify';
+import type { NotificationOutcome, SlackNotifier } from './slack-notify';
 import { transitionIntent } from './transitions';
 
 export interface StageRunnerDeps {
@@ -28,6 +30,9 @@ export interface StageRunnerDeps {
   publicBaseUrl: string;
   linkSigningSecret: string;
 }
+
+/** PlanStage reads the intent and the clock, and writes the timeout; it sends nothing. */
+export type PlanStageDeps = Pick<StageRunnerDeps, 'intents' | 'clock'>;
 
 /** What the PlanStage task returns to the state machine (its Choice reads `action`). */
 /** Every field is always present (null when unused): the state machine's ResultSelector reads them all. */
@@ -54,7 +59,7 @@ const finish = (status: string, callback: boolean): PlanResult => ({
  * Decides the machine's next move from the stored intent and the clock: finish, record the
  * timeout, or pause on the current stage until the next planned moment.
  */
-export async function planNextStage(deps: StageRunnerDeps, intentId: string): Promise<PlanResult> {
+export async function planNextStage(deps: PlanStageDeps, intentId: string): Promise<PlanResult> {
   const intent = await deps.intents.get(intentId);
   if (!intent) return finish('missing', false);
   const hasCallback = intent.callback_url !== null;
@@ -80,32 +85,42 @@ export async function planNextStage(deps: StageRunnerDeps, intentId: string): Pr
       if (!(error instanceof DomainError && error.code === 'already_decided')) throw error;
       final = (await deps.intents.get(intentId)) ?? intent;
     }
-    await sendDecidedNotices(deps, final);
     return finish(final.status, hasCallback);
   }
-  await sendDecidedNotices(deps, intent);
   return finish(intent.status, hasCallback && intent.status !== 'pending');
 }
 
-/**
- * Tells everyone asked that the intent is over (`queueDecidedNotices`), before the execution
- * ends. Queued in one write and settled in one more, as a stage's notices are; a retried task
- * sends only what is still queued.
- */
-async function sendDecidedNotices(deps: StageRunnerDeps, final: IntentState): Promise<void> {
-  if (final.status === 'pending') return;
-  let queued = final;
-  if (!final.final_notices_queued) {
-    const trail = await deps.intents.events(final.id);
-    ({ after: queued } = await transitionIntent(deps.intents, final.id, (current) =>
-      queueDecidedNotices(current, trail),
-    ));
+/** Some decided notices failed for now and stay queued: the task's Retry runs it again later. */
+export class DecidedNoticesPendingError extends Error {
+  constructor(kept: number, total: number) {
+    super(`${kept} of ${total} decided notices failed for now; queued for the next attempt`);
+    this.name = 'DecidedNoticesPendingError';
   }
-  await sendAndSettle(
-    deps,
-    queued,
-    queued.pending_notifications.filter((notification) => notification.kind === 'decided'),
-  );
+}
+
+/**
+ * The NotifyDecided task, once the intent is final: tells everyone it reached
+ * (`queueDecidedNotices`). Queued in one write and settled in one more, as a stage's notices
+ * are. Notices that failed in a way that may pass (Slack or SES unavailable, throttled) stay
+ * queued and the task throws, so Step Functions retries it later; refusals (no such message)
+ * and, on the last attempt (`attempt` counts from 0), everything left are recorded as
+ * `notification_failed`.
+ */
+export async function notifyDecided(
+  deps: StageRunnerDeps,
+  input: { intent_id: string; attempt: number },
+): Promise<{ sent: number; failed: number }> {
+  const loaded = await deps.intents.get(input.intent_id);
+  if (!loaded || loaded.status === 'pending') return { sent: 0, failed: 0 };
+  let queued = loaded;
+  if (queueDecidedNotices(loaded).intent !== loaded) {
+    ({ after: queued } = await transitionIntent(deps.intents, loaded.id, queueDecidedNotices));
+  }
+  const due = queued.pending_notifications.filter((n) => n.kind === 'decided');
+  const lastAttempt = input.attempt >= DECIDED_NOTICE_RETRY.attempts - 1;
+  const result = await sendAndSettle(deps, queued, due, { retryLater: !lastAttempt });
+  if (result.kept > 0) throw new DecidedNoticesPendingError(result.kept, due.length);
+  return { sent: result.sent, failed: result.failed };
 }
 
 export interface StageTaskInput {
@@ -155,20 +170,36 @@ export async function runStage(
     }
     throw error;
   }
-  const sent = await sendAndSettle(deps, entered, entered.pending_notifications);
-  return { notified: sent };
+  const stageNotices = entered.pending_notifications.filter((n) => n.kind !== 'decided');
+  const settled = await sendAndSettle(deps, entered, stageNotices);
+  // The intent ended while this stage was sending (a fast reviewer): the settle queued the
+  // decided notices of the messages just sent, which NotifyDecided may already have missed.
+  if (settled.lateDecided.length > 0) {
+    await sendAndSettle(deps, settled.intent, settled.lateDecided);
+  }
+  return { notified: settled.sent };
 }
 
 /**
  * Sends notices side by side, then records them in one write: the store's writes are the cost
  * that grows with recipients. A crash before the record re-sends the batch (at-least-once).
- * Returns how many were sent.
+ * With `retryLater`, failures that may pass are left queued (for a later attempt) instead of
+ * recorded as failed.
  */
 async function sendAndSettle(
   deps: StageRunnerDeps,
   intent: IntentState,
   notifications: PendingNotification[],
-): Promise<number> {
+  options: { retryLater: boolean } = { retryLater: false },
+): Promise<{
+  intent: IntentState;
+  sent: number;
+  failed: number;
+  /** Failures left queued for a later attempt. */
+  kept: number;
+  /** Decided notices this settle queued: the intent had ended while these were being sent. */
+  lateDecided: PendingNotification[];
+}> {
   const settled: { notification: PendingNotification; outcome: SendOutcome }[] = [];
   for (let start = 0; start < notifications.length; start += SEND_CONCURRENCY) {
     const batch = notifications.slice(start, start + SEND_CONCURRENCY);
@@ -181,18 +212,29 @@ async function sendAndSettle(
       )),
     );
   }
-  if (settled.length > 0) {
-    await transitionIntent(deps.intents, intent.id, (current) =>
-      settleNotifications(current, settled, deps.clock.now().toISOString()),
-    );
-  }
-  return settled.filter(({ outcome }) => outcome.ok).length;
+  const sent = settled.filter(({ outcome }) => outcome.ok).length;
+  const recorded = settled.filter(
+    ({ outcome }) => !(options.retryLater && !outcome.ok && outcome.retryable),
+  );
+  const kept = settled.length - recorded.length;
+  const failed = settled.length - sent - kept;
+  if (recorded.length === 0) return { intent, sent, failed, kept, lateDecided: [] };
+  const { before, after } = await transitionIntent(deps.intents, intent.id, (current) =>
+    settleNotifications(current, recorded, deps.clock.now().toISOString()),
+  );
+  return {
+    intent: after,
+    sent,
+    failed,
+    kept,
+    lateDecided: decidedNoticesQueuedSince(before, after),
+  };
 }
 
 /** Enough to send a team's notices quickly without tripping SES or Slack rate limits. */
 const SEND_CONCURRENCY = 8;
 
-type SendOutcome = { ok: true; messageId: string } | { ok: false; error: string };
+type SendOutcome = NotificationOutcome;
 
 async function sendOnChannel(
   deps: StageRunnerDeps,
@@ -227,8 +269,21 @@ async function sendOnChannel(
     return {
       ok: false,
       error: error instanceof Error ? `${error.name}: ${error.message}` : 'send failed',
+      retryable: mayPass(error),
     };
   }
+}
+
+/**
+ * An SES failure that may pass on its own: throttling, a server-side fault, or no answer at all
+ * (a network error carries no `$metadata`). A refusal (`MessageRejected`, an unverified
+ * sender) will not.
+ */
+function mayPass(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const aws = error as Error & { $fault?: string; $metadata?: unknown };
+  if (aws.$metadata === undefined) return true;
+  return aws.$fault === 'server' || /Throttl|TooManyRequests/.test(error.name);
 }
 
 export function reviewUrlFor(

@@ -97,10 +97,24 @@ export interface IntentState extends IntentView {
   /** Reviewers who opened their review page; `viewed` is recorded once per reviewer. */
   viewed_by: string[];
   /**
-   * Set once the `decided` notices of a final intent are queued, so that a retried PlanStage
-   * sends the ones still pending instead of queueing them again. Absent on older items.
+   * The messages the workflow delivered (not `decided` notices): one entry per email address
+   * and per posted Slack message, so that the final outcome can be told to each of them and
+   * every button rewritten. Kept on the intent, not read from the trail, so that it changes in
+   * the same conditional write as the intent's status. Absent means none.
    */
-  final_notices_queued?: boolean;
+  sent_messages?: SentMessage[];
+  /**
+   * The `decided` notices queued so far (`email:<to>`, `slack:<message id>`): each is queued
+   * once, also when a stage still sending at the decision settles later. Absent means none.
+   */
+  decided_notices?: string[];
+}
+
+export interface SentMessage {
+  channel: 'email' | 'slack';
+  to: string;
+  /** SES's message id, or a Slack message as `slack:<channel>:<ts>`. */
+  message_id: string;
 }
 
 export interface PendingNotification {
@@ -128,7 +142,8 @@ export function toView(state: IntentState): IntentView {
     task_token: _taskToken,
     pending_notifications: _pendingNotifications,
     viewed_by: _viewedBy,
-    final_notices_queued: _finalNoticesQueued,
+    sent_messages: _sentMessages,
+    decided_notices: _decidedNotices,
     ...view
   } = state;
   return view;

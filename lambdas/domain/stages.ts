@@ -1,7 +1,13 @@
 import type { AuditEventDraft } from './audit';
 import type { Transition } from './decisions';
 import { DomainError } from './errors';
-import { type IntentState, type PendingNotification, type ResolvedPolicy, toView } from './intent';
+import {
+  type IntentState,
+  type PendingNotification,
+  type ResolvedPolicy,
+  type SentMessage,
+  toView,
+} from './intent';
 
 /**
  * The stage plan of one step: the first notification, then reminders and escalations at
@@ -183,45 +189,70 @@ export function enterStage(
 }
 
 /**
- * Once an intent is final, tells everyone it asked: an email to each address it emailed (except
- * whoever decided, who already knows), and an update of each Slack message it posted, so that no
- * button is left that can no longer decide anything. Read from the trail, so that the reviewers
- * of earlier chain steps and escalations are told too. Queued once (`final_notices_queued`);
- * notices of a stage still being sent stay queued beside them for that stage to settle.
+ * How the NotifyDecided task is retried: attempts in all (the last records what still fails as
+ * `notification_failed`), and the pause before the first retry, doubling after. The first
+ * retry comes after Slack's outage pause (`OUTAGE_PAUSE_MS`) has mostly run out.
  */
-export function queueDecidedNotices(intent: IntentState, trail: AuditEventDraft[]): Transition {
+export const DECIDED_NOTICE_RETRY = { attempts: 3, intervalSeconds: 30, backoffRate: 2 } as const;
+
+/**
+ * Once an intent is final, tells everyone it reached: an email to each address it emailed
+ * (except whoever decided, who already knows), and an update of each Slack message it posted, so
+ * that no button is left that can no longer decide anything. Read from `sent_messages`, so the
+ * reviewers of earlier chain steps and escalations are told too. Each notice is queued once
+ * (`decided_notices`); calling this again queues only messages delivered since, which is how a
+ * stage still sending when the decision landed gets its messages updated too.
+ */
+export function queueDecidedNotices(intent: IntentState): Transition {
   if (intent.status === 'pending') {
     throw new DomainError('not_pending', 'Decided notices wait for the final outcome.', {
       intent: toView(intent),
     });
   }
-  if (intent.final_notices_queued) return { intent, events: [], signal: false };
   const decider = intent.decision?.by;
+  const queued = new Set(intent.decided_notices ?? []);
   const notices: PendingNotification[] = [];
-  const seen = new Set<string>();
-  for (const event of trail) {
-    if (event.type !== 'notified') continue;
-    const to = event.data.to;
-    const messageId = event.data.message_id;
-    if (typeof to !== 'string') continue;
-    if (event.channel === 'email' && to !== decider && !seen.has(`email:${to}`)) {
-      seen.add(`email:${to}`);
-      notices.push({ to, kind: 'decided', channel: 'email' });
-    }
-    if (event.channel === 'slack' && typeof messageId === 'string' && !seen.has(messageId)) {
-      seen.add(messageId);
-      notices.push({ to, kind: 'decided', channel: 'slack', message_id: messageId });
-    }
+  for (const message of intent.sent_messages ?? []) {
+    if (message.channel === 'email' && message.to === decider) continue;
+    const key = decidedNoticeKey(message);
+    if (queued.has(key)) continue;
+    queued.add(key);
+    notices.push(
+      message.channel === 'email'
+        ? { to: message.to, kind: 'decided', channel: 'email' }
+        : { to: message.to, kind: 'decided', channel: 'slack', message_id: message.message_id },
+    );
   }
+  if (notices.length === 0) return { intent, events: [], signal: false };
   return {
     intent: {
       ...intent,
-      final_notices_queued: true,
+      decided_notices: [...queued],
       pending_notifications: [...intent.pending_notifications, ...notices],
     },
     events: [],
     signal: false,
   };
+}
+
+/** One decided email per address, one update per posted Slack message. */
+function decidedNoticeKey(message: Pick<SentMessage, 'to' | 'message_id'> & { channel: string }) {
+  return message.channel === 'email' ? `email:${message.to}` : `slack:${message.message_id}`;
+}
+
+/** The decided notices that `after` queued and `before` had not: who queued them sends them. */
+export function decidedNoticesQueuedSince(
+  before: IntentState,
+  after: IntentState,
+): PendingNotification[] {
+  const earlier = new Set(before.decided_notices ?? []);
+  return after.pending_notifications.filter(
+    (n) =>
+      n.kind === 'decided' &&
+      !earlier.has(
+        decidedNoticeKey({ channel: n.channel, to: n.to, message_id: n.message_id ?? '' }),
+      ),
+  );
 }
 
 /** Records several sent (or failed) notifications as one transition, in the given order. */
@@ -240,6 +271,9 @@ export function settleNotifications(
     current = step.intent;
     events.push(...step.events);
   }
+  // A stage that was still sending when the intent ended: its messages get their decided
+  // notice queued in this same write, so none is left with live buttons.
+  if (current.status !== 'pending') current = queueDecidedNotices(current).intent;
   return { intent: current, events, signal: false };
 }
 
@@ -276,8 +310,25 @@ export function settleNotification(
         channel: notification.channel,
         data: { to: notification.to, kind: notification.kind, error: outcome.error },
       };
+  const sent = intent.sent_messages ?? [];
+  // One entry per email address is enough (it gets one decided email); every Slack message
+  // counts, since each has buttons of its own.
+  const delivered =
+    outcome.ok &&
+    notification.kind !== 'decided' &&
+    notification.channel !== 'webhook' &&
+    !(
+      notification.channel === 'email' &&
+      sent.some((message) => message.channel === 'email' && message.to === notification.to)
+    )
+      ? [{ channel: notification.channel, to: notification.to, message_id: outcome.messageId }]
+      : [];
   return {
-    intent: { ...intent, pending_notifications: remaining },
+    intent: {
+      ...intent,
+      pending_notifications: remaining,
+      ...(delivered.length > 0 ? { sent_messages: [...sent, ...delivered] } : {}),
+    },
     events: [event],
     signal: false,
   };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { planNextStage } from '../core/stage-runner';
-import { stageRunnerDeps } from '../shared/deps';
+import { planStageDeps } from '../shared/deps';
 import { type InvocationContext, invocationLogger } from '../shared/logger';
 
 const inputSchema = z.object({ intent_id: z.string().min(1) });
@@ -10,7 +10,7 @@ export const handler = async (event: unknown, context?: InvocationContext) => {
   const { intent_id } = inputSchema.parse(event);
   const log = invocationLogger(context, { intent_id, task: 'PlanStage' });
   try {
-    const plan = await planNextStage(await stageRunnerDeps(), intent_id);
+    const plan = await planNextStage(planStageDeps(), intent_id);
     log.info('planned', { ...plan });
     return plan;
   } catch (error) {

@@ -14,7 +14,7 @@ import type { Clock, KeyRepository, TeamRepository } from '../core/ports';
 import type { ReconcilerDeps } from '../core/reconciler';
 import type { SlackInteractionDeps } from '../core/slack-interactions';
 import { SlackNotifier } from '../core/slack-notify';
-import type { StageRunnerDeps } from '../core/stage-runner';
+import type { PlanStageDeps, StageRunnerDeps } from '../core/stage-runner';
 import { NOTIFICATION_CHANNELS, type NotificationChannel } from '../domain/intent';
 import { defaultsForType, type PolicyInput, parsePolicyDefaults } from '../domain/policy';
 import { parseAllowedDomains } from '../domain/reviewer-domains';
@@ -100,6 +100,13 @@ export const intentServiceDeps = memo<IntentServiceDeps>(() => {
   };
 });
 
+/** PlanStage only reads intents and records timeouts: it needs neither SES, Slack nor links. */
+export const planStageDeps = memo<PlanStageDeps>(() => ({
+  intents: intentRepository(),
+  clock: systemClock,
+}));
+
+/** The stage task and NotifyDecided: the functions that send email and Slack messages. */
 export const stageRunnerDeps = memoAsync<StageRunnerDeps>(async () => ({
   intents: intentRepository(),
   teams: teamRepository(),

@@ -11,6 +11,7 @@ import { type Harness, historyOf, lastToken, openHarness } from '../local-sfn/he
 
 const PLAN = 'countersign-plan-stage';
 const STAGE = 'countersign-stage-task';
+const NOTIFY = 'countersign-notify-decided';
 const CALLBACK = 'countersign-deliver-callback';
 
 const pause = (stage: number, seconds: number): PlanResult => ({
@@ -51,6 +52,7 @@ async function run(plans: PlanResult[], decideAfter: number | null) {
   let planned = 0;
   h.lambdas.on(PLAN, () => plans[planned++]);
   h.lambdas.on(STAGE, () => ({ notified: 1 }));
+  h.lambdas.on(NOTIFY, () => ({ sent: 1, failed: 0 }));
   h.lambdas.on(CALLBACK, () => ({ delivered: true }));
   const arn = await h.start({ intent_id: 'int_1' }, 'int_1');
   await h.sfn.settle();
@@ -77,6 +79,7 @@ async function run(plans: PlanResult[], decideAfter: number | null) {
     invocations: h.lambdas.calls.length,
     planCalls: h.lambdas.callsTo(PLAN).length,
     stageCalls: h.lambdas.callsTo(STAGE).length,
+    noticeCalls: h.lambdas.callsTo(NOTIFY).length,
   };
 }
 
@@ -85,26 +88,28 @@ describe('state transitions and invocations per approval (docs/cost.md)', () => 
     const result = await run([pause(0, 300), finish('approved')], 120);
     expect(result).toEqual({
       status: 'SUCCEEDED',
-      transitions: 6,
-      invocations: 3,
+      transitions: 8,
+      invocations: 4,
       planCalls: 2,
       stageCalls: 1,
+      noticeCalls: 1,
     });
   });
 
   it('happy path with a callback_url: one more state and invocation', async () => {
     const result = await run([pause(0, 300), finish('approved', true)], 120);
-    expect(result).toMatchObject({ status: 'SUCCEEDED', transitions: 7, invocations: 4 });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', transitions: 9, invocations: 5 });
   });
 
   it('one reminder, then approved', async () => {
     const result = await run([pause(0, 300), pause(1, 3600), finish('approved')], 600);
     expect(result).toEqual({
       status: 'SUCCEEDED',
-      transitions: 9,
-      invocations: 5,
+      transitions: 11,
+      invocations: 6,
       planCalls: 3,
       stageCalls: 2,
+      noticeCalls: 1,
     });
   });
 
@@ -115,10 +120,11 @@ describe('state transitions and invocations per approval (docs/cost.md)', () => 
     );
     expect(result).toEqual({
       status: 'SUCCEEDED',
-      transitions: 12,
-      invocations: 7,
+      transitions: 14,
+      invocations: 8,
       planCalls: 4,
       stageCalls: 3,
+      noticeCalls: 1,
     });
   });
 
@@ -129,10 +135,11 @@ describe('state transitions and invocations per approval (docs/cost.md)', () => 
     );
     expect(result).toEqual({
       status: 'SUCCEEDED',
-      transitions: 12,
-      invocations: 7,
+      transitions: 14,
+      invocations: 8,
       planCalls: 4,
       stageCalls: 3,
+      noticeCalls: 1,
     });
   });
 });

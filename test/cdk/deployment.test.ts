@@ -176,26 +176,27 @@ describe('Countersign deployment (all options)', () => {
     }
   });
 
-  it('lets stage-task send email only from the configured address, with its configuration set', () => {
+  it('lets the two senders (stage-task, notify-decided) email only from the configured address, with its configuration set', () => {
     const statements = [...functions].flatMap(([id, { statements }]) =>
       statements
         .filter((s) => actionsOf(s).some((a) => a.startsWith('ses:')))
         .map((s) => [id, s] as const),
     );
-    expect(statements.map(([id]) => id)).toEqual(['stage-task']);
-    const statement = statements[0]?.[1];
-    expect(statement.Action).toBe('ses:SendEmail');
-    expect(statement.Condition).toEqual({
-      StringEquals: { 'ses:FromAddress': 'approvals@company.com' },
-    });
-    const resources = JSON.stringify(statement.Resource);
-    expect(resources).toContain(':ses:eu-west-1:111111111111:identity/*');
-    expect(resources).toContain(':configuration-set/countersign-mail');
-    expect(resources).not.toContain('"*"');
-    expect(functions.get('stage-task')?.fn.Properties.Environment.Variables).toMatchObject({
-      EMAIL_FROM: 'approvals@company.com',
-      EMAIL_CONFIGURATION_SET: 'countersign-mail',
-    });
+    expect(statements.map(([id]) => id).sort()).toEqual(['notify-decided', 'stage-task']);
+    for (const [id, statement] of statements) {
+      expect(statement.Action, id).toBe('ses:SendEmail');
+      expect(statement.Condition, id).toEqual({
+        StringEquals: { 'ses:FromAddress': 'approvals@company.com' },
+      });
+      const resources = JSON.stringify(statement.Resource);
+      expect(resources).toContain(':ses:eu-west-1:111111111111:identity/*');
+      expect(resources).toContain(':configuration-set/countersign-mail');
+      expect(resources).not.toContain('"*"');
+      expect(functions.get(id)?.fn.Properties.Environment.Variables).toMatchObject({
+        EMAIL_FROM: 'approvals@company.com',
+        EMAIL_CONFIGURATION_SET: 'countersign-mail',
+      });
+    }
   });
 
   it('restricts reviewers to the allowed domains where reviewers are named', () => {

@@ -68,12 +68,13 @@ describe('Countersign with Slack', () => {
     });
   });
 
-  it('gives the bot token to the two functions that call Slack, the signing secret to one', () => {
-    expect(functionEnv(template, 'stage-task')).toMatchObject({
-      SLACK_BOT_TOKEN_ARN: BOT_TOKEN_ARN,
-    });
-    expect(functionEnv(template, 'stage-task').SLACK_SIGNING_SECRET_ARN).toBeUndefined();
+  it('gives the bot token to the three functions that call Slack, the signing secret to one', () => {
+    for (const sender of ['stage-task', 'notify-decided']) {
+      expect(functionEnv(template, sender)).toMatchObject({ SLACK_BOT_TOKEN_ARN: BOT_TOKEN_ARN });
+      expect(functionEnv(template, sender).SLACK_SIGNING_SECRET_ARN).toBeUndefined();
+    }
     expect(rolesReading(template, 'slack-bot-token')).toEqual([
+      'Countersignnotifydecided',
       'Countersignslackinteractions',
       'Countersignstagetask',
     ]);

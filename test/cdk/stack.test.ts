@@ -5,6 +5,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DECIDED_NOTICE_RETRY } from '../../lambdas/domain/stages';
 import { CALLBACK_RETRY } from '../../lambdas/domain/webhook';
 import { FUNCTIONS } from '../../lambdas/functions';
 import { ApprovalWorkflow } from '../../lib/approval-workflow';
@@ -147,8 +148,10 @@ describe('CountersignStack', () => {
     );
     expect(Object.keys((local.definition as { States: object }).States).sort()).toEqual([
       'AwaitDecision',
+      'CallbackWanted',
       'DeliverCallback',
       'Done',
+      'NotifyDecided',
       'PlanStage',
       'Route',
     ]);
@@ -181,6 +184,7 @@ describe('ApprovalWorkflow states', () => {
     const workflow = new ApprovalWorkflow(stack, 'Workflow', {
       planStageFunction: fn('plan'),
       stageTaskFunction: fn('stage'),
+      notifyDecidedFunction: fn('notify'),
       deliverCallbackFunction: fn('deliver'),
     });
     const definition = Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine');
@@ -211,9 +215,30 @@ describe('ApprovalWorkflow states', () => {
     expect(states.PlanStage.Parameters.Payload).toEqual({ 'intent_id.$': '$.intent_id' });
     expect(states.Route.Choices).toEqual([
       { Variable: '$.next.action', StringEquals: 'await', Next: 'AwaitDecision' },
+    ]);
+    // Every final intent tells its reviewers first, then calls back if it has a callback_url;
+    // a notice that cannot be sent (its retries exhausted) still goes on to the callback.
+    expect(states.Route.Default).toBe('NotifyDecided');
+    expect(states.NotifyDecided).toMatchObject({
+      Type: 'Task',
+      Parameters: {
+        Payload: { 'intent_id.$': '$.intent_id', 'attempt.$': '$$.State.RetryCount' },
+      },
+      ResultPath: null,
+      TimeoutSeconds: 60,
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'CallbackWanted', ResultPath: null }],
+      Next: 'CallbackWanted',
+    });
+    expect(states.NotifyDecided.Retry).toContainEqual({
+      ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
+      IntervalSeconds: DECIDED_NOTICE_RETRY.intervalSeconds,
+      MaxAttempts: DECIDED_NOTICE_RETRY.attempts - 1,
+      BackoffRate: DECIDED_NOTICE_RETRY.backoffRate,
+    });
+    expect(states.CallbackWanted.Choices).toEqual([
       { Variable: '$.next.callback', BooleanEquals: true, Next: 'DeliverCallback' },
     ]);
-    expect(states.Route.Default).toBe('Done');
+    expect(states.CallbackWanted.Default).toBe('Done');
     // The callback's backoff is the task's Retry (durable); its Catch ends the execution anyway.
     expect(states.DeliverCallback).toMatchObject({
       Type: 'Task',

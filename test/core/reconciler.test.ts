@@ -179,7 +179,7 @@ describe('reconcilePending', () => {
     expect(executions.started).toEqual([]);
   });
 
-  it('applies the policy timeout to an intent past its deadline whose execution ended', async () => {
+  it('applies the policy timeout to an intent past its deadline whose execution ended, then starts one to tell everyone', async () => {
     // Prepare
     const { intents, executions, repaired, run } = setup(NOW);
     intents.add(intent('int_A', { policy: { timeout: { after: '30m', action: 'approve' } } }));
@@ -188,7 +188,8 @@ describe('reconcilePending', () => {
     const summary = await run();
     // Assess
     expect(summary.timed_out).toBe(1);
-    expect(executions.started).toEqual([]);
+    // The follow-up execution finds the intent final: decided notices, then the callback.
+    expect(executions.started).toEqual(['int_A-r1']);
     const closed = intents.items.get('int_A');
     expect(closed?.status).toBe('timed_out');
     expect(closed?.decision).toMatchObject({
@@ -201,6 +202,7 @@ describe('reconcilePending', () => {
       kind: 'timed_out',
       previous: 'int_A',
       previous_status: 'FAILED',
+      execution: 'int_A-r1',
     });
   });
 
@@ -223,6 +225,8 @@ describe('reconcilePending', () => {
     for (const [name, status] of executions.statuses) later.executions.statuses.set(name, status);
     expect(await later.run(options)).toMatchObject({ timed_out: 1 });
     expect(later.intents.items.get('int_A')?.status).toBe('timed_out');
+    // Restarts are used up, but an execution for a final intent only tells and calls back.
+    expect(later.executions.started).toEqual(['int_A-r2']);
   });
 
   it('decides from a consistent read: an intent the index still lists as pending but already decided is left alone', async () => {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AuditEventDraft } from '../../lambdas/domain/audit';
 import { applyTimeout, applyVote } from '../../lambdas/domain/decisions';
 import type { IntentState, ResolvedPolicy } from '../../lambdas/domain/intent';
 import {
+  decidedNoticesQueuedSince,
   enterStage,
   nextAction,
   planStages,
@@ -298,24 +298,40 @@ describe('settleNotifications', () => {
 });
 
 describe('queueDecidedNotices', () => {
-  const notified = (channel: string, to: string, messageId: string): AuditEventDraft => ({
-    type: 'notified',
-    at: T0.toISOString(),
-    actor: 'countersign',
-    channel,
-    data: { to, kind: 'notify', message_id: messageId },
-  });
-  const trail: AuditEventDraft[] = [
-    notified('email', 'a@x.com', 'ses-1'),
-    notified('email', 'b@x.com', 'ses-2'),
-    notified('slack', 'a@x.com', 'slack:D_A:1.1'),
-    notified('slack', 'm1@x.com', 'slack:C_TEAM:1.2'),
-    notified('slack', 'm2@x.com', 'slack:C_TEAM:1.2'),
-    notified('email', 'b@x.com', 'ses-3'),
-    { ...notified('email', 'c@x.com', ''), type: 'notification_failed' },
+  type Sent = { channel: 'email' | 'slack'; to: string; messageId: string; ok?: false };
+  /** Settles one stage's notices as the stage runner would, so `sent_messages` is real. */
+  const deliver = (intent: IntentState, sends: Sent[], kind: 'notify' | 'remind' = 'notify') =>
+    settleNotifications(
+      {
+        ...intent,
+        pending_notifications: sends.map((send) => ({ to: send.to, kind, channel: send.channel })),
+      },
+      sends.map((send) => ({
+        notification: { to: send.to, kind, channel: send.channel },
+        outcome:
+          send.ok === false
+            ? { ok: false as const, error: 'refused' }
+            : { ok: true as const, messageId: send.messageId },
+      })),
+      T0.toISOString(),
+    ).intent;
+  const firstStage: Sent[] = [
+    { channel: 'email', to: 'a@x.com', messageId: 'ses-1' },
+    { channel: 'email', to: 'b@x.com', messageId: 'ses-2' },
+    { channel: 'slack', to: 'a@x.com', messageId: 'slack:D_A:1.1' },
+    { channel: 'slack', to: 'm1@x.com', messageId: 'slack:C_TEAM:1.2' },
+    { channel: 'slack', to: 'm2@x.com', messageId: 'slack:C_TEAM:1.2' },
+    { channel: 'email', to: 'c@x.com', messageId: '', ok: false },
   ];
-  const approvedByA = () =>
-    applyVote(pendingIntent({ reviewers: ['a@x.com', 'b@x.com'] }), {
+  const reminder: Sent[] = [{ channel: 'email', to: 'b@x.com', messageId: 'ses-3' }];
+  const notifiedIntent = () =>
+    deliver(
+      deliver(pendingIntent({ reviewers: ['a@x.com', 'b@x.com'] }), firstStage),
+      reminder,
+      'remind',
+    );
+  const approveAsA = (intent: IntentState) =>
+    applyVote(intent, {
       by: 'a@x.com',
       outcome: 'approve',
       comment: null,
@@ -324,10 +340,10 @@ describe('queueDecidedNotices', () => {
     }).intent;
 
   it('emails everyone emailed but the decider, once, and updates each Slack message once', () => {
-    const queued = queueDecidedNotices(approvedByA(), trail);
+    const queued = queueDecidedNotices(approveAsA(notifiedIntent()));
 
     expect(queued.events).toEqual([]);
-    expect(queued.intent.final_notices_queued).toBe(true);
+    // c@x.com was never reached (its notice failed), so it has nothing to be told.
     expect(queued.intent.pending_notifications).toEqual([
       { to: 'b@x.com', kind: 'decided', channel: 'email' },
       { to: 'a@x.com', kind: 'decided', channel: 'slack', message_id: 'slack:D_A:1.1' },
@@ -337,27 +353,58 @@ describe('queueDecidedNotices', () => {
 
   it('queues nothing twice, and keeps the notices of a stage still being sent', () => {
     const decided = {
-      ...approvedByA(),
+      ...approveAsA(notifiedIntent()),
       pending_notifications: [
         { to: 'b@x.com', kind: 'remind' as const, channel: 'email' as const },
       ],
     };
-    const queued = queueDecidedNotices(decided, trail).intent;
+    const queued = queueDecidedNotices(decided).intent;
     expect(queued.pending_notifications[0]).toEqual({
       to: 'b@x.com',
       kind: 'remind',
       channel: 'email',
     });
-    expect(queueDecidedNotices(queued, trail).intent).toBe(queued);
+    expect(queueDecidedNotices(queued).intent).toBe(queued);
+  });
+
+  it('a stage that settles after the decision queues decided notices for its new messages only', () => {
+    const queued = queueDecidedNotices(approveAsA(notifiedIntent())).intent;
+    const decidedSoFar = queued.pending_notifications.length;
+    // The second reminder was in flight when the decision landed: a new Slack DM, and an email
+    // to b@x.com, who is already queued for the decided email.
+    const late = deliver(
+      { ...queued, pending_notifications: [] },
+      [
+        { channel: 'slack', to: 'b@x.com', messageId: 'slack:D_B:2.1' },
+        { channel: 'email', to: 'b@x.com', messageId: 'ses-4' },
+      ],
+      'remind',
+    );
+    expect(late.pending_notifications).toEqual([
+      { to: 'b@x.com', kind: 'decided', channel: 'slack', message_id: 'slack:D_B:2.1' },
+    ]);
+    expect(decidedNoticesQueuedSince(queued, late)).toEqual(late.pending_notifications);
+    expect(decidedSoFar).toBe(3);
+    // Settling the decided notices themselves queues nothing more.
+    const told = settleNotifications(
+      late,
+      late.pending_notifications.map((notification) => ({
+        notification,
+        outcome: { ok: true as const, messageId: 'slack:D_B:2.1' },
+      })),
+      T0.toISOString(),
+    ).intent;
+    expect(told.pending_notifications).toEqual([]);
+    expect(queueDecidedNotices(told).intent).toBe(told);
   });
 
   it('tells every reviewer after a timeout, and refuses an intent still pending', () => {
-    const intent = pendingIntent({ reviewers: ['a@x.com', 'b@x.com'] });
+    const intent = notifiedIntent();
     const timedOut = applyTimeout(intent, intent.deadline_at).intent;
-    const emails = queueDecidedNotices(timedOut, trail)
+    const emails = queueDecidedNotices(timedOut)
       .intent.pending_notifications.filter((n) => n.channel === 'email')
       .map((n) => n.to);
     expect(emails).toEqual(['a@x.com', 'b@x.com']);
-    expect(() => queueDecidedNotices(intent, trail)).toThrowError(/final outcome/);
+    expect(() => queueDecidedNotices(intent)).toThrowError(/final outcome/);
   });
 });

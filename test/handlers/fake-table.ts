@@ -1,15 +1,22 @@
 import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
   type DynamoDBDocumentClient,
   PutCommand,
+  type PutCommandInput,
   QueryCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 
 /**
  * One intent's items as the table holds them, for handler tests on a mocked document client:
  * reads see the latest META written, and every audit event written lands in `trail`, which the
- * events query returns. Conditions are not checked; each test drives one writer.
+ * events query returns. The version condition of an intent write is checked as DynamoDB would,
+ * so a test that changes `meta` while a handler works sees the handler retry on a fresh read.
  */
 export interface FakeIntentTable {
   meta: Record<string, unknown>;
@@ -32,11 +39,33 @@ export function serveIntentTable(
     if (item?.sk === 'META') table.meta = item;
     else if (item && typeof item.type === 'string') table.trail.push(item);
   };
-  dynamo.on(TransactWriteCommand).callsFake((input) => {
-    for (const entry of input.TransactItems ?? []) take(entry.Put?.Item);
+  /** The `#version = :expected` condition of an intent write, where it has one. */
+  const staleVersion = (
+    put:
+      | { Item?: Record<string, unknown>; ExpressionAttributeValues?: Record<string, unknown> }
+      | undefined,
+  ) => {
+    const expected = put?.ExpressionAttributeValues?.[':expected'];
+    return put?.Item?.sk === 'META' && expected !== undefined && table.meta.version !== expected;
+  };
+  dynamo.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+    const puts = (input.TransactItems ?? []).map((entry) => entry.Put);
+    if (puts.some(staleVersion)) {
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: puts.map((put) => ({
+          Code: staleVersion(put) ? 'ConditionalCheckFailed' : 'None',
+        })),
+      });
+    }
+    for (const put of puts) take(put?.Item);
     return {};
   });
-  dynamo.on(PutCommand).callsFake((input) => {
+  dynamo.on(PutCommand).callsFake((input: PutCommandInput) => {
+    if (staleVersion(input)) {
+      throw new ConditionalCheckFailedException({ message: 'stale version', $metadata: {} });
+    }
     take(input.Item);
     return {};
   });

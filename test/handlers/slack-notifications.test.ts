@@ -15,6 +15,7 @@ const ses = mockClient(SESv2Client);
 let slack: FakeSlack;
 const { handler: stageTask } = await import('../../lambdas/handlers/stage-task');
 const { handler: planStage } = await import('../../lambdas/handlers/plan-stage');
+const { handler: notifyDecided } = await import('../../lambdas/handlers/notify-decided');
 
 beforeAll(async () => {
   slack = await startFakeSlack();
@@ -208,8 +209,11 @@ describe('Handler: stage-task, on Slack', () => {
     };
 
     const plan = await planStage({ intent_id: 'int_1' });
-
     expect(plan).toMatchObject({ action: 'finish', status: 'approved' });
+    expect(slack.callsTo('chat.update')).toHaveLength(0);
+
+    await notifyDecided({ intent_id: 'int_1', attempt: 0 });
+
     const updates = slack.callsTo('chat.update');
     expect(updates.map((call) => call.args.channel).sort()).toEqual(['C_FINANCE', 'D_CFO']);
     for (const update of updates) {
@@ -245,14 +249,66 @@ describe('Handler: stage-task, on Slack', () => {
       ]),
     );
     expect(decidedEvents).toHaveLength(4);
-    expect(table.meta).toMatchObject({ final_notices_queued: true, pending_notifications: [] });
+    expect(table.meta).toMatchObject({ pending_notifications: [] });
 
-    // A retried PlanStage sends nothing again.
-    await planStage({ intent_id: 'int_1' });
+    // A retried NotifyDecided sends nothing again.
+    await notifyDecided({ intent_id: 'int_1', attempt: 1 });
     expect(slack.callsTo('chat.update')).toHaveLength(2);
     expect(
       table.trail.filter((event) => (event.data as { kind?: string }).kind === 'decided'),
     ).toHaveLength(4);
+  });
+
+  it('a decision landing while a stage is still sending: that stage updates its own messages once it has sent them', async () => {
+    table.meta = intentItem({ asked: ['cfo@company.com'] });
+    let noticesAtDecision: unknown;
+    // The first notice's email is slow; the reviewer decides on Slack meanwhile, and the
+    // workflow's NotifyDecided runs before the stage has recorded what it sent.
+    ses.on(SendEmailCommand).callsFake(async () => {
+      table.meta = {
+        ...table.meta,
+        version: Number(table.meta.version) + 1,
+        status: 'approved',
+        decision: {
+          outcome: 'approved',
+          by: 'cfo@company.com',
+          at: new Date(now + 1000).toISOString(),
+          comment: null,
+          channel: 'slack',
+        },
+      };
+      noticesAtDecision = await notifyDecided({ intent_id: 'int_1', attempt: 0 });
+      return { MessageId: 'ses-1' };
+    });
+
+    await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+
+    expect(noticesAtDecision).toEqual({ sent: 0, failed: 0 });
+    // The stage's settle found the intent decided and updated the DM it had just posted, so
+    // no button is left live. The decider (cfo) gets no decided email.
+    const [dm] = slack.callsTo('chat.postMessage');
+    const updates = slack.callsTo('chat.update');
+    expect(updates.map((call) => [call.args.channel, call.args.ts])).toEqual([
+      [
+        String(dm?.args.channel).replace(/^U_/, 'D_'),
+        expect.stringMatching(/^1780000000\.000\d+$/),
+      ],
+    ]);
+    expect(JSON.stringify(updates[0]?.args.blocks)).toContain('*Approved* by cfo@company.com');
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    // The decision stands, and the trail shows the notice, the update, and nothing queued.
+    expect(table.meta).toMatchObject({ status: 'approved', pending_notifications: [] });
+    expect(
+      table.trail.map((event) => [
+        event.type,
+        event.channel,
+        (event.data as { kind: string }).kind,
+      ]),
+    ).toEqual([
+      ['notified', 'email', 'notify'],
+      ['notified', 'slack', 'notify'],
+      ['notified', 'slack', 'decided'],
+    ]);
   });
 
   it('records a failed update of a Slack message without stopping the email notices', async () => {
@@ -270,7 +326,8 @@ describe('Handler: stage-task, on Slack', () => {
       },
     };
 
-    await planStage({ intent_id: 'int_1' });
+    // Slack's refusal is final: recorded at once, not kept for a retry.
+    expect(await notifyDecided({ intent_id: 'int_1', attempt: 0 })).toEqual({ sent: 3, failed: 2 });
 
     const failed = table.trail.filter((event) => event.type === 'notification_failed');
     expect(failed).toHaveLength(2);

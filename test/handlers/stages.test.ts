@@ -13,6 +13,7 @@ const sfn = mockClient(SFNClient);
 const ses = mockClient(SESv2Client);
 const { handler: stageTask } = await import('../../lambdas/handlers/stage-task');
 const { handler: planStage } = await import('../../lambdas/handlers/plan-stage');
+const { handler: notifyDecided } = await import('../../lambdas/handlers/notify-decided');
 
 const now = Date.now();
 const intentItem = (overrides: Record<string, unknown> = {}) => ({
@@ -144,20 +145,25 @@ describe('Handler: plan-stage', () => {
 
   it('tells each emailed reviewer that the request timed out, without a link that expired', async () => {
     const table: FakeIntentTable = {
-      meta: intentItem({ deadline_at: new Date(now - 1000).toISOString(), stage_index: 0 }),
-      trail: [
-        { type: 'notified', channel: 'email', data: { to: 'cfo@company.com', kind: 'notify' } },
-        { type: 'notified', channel: 'email', data: { to: 'cfo@company.com', kind: 'remind' } },
-        { type: 'notified', channel: 'email', data: { to: 'ops@company.com', kind: 'escalate' } },
-        { type: 'notification_failed', channel: 'email', data: { to: 'x@company.com' } },
-      ],
+      meta: intentItem({
+        deadline_at: new Date(now - 1000).toISOString(),
+        stage_index: 0,
+        sent_messages: [
+          { channel: 'email', to: 'cfo@company.com', message_id: 'ses-0' },
+          { channel: 'email', to: 'ops@company.com', message_id: 'ses-1' },
+        ],
+      }),
+      trail: [],
     };
     serveIntentTable(dynamo, table, { amount: 10 });
     ses.on(SendEmailCommand).resolves({ MessageId: 'ses-2' });
 
+    // PlanStage records the timeout and sends nothing; NotifyDecided, the next state, tells.
     const result = await planStage({ intent_id: 'int_1' });
-
     expect(result).toMatchObject({ action: 'finish', status: 'timed_out' });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+    expect(await notifyDecided({ intent_id: 'int_1', attempt: 0 })).toEqual({ sent: 2, failed: 0 });
+
     const sent = ses.commandCalls(SendEmailCommand).map((call) => call.args[0].input);
     expect(sent.map((input) => input.Destination?.ToAddresses?.[0])).toEqual([
       'cfo@company.com',
@@ -170,6 +176,60 @@ describe('Handler: plan-stage', () => {
     expect(first?.Content?.Simple?.Headers?.map((h) => h.Name)).not.toContain(
       'X-Countersign-Review-Url',
     );
-    expect(table.meta).toMatchObject({ final_notices_queued: true, pending_notifications: [] });
+    expect(table.meta).toMatchObject({
+      decided_notices: ['email:cfo@company.com', 'email:ops@company.com'],
+      pending_notifications: [],
+    });
+    // A second run (a retried task) sends nothing again.
+    expect(await notifyDecided({ intent_id: 'int_1', attempt: 1 })).toEqual({ sent: 0, failed: 0 });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);
+  });
+
+  it('keeps decided notices that SES throttled queued and throws, so the task retries them; the last attempt records them', async () => {
+    const table: FakeIntentTable = {
+      meta: intentItem({
+        status: 'rejected',
+        decision: {
+          outcome: 'rejected',
+          by: 'ops@company.com',
+          at: new Date(now).toISOString(),
+          comment: 'no',
+          channel: 'api',
+        },
+        sent_messages: [{ channel: 'email', to: 'cfo@company.com', message_id: 'ses-0' }],
+      }),
+      trail: [],
+    };
+    serveIntentTable(dynamo, table, {});
+    const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), {
+      name: 'TooManyRequestsException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 429 },
+    });
+    ses.on(SendEmailCommand).rejects(throttled);
+
+    await expect(notifyDecided({ intent_id: 'int_1', attempt: 0 })).rejects.toThrow(
+      /1 of 1 decided notices failed for now/,
+    );
+    expect(table.meta).toMatchObject({
+      pending_notifications: [{ to: 'cfo@company.com', kind: 'decided', channel: 'email' }],
+    });
+    expect(table.trail).toEqual([]);
+
+    // The retry (same queue, nothing queued twice) succeeds.
+    ses.on(SendEmailCommand).resolves({ MessageId: 'ses-9' });
+    expect(await notifyDecided({ intent_id: 'int_1', attempt: 1 })).toEqual({ sent: 1, failed: 0 });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);
+    expect(table.trail.map((event) => [event.type, event.data])).toEqual([
+      ['notified', { to: 'cfo@company.com', kind: 'decided', message_id: 'ses-9' }],
+    ]);
+
+    // Had it failed on the last attempt, it is recorded as failed and the task ends normally.
+    table.meta = { ...table.meta, decided_notices: [], pending_notifications: [] };
+    table.trail = [];
+    ses.on(SendEmailCommand).rejects(throttled);
+    expect(await notifyDecided({ intent_id: 'int_1', attempt: 2 })).toEqual({ sent: 0, failed: 1 });
+    expect(table.trail.map((event) => event.type)).toEqual(['notification_failed']);
+    expect(table.meta).toMatchObject({ pending_notifications: [] });
   });
 });

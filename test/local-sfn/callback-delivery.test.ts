@@ -1,10 +1,12 @@
 /**
  * The synthesized approval state machine's finish path, run on the local engine with fake
- * functions and an injected clock: a final intent with a callback goes through DeliverCallback,
+ * functions and an injected clock: a final intent tells its reviewers (NotifyDecided, retried a
+ * few times, never blocking what follows), then, with a callback, goes through DeliverCallback,
  * whose Retry is the delivery backoff and whose Catch ends the execution even when every attempt
  * fails. This proves the local engine runs every field that path uses.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DECIDED_NOTICE_RETRY } from '../../lambdas/domain/stages';
 import { CALLBACK_RETRY } from '../../lambdas/domain/webhook';
 import { loadLocalDefinition } from '../../local/cdk-definition';
 import { type Harness, openHarness } from './helpers';
@@ -29,6 +31,14 @@ const finish = (callback: boolean) => ({
   callback,
 });
 
+const NOTIFY = 'countersign-notify-decided';
+
+function noticesPending(): never {
+  const error = new Error('1 of 1 decided notices failed for now; queued for the next attempt');
+  error.name = 'DecidedNoticesPendingError';
+  throw error;
+}
+
 function retryable(): never {
   const error = new Error('callback attempt failed: HTTP 503');
   error.name = 'CallbackRetryableError';
@@ -46,6 +56,7 @@ describe('DeliverCallback on the synthesized definition', () => {
     const h = await openHarness({ approval: definition }, { fakeClock: true });
     harness = h;
     h.lambdas.on('countersign-plan-stage', () => finish(true));
+    h.lambdas.on(NOTIFY, () => ({ sent: 1, failed: 0 }));
     let attempts = 0;
     h.lambdas.on('countersign-deliver-callback', () => {
       attempts += 1;
@@ -74,6 +85,7 @@ describe('DeliverCallback on the synthesized definition', () => {
     const h = await openHarness({ approval: definition }, { fakeClock: true });
     harness = h;
     h.lambdas.on('countersign-plan-stage', () => finish(true));
+    h.lambdas.on(NOTIFY, () => ({ sent: 1, failed: 0 }));
     h.lambdas.on('countersign-deliver-callback', retryable);
 
     const arn = await h.start({ intent_id: 'int_2' }, 'int_2');
@@ -96,9 +108,33 @@ describe('DeliverCallback on the synthesized definition', () => {
     const h = await openHarness({ approval: definition }, { fakeClock: true });
     harness = h;
     h.lambdas.on('countersign-plan-stage', () => finish(false));
+    h.lambdas.on(NOTIFY, () => ({ sent: 1, failed: 0 }));
     const arn = await h.start({ intent_id: 'int_3' }, 'int_3');
     await h.sfn.settle();
     expect((await h.sfn.describeExecution({ executionArn: arn })).status).toBe('SUCCEEDED');
     expect(h.lambdas.callsTo('countersign-deliver-callback')).toEqual([]);
+  });
+
+  it('retries the decided notices on their schedule, passing the attempt, then goes on to the callback', async () => {
+    const h = await openHarness({ approval: definition }, { fakeClock: true });
+    harness = h;
+    h.lambdas.on('countersign-plan-stage', () => finish(true));
+    h.lambdas.on(NOTIFY, noticesPending);
+    h.lambdas.on('countersign-deliver-callback', () => ({ outcome: 'delivered' }));
+
+    const arn = await h.start({ intent_id: 'int_4' }, 'int_4');
+    await h.sfn.settle();
+    expect(h.lambdas.callsTo('countersign-deliver-callback')).toEqual([]);
+    await advance(h, DECIDED_NOTICE_RETRY.intervalSeconds);
+    await advance(h, DECIDED_NOTICE_RETRY.intervalSeconds * DECIDED_NOTICE_RETRY.backoffRate);
+    // Every attempt failed: the execution still calls back and ends.
+    expect(h.lambdas.callsTo(NOTIFY)).toEqual(
+      Array.from({ length: DECIDED_NOTICE_RETRY.attempts }, (_, attempt) => ({
+        intent_id: 'int_4',
+        attempt,
+      })),
+    );
+    expect(h.lambdas.callsTo('countersign-deliver-callback')).toHaveLength(1);
+    expect((await h.sfn.describeExecution({ executionArn: arn })).status).toBe('SUCCEEDED');
   });
 });

@@ -1,0 +1,206 @@
+/**
+ * Every function, run with exactly the environment the construct gives it, gets past its own
+ * configuration. A handler that reads a variable its deployment does not set fails on every
+ * invocation in AWS while every local and unit test passes (they set everything): PlanStage
+ * once built the mail sender's dependencies, which only the stage task is given. Here each
+ * handler is imported afresh with its synthesized environment only and invoked once, with the
+ * AWS calls answered by mocks.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { hashApiKey } from '../../lambdas/core/auth';
+import { FUNCTIONS, type FunctionKey } from '../../lambdas/functions';
+import { CountersignStack } from '../../lib/countersign-stack';
+import { apiEvent, KEYS } from '../handlers/helpers';
+
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const outdir = mkdtempSync(path.join(tmpdir(), 'countersign-cdk-env-'));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+function synthesizedEnvironments(): Map<string, Record<string, string>> {
+  const app = new App({ outdir, context: NO_BUNDLING });
+  const existing = new Stack(app, 'Existing');
+  const arn = (name: string) =>
+    `arn:aws:secretsmanager:eu-west-1:111111111111:secret:countersign/${name}-AbCdEf`;
+  const stack = new CountersignStack(app, 'Countersign', {
+    env: { account: '111111111111', region: 'eu-west-1' },
+    emailFrom: 'approvals@company.com',
+    slackBotToken: Secret.fromSecretCompleteArn(existing, 'Bot', arn('slack-bot-token')),
+    slackSigningSecret: Secret.fromSecretCompleteArn(existing, 'Signing', arn('slack-signing')),
+  });
+  const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<
+    string,
+    { Metadata?: Record<string, unknown>; Properties: Record<string, unknown> }
+  >;
+  const environments = new Map<string, Record<string, string>>();
+  for (const fn of Object.values(functions)) {
+    const id = fn.Metadata?.['countersign:function'];
+    if (typeof id !== 'string') continue;
+    const variables =
+      (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables ?? {};
+    // Tokens (a secret's ARN, the API's URL) become placeholders of the right shape: what is
+    // tested is which variables are set, not their deployed values.
+    environments.set(
+      id,
+      Object.fromEntries(
+        Object.entries(variables).map(([name, value]) => [
+          name,
+          typeof value === 'string'
+            ? value
+            : name.endsWith('_ARN')
+              ? arn(name.toLowerCase())
+              : name.endsWith('_URL')
+                ? 'https://api.example.com/v1'
+                : `placeholder-${name.toLowerCase()}`,
+        ]),
+      ),
+    );
+  }
+  return environments;
+}
+
+const environments = synthesizedEnvironments();
+const dynamo = mockClient(DynamoDBDocumentClient);
+const secrets = mockClient(SecretsManagerClient);
+const sfn = mockClient(SFNClient);
+mockClient(SESv2Client);
+const savedEnv = { ...process.env };
+
+beforeEach(() => {
+  dynamo.reset();
+  // No intents, no teams; the admin test key exists.
+  dynamo.on(QueryCommand).resolves({ Items: [] });
+  dynamo.on(GetCommand).callsFake((input: { Key?: Record<string, unknown> }) =>
+    input.Key?.pk === `APIKEY#${hashApiKey(KEYS.admin.key)}`
+      ? {
+          Item: {
+            id: 'key_admin',
+            role: 'admin',
+            principal: KEYS.admin.principal,
+            key_hash: hashApiKey(KEYS.admin.key),
+            prefix: 'csk_',
+            created_at: '2026-11-24T08:00:00.000Z',
+            revoked_at: null,
+          },
+        }
+      : {},
+  );
+  dynamo.on(TransactWriteCommand).resolves({});
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: 's'.repeat(64) });
+  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
+});
+afterAll(() => {
+  process.env = savedEnv;
+});
+
+type Invocation = { event: unknown; accepts: (result: unknown) => boolean };
+const answered = (result: unknown) => (result as APIGatewayProxyResult).statusCode < 500;
+const anything = () => true;
+
+/** One ordinary invocation per function: enough to build every dependency it uses. */
+const INVOCATIONS: Record<FunctionKey, Invocation> = {
+  health: { event: apiEvent({ method: 'GET', resource: '/healthz' }), accepts: answered },
+  intentsWrite: {
+    event: apiEvent({
+      method: 'POST',
+      resource: '/v1/intents',
+      role: 'admin',
+      body: {
+        intent_type: 'intent.test.v1',
+        to_agent: 'agent://test',
+        payload: { reviewer: 'cfo@company.com' },
+      },
+    }),
+    accepts: (result) => (result as APIGatewayProxyResult).statusCode === 201,
+  },
+  intentsRead: {
+    event: apiEvent({
+      method: 'GET',
+      resource: '/v1/intents/{id}',
+      path: '/v1/intents/int_1',
+      pathParameters: { id: 'int_1' },
+      role: 'admin',
+    }),
+    accepts: (result) => (result as APIGatewayProxyResult).statusCode === 404,
+  },
+  intentsDecide: {
+    event: apiEvent({
+      method: 'POST',
+      resource: '/v1/intents/{id}/decision',
+      path: '/v1/intents/int_1/decision',
+      pathParameters: { id: 'int_1' },
+      role: 'admin',
+      body: { outcome: 'approve' },
+    }),
+    accepts: (result) => (result as APIGatewayProxyResult).statusCode === 404,
+  },
+  admin: {
+    event: apiEvent({ method: 'GET', resource: '/v1/keys', role: 'admin' }),
+    accepts: (result) => (result as APIGatewayProxyResult).statusCode === 200,
+  },
+  review: {
+    event: apiEvent({
+      method: 'GET',
+      resource: '/review/{token}',
+      path: '/review/not-a-token',
+      pathParameters: { token: 'not-a-token' },
+    }),
+    accepts: answered,
+  },
+  slackInteractions: {
+    event: apiEvent({
+      method: 'POST',
+      resource: '/slack/interactions',
+      body: 'payload=%7B%7D',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    }),
+    accepts: (result) => (result as APIGatewayProxyResult).statusCode === 401,
+  },
+  planStage: { event: { intent_id: 'int_1' }, accepts: anything },
+  stageTask: {
+    event: { intent_id: 'int_1', step: 0, stage: 0, task_token: 'token' },
+    accepts: anything,
+  },
+  notifyDecided: { event: { intent_id: 'int_1', attempt: 0 }, accepts: anything },
+  deliverCallback: { event: { intent_id: 'int_1', retry_count: 0 }, accepts: anything },
+  reconciler: { event: {}, accepts: anything },
+};
+
+describe('each function with the environment the construct gives it', () => {
+  it.each(Object.keys(FUNCTIONS) as FunctionKey[])('%s runs', async (key) => {
+    const spec = FUNCTIONS[key];
+    const environment = environments.get(spec.id);
+    expect(environment, `${spec.id} is in the template`).toBeDefined();
+    process.env = {
+      ...environment,
+      // What Lambda itself sets; never the construct's job.
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    };
+    vi.resetModules();
+    const module = (await import(path.join('../..', spec.entry))) as {
+      handler: (event: unknown, context?: unknown) => Promise<unknown>;
+    };
+    const invocation = INVOCATIONS[key];
+    const result = await module.handler(invocation.event);
+    expect(invocation.accepts(result), JSON.stringify(result)).toBe(true);
+  });
+});
