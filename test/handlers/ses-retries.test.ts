@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type FakeIntentTable, serveIntentTable } from './fake-table';
-import { setHandlerEnvironment } from './helpers';
+import { pendingIntentItem, setHandlerEnvironment } from './helpers';
 
 /**
  * SES is not mocked here: aws-sdk-client-mock replaces `send`, and with it the SDK's retry
@@ -40,46 +40,7 @@ const { handler: stageTask } = await import('../../lambdas/handlers/stage-task')
 const { SES_MAX_ATTEMPTS } = await import('../../lambdas/shared/clients');
 
 const now = Date.now();
-function pendingTable(): FakeIntentTable {
-  return {
-    meta: {
-      pk: 'INTENT#int_1',
-      sk: 'META',
-      id: 'int_1',
-      intent_type: 'intent.deploy.v1',
-      to_agent: 'agent://a',
-      from_agent: 'agent://a',
-      summary: 'Deploy v2',
-      status: 'pending',
-      policy: {
-        remind_after: [300],
-        escalate: [],
-        timeout: { after: 3600, action: 'reject' },
-        required_approvals: 1,
-        steps: null,
-        channels: ['email'],
-      },
-      recipients: ['cfo@company.com'],
-      approvals: [],
-      decision: null,
-      callback_url: null,
-      step: 0,
-      created_at: new Date(now).toISOString(),
-      updated_at: new Date(now).toISOString(),
-      deadline_at: new Date(now + 3600_000).toISOString(),
-      next_action_at: null,
-      event_count: 1,
-      last_event_hash: 'a'.repeat(64),
-      version: 1,
-      asked: ['cfo@company.com'],
-      step_started_at: new Date(now).toISOString(),
-      stage_index: -1,
-      task_token: null,
-      pending_notifications: [],
-    },
-    trail: [],
-  };
-}
+const pendingTable = (): FakeIntentTable => ({ meta: pendingIntentItem(now), trail: [] });
 
 const notices = (table: FakeIntentTable) =>
   table.trail
