@@ -11,7 +11,14 @@ import {
   SDK_VERSION,
   verifyTrail,
 } from '../../sdk/src/index.js';
-import { newDataDir, removeDataDir, type StackProcess, startStack, until } from '../e2e/harness';
+import {
+  freePort,
+  newDataDir,
+  removeDataDir,
+  type StackProcess,
+  startStack,
+  until,
+} from '../e2e/harness';
 import { buildCli, cli, collect, parseCsv, ROOT, removeBuild, spawnCli } from './run-cli';
 
 /**
@@ -236,13 +243,59 @@ describe('a reviewer in the terminal', () => {
     expect(unknown.stdout + unknown.stderr).not.toContain(badKey);
   });
 
-  it('an API that cannot be reached is exit 2 with the reason', async () => {
-    const result = await cli(['pending'], {
-      env: env({ COUNTERSIGN_URL: 'http://127.0.0.1:9', COUNTERSIGN_API_KEY: reviewerKey }),
+  it('an unknown intent id is exit 2 (refused), as a conflict is', async () => {
+    const unknownId = 'int_01JD0000000000000000000000';
+    const [human, json] = await Promise.all([
+      cli(['approve', unknownId], { env: env() }),
+      cli(['show', unknownId, '--json'], { env: env() }),
+    ]);
+    expect(human.code).toBe(2);
+    expect(human.stderr).toContain('[not_found, HTTP 404]');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr)).toMatchObject({
+      error: { code: 'not_found', status: 404, exit_code: 2 },
     });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('could not reach http://127.0.0.1:9');
+  });
+
+  it('an API that cannot be reached is exit 6 (unavailable) with the reason', async () => {
+    // Nothing listens on a port just freed.
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const result = await cli(['pending'], {
+      env: env({ COUNTERSIGN_URL: closed, COUNTERSIGN_API_KEY: reviewerKey }),
+    });
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain(`could not reach ${closed}`);
     expect(result.stderr).not.toContain(reviewerKey);
+
+    const json = await cli(['pending', '--json'], {
+      env: env({ COUNTERSIGN_URL: closed, COUNTERSIGN_API_KEY: reviewerKey }),
+    });
+    expect(json.code).toBe(6);
+    expect(JSON.parse(json.stderr)).toMatchObject({
+      error: { code: 'network_error', status: null, exit_code: 6 },
+    });
+  });
+
+  it('an API that keeps failing with 5xx is exit 6, after the retries, not 2', async () => {
+    let requests = 0;
+    const failing = createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'internal', message: 'The service failed.' } }));
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
+      const result = await cli(['pending'], {
+        env: env({ COUNTERSIGN_URL: url, COUNTERSIGN_API_KEY: reviewerKey }),
+      });
+      expect(result.code).toBe(6);
+      expect(result.stderr).toContain('HTTP 500');
+      expect(result.stderr).toContain('try again later');
+      expect(requests).toBeGreaterThan(1);
+    } finally {
+      await new Promise((resolve) => failing.close(resolve));
+    }
   });
 
   it('watch prints each new pending intent as it arrives, and Ctrl-C ends it with exit 0', async () => {
