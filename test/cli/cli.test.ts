@@ -298,6 +298,44 @@ describe('a reviewer in the terminal', () => {
     }
   });
 
+  it('watch prints, as text, what already waits and then each new pending intent once', async () => {
+    const waiting = await createIntent('Already waiting when watch starts');
+    const child = spawnCli(['watch', '--interval', '1'], { env: env() });
+    const done = collect(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    await until(() => (output.includes(waiting.id) ? true : undefined), 15_000, 'the first poll');
+    const arriving = await createIntent('Arrives while watching, as text');
+    await until(
+      () => (output.includes(arriving.id) ? true : undefined),
+      10_000,
+      'the new intent in the watch output',
+    );
+    // A few more polls: nothing is printed twice.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    child.kill('SIGINT');
+    const result = await done;
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `Watching ${stack.url} for intents waiting for your decision (every 1s; Ctrl-C to stop).`,
+    );
+    const lines = result.stdout.trim().split('\n');
+    const lineOf = (intent: Intent) => lines.filter((line) => line.startsWith(`${intent.id}  `));
+    expect(lineOf(waiting)).toHaveLength(1);
+    expect(lineOf(arriving)).toHaveLength(1);
+    expect(lineOf(arriving)[0]).toMatch(
+      new RegExp(
+        `^${arriving.id}  Arrives while watching, as text  \\(from ${arriving.from_agent}; deadline in \\d+h( \\d+m)?\\)$`,
+      ),
+    );
+    expect(lines.indexOf(lineOf(waiting)[0] ?? '')).toBeLessThan(
+      lines.indexOf(lineOf(arriving)[0] ?? ''),
+    );
+  });
+
   it('watch prints each new pending intent as it arrives, and Ctrl-C ends it with exit 0', async () => {
     const child = spawnCli(['watch', '--interval', '1', '--json'], { env: env() });
     const done = collect(child);
