@@ -120,12 +120,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       invoke: (target, event) => invokeApi(target, event),
       extra: (req, res) => serveLocalRoutes(req, res, { outbox, keys, slack, serveConsole }),
     });
-    // The local console (`/_local/`): its Slack clicks are signed here and sent to this server.
+    // The local console (`/_local/`): its Slack clicks are signed here and sent to this server,
+    // with the secret the interactions handler verifies (the real app's when Slack is real).
     const serveConsole = createConsoleRoutes({
       keys,
       outbox,
       slack,
-      slackSigningSecret: secrets.slack_signing_secret,
+      slackSigningSecret: routing.slackSigningSecret,
       apiUrl: () => url,
     });
     const url = await listen(apiServer, options.port, host);

@@ -33,7 +33,7 @@ export function renderMessage(
     '',
     intent.summary,
     `Requested by ${intent.from_agent} for ${intent.to_agent}`,
-    ...fields.map(([key, value]) => `${key}: ${value}`),
+    ...fieldLines(fields),
     '',
     `Decide before ${intent.deadline_at} (in ${remaining}); without a decision it will be ${intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected'} automatically.`,
     '',
@@ -45,12 +45,7 @@ export function renderMessage(
 <p>${escapeHtml(KIND_LINE[kind])}</p>
 <h2 style="font-size:18px">${escapeHtml(intent.summary)}</h2>
 <p style="color:#555">Requested by ${escapeHtml(intent.from_agent)} for ${escapeHtml(intent.to_agent)}</p>
-<table style="border-collapse:collapse">${fields
-    .map(
-      ([key, value]) =>
-        `<tr><td style="padding:2px 8px 2px 0;color:#555">${escapeHtml(key)}</td><td>${escapeHtml(value)}</td></tr>`,
-    )
-    .join('')}</table>
+${fieldTable(fields)}
 <p>Decide before <strong>${escapeHtml(intent.deadline_at)}</strong> (in ${escapeHtml(remaining)}).</p>
 <p><a ses:no-track href="${escapeHtml(reviewUrl)}" style="display:inline-block;padding:10px 16px;background:#1a56db;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>
 <p style="color:#777;font-size:12px">Opening the link does not decide anything; you approve or reject on the page.</p>
@@ -61,7 +56,8 @@ export function renderMessage(
 /**
  * The notice that a request you were asked about is over: the outcome, who decided, when and
  * why, and (while the link is still valid) the page with the whole trail. Nothing to click that
- * could decide.
+ * could decide. It repeats the key payload fields and the deadline the first notice showed, so
+ * a reader can tell which of several similar requests ended without opening anything.
  */
 export function renderDecidedMessage(
   intent: IntentView,
@@ -70,12 +66,16 @@ export function renderDecidedMessage(
   const outcome = describeOutcome(intent);
   const subject = singleLine(`${outcome.title}: ${intent.summary}`).slice(0, 200);
   const comment = intent.decision?.comment ? singleLine(intent.decision.comment) : null;
+  const fields = keyFields(intent.payload);
   const text = [
     outcome.sentence,
     ...(comment ? [`Comment: ${comment}`] : []),
     '',
     intent.summary,
     `Requested by ${intent.from_agent} for ${intent.to_agent}`,
+    ...fieldLines(fields),
+    '',
+    `Deadline was ${intent.deadline_at}.`,
     '',
     'Nothing more is needed from you.',
     ...(reviewUrl ? ['', `The request and its audit trail: ${reviewUrl}`] : []),
@@ -85,6 +85,8 @@ export function renderDecidedMessage(
 <p>${escapeHtml(outcome.sentence)}</p>
 ${comment ? `<blockquote style="margin:0 0 12px;padding-left:10px;border-left:3px solid #ccc">${escapeHtml(comment)}</blockquote>` : ''}
 <p style="color:#555">Requested by ${escapeHtml(intent.from_agent)} for ${escapeHtml(intent.to_agent)}</p>
+${fieldTable(fields)}
+<p>Deadline was <strong>${escapeHtml(intent.deadline_at)}</strong>.</p>
 <p>Nothing more is needed from you.</p>
 ${reviewUrl ? `<p><a ses:no-track href="${escapeHtml(reviewUrl)}">See the request and its audit trail</a></p>` : ''}
 </body></html>`;
@@ -127,6 +129,21 @@ export function keyFields(payload: Record<string, unknown>, max = 8): [string, s
       const shown = typeof value === 'string' ? value : JSON.stringify(value);
       return [singleLine(key).slice(0, 60), singleLine(shown ?? 'null').slice(0, 200)];
     });
+}
+
+/** `keyFields` as plain-text lines, one `key: value` each. */
+function fieldLines(fields: [string, string][]): string[] {
+  return fields.map(([key, value]) => `${key}: ${value}`);
+}
+
+/** `keyFields` as a two-column HTML table, every cell escaped. */
+function fieldTable(fields: [string, string][]): string {
+  return `<table style="border-collapse:collapse">${fields
+    .map(
+      ([key, value]) =>
+        `<tr><td style="padding:2px 8px 2px 0;color:#555">${escapeHtml(key)}</td><td>${escapeHtml(value)}</td></tr>`,
+    )
+    .join('')}</table>`;
 }
 
 /** No CR/LF may reach a header or a subject line. */

@@ -16,7 +16,19 @@ export const dynamoDocumentClient = DynamoDBDocumentClient.from(new DynamoDBClie
 });
 export const sfnClient = new SFNClient({});
 const sesRegion = getOptionalStringFromEnv(ENV.emailRegion);
-export const sesClient = new SESv2Client(sesRegion ? { region: sesRegion } : {});
+/**
+ * Attempts per SendEmail, the first included; throttling (429) and 5xx are retried with the
+ * SDK's jittered backoff (up to 1 s, then 2 s, when SES throttles). Three keeps a batch of
+ * notices well inside the 60 s of the stage task and of NotifyDecided: a task that times out is
+ * retried whole and re-sends the notices that had gone through. A send that still fails becomes
+ * `notification_failed` in the trail (NotifyDecided first tries throttled ones again later),
+ * and the flow goes on.
+ */
+export const SES_MAX_ATTEMPTS = 3;
+export const sesClient = new SESv2Client({
+  maxAttempts: SES_MAX_ATTEMPTS,
+  ...(sesRegion ? { region: sesRegion } : {}),
+});
 
 /**
  * The Slack Web API client, built once per container (the token comes from Secrets Manager, so

@@ -11,7 +11,14 @@ import {
   SDK_VERSION,
   verifyTrail,
 } from '../../sdk/src/index.js';
-import { newDataDir, removeDataDir, type StackProcess, startStack, until } from '../e2e/harness';
+import {
+  freePort,
+  newDataDir,
+  removeDataDir,
+  type StackProcess,
+  startStack,
+  until,
+} from '../e2e/harness';
 import { buildCli, cli, collect, parseCsv, ROOT, removeBuild, spawnCli } from './run-cli';
 
 /**
@@ -236,13 +243,97 @@ describe('a reviewer in the terminal', () => {
     expect(unknown.stdout + unknown.stderr).not.toContain(badKey);
   });
 
-  it('an API that cannot be reached is exit 2 with the reason', async () => {
-    const result = await cli(['pending'], {
-      env: env({ COUNTERSIGN_URL: 'http://127.0.0.1:9', COUNTERSIGN_API_KEY: reviewerKey }),
+  it('an unknown intent id is exit 2 (refused), as a conflict is', async () => {
+    const unknownId = 'int_01JD0000000000000000000000';
+    const [human, json] = await Promise.all([
+      cli(['approve', unknownId], { env: env() }),
+      cli(['show', unknownId, '--json'], { env: env() }),
+    ]);
+    expect(human.code).toBe(2);
+    expect(human.stderr).toContain('[not_found, HTTP 404]');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr)).toMatchObject({
+      error: { code: 'not_found', status: 404, exit_code: 2 },
     });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('could not reach http://127.0.0.1:9');
+  });
+
+  it('an API that cannot be reached is exit 6 (unavailable) with the reason', async () => {
+    // Nothing listens on a port just freed.
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const result = await cli(['pending'], {
+      env: env({ COUNTERSIGN_URL: closed, COUNTERSIGN_API_KEY: reviewerKey }),
+    });
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain(`could not reach ${closed}`);
     expect(result.stderr).not.toContain(reviewerKey);
+
+    const json = await cli(['pending', '--json'], {
+      env: env({ COUNTERSIGN_URL: closed, COUNTERSIGN_API_KEY: reviewerKey }),
+    });
+    expect(json.code).toBe(6);
+    expect(JSON.parse(json.stderr)).toMatchObject({
+      error: { code: 'network_error', status: null, exit_code: 6 },
+    });
+  });
+
+  it('an API that keeps failing with 5xx is exit 6, after the retries, not 2', async () => {
+    let requests = 0;
+    const failing = createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'internal', message: 'The service failed.' } }));
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`;
+      const result = await cli(['pending'], {
+        env: env({ COUNTERSIGN_URL: url, COUNTERSIGN_API_KEY: reviewerKey }),
+      });
+      expect(result.code).toBe(6);
+      expect(result.stderr).toContain('HTTP 500');
+      expect(result.stderr).toContain('try again later');
+      expect(requests).toBeGreaterThan(1);
+    } finally {
+      await new Promise((resolve) => failing.close(resolve));
+    }
+  });
+
+  it('watch prints, as text, what already waits and then each new pending intent once', async () => {
+    const waiting = await createIntent('Already waiting when watch starts');
+    const child = spawnCli(['watch', '--interval', '1'], { env: env() });
+    const done = collect(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    await until(() => (output.includes(waiting.id) ? true : undefined), 15_000, 'the first poll');
+    const arriving = await createIntent('Arrives while watching, as text');
+    await until(
+      () => (output.includes(arriving.id) ? true : undefined),
+      10_000,
+      'the new intent in the watch output',
+    );
+    // A few more polls: nothing is printed twice.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    child.kill('SIGINT');
+    const result = await done;
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `Watching ${stack.url} for intents waiting for your decision (every 1s; Ctrl-C to stop).`,
+    );
+    const lines = result.stdout.trim().split('\n');
+    const lineOf = (intent: Intent) => lines.filter((line) => line.startsWith(`${intent.id}  `));
+    expect(lineOf(waiting)).toHaveLength(1);
+    expect(lineOf(arriving)).toHaveLength(1);
+    expect(lineOf(arriving)[0]).toMatch(
+      new RegExp(
+        `^${arriving.id}  Arrives while watching, as text  \\(from ${arriving.from_agent}; deadline in \\d+h( \\d+m)?\\)$`,
+      ),
+    );
+    expect(lines.indexOf(lineOf(waiting)[0] ?? '')).toBeLessThan(
+      lines.indexOf(lineOf(arriving)[0] ?? ''),
+    );
   });
 
   it('watch prints each new pending intent as it arrives, and Ctrl-C ends it with exit 0', async () => {

@@ -1,5 +1,7 @@
+import { appendFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLACK_ACTIONS } from '../../lambdas/domain/slack-blocks';
 import { buildBlockActionsBody, signSlackRequest } from '../../local/standins/slack';
@@ -69,7 +71,12 @@ beforeAll(async () => {
     body: { ok: true, channel: 'D_CFO', ts: '1780000000.000100' },
   }));
   dataDir = newDataDir();
-  stack = await startStack(dataDir, undefined, {
+  stack = await startStack(dataDir, undefined, realServicesEnv());
+}, 120_000);
+
+/** What a user sets for `npm start` with their own SES sender and Slack app. */
+function realServicesEnv(): Record<string, string> {
+  return {
     COUNTERSIGN_EMAIL_FROM: 'approvals@example.com',
     COUNTERSIGN_SES_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEUSERKEY',
@@ -78,8 +85,8 @@ beforeAll(async () => {
     COUNTERSIGN_SLACK_BOT_TOKEN: 'xoxb-the-users-own-bot',
     COUNTERSIGN_SLACK_SIGNING_SECRET: REAL_SIGNING_SECRET,
     COUNTERSIGN_SLACK_API_URL: `${slack.apiUrl}`,
-  });
-}, 120_000);
+  };
+}
 
 afterAll(async () => {
   await stack?.stop();
@@ -144,4 +151,61 @@ describe('npm start with real SES and Slack configured', () => {
     const items = await outboxItems(stack);
     expect(items.filter((item) => item.intent_id === id && item.channel !== 'webhook')).toEqual([]);
   });
+
+  it("signs the console's Slack clicks with the real app's secret, so they decide", async () => {
+    const agent = new CountersignClient({
+      baseUrl: stack.url,
+      apiKey: stack.settings.api_keys.agent,
+    });
+    const id = await agent.sendIntent({
+      intent_type: 'intent.payment.v1',
+      to_agent: 'agent://myorg/payments',
+      payload: { amount: 41, reviewer: 'cfo@company.com' },
+    });
+    const dm = await until(
+      async () =>
+        slack
+          .callsTo('chat.postMessage')
+          .find((call) => JSON.stringify(call.args.metadata).includes(id)),
+      15_000,
+      'the Slack DM',
+    );
+    // The console clicks the Slack messages of the outbox: those the stand-in recorded in an
+    // earlier run on this data dir, before the user configured their Slack app. Such a run is
+    // replayed here by writing the DM into the outbox while the stack is down.
+    await stack.stop();
+    const recorded = {
+      id: 'msg_from_a_stand_in_run',
+      channel: 'slack',
+      to: 'cfo@company.com',
+      subject: String(dm.args.text),
+      text: String(dm.args.text),
+      review_url: null,
+      intent_id: id,
+      kind: 'notify',
+      at: new Date().toISOString(),
+      slack: { channel: 'D_CFO', user: 'U_CFO', ts: '1780000000.000100', blocks: dm.args.blocks },
+    };
+    appendFileSync(path.join(dataDir, 'outbox.jsonl'), `${JSON.stringify(recorded)}\n`);
+    stack = await startStack(dataDir, undefined, realServicesEnv());
+
+    const clicked = await fetch(`${stack.url}/_local/console/slack/click`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${stack.settings.api_keys.admin}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify({ message_id: recorded.id, action_id: SLACK_ACTIONS.approve }),
+    });
+    expect(clicked.status).toBe(200);
+    // The answer of POST /slack/interactions to the signed click: accepted, not 401.
+    expect(((await clicked.json()) as { status: number }).status).toBe(200);
+    const restarted = new CountersignClient({
+      baseUrl: stack.url,
+      apiKey: stack.settings.api_keys.agent,
+    });
+    const decided = await restarted.waitFor(id, { timeoutMs: 10_000 });
+    expect(decided.status).toBe('approved');
+    expect(decided.decision).toMatchObject({ by: 'cfo@company.com', channel: 'slack' });
+  }, 120_000);
 });

@@ -76,3 +76,50 @@ export function apiEvent(options: {
     requestContext: {} as APIGatewayProxyEvent['requestContext'],
   };
 }
+
+/**
+ * The META item of a pending intent one reviewer is asked about on `channels`, created `now`
+ * with an hour to its deadline, before its first stage: what a stage-task test starts from.
+ */
+export function pendingIntentItem(
+  now: number,
+  overrides: Record<string, unknown> = {},
+  channels: string[] = ['email'],
+): Record<string, unknown> {
+  return {
+    pk: 'INTENT#int_1',
+    sk: 'META',
+    id: 'int_1',
+    intent_type: 'intent.deploy.v1',
+    to_agent: 'agent://a',
+    from_agent: 'agent://a',
+    summary: 'Deploy v2',
+    status: 'pending',
+    policy: {
+      remind_after: [300],
+      escalate: [],
+      timeout: { after: 3600, action: 'reject' },
+      required_approvals: 1,
+      steps: null,
+      channels,
+    },
+    recipients: ['cfo@company.com'],
+    approvals: [],
+    decision: null,
+    callback_url: null,
+    step: 0,
+    created_at: new Date(now).toISOString(),
+    updated_at: new Date(now).toISOString(),
+    deadline_at: new Date(now + 3600_000).toISOString(),
+    next_action_at: null,
+    event_count: 1,
+    last_event_hash: 'a'.repeat(64),
+    version: 1,
+    asked: ['cfo@company.com'],
+    step_started_at: new Date(now).toISOString(),
+    stage_index: -1,
+    task_token: null,
+    pending_notifications: [],
+    ...overrides,
+  };
+}

@@ -269,7 +269,16 @@ async function openSink(ctx: Context, file: string | undefined): Promise<Sink> {
   }
   return {
     write: async (text) => {
-      if (text !== '') await handle.write(text);
+      if (text === '') return;
+      try {
+        await handle.write(text);
+      } catch (error) {
+        // A full disk is the machine's problem (exit 5), not a fault of the CLI (exit 7).
+        throw new CliError(`Cannot write ${file}: ${(error as Error).message}`, {
+          exitCode: EXIT.LOCAL,
+          code: 'output_unwritable',
+        });
+      }
     },
     close: () => handle.close(),
   };

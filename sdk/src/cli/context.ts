@@ -4,21 +4,30 @@
  * in-process as well as from the binary.
  */
 import { isCountersignError } from '../errors.js';
+import { isTransient } from '../http.js';
 
-/** The exit codes of `countersign`, as documented in `countersign --help` and sdk/README.md. */
+/**
+ * The exit codes of `countersign`, as documented in `countersign --help` and sdk/README.md. A
+ * script acts on them: 2 means asking again will get the same answer, 6 that a retry later may
+ * succeed, 7 that the CLI itself failed (worth a bug report).
+ */
 export const EXIT = {
   /** The command did what it was asked. */
   OK: 0,
   /** The command line is wrong: unknown command or option, a missing argument or value. */
   USAGE: 1,
-  /** The API answered with an error (4xx other than 401/403, 5xx), or could not be reached. */
-  API: 2,
+  /** The API refused the request: a 4xx other than 401/403/408/429 (404, 409 already decided, 400). */
+  REFUSED: 2,
   /** No credentials, or the API refused them: 401 (unknown or revoked key) or 403 (role). */
   AUTH: 3,
   /** `audit verify` found a broken trail. */
   VERIFY_FAILED: 4,
   /** A local problem: the config or an output file cannot be read or written. */
   LOCAL: 5,
+  /** The service could not be reached, timed out, failed (5xx), was rate-limited (429), or broke the contract. */
+  UNAVAILABLE: 6,
+  /** An unexpected error inside the CLI. */
+  INTERNAL: 7,
   /** Interrupted (Ctrl-C) before the command finished; `watch` exits 0 instead. */
   INTERRUPTED: 130,
 } as const;
@@ -70,13 +79,20 @@ export function usageError(message: string, hints: string[] = []): CliError {
   return new CliError(message, { exitCode: EXIT.USAGE, code: 'usage', hints });
 }
 
-/** The exit code an API error deserves: 3 for 401/403, 2 for anything else from the API. */
+/**
+ * The exit code an error deserves. What the SDK would retry (no answer, 5xx, 408, 429) is
+ * unavailable, as is an answer outside the contract (a 2xx with a body it does not allow): the
+ * service's fault, not the request's.
+ */
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
   if (isCountersignError(error)) {
-    return error.status === 401 || error.status === 403 ? EXIT.AUTH : EXIT.API;
+    const { status } = error;
+    if (status === 401 || status === 403) return EXIT.AUTH;
+    if (isTransient(error) || status === undefined || status < 400) return EXIT.UNAVAILABLE;
+    return EXIT.REFUSED;
   }
-  return EXIT.LOCAL;
+  return EXIT.INTERNAL;
 }
 
 /** Writes one line to stdout. */

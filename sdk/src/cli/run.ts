@@ -155,10 +155,12 @@ const EXIT_HELP = [
   'Exit codes:',
   '  0    done (for audit verify: the trail is intact)',
   '  1    usage: unknown command or option, missing argument (e.g. reject without -m)',
-  '  2    the API answered with an error, or could not be reached',
+  '  2    refused by the API: not found (404), conflict such as already decided (409), invalid (400)',
   '  3    authentication: not logged in, unknown or revoked key (401), or a role without the right (403)',
   '  4    audit verify: the trail is broken',
   '  5    local: the config file or an output file cannot be read or written',
+  '  6    unavailable: the API could not be reached, timed out, failed (5xx) or rate-limited (429); retry later',
+  '  7    internal: an unexpected error in the CLI itself',
   '  130  interrupted (Ctrl-C); watch exits 0 on Ctrl-C',
 ];
 
@@ -252,11 +254,16 @@ function reportError(ctx: Context, error: unknown): void {
       );
     } else if (error.status === undefined) {
       io.stderr('  Check the URL (countersign login --url ...) and that the service is running.\n');
+    } else if (exitCodeOf(error) === EXIT.UNAVAILABLE) {
+      io.stderr('  The service failed to answer this time; try again later.\n');
     }
     if (error.requestId) io.stderr(`  request id: ${clean(error.requestId)}\n`);
     return;
   }
   io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  io.stderr(
+    '  This is a fault in countersign itself; please report it with the command you ran.\n',
+  );
 }
 
 function errorJson(error: unknown): Record<string, unknown> {

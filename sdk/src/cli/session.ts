@@ -7,6 +7,7 @@ import {
   type Context,
   EXIT,
   type ExitCode,
+  exitCodeOf,
   printJson,
   println,
   usageError,
@@ -60,7 +61,7 @@ export const login: Command = {
       }
       if (isCountersignError(error)) {
         throw new CliError(`Cannot log in to ${credentials.url}: ${error.message}`, {
-          exitCode: EXIT.API,
+          exitCode: exitCodeOf(error),
           code: error.code,
           hints: ['Nothing was saved.'],
           cause: error,
