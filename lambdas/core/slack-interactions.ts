@@ -16,7 +16,7 @@ import {
   type SlackAudience,
 } from '../domain/slack-blocks';
 import { type IntentServiceDeps, recordVote } from './intents';
-import type { SlackGateway } from './ports';
+import { type SlackGateway, SlackUnavailableError } from './ports';
 
 /**
  * Slack's interactivity requests, once their signature is verified (handlers/slack-interactions.ts):
@@ -27,18 +27,51 @@ import type { SlackGateway } from './ports';
  * is answered with a message only that person sees; the original message is updated so that
  * its buttons give way to the outcome and who decided.
  *
- * Everything here is a few small calls (users.info, one conditional write, SendTaskSuccess,
- * chat.update), well within the 3 seconds Slack waits for the acknowledgement.
+ * Slack shows the clicker an error when the answer takes more than 3 seconds, and a Lambda
+ * function cannot keep working once it answered, so everything happens within a `Deadline`.
+ * The decision (one conditional write) and the wake of the waiting execution are never cut
+ * short: they are what the click is for, and the waiting agent resumes through the wake.
+ * users.info comes before them and must leave them time; the Slack calls after them
+ * (chat.update, chat.postEphemeral) get what is left, and are cancelled when it runs out. That
+ * loses nothing that matters: once the intent ends, the workflow's `decided` notice rewrites
+ * every message posted for it (core/stage-runner.ts), this one included.
  */
 export interface SlackInteractionDeps
   extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'> {
   slack: SlackGateway;
 }
 
+/**
+ * How long an interaction may take, from the moment the request arrived: Slack waits 3 seconds,
+ * measured on its side, so some is left for the network and API Gateway.
+ */
+export const SLACK_ANSWER_BUDGET_MS = 2500;
+/** What users.info leaves for the decision after it: a conditional write and SendTaskSuccess. */
+const DECISION_RESERVE_MS = 700;
+/** A follow-up call is not started with less time than this: it could not finish. */
+const MIN_CALL_MS = 100;
+
+/** The moment the answer must be on its way to Slack. */
+export class Deadline {
+  constructor(
+    readonly at: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  static after(ms: number, now: () => number = Date.now): Deadline {
+    return new Deadline(now() + ms, now);
+  }
+
+  /** Milliseconds left, keeping `reserveMs` for what must come after. */
+  remaining(reserveMs = 0): number {
+    return this.at - reserveMs - this.now();
+  }
+}
+
 /** What the handler answers Slack: an empty 200, or a JSON body (a modal's response_action). */
 export type SlackReply = {
   body: Record<string, unknown> | null;
-  /** Follow-up Slack calls that failed after the decision stood (logged, not fatal). */
+  /** Slack calls that failed or ran out of time; logged, never fatal to a decision. */
   problems: string[];
 };
 
@@ -109,11 +142,15 @@ export function parseSlackPayload(form: URLSearchParams): unknown {
 export async function handleSlackInteraction(
   deps: SlackInteractionDeps,
   payload: unknown,
+  deadline: Deadline = Deadline.after(SLACK_ANSWER_BUDGET_MS),
 ): Promise<SlackReply> {
   const { type } = payloadTypeSchema.parse(payload);
-  if (type === 'block_actions') return onBlockActions(deps, blockActionsSchema.parse(payload));
-  if (type === 'view_submission')
-    return onViewSubmission(deps, viewSubmissionSchema.parse(payload));
+  if (type === 'block_actions') {
+    return onBlockActions(deps, blockActionsSchema.parse(payload), deadline);
+  }
+  if (type === 'view_submission') {
+    return onViewSubmission(deps, viewSubmissionSchema.parse(payload), deadline);
+  }
   // view_closed, shortcuts, …: nothing to do, but Slack wants its 200.
   return { body: null, problems: [] };
 }
@@ -121,6 +158,7 @@ export async function handleSlackInteraction(
 async function onBlockActions(
   deps: SlackInteractionDeps,
   payload: z.infer<typeof blockActionsSchema>,
+  deadline: Deadline,
 ): Promise<SlackReply> {
   const reply: SlackReply = { body: null, problems: [] };
   const action = payload.actions[0];
@@ -137,24 +175,38 @@ async function onBlockActions(
   };
   const audience = audienceFromBlockId(action.block_id);
   const tell = (text: string) =>
-    followUp(reply, 'chat.postEphemeral', () =>
+    followUp(reply, deadline, 'chat.postEphemeral', (signal) =>
       message.channel
-        ? deps.slack.postEphemeral({ channel: message.channel, user: payload.user.id, text })
+        ? deps.slack.postEphemeral(
+            { channel: message.channel, user: payload.user.id, text },
+            { signal },
+          )
         : Promise.resolve(),
     );
   const show = (intent: IntentView) =>
-    followUp(reply, 'chat.update', () =>
+    followUp(reply, deadline, 'chat.update', (signal) =>
       message.channel && message.ts
-        ? deps.slack.updateMessage({
-            channel: message.channel,
-            ts: message.ts,
-            ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
-          })
+        ? deps.slack.updateMessage(
+            {
+              channel: message.channel,
+              ts: message.ts,
+              ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
+            },
+            { signal },
+          )
         : Promise.resolve(),
     );
 
   const intentId = action.value ?? '';
-  const intent = INTENT_ID.test(intentId) ? await deps.intents.get(intentId) : null;
+  if (!INTENT_ID.test(intentId)) {
+    await tell(ephemeralRefusal({ kind: 'unknown_intent' }));
+    return reply;
+  }
+  // Slack is asked who clicked while the intent is read: users.info is the slow part.
+  const asking = whoClicked(deps.slack, payload.user.id, deadline);
+  // Not awaited when the intent needs no clicker (gone, decided); awaited below otherwise.
+  asking.catch(() => undefined);
+  const intent = await deps.intents.get(intentId);
   if (!intent) {
     await tell(ephemeralRefusal({ kind: 'unknown_intent' }));
     return reply;
@@ -164,7 +216,13 @@ async function onBlockActions(
     await tell(ephemeralRefusal({ kind: 'not_pending', intent: toView(intent) }));
     return reply;
   }
-  const email = await reviewerEmail(deps.slack, payload.user.id);
+  const clicker = await asking;
+  if (clicker.kind === 'late') {
+    reply.problems.push(`users.info: ${clicker.problem}`);
+    await tell(SLACK_TOO_SLOW);
+    return reply;
+  }
+  const email = clicker.email;
   if (!email || !intent.recipients.includes(email)) {
     await tell(ephemeralRefusal({ kind: 'not_a_reviewer', email }));
     return reply;
@@ -185,10 +243,11 @@ async function onBlockActions(
       ts: message.ts,
       ...(action.block_id ? { block_id: action.block_id } : {}),
     };
-    const opened = await followUp(reply, 'views.open', () =>
+    const opened = await followUp(reply, deadline, 'views.open', (signal) =>
       deps.slack.openView(
         payload.trigger_id ?? '',
         renderRejectModal(toView(intent), JSON.stringify(context)),
+        { signal },
       ),
     );
     if (!opened) {
@@ -212,6 +271,7 @@ async function onBlockActions(
 async function onViewSubmission(
   deps: SlackInteractionDeps,
   payload: z.infer<typeof viewSubmissionSchema>,
+  deadline: Deadline,
 ): Promise<SlackReply> {
   const reply: SlackReply = { body: null, problems: [] };
   if (payload.view.callback_id !== SLACK_REJECT_CALLBACK_ID) return reply;
@@ -233,15 +293,24 @@ async function onViewSubmission(
   const { intent_id: intentId, channel, ts, block_id: blockId } = context.data;
   const audience: SlackAudience = audienceFromBlockId(blockId);
   const show = (intent: IntentView) =>
-    followUp(reply, 'chat.update', () =>
-      deps.slack.updateMessage({
-        channel,
-        ts,
-        ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
-      }),
+    followUp(reply, deadline, 'chat.update', (signal) =>
+      deps.slack.updateMessage(
+        {
+          channel,
+          ts,
+          ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
+        },
+        { signal },
+      ),
     );
 
-  const email = await reviewerEmail(deps.slack, payload.user.id);
+  const clicker = await whoClicked(deps.slack, payload.user.id, deadline);
+  if (clicker.kind === 'late') {
+    reply.problems.push(`users.info: ${clicker.problem}`);
+    reply.body = notice('Nothing changed', SLACK_TOO_SLOW);
+    return reply;
+  }
+  const email = clicker.email;
   if (!email) {
     reply.body = notice('Nothing changed', ephemeralRefusal({ kind: 'not_a_reviewer', email }));
     return reply;
@@ -256,6 +325,9 @@ async function onViewSubmission(
   reply.body = notice('Nothing changed', outcome.refusal);
   return reply;
 }
+
+const SLACK_TOO_SLOW =
+  'Slack took too long to tell Countersign who you are, so nothing was changed. Please try again.';
 
 type VoteOutcome =
   | { ok: true; intent: IntentView }
@@ -304,20 +376,46 @@ async function vote(
   }
 }
 
-/** The email Slack holds for the clicking user, as reviewers are stored (lower case). */
-async function reviewerEmail(slack: SlackGateway, userId: string): Promise<string | null> {
-  const email = await slack.emailOfUser(userId);
-  return email ? normalizeReviewer(email) : null;
+type Clicker = { kind: 'known'; email: string | null } | { kind: 'late'; problem: string };
+
+/**
+ * The email Slack holds for the clicking user, as reviewers are stored (lower case). Asked with
+ * the time the decision can spare: when Slack cannot say in time who clicked, nothing is
+ * decided, and the clicker is told so rather than shown Slack's own timeout error.
+ */
+async function whoClicked(
+  slack: SlackGateway,
+  userId: string,
+  deadline: Deadline,
+): Promise<Clicker> {
+  const time = deadline.remaining(DECISION_RESERVE_MS);
+  if (time < MIN_CALL_MS) return { kind: 'late', problem: 'no time left to ask' };
+  try {
+    const email = await slack.emailOfUser(userId, { signal: AbortSignal.timeout(time) });
+    return { kind: 'known', email: email ? normalizeReviewer(email) : null };
+  } catch (error) {
+    if (error instanceof SlackUnavailableError) return { kind: 'late', problem: error.message };
+    throw error;
+  }
 }
 
-/** A Slack call after the decision: its failure is reported, never undoes or hides the decision. */
+/**
+ * A Slack call after the decision (or instead of one), within the time left before Slack's
+ * answer is due: its failure or lateness is reported, and never undoes or hides the decision.
+ */
 async function followUp(
   reply: SlackReply,
+  deadline: Deadline,
   what: string,
-  call: () => Promise<void>,
+  call: (signal: AbortSignal) => Promise<void>,
 ): Promise<boolean> {
+  const time = deadline.remaining();
+  if (time < MIN_CALL_MS) {
+    reply.problems.push(`${what}: not sent, no time left before Slack's answer is due`);
+    return false;
+  }
   try {
-    await call();
+    await call(AbortSignal.timeout(time));
     return true;
   } catch (error) {
     reply.problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);

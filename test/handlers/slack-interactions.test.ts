@@ -368,6 +368,77 @@ describe('Handler: POST /slack/interactions, Reject', () => {
   });
 });
 
+describe("Handler: POST /slack/interactions, within Slack's 3 seconds", () => {
+  /** Slack shows the clicker an error when the answer takes longer than this. */
+  const SLACK_GIVES_UP_MS = 3000;
+  const knownUser = (args: Record<string, unknown>) => {
+    const email = USERS[String(args.user)];
+    return { ok: true, user: { id: args.user, profile: { email } } };
+  };
+  const timed = async <T>(work: () => Promise<T>) => {
+    const started = performance.now();
+    const result = await work();
+    return { result, ms: performance.now() - started };
+  };
+
+  it('a slow users.info and a chat.update that never answers: Approve still decides, wakes the agent, and answers in time', async () => {
+    slack.on('users.info', (args) => ({ delayMs: 1200, body: knownUser(args) }));
+    slack.on('chat.update', () => ({ delayMs: 10_000, body: { ok: true } }));
+
+    const { result, ms } = await timed(() => post(click('U_CFO', 'countersign.approve')));
+
+    expect(result.statusCode).toBe(200);
+    expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
+    expect(meta).toMatchObject({
+      status: 'approved',
+      decision: { outcome: 'approved', by: 'cfo@company.com', channel: 'slack' },
+    });
+    const wake = sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
+    expect(wake?.taskToken).toBe('token-of-stage-0');
+    expect(JSON.parse(wake?.output ?? '{}')).toEqual({ reason: 'decided' });
+    // The rewrite was tried and given up; the decided notice of the workflow rewrites it later.
+    expect(slack.callsTo('chat.update').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a rejection submitted while chat.update hangs closes the modal in time', async () => {
+    slack.on('chat.update', () => ({ delayMs: 10_000, body: { ok: true } }));
+    const body = buildViewSubmissionBody({
+      userId: 'U_CFO',
+      view: {
+        id: 'V1',
+        callback_id: 'countersign.reject_reason',
+        private_metadata: JSON.stringify({
+          intent_id: 'int_1',
+          channel: 'D_CFO',
+          ts: '1780000000.000100',
+        }),
+      },
+      values: { reason: { reason: 'Wrong vendor' } },
+    });
+
+    const { result, ms } = await timed(() => post(body));
+
+    expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
+    expect(JSON.parse(result.body)).toEqual({ response_action: 'clear' });
+    expect(meta).toMatchObject({ status: 'rejected', decision: { comment: 'Wrong vendor' } });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+  });
+
+  it('when users.info does not answer in time, nothing is decided and the clicker is told to retry, in time', async () => {
+    slack.on('users.info', (args) => ({ delayMs: 10_000, body: knownUser(args) }));
+
+    const { result, ms } = await timed(() => post(click('U_CFO', 'countersign.approve')));
+
+    expect(result.statusCode).toBe(200);
+    expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
+    expect(writes()).toBe(0);
+    expect(meta).toMatchObject({ status: 'pending', approvals: [] });
+    expect(ephemerals()).toEqual([
+      'Slack took too long to tell Countersign who you are, so nothing was changed. Please try again.',
+    ]);
+  });
+});
+
 describe('Handler: POST /slack/interactions, configuration', () => {
   it('answers 404 where Slack is not configured', async () => {
     const saved = process.env.SLACK_SIGNING_SECRET;
