@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { isStepOver, stepShownFor } from '../domain/decisions';
 import { DomainError } from '../domain/errors';
 import { type IntentView, toView } from '../domain/intent';
 import { normalizeReviewer } from '../domain/policy';
 import {
   audienceFromBlockId,
   ephemeralRefusal,
+  parseDecisionButtonValue,
   renderNoticeModal,
   renderRejectModal,
   renderSlackOutcome,
@@ -23,9 +25,11 @@ import { type SlackGateway, SlackUnavailableError } from './ports';
  * a click on Approve decides at once; a click on Reject opens a modal asking why, whose
  * submission decides. Both go through `recordVote`, the same exactly-once path as the API, with
  * channel `slack`. The clicking Slack user must map (by the email Slack holds for them) to a
- * current recipient. A click that changes nothing (outsider, already decided, already voted)
- * is answered with a message only that person sees; the original message is updated so that
- * its buttons give way to the outcome and who decided.
+ * current recipient, and a button counts only in the chain step its message was for, so that a
+ * double click or a replayed request cannot become a vote in the next step. A click that
+ * changes nothing (outsider, already decided, already voted, step over) is answered with a
+ * message only that person sees; the original message is updated so that its buttons give way
+ * to the outcome and who decided.
  *
  * Slack shows the clicker an error when the answer takes more than 3 seconds, and a Lambda
  * function cannot keep working once it answered, so everything happens within a `Deadline`.
@@ -115,18 +119,19 @@ const viewSubmissionSchema = z.object({
   }),
 });
 
-/** What the Reject modal remembers of the click: where the message is, whom it was for. */
+/**
+ * What the Reject modal remembers of the click: where the message is, whom and which step it was
+ * for (`step` is absent from modals opened before it was kept).
+ */
 const modalContextSchema = z.object({
   intent_id: z.string().min(1).max(100),
   channel: slackId,
   ts: z.string().min(1).max(64),
   block_id: z.string().max(255).optional(),
+  step: z.number().int().min(0).max(999).optional(),
 });
 
 const payloadTypeSchema = z.object({ type: z.string().max(100) });
-
-/** The ids Countersign puts in its buttons; anything else is not one of its requests. */
-const INTENT_ID = /^int_[0-9A-Za-z]{1,64}$/;
 
 /** Parses the `payload` form field Slack posts. Throws invalid_request when it is not one. */
 export function parseSlackPayload(form: URLSearchParams): unknown {
@@ -174,6 +179,9 @@ async function onBlockActions(
     ts: payload.container?.message_ts ?? payload.message?.ts ?? '',
   };
   const audience = audienceFromBlockId(action.block_id);
+  const button = parseDecisionButtonValue(action.value);
+  /** The step the message asked about, once the intent says whether it is certain. */
+  let messageStep: number | null = null;
   const tell = (text: string) =>
     followUp(reply, deadline, 'chat.postEphemeral', (signal) =>
       message.channel
@@ -190,15 +198,14 @@ async function onBlockActions(
             {
               channel: message.channel,
               ts: message.ts,
-              ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
+              ...renderSlackOutcome(intent, { audience, messageStep, now: deps.clock.now() }),
             },
             { signal },
           )
         : Promise.resolve(),
     );
 
-  const intentId = action.value ?? '';
-  if (!INTENT_ID.test(intentId)) {
+  if (!button) {
     await tell(ephemeralRefusal({ kind: 'unknown_intent' }));
     return reply;
   }
@@ -206,7 +213,7 @@ async function onBlockActions(
   const asking = whoClicked(deps.slack, payload.user.id, deadline);
   // Not awaited when the intent needs no clicker (gone, decided); awaited below otherwise.
   asking.catch(() => undefined);
-  const intent = await deps.intents.get(intentId);
+  const intent = await deps.intents.get(button.intentId);
   if (!intent) {
     await tell(ephemeralRefusal({ kind: 'unknown_intent' }));
     return reply;
@@ -223,6 +230,13 @@ async function onBlockActions(
     return reply;
   }
   const email = clicker.email;
+  messageStep = stepShownFor(intent, button.step);
+  // Before the recipient check: a step's reviewer who is not asked in the next one would
+  // otherwise hear "not asked" about a message that did ask them.
+  if (email && isStepOver(intent, email, messageStep)) {
+    await tell(stepOverRefusal(toView(intent), email, messageStep));
+    return reply;
+  }
   if (!email || !intent.recipients.includes(email)) {
     await tell(ephemeralRefusal({ kind: 'not_a_reviewer', email }));
     return reply;
@@ -242,6 +256,7 @@ async function onBlockActions(
       channel: message.channel,
       ts: message.ts,
       ...(action.block_id ? { block_id: action.block_id } : {}),
+      ...(messageStep !== null ? { step: messageStep } : {}),
     };
     const opened = await followUp(reply, deadline, 'views.open', (signal) =>
       deps.slack.openView(
@@ -258,7 +273,7 @@ async function onBlockActions(
     return reply;
   }
 
-  const outcome = await vote(deps, intent.id, email, 'approve', null);
+  const outcome = await vote(deps, intent.id, email, 'approve', null, messageStep);
   if (outcome.ok) {
     await show(outcome.intent);
   } else {
@@ -290,15 +305,16 @@ async function onViewSubmission(
     };
     return reply;
   }
-  const { intent_id: intentId, channel, ts, block_id: blockId } = context.data;
+  const { intent_id: intentId, channel, ts, block_id: blockId, step } = context.data;
   const audience: SlackAudience = audienceFromBlockId(blockId);
+  const messageStep = step ?? null;
   const show = (intent: IntentView) =>
     followUp(reply, deadline, 'chat.update', (signal) =>
       deps.slack.updateMessage(
         {
           channel,
           ts,
-          ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
+          ...renderSlackOutcome(intent, { audience, messageStep, now: deps.clock.now() }),
         },
         { signal },
       ),
@@ -315,7 +331,7 @@ async function onViewSubmission(
     reply.body = notice('Nothing changed', ephemeralRefusal({ kind: 'not_a_reviewer', email }));
     return reply;
   }
-  const outcome = await vote(deps, intentId, email, 'reject', reason);
+  const outcome = await vote(deps, intentId, email, 'reject', reason, messageStep);
   if (outcome.ok) {
     await show(outcome.intent);
     reply.body = { response_action: 'clear' };
@@ -340,6 +356,7 @@ async function vote(
   email: string,
   outcome: 'approve' | 'reject',
   comment: string | null,
+  messageStep: number | null,
 ): Promise<VoteOutcome> {
   try {
     const intent = await recordVote(deps, intentId, {
@@ -348,6 +365,7 @@ async function vote(
       comment,
       channel: 'slack',
       override: false,
+      shownFor: { step: messageStep },
     });
     return { ok: true, intent };
   } catch (error) {
@@ -365,6 +383,10 @@ async function vote(
           : { ok: false, current, refusal: ephemeralRefusal({ kind: 'unknown_intent' }) };
       case 'already_voted':
         return { ok: false, current, refusal: ephemeralRefusal({ kind: 'already_voted' }) };
+      case 'step_over':
+        return current
+          ? { ok: false, current, refusal: stepOverRefusal(current, email, messageStep) }
+          : { ok: false, current, refusal: ephemeralRefusal({ kind: 'unknown_intent' }) };
       case 'not_a_reviewer':
       case 'forbidden':
         return { ok: false, current, refusal: ephemeralRefusal({ kind: 'not_a_reviewer', email }) };
@@ -374,6 +396,15 @@ async function vote(
         return { ok: false, current, refusal: `Nothing was changed: ${error.message}` };
     }
   }
+}
+
+function stepOverRefusal(intent: IntentView, email: string, shownFor: number | null): string {
+  return ephemeralRefusal({
+    kind: 'step_over',
+    intent,
+    shownFor,
+    approvedIt: intent.approvals.some((a) => a.by === email && a.step === shownFor),
+  });
 }
 
 type Clicker = { kind: 'known'; email: string | null } | { kind: 'late'; problem: string };
