@@ -1,5 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { WebClient } from '@slack/web-api';
-import { type SlackGateway, type SlackMessage, SlackUnavailableError } from '../core/ports';
+import {
+  type SlackCallOptions,
+  type SlackGateway,
+  type SlackMessage,
+  SlackUnavailableError,
+} from '../core/ports';
 import type { SlackModalView } from '../domain/slack-blocks';
 
 /**
@@ -21,9 +27,11 @@ export class SlackWebGateway implements SlackGateway {
     }
   }
 
-  async emailOfUser(userId: string): Promise<string | null> {
+  async emailOfUser(userId: string, options: SlackCallOptions = {}): Promise<string | null> {
     try {
-      const result = await reachable(this.client.users.info({ user: userId }));
+      const result = await reachable(
+        within(options, () => this.client.users.info({ user: userId })),
+      );
       const user = result.user;
       // Only a live person whose address Slack confirmed speaks for that address.
       if (!user || user.deleted || user.is_bot || user.is_email_confirmed === false) return null;
@@ -50,30 +58,83 @@ export class SlackWebGateway implements SlackGateway {
     return { channel: result.channel, ts: result.ts };
   }
 
-  async updateMessage(message: SlackMessage & { ts: string }): Promise<void> {
+  async updateMessage(
+    message: SlackMessage & { ts: string },
+    options: SlackCallOptions = {},
+  ): Promise<void> {
     await reachable(
-      this.client.chat.update({
-        channel: message.channel,
-        ts: message.ts,
-        text: message.text,
-        blocks: message.blocks,
-      }),
+      within(options, () =>
+        this.client.chat.update({
+          channel: message.channel,
+          ts: message.ts,
+          text: message.text,
+          blocks: message.blocks,
+        }),
+      ),
     );
   }
 
-  async postEphemeral(input: { channel: string; user: string; text: string }): Promise<void> {
+  async postEphemeral(
+    input: { channel: string; user: string; text: string },
+    options: SlackCallOptions = {},
+  ): Promise<void> {
     await reachable(
-      this.client.chat.postEphemeral({
-        channel: input.channel,
-        user: input.user,
-        text: input.text,
-      }),
+      within(options, () =>
+        this.client.chat.postEphemeral({
+          channel: input.channel,
+          user: input.user,
+          text: input.text,
+        }),
+      ),
     );
   }
 
-  async openView(triggerId: string, view: SlackModalView): Promise<void> {
-    await reachable(this.client.views.open({ trigger_id: triggerId, view }));
+  async openView(
+    triggerId: string,
+    view: SlackModalView,
+    options: SlackCallOptions = {},
+  ): Promise<void> {
+    await reachable(within(options, () => this.client.views.open({ trigger_id: triggerId, view })));
   }
+}
+
+/**
+ * WebClient has no per-call signal, only a per-attempt timeout. The signal of the gateway call
+ * in progress reaches its requests through this store and `slackFetch`, so that a call the
+ * caller gave up on is cancelled (its retry too) instead of landing after the caller moved on.
+ */
+const callSignal = new AsyncLocalStorage<AbortSignal>();
+
+/** The `fetch` of every WebClient (`shared/clients.ts`): Node's, cancelled by the caller's signal. */
+export const slackFetch: typeof fetch = (input, init) => {
+  const signal = callSignal.getStore();
+  if (!signal) return fetch(input, init);
+  return fetch(input, {
+    ...init,
+    signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
+  });
+};
+
+/**
+ * Runs one gateway call under the caller's signal. The caller gets its answer (a failure) as
+ * soon as the signal fires, whether or not the client was built with `slackFetch`.
+ */
+function within<T>(options: SlackCallOptions, call: () => Promise<T>): Promise<T> {
+  const { signal } = options;
+  if (!signal) return call();
+  return new Promise<T>((resolve, reject) => {
+    const giveUp = () =>
+      reject(new SlackUnavailableError('Slack did not answer in the time this call had'));
+    if (signal.aborted) {
+      giveUp();
+      return;
+    }
+    signal.addEventListener('abort', giveUp, { once: true });
+    callSignal
+      .run(signal, call)
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', giveUp));
+  });
 }
 
 /**

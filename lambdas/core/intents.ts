@@ -255,6 +255,8 @@ export async function recordVote(
     comment: string | null;
     channel: 'api' | 'cli' | 'email' | 'slack' | 'web';
     override: boolean;
+    /** The step the Slack button or review form was shown for (see `Vote.shownFor`). */
+    shownFor?: { step: number | null };
   },
 ): Promise<IntentView> {
   const { after, transition } = await transitionIntent(deps.intents, id, (intent) =>

@@ -123,18 +123,29 @@ export class SlackUnavailableError extends Error {
   }
 }
 
+/**
+ * For calls made while Slack waits for an interaction's answer: once `signal` fires, the call
+ * fails with `SlackUnavailableError` and its request is cancelled.
+ */
+export interface SlackCallOptions {
+  signal?: AbortSignal;
+}
+
 /** The few Slack Web API calls Countersign makes (`adapters/slack-web.ts`). */
 export interface SlackGateway {
   /** The Slack user id of a workspace member by email (`users.lookupByEmail`), or null. */
   userIdByEmail(email: string): Promise<string | null>;
   /** The email of a Slack user (`users.info`), or null when Slack has none for them. */
-  emailOfUser(userId: string): Promise<string | null>;
+  emailOfUser(userId: string, options?: SlackCallOptions): Promise<string | null>;
   postMessage(message: SlackMessage): Promise<{ channel: string; ts: string }>;
-  updateMessage(message: SlackMessage & { ts: string }): Promise<void>;
+  updateMessage(message: SlackMessage & { ts: string }, options?: SlackCallOptions): Promise<void>;
   /** A message only `user` sees, in `channel`. */
-  postEphemeral(input: { channel: string; user: string; text: string }): Promise<void>;
+  postEphemeral(
+    input: { channel: string; user: string; text: string },
+    options?: SlackCallOptions,
+  ): Promise<void>;
   /** Opens a modal; `triggerId` comes from the click and expires after 3 seconds. */
-  openView(triggerId: string, view: SlackModalView): Promise<void>;
+  openView(triggerId: string, view: SlackModalView, options?: SlackCallOptions): Promise<void>;
 }
 
 export interface Clock {

@@ -48,10 +48,15 @@ export function reviewPage(options: {
     : '';
   const pending = intent.status === 'pending';
   const alreadyApproved = intent.approvals.some((a) => a.by === reviewer && a.step === intent.step);
+  const steps = intent.policy.steps?.length ?? 1;
+  // In a chain the form decides one step: say which, since the same person may be asked in two.
+  const stepLine =
+    steps > 1 ? `<p class="muted">You decide step ${intent.step + 1} of ${steps}.</p>\n` : '';
   const form =
     pending && !alreadyApproved
       ? `<form class="card" method="post" action="${escapeHtml(options.formAction)}">
 <input type="hidden" name="nonce" value="${escapeHtml(options.formNonce)}">
+${stepLine}
 <label for="comment">Comment <span class="muted">(required to reject)</span></label>
 <textarea id="comment" name="comment" maxlength="2000"></textarea>
 <div class="actions"><button class="approve" type="submit" name="outcome" value="approve">Approve</button>

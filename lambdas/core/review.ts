@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { applyView } from '../domain/decisions';
 import { DomainError } from '../domain/errors';
-import { toView } from '../domain/intent';
+import { type IntentView, toView } from '../domain/intent';
 import { type LinkVerdict, verifyReviewLink } from '../domain/review-link';
 import { type IntentServiceDeps, recordVote } from './intents';
 import { decisionLine, messagePage, reviewPage } from './review-html';
@@ -70,7 +70,7 @@ export async function showReview(
       events: await deps.intents.events(intentId),
       reviewer,
       formAction: options.formAction,
-      formNonce: formNonce(deps.linkSigningSecret, linkToken),
+      formNonce: formNonce(deps.linkSigningSecret, linkToken, intent.step),
     }),
   };
 }
@@ -104,12 +104,13 @@ export async function submitReview(
         events: await deps.intents.events(intentId),
         reviewer,
         formAction,
-        formNonce: formNonce(deps.linkSigningSecret, linkToken),
+        formNonce: formNonce(deps.linkSigningSecret, linkToken, intent.step),
         banner,
       }),
     };
   };
-  if (!sameNonce(form.get('nonce') ?? '', formNonce(deps.linkSigningSecret, linkToken))) {
+  const nonce = readNonce(form.get('nonce') ?? '', deps.linkSigningSecret, linkToken);
+  if (!nonce.ok) {
     return rerender(400, { kind: 'err', text: 'Please decide with the buttons on this page.' });
   }
   if (outcome !== 'approve' && outcome !== 'reject') {
@@ -125,6 +126,7 @@ export async function submitReview(
       comment: comment || null,
       channel: 'email',
       override: false,
+      shownFor: { step: nonce.step },
     });
     const text =
       intent.status === 'pending'
@@ -133,25 +135,67 @@ export async function submitReview(
     return rerender(200, { kind: 'ok', text });
   } catch (error) {
     if (error instanceof DomainError) {
-      const current = await deps.intents.get(intentId);
-      const text =
-        error.code === 'validation_failed'
-          ? error.message
-          : current
-            ? `Nothing changed. ${decisionLine(toView(current), reviewer)}`
-            : error.message;
+      const stored = await deps.intents.get(intentId);
+      const current = stored ? toView(stored) : null;
+      let text = error.message;
+      if (current && error.code === 'step_over') {
+        text = `Nothing changed. ${stepOverLine(current, reviewer, nonce.step)}`;
+      } else if (current && error.code !== 'validation_failed') {
+        text = `Nothing changed. ${decisionLine(current, reviewer)}`;
+      }
       return rerender(error.code === 'validation_failed' ? 400 : 409, { kind: 'warn', text });
     }
     throw error;
   }
 }
 
+/** Why a form for a step that is over decided nothing, in the reviewer's terms. */
+function stepOverLine(intent: IntentView, reviewer: string, shownFor: number | null): string {
+  const steps = intent.policy.steps?.length ?? 1;
+  const now = `Step ${intent.step + 1} of ${steps} now waits for its reviewers.`;
+  if (shownFor === null) {
+    return `This page does not say which step it was for, and you already approved an earlier step, so it could repeat that approval. ${now}`;
+  }
+  const was = `step ${shownFor + 1} of ${steps}`;
+  return intent.approvals.some((a) => a.by === reviewer && a.step === shownFor)
+    ? `Your approval of ${was} is already recorded. ${now}`
+    : `This page was for ${was}, which is over. ${now}`;
+}
+
 /**
- * Ties a POST to a page this server rendered for this link. The link token in the URL is the
- * credential; the nonce only refuses blind POSTs to a known link (no form, no decision).
+ * Ties a POST to a page this server rendered for this link, and to the chain step that page
+ * showed: `<step>.<mac>`. The link token in the URL is the credential; the nonce refuses blind
+ * POSTs to a known link (no form, no decision), and a form sent again (back button, a second
+ * tap) cannot become a vote in the next step when the same reviewer is asked there too.
  */
-function formNonce(secret: string, linkToken: string): string {
-  return createHmac('sha256', secret).update(`review-form.v1.${linkToken}`).digest('base64url');
+function formNonce(secret: string, linkToken: string, step: number): string {
+  return `${step}.${mac(secret, `review-form.v2.${linkToken}.${step}`)}`;
+}
+
+/**
+ * The step a submitted form was shown for. Pages rendered before the nonce named it carry the
+ * v1 nonce, accepted with `step: null` (see `Vote.shownFor`), so that a page open in a browser
+ * across the upgrade still works.
+ */
+function readNonce(
+  given: string,
+  secret: string,
+  linkToken: string,
+): { ok: true; step: number | null } | { ok: false } {
+  const stepped = /^(0|[1-9][0-9]{0,2})\.[A-Za-z0-9_-]+$/.exec(given);
+  if (stepped?.[1] !== undefined) {
+    const step = Number(stepped[1]);
+    return sameNonce(given, formNonce(secret, linkToken, step))
+      ? { ok: true, step }
+      : { ok: false };
+  }
+  return sameNonce(given, mac(secret, `review-form.v1.${linkToken}`))
+    ? { ok: true, step: null }
+    : { ok: false };
+}
+
+function mac(secret: string, text: string): string {
+  return createHmac('sha256', secret).update(text).digest('base64url');
 }
 
 function sameNonce(given: string, expected: string): boolean {

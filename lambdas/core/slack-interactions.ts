@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { isStepOver, stepShownFor } from '../domain/decisions';
 import { DomainError } from '../domain/errors';
 import { type IntentView, toView } from '../domain/intent';
 import { normalizeReviewer } from '../domain/policy';
 import {
   audienceFromBlockId,
   ephemeralRefusal,
+  parseDecisionButtonValue,
   renderNoticeModal,
   renderRejectModal,
   renderSlackOutcome,
@@ -16,29 +18,64 @@ import {
   type SlackAudience,
 } from '../domain/slack-blocks';
 import { type IntentServiceDeps, recordVote } from './intents';
-import type { SlackGateway } from './ports';
+import { type SlackGateway, SlackUnavailableError } from './ports';
 
 /**
  * Slack's interactivity requests, once their signature is verified (handlers/slack-interactions.ts):
  * a click on Approve decides at once; a click on Reject opens a modal asking why, whose
  * submission decides. Both go through `recordVote`, the same exactly-once path as the API, with
  * channel `slack`. The clicking Slack user must map (by the email Slack holds for them) to a
- * current recipient. A click that changes nothing (outsider, already decided, already voted)
- * is answered with a message only that person sees; the original message is updated so that
- * its buttons give way to the outcome and who decided.
+ * current recipient, and a button counts only in the chain step its message was for, so that a
+ * double click or a replayed request cannot become a vote in the next step. A click that
+ * changes nothing (outsider, already decided, already voted, step over) is answered with a
+ * message only that person sees; the original message is updated so that its buttons give way
+ * to the outcome and who decided.
  *
- * Everything here is a few small calls (users.info, one conditional write, SendTaskSuccess,
- * chat.update), well within the 3 seconds Slack waits for the acknowledgement.
+ * Slack shows the clicker an error when the answer takes more than 3 seconds, and a Lambda
+ * function cannot keep working once it answered, so everything happens within a `Deadline`.
+ * The decision (one conditional write) and the wake of the waiting execution are never cut
+ * short: they are what the click is for, and the waiting agent resumes through the wake.
+ * users.info comes before them and must leave them time; the Slack calls after them
+ * (chat.update, chat.postEphemeral) get what is left, and are cancelled when it runs out. That
+ * loses nothing that matters: once the intent ends, the workflow's `decided` notice rewrites
+ * every message posted for it (core/stage-runner.ts), this one included.
  */
 export interface SlackInteractionDeps
   extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'> {
   slack: SlackGateway;
 }
 
+/**
+ * How long an interaction may take, from the moment the request arrived: Slack waits 3 seconds,
+ * measured on its side, so some is left for the network and API Gateway.
+ */
+export const SLACK_ANSWER_BUDGET_MS = 2500;
+/** What users.info leaves for the decision after it: a conditional write and SendTaskSuccess. */
+const DECISION_RESERVE_MS = 700;
+/** A follow-up call is not started with less time than this: it could not finish. */
+const MIN_CALL_MS = 100;
+
+/** The moment the answer must be on its way to Slack. */
+export class Deadline {
+  constructor(
+    readonly at: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  static after(ms: number, now: () => number = Date.now): Deadline {
+    return new Deadline(now() + ms, now);
+  }
+
+  /** Milliseconds left, keeping `reserveMs` for what must come after. */
+  remaining(reserveMs = 0): number {
+    return this.at - reserveMs - this.now();
+  }
+}
+
 /** What the handler answers Slack: an empty 200, or a JSON body (a modal's response_action). */
 export type SlackReply = {
   body: Record<string, unknown> | null;
-  /** Follow-up Slack calls that failed after the decision stood (logged, not fatal). */
+  /** Slack calls that failed or ran out of time; logged, never fatal to a decision. */
   problems: string[];
 };
 
@@ -82,18 +119,19 @@ const viewSubmissionSchema = z.object({
   }),
 });
 
-/** What the Reject modal remembers of the click: where the message is, whom it was for. */
+/**
+ * What the Reject modal remembers of the click: where the message is, whom and which step it was
+ * for (`step` is absent from modals opened before it was kept).
+ */
 const modalContextSchema = z.object({
   intent_id: z.string().min(1).max(100),
   channel: slackId,
   ts: z.string().min(1).max(64),
   block_id: z.string().max(255).optional(),
+  step: z.number().int().min(0).max(999).optional(),
 });
 
 const payloadTypeSchema = z.object({ type: z.string().max(100) });
-
-/** The ids Countersign puts in its buttons; anything else is not one of its requests. */
-const INTENT_ID = /^int_[0-9A-Za-z]{1,64}$/;
 
 /** Parses the `payload` form field Slack posts. Throws invalid_request when it is not one. */
 export function parseSlackPayload(form: URLSearchParams): unknown {
@@ -109,11 +147,15 @@ export function parseSlackPayload(form: URLSearchParams): unknown {
 export async function handleSlackInteraction(
   deps: SlackInteractionDeps,
   payload: unknown,
+  deadline: Deadline = Deadline.after(SLACK_ANSWER_BUDGET_MS),
 ): Promise<SlackReply> {
   const { type } = payloadTypeSchema.parse(payload);
-  if (type === 'block_actions') return onBlockActions(deps, blockActionsSchema.parse(payload));
-  if (type === 'view_submission')
-    return onViewSubmission(deps, viewSubmissionSchema.parse(payload));
+  if (type === 'block_actions') {
+    return onBlockActions(deps, blockActionsSchema.parse(payload), deadline);
+  }
+  if (type === 'view_submission') {
+    return onViewSubmission(deps, viewSubmissionSchema.parse(payload), deadline);
+  }
   // view_closed, shortcuts, …: nothing to do, but Slack wants its 200.
   return { body: null, problems: [] };
 }
@@ -121,6 +163,7 @@ export async function handleSlackInteraction(
 async function onBlockActions(
   deps: SlackInteractionDeps,
   payload: z.infer<typeof blockActionsSchema>,
+  deadline: Deadline,
 ): Promise<SlackReply> {
   const reply: SlackReply = { body: null, problems: [] };
   const action = payload.actions[0];
@@ -136,25 +179,41 @@ async function onBlockActions(
     ts: payload.container?.message_ts ?? payload.message?.ts ?? '',
   };
   const audience = audienceFromBlockId(action.block_id);
+  const button = parseDecisionButtonValue(action.value);
+  /** The step the message asked about, once the intent says whether it is certain. */
+  let messageStep: number | null = null;
   const tell = (text: string) =>
-    followUp(reply, 'chat.postEphemeral', () =>
+    followUp(reply, deadline, 'chat.postEphemeral', (signal) =>
       message.channel
-        ? deps.slack.postEphemeral({ channel: message.channel, user: payload.user.id, text })
+        ? deps.slack.postEphemeral(
+            { channel: message.channel, user: payload.user.id, text },
+            { signal },
+          )
         : Promise.resolve(),
     );
   const show = (intent: IntentView) =>
-    followUp(reply, 'chat.update', () =>
+    followUp(reply, deadline, 'chat.update', (signal) =>
       message.channel && message.ts
-        ? deps.slack.updateMessage({
-            channel: message.channel,
-            ts: message.ts,
-            ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
-          })
+        ? deps.slack.updateMessage(
+            {
+              channel: message.channel,
+              ts: message.ts,
+              ...renderSlackOutcome(intent, { audience, messageStep, now: deps.clock.now() }),
+            },
+            { signal },
+          )
         : Promise.resolve(),
     );
 
-  const intentId = action.value ?? '';
-  const intent = INTENT_ID.test(intentId) ? await deps.intents.get(intentId) : null;
+  if (!button) {
+    await tell(ephemeralRefusal({ kind: 'unknown_intent' }));
+    return reply;
+  }
+  // Slack is asked who clicked while the intent is read: users.info is the slow part.
+  const asking = whoClicked(deps.slack, payload.user.id, deadline);
+  // Not awaited when the intent needs no clicker (gone, decided); awaited below otherwise.
+  asking.catch(() => undefined);
+  const intent = await deps.intents.get(button.intentId);
   if (!intent) {
     await tell(ephemeralRefusal({ kind: 'unknown_intent' }));
     return reply;
@@ -164,7 +223,20 @@ async function onBlockActions(
     await tell(ephemeralRefusal({ kind: 'not_pending', intent: toView(intent) }));
     return reply;
   }
-  const email = await reviewerEmail(deps.slack, payload.user.id);
+  const clicker = await asking;
+  if (clicker.kind === 'late') {
+    reply.problems.push(`users.info: ${clicker.problem}`);
+    await tell(SLACK_TOO_SLOW);
+    return reply;
+  }
+  const email = clicker.email;
+  messageStep = stepShownFor(intent, button.step);
+  // Before the recipient check: a step's reviewer who is not asked in the next one would
+  // otherwise hear "not asked" about a message that did ask them.
+  if (email && isStepOver(intent, email, messageStep)) {
+    await tell(stepOverRefusal(toView(intent), email, messageStep));
+    return reply;
+  }
   if (!email || !intent.recipients.includes(email)) {
     await tell(ephemeralRefusal({ kind: 'not_a_reviewer', email }));
     return reply;
@@ -184,11 +256,13 @@ async function onBlockActions(
       channel: message.channel,
       ts: message.ts,
       ...(action.block_id ? { block_id: action.block_id } : {}),
+      ...(messageStep !== null ? { step: messageStep } : {}),
     };
-    const opened = await followUp(reply, 'views.open', () =>
+    const opened = await followUp(reply, deadline, 'views.open', (signal) =>
       deps.slack.openView(
         payload.trigger_id ?? '',
         renderRejectModal(toView(intent), JSON.stringify(context)),
+        { signal },
       ),
     );
     if (!opened) {
@@ -199,7 +273,7 @@ async function onBlockActions(
     return reply;
   }
 
-  const outcome = await vote(deps, intent.id, email, 'approve', null);
+  const outcome = await vote(deps, intent.id, email, 'approve', null, messageStep);
   if (outcome.ok) {
     await show(outcome.intent);
   } else {
@@ -212,6 +286,7 @@ async function onBlockActions(
 async function onViewSubmission(
   deps: SlackInteractionDeps,
   payload: z.infer<typeof viewSubmissionSchema>,
+  deadline: Deadline,
 ): Promise<SlackReply> {
   const reply: SlackReply = { body: null, problems: [] };
   if (payload.view.callback_id !== SLACK_REJECT_CALLBACK_ID) return reply;
@@ -230,23 +305,33 @@ async function onViewSubmission(
     };
     return reply;
   }
-  const { intent_id: intentId, channel, ts, block_id: blockId } = context.data;
+  const { intent_id: intentId, channel, ts, block_id: blockId, step } = context.data;
   const audience: SlackAudience = audienceFromBlockId(blockId);
+  const messageStep = step ?? null;
   const show = (intent: IntentView) =>
-    followUp(reply, 'chat.update', () =>
-      deps.slack.updateMessage({
-        channel,
-        ts,
-        ...renderSlackOutcome(intent, { audience, now: deps.clock.now() }),
-      }),
+    followUp(reply, deadline, 'chat.update', (signal) =>
+      deps.slack.updateMessage(
+        {
+          channel,
+          ts,
+          ...renderSlackOutcome(intent, { audience, messageStep, now: deps.clock.now() }),
+        },
+        { signal },
+      ),
     );
 
-  const email = await reviewerEmail(deps.slack, payload.user.id);
+  const clicker = await whoClicked(deps.slack, payload.user.id, deadline);
+  if (clicker.kind === 'late') {
+    reply.problems.push(`users.info: ${clicker.problem}`);
+    reply.body = notice('Nothing changed', SLACK_TOO_SLOW);
+    return reply;
+  }
+  const email = clicker.email;
   if (!email) {
     reply.body = notice('Nothing changed', ephemeralRefusal({ kind: 'not_a_reviewer', email }));
     return reply;
   }
-  const outcome = await vote(deps, intentId, email, 'reject', reason);
+  const outcome = await vote(deps, intentId, email, 'reject', reason, messageStep);
   if (outcome.ok) {
     await show(outcome.intent);
     reply.body = { response_action: 'clear' };
@@ -256,6 +341,9 @@ async function onViewSubmission(
   reply.body = notice('Nothing changed', outcome.refusal);
   return reply;
 }
+
+const SLACK_TOO_SLOW =
+  'Slack took too long to tell Countersign who you are, so nothing was changed. Please try again.';
 
 type VoteOutcome =
   | { ok: true; intent: IntentView }
@@ -268,6 +356,7 @@ async function vote(
   email: string,
   outcome: 'approve' | 'reject',
   comment: string | null,
+  messageStep: number | null,
 ): Promise<VoteOutcome> {
   try {
     const intent = await recordVote(deps, intentId, {
@@ -276,6 +365,7 @@ async function vote(
       comment,
       channel: 'slack',
       override: false,
+      shownFor: { step: messageStep },
     });
     return { ok: true, intent };
   } catch (error) {
@@ -293,6 +383,10 @@ async function vote(
           : { ok: false, current, refusal: ephemeralRefusal({ kind: 'unknown_intent' }) };
       case 'already_voted':
         return { ok: false, current, refusal: ephemeralRefusal({ kind: 'already_voted' }) };
+      case 'step_over':
+        return current
+          ? { ok: false, current, refusal: stepOverRefusal(current, email, messageStep) }
+          : { ok: false, current, refusal: ephemeralRefusal({ kind: 'unknown_intent' }) };
       case 'not_a_reviewer':
       case 'forbidden':
         return { ok: false, current, refusal: ephemeralRefusal({ kind: 'not_a_reviewer', email }) };
@@ -304,20 +398,55 @@ async function vote(
   }
 }
 
-/** The email Slack holds for the clicking user, as reviewers are stored (lower case). */
-async function reviewerEmail(slack: SlackGateway, userId: string): Promise<string | null> {
-  const email = await slack.emailOfUser(userId);
-  return email ? normalizeReviewer(email) : null;
+function stepOverRefusal(intent: IntentView, email: string, shownFor: number | null): string {
+  return ephemeralRefusal({
+    kind: 'step_over',
+    intent,
+    shownFor,
+    approvedIt: intent.approvals.some((a) => a.by === email && a.step === shownFor),
+  });
 }
 
-/** A Slack call after the decision: its failure is reported, never undoes or hides the decision. */
+type Clicker = { kind: 'known'; email: string | null } | { kind: 'late'; problem: string };
+
+/**
+ * The email Slack holds for the clicking user, as reviewers are stored (lower case). Asked with
+ * the time the decision can spare: when Slack cannot say in time who clicked, nothing is
+ * decided, and the clicker is told so rather than shown Slack's own timeout error.
+ */
+async function whoClicked(
+  slack: SlackGateway,
+  userId: string,
+  deadline: Deadline,
+): Promise<Clicker> {
+  const time = deadline.remaining(DECISION_RESERVE_MS);
+  if (time < MIN_CALL_MS) return { kind: 'late', problem: 'no time left to ask' };
+  try {
+    const email = await slack.emailOfUser(userId, { signal: AbortSignal.timeout(time) });
+    return { kind: 'known', email: email ? normalizeReviewer(email) : null };
+  } catch (error) {
+    if (error instanceof SlackUnavailableError) return { kind: 'late', problem: error.message };
+    throw error;
+  }
+}
+
+/**
+ * A Slack call after the decision (or instead of one), within the time left before Slack's
+ * answer is due: its failure or lateness is reported, and never undoes or hides the decision.
+ */
 async function followUp(
   reply: SlackReply,
+  deadline: Deadline,
   what: string,
-  call: () => Promise<void>,
+  call: (signal: AbortSignal) => Promise<void>,
 ): Promise<boolean> {
+  const time = deadline.remaining();
+  if (time < MIN_CALL_MS) {
+    reply.problems.push(`${what}: not sent, no time left before Slack's answer is due`);
+    return false;
+  }
   try {
-    await call();
+    await call(AbortSignal.timeout(time));
     return true;
   } catch (error) {
     reply.problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);

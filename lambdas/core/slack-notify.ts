@@ -97,7 +97,12 @@ export class SlackNotifier {
     try {
       await this.gateway.updateMessage({
         ...posted,
-        ...renderSlackOutcome(toView(input.intent), { audience: { kind: 'user' }, now: input.now }),
+        // Final, so no buttons whatever the audience or step.
+        ...renderSlackOutcome(toView(input.intent), {
+          audience: { kind: 'user' },
+          messageStep: null,
+          now: input.now,
+        }),
       });
       return { ok: true, messageId };
     } catch (error) {

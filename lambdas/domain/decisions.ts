@@ -22,6 +22,41 @@ export interface Vote {
   comment: string | null;
   channel: DecisionChannel;
   at: string;
+  /**
+   * The chain step the button or form was shown for, on the channels that show one per step
+   * (Slack, the review page): `null` for one made before they said which. Absent on the API,
+   * whose caller names the intent and means its current step.
+   */
+  shownFor?: { step: number | null };
+}
+
+/**
+ * Whether a vote cast on a button or form shown for `shownFor` must not count now. A vote
+ * counts only in the step it was shown for: otherwise a double click, or a request replayed
+ * within Slack's five minutes, becomes a vote in the next step that the reviewer never cast
+ * when the same person is asked in both. A button or form that does not say its step (made
+ * before they did) still counts, unless its voter approved an earlier step: then it may be
+ * that approval again.
+ */
+export function isStepOver(
+  intent: Pick<IntentState, 'step' | 'approvals'>,
+  by: string,
+  shownFor: number | null,
+): boolean {
+  if (shownFor !== null) return shownFor !== intent.step;
+  return intent.approvals.some((a) => a.by === by && a.step < intent.step);
+}
+
+/**
+ * The step a button or form that does not say its step was shown for, where that is certain:
+ * an intent without a chain only ever has step 0.
+ */
+export function stepShownFor(
+  intent: Pick<IntentState, 'policy'>,
+  stated: number | null,
+): number | null {
+  if (stated !== null) return stated;
+  return (intent.policy.steps?.length ?? 1) <= 1 ? 0 : null;
 }
 
 export function applyVote(intent: IntentState, vote: Vote): Transition {
@@ -29,6 +64,16 @@ export function applyVote(intent: IntentState, vote: Vote): Transition {
     throw new DomainError('already_decided', `This intent is already ${intent.status}.`, {
       intent: toView(intent),
     });
+  }
+  if (vote.shownFor && isStepOver(intent, vote.by, vote.shownFor.step)) {
+    const shown = vote.shownFor.step;
+    throw new DomainError(
+      'step_over',
+      shown === null
+        ? `${vote.by} already approved an earlier step, and this vote does not say which step it was for.`
+        : `Step ${shown + 1} is over; this intent is at step ${intent.step + 1}.`,
+      { intent: toView(intent) },
+    );
   }
   if (vote.by === intent.from_agent) {
     throw new DomainError('forbidden', 'The principal that created an intent cannot decide it.');

@@ -13,6 +13,11 @@ export type DomainErrorCode =
   | 'already_voted'
   | 'idempotency_conflict'
   | 'not_pending'
+  /**
+   * A vote from a button or form shown for a chain step that is over. Only the channels that
+   * bind votes to a step (Slack, the review page) raise it; the API never does.
+   */
+  | 'step_over'
   | 'payload_too_large';
 
 export interface FieldIssue {

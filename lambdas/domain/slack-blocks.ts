@@ -10,7 +10,8 @@ import { requiredApprovalsFor } from './policy';
  *
  * Everything that comes from an agent (summary, payload, names) is escaped for mrkdwn and
  * shown `verbatim`, so a payload cannot ping `<!channel>`, mention people or disguise a link.
- * Buttons carry the intent id only, never a task token or a review link's secret.
+ * Buttons carry the intent id and the chain step they were shown for (`<id>:<step>`), never a
+ * task token or a review link's secret.
  */
 export interface PlainText {
   type: 'plain_text';
@@ -109,6 +110,26 @@ export function audienceFromBlockId(blockId: string | undefined): SlackAudience 
 }
 
 /**
+ * What Approve and Reject carry: the intent, and the step the message asks about, so that a click
+ * counts in that step only (`isStepOver` in decisions.ts).
+ */
+export function decisionButtonValue(intent: Pick<IntentView, 'id' | 'step'>): string {
+  return `${intent.id}:${intent.step}`;
+}
+
+/**
+ * The intent and step of a decision button; `step` is null on buttons posted before they carried
+ * it (the value was the intent id alone). Null for anything Countersign did not post.
+ */
+export function parseDecisionButtonValue(
+  value: string | undefined,
+): { intentId: string; step: number | null } | null {
+  const match = /^(int_[0-9A-Za-z]{1,64})(?::(0|[1-9][0-9]{0,2}))?$/.exec(value ?? '');
+  if (!match?.[1]) return null;
+  return { intentId: match[1], step: match[2] === undefined ? null : Number(match[2]) };
+}
+
+/**
  * Escapes text for mrkdwn: `&`, `<` and `>` are the only control characters Slack parses for
  * mentions (`<!channel>`, `<@U123>`) and links (`<https://x|label>`); escaped, they show as typed.
  */
@@ -159,11 +180,13 @@ export function renderSlackNotification(
 /**
  * The message after a vote (or a click on a request already decided): the same description, the
  * outcome and who decided instead of the buttons. A team's message keeps its buttons while the
- * request still waits for other members' approvals; a reviewer's own message does not.
+ * step it was posted for (`messageStep`; null when unknown) still waits for other members'
+ * approvals; a reviewer's own message does not, nor one whose step is over: its buttons would
+ * otherwise vote in a step the message never asked about.
  */
 export function renderSlackOutcome(
   intent: IntentView,
-  options: { audience: SlackAudience; now: Date },
+  options: { audience: SlackAudience; messageStep: number | null; now: Date },
 ): SlackMessageContent {
   const line = outcomeLine(intent);
   const blocks: SlackBlock[] = [
@@ -173,7 +196,7 @@ export function renderSlackOutcome(
   ];
   if (intent.status === 'pending') {
     blocks.push({ type: 'context', elements: [mrkdwn(deadlineLine(intent, options.now))] });
-    if (options.audience.kind === 'team') {
+    if (options.audience.kind === 'team' && options.messageStep === intent.step) {
       blocks.push({
         type: 'actions',
         block_id: actionsBlockId(options.audience),
@@ -238,6 +261,14 @@ export function ephemeralRefusal(
     | { kind: 'not_a_reviewer'; email: string | null }
     | { kind: 'already_voted' }
     | { kind: 'not_pending'; intent: IntentView }
+    | {
+        kind: 'step_over';
+        intent: IntentView;
+        /** The step the message was for; null when the message does not say. */
+        shownFor: number | null;
+        /** Whether the clicker approved that step (a double click, a replay). */
+        approvedIt: boolean;
+      }
     | { kind: 'unknown_intent' },
 ): string {
   switch (reason.kind) {
@@ -249,6 +280,17 @@ export function ephemeralRefusal(
       return 'You have already approved this request; it waits for other approvals. Nothing was changed.';
     case 'not_pending':
       return `Nothing was changed: ${outcomeLine(reason.intent).mrkdwn}`;
+    case 'step_over': {
+      const steps = reason.intent.policy.steps?.length ?? 1;
+      const now = `Step ${reason.intent.step + 1} of ${steps} now waits for its reviewers; it has its own message.`;
+      if (reason.shownFor === null) {
+        return `Nothing was changed: this message does not say which step it was for, and you already approved an earlier step, so this click could repeat that approval. ${now}`;
+      }
+      const was = `step ${reason.shownFor + 1} of ${steps}`;
+      return reason.approvedIt
+        ? `Your approval of ${was} is already recorded; nothing was changed. ${now}`
+        : `Nothing was changed: this message was for ${was}, which is over. ${now}`;
+    }
     case 'unknown_intent':
       return 'This request no longer exists. Nothing was changed.';
   }
@@ -276,7 +318,7 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
       action_id: SLACK_ACTIONS.approve,
       text: plain('Approve'),
       style: 'primary',
-      value: intent.id,
+      value: decisionButtonValue(intent),
       confirm: {
         title: plain('Approve this request?'),
         text: mrkdwn(`*${escapeMrkdwn(plainSummary(intent))}*\nThe agent proceeds once approved.`),
@@ -289,7 +331,7 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
       action_id: SLACK_ACTIONS.reject,
       text: plain('Reject…'),
       style: 'danger',
-      value: intent.id,
+      value: decisionButtonValue(intent),
     },
   ];
   if (reviewUrl) {

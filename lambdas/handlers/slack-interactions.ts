@@ -1,5 +1,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { handleSlackInteraction, parseSlackPayload } from '../core/slack-interactions';
+import {
+  Deadline,
+  handleSlackInteraction,
+  parseSlackPayload,
+  SLACK_ANSWER_BUDGET_MS,
+} from '../core/slack-interactions';
 import { DomainError } from '../domain/errors';
 import { verifySlackSignature } from '../domain/slack-signature';
 import {
@@ -13,13 +18,14 @@ import type { InvocationContext } from '../shared/logger';
 /**
  * `POST /slack/interactions`, Slack's interactivity URL. The signature is checked over the raw
  * body (as API Gateway passed it, base64 or not) before anything is parsed; a request Slack did
- * not sign is 401 in the contract's error shape and changes nothing. The work after that is a
- * handful of small calls, so Slack gets its answer well within its 3-second limit.
+ * not sign is 401 in the contract's error shape and changes nothing. Slack's 3 seconds start
+ * when it sends the request, so the deadline of the work starts as soon as it arrives here.
  */
 export const handler = async (
   event: APIGatewayProxyEvent,
   context?: InvocationContext,
 ): Promise<APIGatewayProxyResult> => {
+  const deadline = Deadline.after(SLACK_ANSWER_BUDGET_MS);
   const log = requestLogger(event, context);
   try {
     if (!slackInteractionsConfigured()) {
@@ -43,7 +49,7 @@ export const handler = async (
       );
     }
     const payload = parseSlackPayload(new URLSearchParams(raw.toString('utf8')));
-    const reply = await handleSlackInteraction(await slackInteractionDeps(), payload);
+    const reply = await handleSlackInteraction(await slackInteractionDeps(), payload, deadline);
     for (const problem of reply.problems) log.warn('slack follow-up failed', { problem });
     if (reply.body) return json(200, reply.body);
     return { statusCode: 200, headers: { 'Cache-Control': 'no-store' }, body: '' };

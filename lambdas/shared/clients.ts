@@ -3,6 +3,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WebClient } from '@slack/web-api';
+import { slackFetch } from '../adapters/slack-web';
 import { ENV, getOptionalStringFromEnv } from './config';
 
 /**
@@ -35,7 +36,9 @@ export const sesClient = new SESv2Client({
  * `shared/deps.ts` builds it on first use). `slackApiUrl` points it at the local stand-in in local
  * mode. The retry policy depends on who waits: notifications (the stage task, 60 s) retry a few
  * times and wait out Slack's `Retry-After`; interactions must answer Slack within 3 seconds, so
- * they try twice, briefly, and never sleep on a rate limit.
+ * they try twice, briefly, and never sleep on a rate limit. Even so two attempts can outlast
+ * Slack's patience: each interaction call also carries the signal of its share of the answer's
+ * time (`core/slack-interactions.ts`), which `slackFetch` applies to the requests.
  */
 export async function slackWebClient(
   token: string,
@@ -48,6 +51,7 @@ export async function slackWebClient(
   return new WebClient(token, {
     ...(slackApiUrl ? { slackApiUrl } : {}),
     allowAbsoluteUrls: false,
+    fetch: slackFetch,
     logLevel: LogLevel.WARN,
     timeout: fast ? 1500 : 4000,
     rejectRateLimitedCalls: fast,

@@ -20,6 +20,7 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   already_voted: 409,
   idempotency_conflict: 409,
   not_pending: 409,
+  step_over: 409,
   payload_too_large: 413,
 };
 

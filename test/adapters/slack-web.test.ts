@@ -60,6 +60,22 @@ describe('SlackWebGateway', () => {
     expect(slack.callsTo('chat.update')).toHaveLength(2);
   });
 
+  it("gives up when the caller's time is out, and sends nothing more after", async () => {
+    slack.on('chat.update', () => ({ delayMs: 10_000, body: { ok: true } }));
+    const started = performance.now();
+    const failure = await gateway
+      .updateMessage(
+        { channel: 'C1', ts: '1.2', text: 'x', blocks: [] },
+        { signal: AbortSignal.timeout(200) },
+      )
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SlackUnavailableError);
+    expect(performance.now() - started).toBeLessThan(1000);
+    // Past the client's own per-attempt timeout (1.5 s): its retry would have been sent by now.
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    expect(slack.callsTo('chat.update')).toHaveLength(1);
+  });
+
   it('does not sleep on a rate limit when answering an interaction', async () => {
     slack.on('views.open', () => ({
       status: 429,

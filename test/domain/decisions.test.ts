@@ -100,6 +100,61 @@ describe('applyVote', () => {
   });
 });
 
+describe('applyVote from a button or form shown for one step', () => {
+  // The same reviewer in both steps: nothing forbids it, and it is where an echo does harm.
+  const chain = () =>
+    pendingIntent({
+      policy: {
+        steps: [{ reviewers: ['cfo@x.com'] }, { reviewers: ['cfo@x.com', 'ceo@x.com'] }],
+      },
+    });
+  const shownFor = (by: string, step: number | null): Vote => ({
+    ...vote(by),
+    channel: 'slack',
+    shownFor: { step },
+  });
+
+  it('counts in the step it was shown for; the same click again is refused in the next step', () => {
+    const stepped = applyVote(chain(), shownFor('cfo@x.com', 0)).intent;
+    expect(stepped).toMatchObject({ step: 1, status: 'pending' });
+
+    expect(codeOf(() => applyVote(stepped, shownFor('cfo@x.com', 0)))).toBe('step_over');
+    // A rejection from the old step's form is refused too.
+    expect(
+      codeOf(() =>
+        applyVote(stepped, { ...shownFor('cfo@x.com', 0), outcome: 'reject', comment: 'no' }),
+      ),
+    ).toBe('step_over');
+    // Shown for step 1, the same reviewer's vote counts there.
+    const done = applyVote(stepped, shownFor('cfo@x.com', 1)).intent;
+    expect(done.status).toBe('approved');
+    expect(done.approvals.map((a) => [a.by, a.step])).toEqual([
+      ['cfo@x.com', 0],
+      ['cfo@x.com', 1],
+    ]);
+  });
+
+  it('a decided intent is still reported as decided, whatever step the click was for', () => {
+    const stepped = applyVote(chain(), shownFor('cfo@x.com', 0)).intent;
+    const done = applyVote(stepped, shownFor('ceo@x.com', 1)).intent;
+    expect(codeOf(() => applyVote(done, shownFor('cfo@x.com', 0)))).toBe('already_decided');
+  });
+
+  it('a vote that does not say its step counts, unless its voter approved an earlier step', () => {
+    const stepped = applyVote(chain(), shownFor('cfo@x.com', null)).intent;
+    expect(stepped.step).toBe(1);
+    // The CFO's old click may be the step-1 approval again: refused.
+    expect(codeOf(() => applyVote(stepped, shownFor('cfo@x.com', null)))).toBe('step_over');
+    // The CEO approved nothing before: nothing to confuse.
+    expect(applyVote(stepped, shownFor('ceo@x.com', null)).intent.status).toBe('approved');
+  });
+
+  it('the API, which names no step, votes in the current step as before', () => {
+    const stepped = applyVote(chain(), vote('cfo@x.com')).intent;
+    expect(applyVote(stepped, vote('cfo@x.com')).intent.status).toBe('approved');
+  });
+});
+
 describe('applyTimeout', () => {
   it.each([
     ['reject', 'rejected'],

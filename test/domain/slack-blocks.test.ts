@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { type IntentState, toView } from '../../lambdas/domain/intent';
 import {
   audienceFromBlockId,
+  decisionButtonValue,
+  ephemeralRefusal,
   escapeMrkdwn,
+  parseDecisionButtonValue,
   renderRejectModal,
   renderSlackNotification,
   renderSlackOutcome,
@@ -76,16 +79,16 @@ describe('renderSlackNotification', () => {
     }
   });
 
-  it('offers Approve and Reject carrying only the intent id, and a link to the review page', () => {
+  it('offers Approve and Reject carrying only the intent id and its step, and a link to the review page', () => {
     const intent = pendingIntent();
     const { blocks } = renderSlackNotification(
-      toView({ ...intent, task_token: 'SECRET-TASK-TOKEN' }),
+      toView({ ...intent, step: 1, task_token: 'SECRET-TASK-TOKEN' }),
       'remind',
       { audience: { kind: 'user' }, reviewUrl: REVIEW_URL, now: T0 },
     );
     expect(buttons(blocks).map((b) => [b.action_id, b.value, b.url, b.style])).toEqual([
-      [SLACK_ACTIONS.approve, intent.id, undefined, 'primary'],
-      [SLACK_ACTIONS.reject, intent.id, undefined, 'danger'],
+      [SLACK_ACTIONS.approve, 'int_TEST:1', undefined, 'primary'],
+      [SLACK_ACTIONS.reject, 'int_TEST:1', undefined, 'danger'],
       [SLACK_ACTIONS.openReview, undefined, REVIEW_URL, undefined],
     ]);
     expect(JSON.stringify(blocks)).not.toContain('SECRET-TASK-TOKEN');
@@ -127,6 +130,7 @@ describe('renderSlackOutcome', () => {
     };
     const { text, blocks } = renderSlackOutcome(toView(intent), {
       audience: { kind: 'user' },
+      messageStep: 0,
       now: T0,
     });
     expect(buttons(blocks)).toEqual([]);
@@ -149,7 +153,8 @@ describe('renderSlackOutcome', () => {
       },
     };
     const shown = texts(
-      renderSlackOutcome(toView(intent), { audience: { kind: 'user' }, now: T0 }).blocks,
+      renderSlackOutcome(toView(intent), { audience: { kind: 'user' }, messageStep: 0, now: T0 })
+        .blocks,
     );
     expect(shown.join('\n')).toContain('so it was approved automatically');
   });
@@ -167,9 +172,14 @@ describe('renderSlackOutcome', () => {
     };
     const team = renderSlackOutcome(toView(intent), {
       audience: { kind: 'team', team: 'finance' },
+      messageStep: 0,
       now: T0,
     });
-    const own = renderSlackOutcome(toView(intent), { audience: { kind: 'user' }, now: T0 });
+    const own = renderSlackOutcome(toView(intent), {
+      audience: { kind: 'user' },
+      messageStep: 0,
+      now: T0,
+    });
     expect(buttons(team.blocks).map((b) => b.action_id)).toEqual([
       SLACK_ACTIONS.approve,
       SLACK_ACTIONS.reject,
@@ -177,6 +187,68 @@ describe('renderSlackOutcome', () => {
     expect(buttons(own.blocks)).toEqual([]);
     expect(texts(own.blocks).join('\n')).toContain(
       'Approved so far by a@x.com (1 of 2). Waiting for 1 more approval.',
+    );
+  });
+
+  it("a team's message whose step is over loses its buttons: they would vote in the next step", () => {
+    const base = pendingIntent({
+      policy: {
+        steps: [{ reviewers: ['team:finance'] }, { reviewers: ['team:finance', 'cfo@x.com'] }],
+      },
+    });
+    const intent: IntentState = {
+      ...base,
+      step: 1,
+      approvals: [
+        { by: 'a@x.com', at: T0.toISOString(), comment: null, channel: 'slack', step: 0 },
+      ],
+    };
+    const team = { kind: 'team', team: 'finance' } as const;
+    const stepOne = renderSlackOutcome(toView(intent), { audience: team, messageStep: 0, now: T0 });
+    expect(buttons(stepOne.blocks)).toEqual([]);
+    expect(texts(stepOne.blocks).join('\n')).toContain(
+      'Step 1 approved by a@x.com. Step 2 of 2 now waits for its reviewers.',
+    );
+    // Unknown step (a message posted before buttons carried it): no buttons either.
+    const unknown = renderSlackOutcome(toView(intent), {
+      audience: team,
+      messageStep: null,
+      now: T0,
+    });
+    expect(buttons(unknown.blocks)).toEqual([]);
+  });
+});
+
+describe('decision button values', () => {
+  it('carry the intent and the step, and old values (the id alone) still parse', () => {
+    expect(decisionButtonValue({ id: 'int_01ABC', step: 2 })).toBe('int_01ABC:2');
+    expect(parseDecisionButtonValue('int_01ABC:2')).toEqual({ intentId: 'int_01ABC', step: 2 });
+    expect(parseDecisionButtonValue('int_01ABC')).toEqual({ intentId: 'int_01ABC', step: null });
+    for (const foreign of [
+      undefined,
+      '',
+      'int_',
+      'int_01ABC:',
+      'int_01ABC:01',
+      'x:1',
+      'int_a:-1',
+    ]) {
+      expect(parseDecisionButtonValue(foreign)).toBeNull();
+    }
+  });
+
+  it('tell a reviewer whose click comes after its step what happened', () => {
+    const intent = toView({
+      ...pendingIntent({
+        policy: { steps: [{ reviewers: ['cfo@x.com'] }, { reviewers: ['cfo@x.com'] }] },
+      }),
+      step: 1,
+    });
+    expect(ephemeralRefusal({ kind: 'step_over', intent, shownFor: 0, approvedIt: true })).toBe(
+      'Your approval of step 1 of 2 is already recorded; nothing was changed. Step 2 of 2 now waits for its reviewers; it has its own message.',
+    );
+    expect(ephemeralRefusal({ kind: 'step_over', intent, shownFor: 0, approvedIt: false })).toBe(
+      'Nothing was changed: this message was for step 1 of 2, which is over. Step 2 of 2 now waits for its reviewers; it has its own message.',
     );
   });
 });

@@ -339,6 +339,53 @@ describe('deciding from a review link', () => {
     expect(intent.decision).toMatchObject({ by: 'hal@company.com', channel: 'email' });
   });
 
+  it('in a chain asking the same reviewer twice, the step-1 form sent again is a 409 page and does not approve step 2', async () => {
+    const { id, links } = await ask({
+      reviewers: ['lou@company.com'], // replaced by the chain's steps; names whom to wait for
+      policy: {
+        steps: [{ reviewers: ['lou@company.com'] }, { reviewers: ['lou@company.com'] }],
+      },
+    });
+    const lou = linkOf(links, 'lou@company.com');
+    const stepOne = await pageOf(lou);
+    expect(stepOne.html).toContain('You decide step 1 of 2.');
+    const form = { nonce: nonceIn(stepOne.html), outcome: 'approve', comment: '' };
+
+    expect((await post(lou, form)).status).toBe(200);
+    // Step 2 starts by emailing Lou again; the intent is still until then.
+    await until(
+      async () => {
+        const notified = (await agent.events(id)).items.filter((e) => e.type === 'notified');
+        return notified.length === 2 ? true : undefined;
+      },
+      15_000,
+      `the step-2 email of ${id}`,
+    );
+    const afterStep = await snapshot(id);
+    expect(afterStep.intent).toMatchObject({ status: 'pending', step: 1 });
+
+    const again = await post(lou, form);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain(
+      'Nothing changed. Your approval of step 1 of 2 is already recorded. Step 2 of 2 now waits for its reviewers.',
+    );
+    const unchanged = await snapshot(id);
+    expect(unchanged.intent).toEqual(afterStep.intent);
+    expect(unchanged.trail.filter((e) => e.type === 'approval')).toHaveLength(1);
+
+    // The page loaded again asks about step 2, and its form is Lou's second approval.
+    const stepTwo = await pageOf(lou);
+    expect(stepTwo.html).toContain('You decide step 2 of 2.');
+    const decided = await post(lou, { nonce: nonceIn(stepTwo.html), outcome: 'approve' });
+    expect(decided.status).toBe(200);
+    const intent = await agent.getIntent(id);
+    expect(intent.status).toBe('approved');
+    expect(intent.approvals.map((a) => [a.by, a.step])).toEqual([
+      ['lou@company.com', 0],
+      ['lou@company.com', 1],
+    ]);
+  });
+
   it('an expired link (the intent timed out) shows a clear page and decides nothing', async () => {
     const { id, links } = await ask({
       reviewers: ['ida@company.com'],

@@ -91,12 +91,16 @@ function clickOn(
   });
 }
 
-function postToSlackEndpoint(body: string, secret = stack.settings.slack_signing_secret) {
+function postToSlackEndpoint(
+  body: string,
+  secret = stack.settings.slack_signing_secret,
+  timestamp = Math.floor(Date.now() / 1000),
+) {
   return fetch(`${stack.url}/slack/interactions`, {
     method: 'POST',
     headers: {
       'Content-Type': 'application/x-www-form-urlencoded',
-      ...signSlackRequest(secret, body),
+      ...signSlackRequest(secret, body, timestamp),
     },
     body,
   });
@@ -126,8 +130,8 @@ describe('Slack on the local stack', () => {
     expect(message.review_url).toMatch(new RegExp(`^${stack.url}/review/`));
     const buttons = actionsOf(message.slack.blocks)?.elements ?? [];
     expect(buttons.map((button) => [button.action_id, button.value ?? button.url])).toEqual([
-      ['countersign.approve', id],
-      ['countersign.reject', id],
+      ['countersign.approve', `${id}:0`],
+      ['countersign.reject', `${id}:0`],
       ['countersign.open_review', message.review_url],
     ]);
     // The agent's payload is shown, not obeyed.
@@ -227,6 +231,55 @@ describe('Slack on the local stack', () => {
     const intent = await agent.getIntent(id);
     expect(intent).toMatchObject({ status: 'pending', approvals: [], decision: null });
     expect(actionsOf((await slackMessage(id)).slack.blocks)).toBeDefined();
+  });
+
+  it('in a chain asking the same reviewer twice, a replayed step-1 click does not approve step 2', async () => {
+    const id = await agent.sendIntent({
+      intent_type: 'intent.payment.v1',
+      to_agent: 'agent://myorg/payments',
+      summary: 'Wire the Hooli deposit',
+      payload: { vendor: 'Hooli', amount: 90_000 },
+      policy: {
+        channels: ['slack'],
+        steps: [{ reviewers: ['gil@company.com'] }, { reviewers: ['gil@company.com'] }],
+      },
+    });
+    const gil = slackUserIdFor('gil@company.com');
+    const stepOne = await firstSlackMessage(id);
+    const click = clickOn(stepOne, 'countersign.approve', gil);
+    const signedAt = Math.floor(Date.now() / 1000);
+    expect((await postToSlackEndpoint(click, undefined, signedAt)).status).toBe(200);
+
+    // Step 2 asks Gil again, in a message of its own.
+    const stepTwo = await until(
+      async () => {
+        const { items } = await asAdmin<{ items: OutboxItem[] }>('/_local/outbox');
+        return items.find(
+          (item) => item.intent_id === id && item.channel === 'slack' && item.id !== stepOne.id,
+        ) as (OutboxItem & { slack: { blocks: Block[] } }) | undefined;
+      },
+      10_000,
+      `the step-2 message of ${id}`,
+    );
+
+    // The very same signed request again, as a replay or a double click would send it.
+    expect((await postToSlackEndpoint(click, undefined, signedAt)).status).toBe(200);
+    const { ephemerals } = await asAdmin<{ ephemerals: EphemeralMessage[] }>('/_local/slack');
+    expect(ephemerals.filter((e) => e.user === gil).map((e) => e.text)).toEqual([
+      'Your approval of step 1 of 2 is already recorded; nothing was changed. Step 2 of 2 now waits for its reviewers; it has its own message.',
+    ]);
+    const between = await agent.getIntent(id);
+    expect(between).toMatchObject({ status: 'pending', step: 1 });
+    expect(between.approvals.map((a) => [a.by, a.step])).toEqual([['gil@company.com', 0]]);
+
+    // Gil's own click on the step-2 message is his second approval, and decides.
+    const waiting = agent.waitFor(id, { timeoutMs: 20_000 });
+    expect((await postToSlackEndpoint(clickOn(stepTwo, 'countersign.approve', gil))).status).toBe(
+      200,
+    );
+    expect((await waiting).status).toBe('approved');
+    const trail = (await agent.events(id)).items;
+    expect(trail.filter((event) => event.type === 'approval')).toHaveLength(2);
   });
 
   it('refuses a forged signature with 401 and changes nothing', async () => {

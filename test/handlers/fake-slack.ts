@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A scripted Slack Web API on loopback for handler tests: records every call (method, arguments
  * with JSON-encoded fields decoded, the Authorization header) and answers from per-method
- * scripts, `{ ok: true }` by default. The real `@slack/web-api` client talks to it through
+ * scripts, `{ ok: true }` by default, after `delayMs` when a script sets it (a slow Slack). The real `@slack/web-api` client talks to it through
  * `SLACK_API_URL`, so the tests cover the adapter too.
  */
 export interface SlackCall {
@@ -17,6 +17,7 @@ type Script = (args: Record<string, unknown>) => {
   status?: number;
   headers?: Record<string, string>;
   body: unknown;
+  delayMs?: number;
 };
 
 export interface FakeSlack {
@@ -31,6 +32,7 @@ export interface FakeSlack {
 export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   let scripts = new Map<string, Script>();
+  const delayed = new Set<NodeJS.Timeout>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -42,11 +44,23 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       }
       calls.push({ method, args, authorization: req.headers.authorization });
       const answer = scripts.get(method)?.(args) ?? { body: { ok: true } };
-      res.writeHead(answer.status ?? 200, {
-        'content-type': 'application/json',
-        ...answer.headers,
-      });
-      res.end(JSON.stringify(answer.body));
+      const respond = () => {
+        if (res.destroyed) return;
+        res.writeHead(answer.status ?? 200, {
+          'content-type': 'application/json',
+          ...answer.headers,
+        });
+        res.end(JSON.stringify(answer.body));
+      };
+      if (!answer.delayMs) {
+        respond();
+        return;
+      }
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        respond();
+      }, answer.delayMs);
+      delayed.add(timer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -61,9 +75,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     reset: () => {
       calls.length = 0;
       scripts = new Map();
+      for (const timer of delayed) clearTimeout(timer);
+      delayed.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of delayed) clearTimeout(timer);
         server.close(() => resolve());
         server.closeAllConnections();
       }),

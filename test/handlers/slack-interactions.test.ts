@@ -18,6 +18,7 @@ import { apiEvent, setHandlerEnvironment } from './helpers';
 const SIGNING_SECRET = 'slack-signing-secret-for-tests';
 const USERS: Record<string, string> = {
   U_CFO: 'CFO@Company.com', // Slack keeps the case people typed; reviewers are stored lower-case
+  U_CEO: 'ceo@company.com',
   U_OUTSIDER: 'mallory@company.com',
 };
 
@@ -129,18 +130,29 @@ function post(
   return handler({ ...event, isBase64Encoded: options.base64 ?? false });
 }
 
-const click = (userId: string, actionId: string, extra: { triggerId?: string } = {}) =>
+/** A click on a button of the message posted for step 0 (`value` as the button carries it). */
+const click = (
+  userId: string,
+  actionId: string,
+  extra: { triggerId?: string; value?: string } = {},
+) =>
   buildBlockActionsBody({
     userId,
     channel: 'D_CFO',
     messageTs: '1780000000.000100',
     actionId,
     blockId: 'countersign.decide:user',
-    value: 'int_1',
+    value: 'int_1:0',
     ...extra,
   });
 
 const writes = () => dynamo.commandCalls(TransactWriteCommand).length;
+/** The audit events written, by type: what the trail would show. */
+const written = (type: string) =>
+  dynamo
+    .commandCalls(TransactWriteCommand)
+    .flatMap((call) => call.args[0].input.TransactItems ?? [])
+    .filter((entry) => entry.Put?.Item?.type === type);
 const ephemerals = () => slack.callsTo('chat.postEphemeral').map((call) => String(call.args.text));
 
 describe('Handler: POST /slack/interactions, the signature', () => {
@@ -159,7 +171,7 @@ describe('Handler: POST /slack/interactions, the signature', () => {
     expect(slack.calls).toHaveLength(0);
   });
 
-  it('refuses a correctly signed request older than five minutes (a replay)', async () => {
+  it('refuses a correctly signed request whose timestamp is over five minutes old', async () => {
     const stale = Math.floor(Date.now() / 1000) - 6 * 60;
     const result = await post(click('U_CFO', 'countersign.approve'), { timestamp: stale });
     expect(result.statusCode).toBe(401);
@@ -216,6 +228,30 @@ describe('Handler: POST /slack/interactions, Approve', () => {
     );
     expect(JSON.stringify(update?.args.blocks)).not.toContain('"type":"actions"');
     expect(slack.callsTo('users.info')[0]?.authorization).toBe('Bearer xoxb-test-token');
+  });
+
+  it('a replay of the same signed request within the five minutes decides once and says so', async () => {
+    const body = click('U_CFO', 'countersign.approve');
+    const timestamp = Math.floor(Date.now() / 1000);
+
+    const first = await post(body, { timestamp });
+    const decided = structuredClone(meta);
+    const replay = await post(body, { timestamp });
+
+    expect([first.statusCode, replay.statusCode]).toEqual([200, 200]);
+    expect(meta).toEqual(decided);
+    expect(meta).toMatchObject({ status: 'approved' });
+    expect(written('approval')).toHaveLength(1);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+    expect(ephemerals()).toEqual([
+      expect.stringMatching(/^Nothing was changed: .*\*Approved\* by cfo@company\.com via slack/),
+    ]);
+  });
+
+  it('a button posted before buttons carried the step still decides', async () => {
+    const result = await post(click('U_CFO', 'countersign.approve', { value: 'int_1' }));
+    expect(result.statusCode).toBe(200);
+    expect(meta).toMatchObject({ status: 'approved', decision: { by: 'cfo@company.com' } });
   });
 
   it('accepts the body base64-encoded, as API Gateway may pass it', async () => {
@@ -300,6 +336,7 @@ describe('Handler: POST /slack/interactions, Reject', () => {
       channel: 'D_CFO',
       ts: '1780000000.000100',
       block_id: 'countersign.decide:user',
+      step: 0,
     });
   });
 
@@ -365,6 +402,198 @@ describe('Handler: POST /slack/interactions, Reject', () => {
     expect(body.response_action).toBe('update');
     expect(JSON.stringify(body.view)).toContain('not asked to decide');
     expect(meta).toMatchObject({ status: 'pending' });
+  });
+});
+
+describe('Handler: POST /slack/interactions, approval chains', () => {
+  // The CFO approves both steps; nothing forbids the same reviewer in two steps.
+  const chain = () =>
+    intentItem({
+      policy: {
+        remind_after: [],
+        escalate: [],
+        timeout: { after: 3600, action: 'reject' },
+        required_approvals: 1,
+        steps: [
+          { reviewers: ['cfo@company.com'], required_approvals: 1 },
+          { reviewers: ['cfo@company.com', 'ceo@company.com'], required_approvals: 1 },
+        ],
+        channels: ['email', 'slack'],
+      },
+    });
+  const reasonFor = (userId: string, step?: number) =>
+    buildViewSubmissionBody({
+      userId,
+      view: {
+        id: 'V1',
+        callback_id: 'countersign.reject_reason',
+        private_metadata: JSON.stringify({
+          intent_id: 'int_1',
+          channel: 'D_CFO',
+          ts: '1780000000.000100',
+          block_id: 'countersign.decide:user',
+          ...(step === undefined ? {} : { step }),
+        }),
+      },
+      values: { reason: { reason: 'Not this quarter' } },
+    });
+
+  beforeEach(() => {
+    meta = chain();
+  });
+
+  it('a replayed step-1 click does not become a step-2 vote: one approval, and the replay says it is recorded', async () => {
+    const body = click('U_CFO', 'countersign.approve');
+    const timestamp = Math.floor(Date.now() / 1000);
+
+    expect((await post(body, { timestamp })).statusCode).toBe(200);
+    expect(meta).toMatchObject({ status: 'pending', step: 1 });
+    const afterStep = structuredClone(meta);
+    const replay = await post(body, { timestamp });
+
+    expect(replay.statusCode).toBe(200);
+    expect(meta).toEqual(afterStep);
+    expect(written('approval')).toHaveLength(1);
+    expect(ephemerals()).toEqual([
+      'Your approval of step 1 of 2 is already recorded; nothing was changed. Step 2 of 2 now waits for its reviewers; it has its own message.',
+    ]);
+    // The step ended once: one wake, for the step.
+    const wakes = sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.output);
+    expect(wakes).toEqual([JSON.stringify({ reason: 'step' })]);
+  });
+
+  it("the step-2 message's own button then decides, as the CFO's second approval", async () => {
+    await post(click('U_CFO', 'countersign.approve'));
+    const result = await post(click('U_CFO', 'countersign.approve', { value: 'int_1:1' }));
+
+    expect(result.statusCode).toBe(200);
+    expect(meta).toMatchObject({
+      status: 'approved',
+      decision: { by: 'cfo@company.com', channel: 'slack' },
+    });
+    const approvals = (meta.approvals as { by: string; step: number }[]).map((a) => [a.by, a.step]);
+    expect(approvals).toEqual([
+      ['cfo@company.com', 0],
+      ['cfo@company.com', 1],
+    ]);
+  });
+
+  it('a step-1 message clicked once that step is over changes nothing, even for someone asked in step 2', async () => {
+    await post(click('U_CFO', 'countersign.approve'));
+    const afterStep = structuredClone(meta);
+
+    await post(click('U_CEO', 'countersign.approve'));
+    await post(click('U_CEO', 'countersign.reject', { triggerId: 'trig-2' }));
+
+    expect(meta).toEqual(afterStep);
+    expect(slack.callsTo('views.open')).toHaveLength(0);
+    expect(ephemerals()).toEqual([
+      'Nothing was changed: this message was for step 1 of 2, which is over. Step 2 of 2 now waits for its reviewers; it has its own message.',
+      'Nothing was changed: this message was for step 1 of 2, which is over. Step 2 of 2 now waits for its reviewers; it has its own message.',
+    ]);
+  });
+
+  it('a Reject form opened in step 1 and submitted after it ended changes nothing', async () => {
+    await post(click('U_CFO', 'countersign.approve'));
+    const afterStep = structuredClone(meta);
+
+    const result = await post(reasonFor('U_CFO', 0));
+
+    const answer = JSON.parse(result.body);
+    expect(answer.response_action).toBe('update');
+    expect(JSON.stringify(answer.view)).toContain(
+      'Your approval of step 1 of 2 is already recorded',
+    );
+    expect(meta).toEqual(afterStep);
+    expect(written('rejection')).toHaveLength(0);
+  });
+
+  it('a button without its step (posted before) is refused to whoever approved an earlier step, and decides for the others', async () => {
+    await post(click('U_CFO', 'countersign.approve'));
+    const afterStep = structuredClone(meta);
+
+    await post(click('U_CFO', 'countersign.approve', { value: 'int_1' }));
+    expect(meta).toEqual(afterStep);
+    expect(ephemerals()).toEqual([
+      'Nothing was changed: this message does not say which step it was for, and you already approved an earlier step, so this click could repeat that approval. Step 2 of 2 now waits for its reviewers; it has its own message.',
+    ]);
+    // A Reject modal opened before the step was kept in it: the same rule.
+    await post(reasonFor('U_CFO'));
+    expect(meta).toEqual(afterStep);
+
+    await post(click('U_CEO', 'countersign.approve', { value: 'int_1' }));
+    expect(meta).toMatchObject({ status: 'approved', decision: { by: 'ceo@company.com' } });
+  });
+});
+
+describe("Handler: POST /slack/interactions, within Slack's 3 seconds", () => {
+  /** Slack shows the clicker an error when the answer takes longer than this. */
+  const SLACK_GIVES_UP_MS = 3000;
+  const knownUser = (args: Record<string, unknown>) => {
+    const email = USERS[String(args.user)];
+    return { ok: true, user: { id: args.user, profile: { email } } };
+  };
+  const timed = async <T>(work: () => Promise<T>) => {
+    const started = performance.now();
+    const result = await work();
+    return { result, ms: performance.now() - started };
+  };
+
+  it('a slow users.info and a chat.update that never answers: Approve still decides, wakes the agent, and answers in time', async () => {
+    slack.on('users.info', (args) => ({ delayMs: 1200, body: knownUser(args) }));
+    slack.on('chat.update', () => ({ delayMs: 10_000, body: { ok: true } }));
+
+    const { result, ms } = await timed(() => post(click('U_CFO', 'countersign.approve')));
+
+    expect(result.statusCode).toBe(200);
+    expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
+    expect(meta).toMatchObject({
+      status: 'approved',
+      decision: { outcome: 'approved', by: 'cfo@company.com', channel: 'slack' },
+    });
+    const wake = sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
+    expect(wake?.taskToken).toBe('token-of-stage-0');
+    expect(JSON.parse(wake?.output ?? '{}')).toEqual({ reason: 'decided' });
+    // The rewrite was tried and given up; the decided notice of the workflow rewrites it later.
+    expect(slack.callsTo('chat.update').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a rejection submitted while chat.update hangs closes the modal in time', async () => {
+    slack.on('chat.update', () => ({ delayMs: 10_000, body: { ok: true } }));
+    const body = buildViewSubmissionBody({
+      userId: 'U_CFO',
+      view: {
+        id: 'V1',
+        callback_id: 'countersign.reject_reason',
+        private_metadata: JSON.stringify({
+          intent_id: 'int_1',
+          channel: 'D_CFO',
+          ts: '1780000000.000100',
+        }),
+      },
+      values: { reason: { reason: 'Wrong vendor' } },
+    });
+
+    const { result, ms } = await timed(() => post(body));
+
+    expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
+    expect(JSON.parse(result.body)).toEqual({ response_action: 'clear' });
+    expect(meta).toMatchObject({ status: 'rejected', decision: { comment: 'Wrong vendor' } });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+  });
+
+  it('when users.info does not answer in time, nothing is decided and the clicker is told to retry, in time', async () => {
+    slack.on('users.info', (args) => ({ delayMs: 10_000, body: knownUser(args) }));
+
+    const { result, ms } = await timed(() => post(click('U_CFO', 'countersign.approve')));
+
+    expect(result.statusCode).toBe(200);
+    expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
+    expect(writes()).toBe(0);
+    expect(meta).toMatchObject({ status: 'pending', approvals: [] });
+    expect(ephemerals()).toEqual([
+      'Slack took too long to tell Countersign who you are, so nothing was changed. Please try again.',
+    ]);
   });
 });
 

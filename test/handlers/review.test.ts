@@ -1,0 +1,236 @@
+import { createHmac } from 'node:crypto';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signReviewLink } from '../../lambdas/domain/review-link';
+import { type FakeIntentTable, serveIntentTable } from './fake-table';
+import { apiEvent, setHandlerEnvironment } from './helpers';
+
+/**
+ * The review form in approval chains, on the handler with a mocked table: a form counts only in
+ * the step its page showed, so sending it again (back button, a second tap, a replayed POST)
+ * cannot become a vote in the next step when the same reviewer is asked there too.
+ */
+setHandlerEnvironment();
+const dynamo = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+const { handler } = await import('../../lambdas/handlers/review');
+
+const SECRET = 'test-secret'; // LINK_SIGNING_SECRET of setHandlerEnvironment
+const now = Date.now();
+const table: FakeIntentTable = { meta: {}, trail: [] };
+
+const intentItem = (steps: { reviewers: string[]; required_approvals: number }[] | null) => ({
+  pk: 'INTENT#int_1',
+  sk: 'META',
+  id: 'int_1',
+  intent_type: 'intent.payment.v1',
+  to_agent: 'agent://payments',
+  from_agent: 'agent://payments',
+  summary: 'Pay the ACME invoice',
+  status: 'pending',
+  policy: {
+    remind_after: [],
+    escalate: [],
+    timeout: { after: 3600, action: 'reject' },
+    required_approvals: 1,
+    steps,
+    channels: ['email'],
+  },
+  recipients: ['cfo@company.com'],
+  approvals: [],
+  decision: null,
+  callback_url: null,
+  step: 0,
+  created_at: new Date(now).toISOString(),
+  updated_at: new Date(now).toISOString(),
+  deadline_at: new Date(now + 3600_000).toISOString(),
+  next_action_at: null,
+  event_count: 2,
+  last_event_hash: 'a'.repeat(64),
+  version: 3,
+  asked: ['cfo@company.com'],
+  step_started_at: new Date(now).toISOString(),
+  stage_index: 0,
+  task_token: 'token-of-stage-0',
+  pending_notifications: [],
+  viewed_by: [],
+});
+
+// The CFO approves both steps; nothing forbids the same reviewer in two steps.
+const CHAIN = [
+  { reviewers: ['cfo@company.com'], required_approvals: 1 },
+  { reviewers: ['cfo@company.com', 'ceo@company.com'], required_approvals: 1 },
+];
+
+const linkFor = (reviewer: string) =>
+  signReviewLink(
+    { intentId: 'int_1', reviewer, expiresAt: Math.floor((now + 3600_000) / 1000) },
+    SECRET,
+  );
+
+function request(method: 'GET' | 'POST', token: string, fields?: Record<string, string>) {
+  return handler(
+    apiEvent({
+      method,
+      resource: '/review/{token}',
+      path: `/review/${token}`,
+      pathParameters: { token },
+      ...(fields
+        ? {
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams(fields).toString(),
+          }
+        : {}),
+    }),
+  );
+}
+
+/** The form's nonce on the page, as the browser would send it back. */
+async function nonceOnPage(token: string): Promise<string> {
+  const page = await request('GET', token);
+  const nonce = /name="nonce" value="([^"]+)"/.exec(page.body)?.[1];
+  if (!nonce) throw new Error('the page has no decision form');
+  return nonce;
+}
+
+const approvals = () =>
+  (table.meta.approvals as { by: string; step: number }[]).map((a) => [a.by, a.step]);
+const eventsOf = (type: string) => table.trail.filter((event) => event.type === type);
+
+beforeEach(() => {
+  table.trail = [];
+  sfn.on(SendTaskSuccessCommand).resolves({});
+});
+afterEach(() => {
+  dynamo.reset();
+  sfn.reset();
+});
+
+describe('Handler: POST /review/{token} in an approval chain', () => {
+  beforeEach(() => {
+    table.meta = intentItem(CHAIN);
+    serveIntentTable(dynamo, table, { amount: 1200 });
+  });
+
+  it('the page says which step it decides; the same form sent again is a 409 page and changes nothing', async () => {
+    const cfo = linkFor('cfo@company.com');
+    const page = await request('GET', cfo);
+    expect(page.body).toContain('You decide step 1 of 2.');
+    const nonce = await nonceOnPage(cfo);
+    const form = { nonce, outcome: 'approve', comment: 'ok' };
+
+    const first = await request('POST', cfo, form);
+    expect(first.statusCode).toBe(200);
+    expect(table.meta).toMatchObject({ status: 'pending', step: 1 });
+    const afterStep = structuredClone(table.meta);
+
+    const again = await request('POST', cfo, form);
+
+    expect(again.statusCode).toBe(409);
+    expect(again.body).toContain(
+      'Nothing changed. Your approval of step 1 of 2 is already recorded. Step 2 of 2 now waits for its reviewers.',
+    );
+    expect(table.meta).toEqual(afterStep);
+    expect(eventsOf('approval')).toHaveLength(1);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+  });
+
+  it('a rejection from the page of a step that is over changes nothing', async () => {
+    const cfo = linkFor('cfo@company.com');
+    const stepOneNonce = await nonceOnPage(cfo);
+    await request('POST', cfo, { nonce: stepOneNonce, outcome: 'approve' });
+    const afterStep = structuredClone(table.meta);
+
+    const late = await request('POST', cfo, {
+      nonce: stepOneNonce,
+      outcome: 'reject',
+      comment: 'Changed my mind',
+    });
+
+    expect(late.statusCode).toBe(409);
+    expect(late.body).toContain(
+      'Nothing changed. Your approval of step 1 of 2 is already recorded.',
+    );
+    expect(table.meta).toEqual(afterStep);
+    expect(eventsOf('rejection')).toHaveLength(0);
+  });
+
+  it("the page reloaded shows step 2's form, whose approval is the CFO's second and decides", async () => {
+    const cfo = linkFor('cfo@company.com');
+    await request('POST', cfo, { nonce: await nonceOnPage(cfo), outcome: 'approve' });
+
+    const page = await request('GET', cfo);
+    expect(page.body).toContain('You decide step 2 of 2.');
+    const decided = await request('POST', cfo, {
+      nonce: await nonceOnPage(cfo),
+      outcome: 'approve',
+    });
+
+    expect(decided.statusCode).toBe(200);
+    expect(decided.body).toContain('Done: the request is approved.');
+    expect(approvals()).toEqual([
+      ['cfo@company.com', 0],
+      ['cfo@company.com', 1],
+    ]);
+  });
+
+  it('a nonce whose step was edited is not one this server rendered', async () => {
+    const cfo = linkFor('cfo@company.com');
+    const nonce = await nonceOnPage(cfo);
+    const before = structuredClone(table.meta);
+
+    const forged = await request('POST', cfo, {
+      nonce: nonce.replace(/^0\./, '1.'),
+      outcome: 'approve',
+    });
+
+    expect(forged.statusCode).toBe(400);
+    expect(forged.body).toContain('Please decide with the buttons on this page.');
+    expect(table.meta).toEqual(before);
+    expect(eventsOf('approval')).toHaveLength(0);
+  });
+
+  it('a page rendered before forms named their step is refused to whoever approved an earlier step', async () => {
+    const cfo = linkFor('cfo@company.com');
+    await request('POST', cfo, { nonce: await nonceOnPage(cfo), outcome: 'approve' });
+    const afterStep = structuredClone(table.meta);
+
+    const old = await request('POST', cfo, { nonce: oldNonce(cfo), outcome: 'approve' });
+
+    expect(old.statusCode).toBe(409);
+    expect(old.body).toContain(
+      'This page does not say which step it was for, and you already approved an earlier step',
+    );
+    expect(table.meta).toEqual(afterStep);
+    // The CEO approved nothing before: the old page still decides for them.
+    const ceo = linkFor('ceo@company.com');
+    const decided = await request('POST', ceo, { nonce: oldNonce(ceo), outcome: 'approve' });
+    expect(decided.statusCode).toBe(200);
+    expect(table.meta).toMatchObject({ status: 'approved', decision: { by: 'ceo@company.com' } });
+  });
+});
+
+describe('Handler: POST /review/{token} without a chain', () => {
+  beforeEach(() => {
+    table.meta = intentItem(null);
+    serveIntentTable(dynamo, table, { amount: 1200 });
+  });
+
+  it('a page rendered before forms named their step still decides', async () => {
+    const cfo = linkFor('cfo@company.com');
+    const page = await request('GET', cfo);
+    expect(page.body).not.toContain('You decide step');
+
+    const decided = await request('POST', cfo, { nonce: oldNonce(cfo), outcome: 'approve' });
+
+    expect(decided.statusCode).toBe(200);
+    expect(table.meta).toMatchObject({ status: 'approved', decision: { channel: 'email' } });
+  });
+});
+
+/** The nonce pages carried before it named the step (review-form.v1). */
+function oldNonce(linkToken: string): string {
+  return createHmac('sha256', SECRET).update(`review-form.v1.${linkToken}`).digest('base64url');
+}
