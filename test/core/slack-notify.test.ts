@@ -91,6 +91,7 @@ describe('SlackNotifier', () => {
     expect(await send('a@x.com', T0)).toEqual({
       ok: false,
       error: 'SlackUnavailableError: Slack is unavailable: fetch failed',
+      retryable: true,
     });
     workspace.down = false;
     expect(await send('b@x.com', new Date(T0.getTime() + 30_000))).toEqual({
