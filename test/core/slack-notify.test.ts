@@ -97,6 +97,7 @@ describe('SlackNotifier', () => {
     expect(await send('b@x.com', new Date(T0.getTime() + 30_000))).toEqual({
       ok: false,
       error: 'Slack was unavailable moments ago; not tried again yet',
+      retryable: true,
     });
     expect(workspace.lookups).toEqual([]);
     expect(await send('b@x.com', new Date(T0.getTime() + 61_000))).toMatchObject({ ok: true });
