@@ -4,6 +4,9 @@
  * stack (which serves the same routes with the same handler modules, and maps the function
  * ARNs in the synthesized state machine back to these modules).
  */
+/** Metadata key that names the handler module of a synthesized function (read by the local stack). */
+export const FUNCTION_METADATA_KEY = 'countersign:function';
+
 export interface FunctionSpec {
   /** Stable id: construct id, local mapping key. Renaming one replaces the deployed function. */
   id: string;

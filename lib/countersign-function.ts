@@ -7,12 +7,11 @@ import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { FunctionSpec } from '../lambdas/functions';
+import { FUNCTION_METADATA_KEY, type FunctionSpec } from '../lambdas/functions';
 
 export const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Metadata key that names the handler module of a synthesized function (read by the local stack). */
-export const FUNCTION_METADATA_KEY = 'countersign:function';
+export { FUNCTION_METADATA_KEY } from '../lambdas/functions';
 
 export interface CountersignFunctionProps {
   /** The function's entry in `lambdas/functions.ts`. */

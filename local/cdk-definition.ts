@@ -1,17 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
-import { FUNCTION_METADATA_KEY } from '../lib/countersign-function';
-import { CountersignStack } from '../lib/countersign-stack';
+import { FUNCTION_METADATA_KEY, FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
 
 /**
- * The local stack runs the state machine that CDK synthesizes, never a copy: this synthesizes
- * the same stack in-process (asset bundling skipped, it is not needed to read the template),
- * takes the state machine's DefinitionString, and resolves its intrinsic functions for local
- * ARNs. Each Lambda ARN in the definition maps back to the handler module that the CDK
- * construct deploys for it.
+ * The local stack runs the state machine that CDK synthesizes, never a copy: the same stack is
+ * synthesized (`synthesize.ts`), the state machine's DefinitionString taken from the template,
+ * and its intrinsic functions resolved for local ARNs. Each Lambda ARN in the definition maps
+ * back to the handler module that the CDK construct deploys for it.
  */
 export interface LocalDefinition {
   stateMachineName: string;
@@ -29,29 +26,69 @@ type CfnResource = {
   Properties?: Record<string, unknown>;
   Metadata?: Record<string, unknown>;
 };
+export type SynthesizedTemplate = { Resources: Record<string, CfnResource> };
+
+const REPOSITORY_ROOT = path.resolve(import.meta.dirname, '..');
+/** What the template is made from: the construct, the functions, and the CDK's version. */
+const TEMPLATE_SOURCES = ['lib', 'lambdas', 'bin', 'local/synthesize.ts', 'package-lock.json'];
+
+/**
+ * The synthesized template, kept in `cacheDir` under a hash of its sources: synthesis takes
+ * several seconds and half a gigabyte, so it runs in a child process, once per change to the
+ * construct or the functions (or to the CDK's version), not at every start. A restart after a
+ * crash reads the file.
+ */
+export async function synthesizedTemplate(cacheDir: string): Promise<SynthesizedTemplate> {
+  const key = sourcesHash();
+  const file = path.join(cacheDir, `template-${key.slice(0, 16)}.json`);
+  if (!existsSync(file)) {
+    mkdirSync(cacheDir, { recursive: true });
+    await synthesizeInChild(file);
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as SynthesizedTemplate;
+}
+
+function sourcesHash(): string {
+  const files = TEMPLATE_SOURCES.flatMap((source) => {
+    const absolute = path.join(REPOSITORY_ROOT, source);
+    if (!existsSync(absolute)) return [];
+    if (!statSync(absolute).isDirectory()) return [absolute];
+    return readdirSync(absolute, { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.join(entry.parentPath, entry.name));
+  });
+  const hash = createHash('sha256');
+  for (const file of files.sort()) {
+    hash.update(path.relative(REPOSITORY_ROOT, file)).update('\0').update(readFileSync(file));
+  }
+  return hash.digest('hex');
+}
+
+function synthesizeInChild(file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPOSITORY_ROOT, 'local', 'synthesize.ts'), file],
+      { cwd: REPOSITORY_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const errors: Buffer[] = [];
+    child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0 && existsSync(file)) resolve();
+      else {
+        const output = Buffer.concat(errors).toString('utf8').trim().split('\n').slice(-20);
+        reject(new Error(`synthesizing the CDK app failed (exit ${code}):\n${output.join('\n')}`));
+      }
+    });
+  });
+}
 
 export function localFunctionArn(spec: FunctionSpec): string {
   return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:countersign-${spec.id}`;
 }
 
-export function synthesizeTemplate(): { Resources: Record<string, CfnResource> } {
-  const outdir = mkdtempSync(path.join(tmpdir(), 'countersign-synth-'));
-  try {
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new CountersignStack(app, 'Countersign', {
-      env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
-    });
-    return app.synth().getStackByName(stack.stackName).template as {
-      Resources: Record<string, CfnResource>;
-    };
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
-}
-
-export function loadLocalDefinition(
-  template: { Resources: Record<string, CfnResource> } = synthesizeTemplate(),
-): LocalDefinition {
+export function loadLocalDefinition(template: SynthesizedTemplate): LocalDefinition {
   const specsById = new Map<string, FunctionSpec>(
     Object.values(FUNCTIONS).map((spec) => [spec.id, spec]),
   );

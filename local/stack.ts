@@ -15,9 +15,13 @@ import { DomainError } from '../lambdas/domain/errors';
 import { parsePolicyDefaults } from '../lambdas/domain/policy';
 import { FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
 import { errorResult, json } from '../lambdas/shared/http';
-import { REPOSITORY_ROOT } from '../lib/countersign-function';
 import { createApiGatewayServer } from './api-gateway';
-import { LOCAL_ACCOUNT, LOCAL_REGION, loadLocalDefinition } from './cdk-definition';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  loadLocalDefinition,
+  synthesizedTemplate,
+} from './cdk-definition';
 import { createConsoleRoutes } from './console/routes';
 import { ensureTable, startDynamoDbLocal } from './dynamodb-local';
 import { notificationRouting } from './notification-routing';
@@ -57,6 +61,7 @@ export interface RunningStack {
 }
 
 export const LOCAL_TABLE_NAME = 'countersign';
+const REPOSITORY_ROOT = path.resolve(import.meta.dirname, '..');
 const LOCAL_AGENT = 'agent://local/default';
 const LOCAL_ADMIN = 'local-admin';
 
@@ -78,6 +83,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const secrets = loadOrCreateSecrets(dataDir);
     const defaultPolicies = loadDefaultPolicies(dataDir);
 
+    // Synthesis (a child process, or the cached template) runs while DynamoDB Local's JVM starts.
+    // The cache is keyed by the template's sources, so every data dir can share it.
+    const template = synthesizedTemplate(
+      path.join(REPOSITORY_ROOT, 'node_modules', '.cache', 'countersign'),
+    );
+    template.catch(() => undefined);
     const dynamo = await startDynamoDbLocal({ dataDir: path.join(dataDir, 'dynamodb') });
     closers.push(() => dynamo.stop());
     const dynamoClient = new DynamoDBClient({
@@ -109,7 +120,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       slackSigningSecret: secrets.slack_signing_secret,
     });
 
-    const definition = loadLocalDefinition();
+    const definition = loadLocalDefinition(await template);
     const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${definition.stateMachineName}`;
 
     // The API server's port must be known before the handlers read their configuration.

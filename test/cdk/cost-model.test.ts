@@ -7,6 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanResult } from '../../lambdas/core/stage-runner';
 import { loadLocalDefinition } from '../../local/cdk-definition';
+import { synthesizeTemplate } from '../../local/synthesize';
 import { type Harness, historyOf, lastToken, openHarness } from '../local-sfn/helpers';
 
 const PLAN = 'countersign-plan-stage';
@@ -34,7 +35,7 @@ const finish = (status: string, callback = false): PlanResult => ({
 let harness: Harness | undefined;
 let machine: ReturnType<typeof loadLocalDefinition>;
 beforeAll(() => {
-  machine = loadLocalDefinition();
+  machine = loadLocalDefinition(synthesizeTemplate());
 });
 afterEach(async () => {
   await harness?.close();

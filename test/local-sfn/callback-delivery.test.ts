@@ -9,11 +9,12 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DECIDED_NOTICE_RETRY } from '../../lambdas/domain/stages';
 import { CALLBACK_RETRY } from '../../lambdas/domain/webhook';
 import { loadLocalDefinition } from '../../local/cdk-definition';
+import { synthesizeTemplate } from '../../local/synthesize';
 import { type Harness, openHarness } from './helpers';
 
 let definition: Record<string, unknown>;
 beforeAll(() => {
-  definition = loadLocalDefinition().definition;
+  definition = loadLocalDefinition(synthesizeTemplate()).definition;
 }, 60_000);
 
 let harness: Harness | undefined;
