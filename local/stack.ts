@@ -96,7 +96,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       region: LOCAL_REGION,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    await ensureTable(dynamoClient, tableDefinition());
+    await ensureTable(dynamoClient, localTableDefinition());
     const keys = new DynamoKeyRepository(
       DynamoDBDocumentClient.from(dynamoClient),
       LOCAL_TABLE_NAME,
@@ -251,7 +251,7 @@ function loadDefaultPolicies(dataDir: string): string {
   return JSON.stringify(parsed);
 }
 
-function tableDefinition() {
+export function localTableDefinition() {
   const { partitionKey, sortKey, gsi1, gsi2 } = TABLE_KEYS;
   const attributes = [
     partitionKey,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -22,6 +23,7 @@ import type {
 } from '../core/ports';
 import type { AuditEvent } from '../domain/audit';
 import { INTENT_STATUSES, type IntentState, type IntentStatus } from '../domain/intent';
+import { Coalescer, type Settled } from './coalescer';
 import { TABLE_KEYS } from './table-schema';
 
 const META = 'META';
@@ -34,13 +36,79 @@ const listSortKey = (intent: { created_at: string; id: string }) =>
   `${intent.created_at}#${intent.id}`;
 
 type MetaItem = Omit<IntentState, 'payload'> & Record<string, unknown>;
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
+type Key = { pk: string; sk: string };
 
-/** Query paging shared by the repositories below. */
+/**
+ * How requests are grouped when many arrive at once (see `coalescer.ts`): up to 50 intents per
+ * BatchGetItem (two keys each, of the 100 allowed) and up to 100 actions and 3.5 MB (of 4 MB)
+ * per merged transaction. Two batches in flight keep the store busy while the next one fills.
+ */
+const READ_BATCH = 50;
+const MAX_TRANSACTION_ACTIONS = 100;
+const MAX_TRANSACTION_BYTES = 3.5 * 1024 * 1024;
+const IN_FLIGHT = 2;
+
+/**
+ * One logical write (an intent's creation, or a change with its events): sent alone as it
+ * always was (`solo`), or as its `items` inside one transaction with other writes to other
+ * items, which then answers `merged` for it.
+ */
+interface WriteRequest {
+  items: TransactItem[];
+  keys: string[];
+  bytes: number;
+  solo: () => Promise<unknown>;
+  merged: unknown;
+}
+
+const keyOf = (item: Record<string, unknown> | undefined) =>
+  `${String(item?.pk)}\u0000${String(item?.sk)}`;
+
+/** Query paging, batched reads and merged writes, shared by the repositories below. */
 abstract class DynamoTable {
   constructor(
     protected readonly db: DynamoDBDocumentClient,
     protected readonly tableName: string,
   ) {}
+
+  /**
+   * BatchGetItem of `keys` (at most 100), retrying what the store leaves unprocessed; answers
+   * the items found by `keyOf`.
+   */
+  protected async batchGet(
+    keys: Key[],
+    options: {
+      consistent: boolean;
+      projection?: { expression: string; names: Record<string, string> };
+    },
+  ): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    let pending: Record<string, unknown>[] = keys;
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt > 0)
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(attempt, 6)));
+      const projection = options.projection
+        ? {
+            // The keys themselves are needed to match answers to requests.
+            ProjectionExpression: `pk, sk, ${options.projection.expression}`,
+            ExpressionAttributeNames: options.projection.names,
+          }
+        : {};
+      const result = await this.db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: { Keys: pending, ConsistentRead: options.consistent, ...projection },
+          },
+        }),
+      );
+      for (const item of result.Responses?.[this.tableName] ?? []) found.set(keyOf(item), item);
+      pending = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
+  }
 
   protected async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
     return this.queryUpTo(input, Number.POSITIVE_INFINITY);
@@ -69,15 +137,44 @@ abstract class DynamoTable {
 
 /** Intents, their payloads and audit trails, on the single table of `table-schema.ts`. */
 export class DynamoIntentRepository extends DynamoTable implements IntentRepository {
+  private readonly reads = new Coalescer<string, IntentState | null>(
+    (id) => this.getOne(id),
+    (ids) => this.getMany(ids),
+    { maxBatch: READ_BATCH, maxInFlight: IN_FLIGHT },
+  );
+  private readonly statusReads = new Coalescer<
+    string,
+    { status: IntentStatus; version: number } | null
+  >(
+    (id) => this.getStatusOne(id),
+    (ids) => this.getStatusMany(ids),
+    { maxBatch: READ_BATCH * 2, maxInFlight: IN_FLIGHT },
+  );
+  private readonly writes = new Coalescer<WriteRequest, unknown>(
+    (request) => request.solo(),
+    (requests) => this.writeMany(requests),
+    { maxBatch: MAX_TRANSACTION_ACTIONS, maxInFlight: IN_FLIGHT, fits: writeFits },
+  );
+
   async create(
     intent: IntentState,
     events: AuditEvent[],
     idempotency?: IdempotencyRecord,
   ): Promise<CreateOutcome> {
+    const items = this.createItems(intent, events, idempotency);
+    const outcome = await this.writes.run(
+      writeRequest(items, { kind: 'created' }, () => this.createOne(items, idempotency)),
+    );
+    return outcome as CreateOutcome;
+  }
+
+  private createItems(
+    intent: IntentState,
+    events: AuditEvent[],
+    idempotency?: IdempotencyRecord,
+  ): TransactItem[] {
     const { payload, ...meta } = intent;
-    const items: NonNullable<
-      ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
-    > = [
+    const items: TransactItem[] = [
       {
         Put: {
           TableName: this.tableName,
@@ -112,6 +209,13 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
         },
       });
     }
+    return items;
+  }
+
+  private async createOne(
+    items: TransactItem[],
+    idempotency: IdempotencyRecord | undefined,
+  ): Promise<CreateOutcome> {
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
       return { kind: 'created' };
@@ -132,7 +236,11 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     }
   }
 
-  async get(id: string): Promise<IntentState | null> {
+  get(id: string): Promise<IntentState | null> {
+    return this.reads.run(id);
+  }
+
+  private async getOne(id: string): Promise<IntentState | null> {
     const result = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -147,7 +255,56 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     return { ...fromMetaItem(meta), payload: payloadFrom(payload) };
   }
 
-  async getStatus(id: string): Promise<{ status: IntentStatus; version: number } | null> {
+  private async getMany(ids: string[]): Promise<Settled<IntentState | null>[]> {
+    const unique = [...new Set(ids)];
+    const found = await this.batchGet(
+      unique.flatMap((id) => [
+        { pk: intentKey(id), sk: META },
+        { pk: intentKey(id), sk: PAYLOAD },
+      ]),
+      { consistent: true },
+    );
+    return ids.map((id) => {
+      const meta = found.get(keyOf({ pk: intentKey(id), sk: META }));
+      const payload = found.get(keyOf({ pk: intentKey(id), sk: PAYLOAD }));
+      return {
+        ok: true,
+        value: meta ? { ...fromMetaItem(meta), payload: payloadFrom(payload) } : null,
+      };
+    });
+  }
+
+  getStatus(id: string): Promise<{ status: IntentStatus; version: number } | null> {
+    return this.statusReads.run(id);
+  }
+
+  private async getStatusMany(
+    ids: string[],
+  ): Promise<Settled<{ status: IntentStatus; version: number } | null>[]> {
+    const found = await this.batchGet(
+      [...new Set(ids)].map((id) => ({ pk: intentKey(id), sk: META })),
+      {
+        consistent: true,
+        projection: {
+          expression: '#status, #version',
+          names: { '#status': 'status', '#version': 'version' },
+        },
+      },
+    );
+    return ids.map((id) => {
+      const item = found.get(keyOf({ pk: intentKey(id), sk: META }));
+      return {
+        ok: true,
+        value: item
+          ? { status: item.status as IntentStatus, version: item.version as number }
+          : null,
+      };
+    });
+  }
+
+  private async getStatusOne(
+    id: string,
+  ): Promise<{ status: IntentStatus; version: number } | null> {
     const result = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
@@ -170,29 +327,58 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
       ExpressionAttributeNames: { '#version': 'version' },
       ExpressionAttributeValues: { ':expected': expectedVersion },
     };
+    const items: TransactItem[] = [
+      { Put: put },
+      ...events.map((event) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: this.eventItem(next.id, event),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      })),
+    ];
+    const committed = await this.writes.run(
+      writeRequest(items, true, () => this.commitOne(put, items)),
+    );
+    return committed as boolean;
+  }
+
+  private async commitOne(
+    put: ConstructorParameters<typeof PutCommand>[0],
+    items: TransactItem[],
+  ): Promise<boolean> {
     try {
-      if (events.length === 0) {
+      if (items.length === 1) {
         await this.db.send(new PutCommand(put));
       } else {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: put },
-              ...events.map((event) => ({
-                Put: {
-                  TableName: this.tableName,
-                  Item: this.eventItem(next.id, event),
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              })),
-            ],
-          }),
-        );
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
       }
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  /**
+   * Several writes to distinct items in one transaction. If it is refused (one write's condition
+   * failed, say), each write is sent again alone, so that each gets its own answer.
+   */
+  private async writeMany(requests: WriteRequest[]): Promise<Settled<unknown>[]> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({ TransactItems: requests.flatMap((request) => request.items) }),
+      );
+      return requests.map((request) => ({ ok: true, value: request.merged }));
+    } catch {
+      return Promise.all(
+        requests.map((request) =>
+          request.solo().then(
+            (value): Settled<unknown> => ({ ok: true, value }),
+            (error: unknown): Settled<unknown> => ({ ok: false, error }),
+          ),
+        ),
+      );
     }
   }
 
@@ -311,6 +497,48 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
   }
 }
 
+function writeRequest(
+  items: TransactItem[],
+  merged: unknown,
+  solo: () => Promise<unknown>,
+): WriteRequest {
+  return {
+    items,
+    keys: items.map((item) => keyOf(item.Put?.Item)),
+    bytes: items.reduce((sum, item) => sum + approximateBytes(item.Put?.Item), 0),
+    solo,
+    merged,
+  };
+}
+
+/** An item's size as DynamoDB would count it, near enough: its JSON, plus the payload's text. */
+function approximateBytes(item: Record<string, unknown> | undefined): number {
+  if (!item) return 0;
+  return JSON.stringify(item).length;
+}
+
+const batchTotals = new WeakMap<
+  readonly WriteRequest[],
+  { keys: Set<string>; actions: number; bytes: number }
+>();
+
+/** A transaction may not touch one item twice, nor exceed 100 actions or 4 MB. */
+function writeFits(taken: readonly WriteRequest[], next: WriteRequest): boolean {
+  let totals = batchTotals.get(taken);
+  if (!totals) {
+    totals = { keys: new Set(), actions: 0, bytes: 0 };
+    batchTotals.set(taken, totals);
+  }
+  const first = taken.length === 0;
+  if (!first && totals.actions + next.items.length > MAX_TRANSACTION_ACTIONS) return false;
+  if (!first && totals.bytes + next.bytes > MAX_TRANSACTION_BYTES) return false;
+  if (next.keys.some((key) => totals.keys.has(key))) return false;
+  for (const key of next.keys) totals.keys.add(key);
+  totals.actions += next.items.length;
+  totals.bytes += next.bytes;
+  return true;
+}
+
 function payloadFrom(item: Record<string, unknown> | undefined): Record<string, unknown> {
   if (typeof item?.payload_json === 'string') {
     return JSON.parse(item.payload_json) as Record<string, unknown>;
@@ -320,7 +548,25 @@ function payloadFrom(item: Record<string, unknown> | undefined): Record<string, 
 
 /** API keys, found by the SHA-256 of the key; the key itself is never stored. */
 export class DynamoKeyRepository extends DynamoTable implements KeyRepository {
-  async findByHash(keyHash: string): Promise<ApiKeyRecord | null> {
+  /** Every API request looks its key up: concurrent lookups share one BatchGetItem. */
+  private readonly lookups = new Coalescer<string, ApiKeyRecord | null>(
+    (keyHash) => this.findOne(keyHash),
+    async (keyHashes) => {
+      const keys = [...new Set(keyHashes)].map((hash) => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }));
+      const found = await this.batchGet(keys, { consistent: false });
+      return keyHashes.map((hash) => {
+        const item = found.get(keyOf({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }));
+        return { ok: true, value: item ? stripKeys<ApiKeyRecord>(item) : null };
+      });
+    },
+    { maxBatch: READ_BATCH * 2, maxInFlight: IN_FLIGHT },
+  );
+
+  findByHash(keyHash: string): Promise<ApiKeyRecord | null> {
+    return this.lookups.run(keyHash);
+  }
+
+  private async findOne(keyHash: string): Promise<ApiKeyRecord | null> {
     const result = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${keyHash}`, sk: 'APIKEY' } }),
     );

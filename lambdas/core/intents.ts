@@ -285,9 +285,13 @@ export async function cancelIntent(
 ): Promise<IntentView> {
   requireRole(principal, 'agent', 'admin');
   const input = cancelSchema.parse(body);
-  await loadVisible(deps, principal, id);
-  const { after } = await transitionIntent(deps.intents, id, (intent) =>
-    applyCancel(intent, principal.name, input.reason || null, deps.clock.now().toISOString()),
+  const visible = await loadVisible(deps, principal, id);
+  const { after } = await transitionIntent(
+    deps.intents,
+    id,
+    (intent) =>
+      applyCancel(intent, principal.name, input.reason || null, deps.clock.now().toISOString()),
+    visible,
   );
   if (after.task_token) await deps.workflow.wake(after.task_token, { reason: 'cancelled' });
   return toView(after);

@@ -59,8 +59,11 @@ export async function showReview(
   let intent = await deps.intents.get(intentId);
   if (!intent) return LINK_PROBLEMS.malformed;
   if (options.recordView && intent.status === 'pending') {
-    ({ after: intent } = await transitionIntent(deps.intents, intentId, (current) =>
-      applyView(current, reviewer, deps.clock.now().toISOString()),
+    ({ after: intent } = await transitionIntent(
+      deps.intents,
+      intentId,
+      (current) => applyView(current, reviewer, deps.clock.now().toISOString()),
+      intent,
     ));
   }
   return {

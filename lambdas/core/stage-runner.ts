@@ -77,8 +77,11 @@ export async function planNextStage(deps: PlanStageDeps, intentId: string): Prom
   if (next.action === 'timeout') {
     let final: IntentState;
     try {
-      ({ after: final } = await transitionIntent(deps.intents, intentId, (current) =>
-        applyTimeout(current, deps.clock.now().toISOString()),
+      ({ after: final } = await transitionIntent(
+        deps.intents,
+        intentId,
+        (current) => applyTimeout(current, deps.clock.now().toISOString()),
+        intent,
       ));
     } catch (error) {
       // A decision landed first: it wins, the timeout changes nothing.
@@ -114,7 +117,12 @@ export async function notifyDecided(
   if (!loaded || loaded.status === 'pending') return { sent: 0, failed: 0 };
   let queued = loaded;
   if (queueDecidedNotices(loaded).intent !== loaded) {
-    ({ after: queued } = await transitionIntent(deps.intents, loaded.id, queueDecidedNotices));
+    ({ after: queued } = await transitionIntent(
+      deps.intents,
+      loaded.id,
+      queueDecidedNotices,
+      loaded,
+    ));
   }
   const due = queued.pending_notifications.filter((n) => n.kind === 'decided');
   const lastAttempt = input.attempt >= DECIDED_NOTICE_RETRY.attempts - 1;
@@ -153,15 +161,19 @@ export async function runStage(
 
   let entered: IntentState;
   try {
-    ({ after: entered } = await transitionIntent(deps.intents, input.intent_id, (intent) =>
-      enterStage(intent, {
-        step: input.step,
-        stage,
-        recipients,
-        token: input.task_token,
-        at: now.toISOString(),
-        nextAt: stages[stage.index + 1]?.at ?? deadline,
-      }),
+    ({ after: entered } = await transitionIntent(
+      deps.intents,
+      input.intent_id,
+      (intent) =>
+        enterStage(intent, {
+          step: input.step,
+          stage,
+          recipients,
+          token: input.task_token,
+          at: now.toISOString(),
+          nextAt: stages[stage.index + 1]?.at ?? deadline,
+        }),
+      loaded,
     ));
   } catch (error) {
     if (error instanceof DomainError && error.code === 'not_pending') {
@@ -219,8 +231,11 @@ async function sendAndSettle(
   const kept = settled.length - recorded.length;
   const failed = settled.length - sent - kept;
   if (recorded.length === 0) return { intent, sent, failed, kept, lateDecided: [] };
-  const { before, after } = await transitionIntent(deps.intents, intent.id, (current) =>
-    settleNotifications(current, recorded, deps.clock.now().toISOString()),
+  const { before, after } = await transitionIntent(
+    deps.intents,
+    intent.id,
+    (current) => settleNotifications(current, recorded, deps.clock.now().toISOString()),
+    intent,
   );
   return {
     intent: after,

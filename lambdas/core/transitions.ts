@@ -12,14 +12,19 @@ const MAX_ATTEMPTS = 25;
  * write conditionally on the version read, and on a conflict start again from a fresh read.
  * The transition function sees the winner's state on the retry, so a loser gets the contract's
  * 409 (already decided, already voted) with the current intent.
+ *
+ * `current` is the intent as the caller just read or wrote it, to save the first read: if
+ * anyone wrote since, the conditional write fails and the loop reads afresh, so a stale
+ * `current` costs one refused write, never a wrong one.
  */
 export async function transitionIntent(
   repository: IntentRepository,
   intentId: string,
   decide: (intent: IntentState) => Transition,
+  current?: IntentState,
 ): Promise<{ before: IntentState; after: IntentState; transition: Transition }> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-    const before = await repository.get(intentId);
+    const before = attempt === 0 && current ? current : await repository.get(intentId);
     if (!before) throw new DomainError('not_found', 'No such intent.');
     const transition = decide(before);
     const sealed = sealEvents(before, transition.events);
