@@ -26,8 +26,19 @@ const sesRegion = getOptionalStringFromEnv(ENV.emailRegion);
  * and the flow goes on.
  */
 export const SES_MAX_ATTEMPTS = 3;
+/**
+ * Without a limit, a connection that hangs holds its stage task until the task's own timeout
+ * (then the whole task is retried and re-sends what went through); with one, the attempt fails
+ * and the SDK's retry takes over. SES answers SendEmail within a second or two.
+ */
+const SES_REQUEST_TIMEOUT_MS = 8000;
 export const sesClient = new SESv2Client({
   maxAttempts: SES_MAX_ATTEMPTS,
+  requestHandler: {
+    connectionTimeout: 3000,
+    requestTimeout: SES_REQUEST_TIMEOUT_MS,
+    throwOnRequestTimeout: true,
+  },
   ...(sesRegion ? { region: sesRegion } : {}),
 });
 

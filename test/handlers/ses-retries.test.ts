@@ -13,7 +13,8 @@ import { pendingIntentItem, setHandlerEnvironment } from './helpers';
  * `shared/clients.ts`, with its real retry policy, talks to a loopback server that answers as
  * SES does and fails as the test says.
  */
-type Answer = { status: number; errorType?: string };
+/** `status: 'hang'` never answers, as a connection stuck somewhere on the way. */
+type Answer = { status: number | 'hang'; errorType?: string };
 let script: Answer[] = [];
 let attempts = 0;
 const server: Server = createServer((req, res) => {
@@ -21,6 +22,7 @@ const server: Server = createServer((req, res) => {
   req.on('end', () => {
     attempts += 1;
     const answer = script.shift() ?? { status: 200 };
+    if (answer.status === 'hang') return;
     const body =
       answer.status === 200 ? { MessageId: `ses-${attempts}` } : { message: 'SES is unhappy' };
     res.writeHead(answer.status, {
@@ -81,6 +83,24 @@ describe('SES failures during a stage', () => {
       },
     ]);
   });
+
+  it('gives up on a connection that never answers and retries it: the stage is not held up to its own timeout', async () => {
+    const table = pendingTable();
+    serveIntentTable(dynamo, table, { version: 'v2' });
+    script = [{ status: 'hang' }];
+
+    const result = await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+
+    expect(attempts).toBe(2);
+    expect(result).toEqual({ notified: 1 });
+    expect(notices(table)).toEqual([
+      {
+        type: 'notified',
+        channel: 'email',
+        data: { to: 'cfo@company.com', kind: 'notify', message_id: 'ses-2' },
+      },
+    ]);
+  }, 30_000);
 
   it('gives up after the configured attempts, records notification_failed and still completes the stage', async () => {
     const table = pendingTable();
