@@ -1,18 +1,20 @@
 import { EventEmitter } from 'node:events';
+import type { IntentState } from '../domain/intent';
 
 /**
  * A process-local wake-up for long polls: every committed transition announces its intent id, and
  * a long poll in the same process wakes at once instead of at its next poll. In AWS a Lambda
  * container serves one request at a time, so a decision and a waiting long poll never share a
  * process and the poll interval (WAIT_POLL_MS) bounds the delay; on the local stack every handler
- * shares one process, so an agent resumes within a loopback round trip of the decision.
+ * shares one process, so an agent resumes within a loopback round trip of the decision. The
+ * change carries the intent as it was committed, so the woken poll answers without reading it.
  */
 export interface IntentWatch {
   /**
    * Resolves at once if the intent changed since the last call, else at its next change or after
-   * `timeoutMs`: true for a change, false for the timeout.
+   * `timeoutMs`: the latest committed state for a change, null for the timeout.
    */
-  changeOrTimeout(timeoutMs: number): Promise<boolean>;
+  changeOrTimeout(timeoutMs: number): Promise<IntentState | null>;
   close(): void;
 }
 
@@ -24,31 +26,31 @@ class IntentChanges {
     this.emitter.setMaxListeners(0);
   }
 
-  changed(intentId: string): void {
-    this.emitter.emit(intentId);
+  changed(intentId: string, committed: IntentState): void {
+    this.emitter.emit(intentId, committed);
   }
 
   /** Starts watching before the caller reads the intent, so that no change falls in between. */
   watch(intentId: string): IntentWatch {
-    let changedSinceLastWait = false;
+    let latest: IntentState | null = null;
     let wake: (() => void) | undefined;
-    const listener = () => {
-      changedSinceLastWait = true;
+    const listener = (committed: IntentState) => {
+      if (!latest || committed.version > latest.version) latest = committed;
       wake?.();
     };
     this.emitter.on(intentId, listener);
     return {
       changeOrTimeout: (timeoutMs) =>
-        new Promise<boolean>((resolve) => {
+        new Promise<IntentState | null>((resolve) => {
           const done = () => {
             clearTimeout(timer);
             wake = undefined;
-            const changed = changedSinceLastWait;
-            changedSinceLastWait = false;
+            const changed = latest;
+            latest = null;
             resolve(changed);
           };
           const timer = setTimeout(done, Math.max(0, timeoutMs));
-          if (changedSinceLastWait) done();
+          if (latest) done();
           else wake = done;
         }),
       close: () => {

@@ -163,13 +163,14 @@ export async function waitForIntent(
     if (first.status !== 'pending') return toView(first);
     const deadline = Date.now() + timeoutSeconds * 1000;
     while (Date.now() < deadline) {
-      const changed = await watch.changeOrTimeout(
+      const committed = await watch.changeOrTimeout(
         Math.min(deps.waitPollMs, Math.max(0, deadline - Date.now())),
       );
-      if (changed) {
-        // Woken by a write in this process: read the whole intent once, not its status first.
-        const current = await loadVisible(deps, principal, id);
-        if (current.status !== 'pending') return toView(current);
+      if (committed) {
+        // Woken by a write in this process: it carries the intent as committed, no read needed.
+        if (committed.status !== 'pending' && canSee(principal, committed)) {
+          return toView(committed);
+        }
         continue;
       }
       const status = await deps.intents.getStatus(id);

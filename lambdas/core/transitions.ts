@@ -35,7 +35,7 @@ export async function transitionIntent(
       version: before.version + 1,
     };
     if (await repository.commit(after, before.version, sealed.events)) {
-      intentChanges.changed(intentId);
+      intentChanges.changed(intentId, after);
       return { before, after, transition };
     }
     // Someone else wrote first. Back off a little so that a burst of writers spreads out.
