@@ -115,18 +115,17 @@ export async function notifyDecided(
 ): Promise<{ sent: number; failed: number }> {
   const loaded = await deps.intents.get(input.intent_id);
   if (!loaded || loaded.status === 'pending') return { sent: 0, failed: 0 };
-  let queued = loaded;
-  if (queueDecidedNotices(loaded).intent !== loaded) {
-    ({ after: queued } = await transitionIntent(
-      deps.intents,
-      loaded.id,
-      queueDecidedNotices,
-      loaded,
-    ));
-  }
+  // What to tell follows from the stored intent (`sent_messages`, `decided_notices`), so it is
+  // queued in the same write that settles the sends, not in one of its own before them: a
+  // crash in between finds the same notices to send again, as a stored queue would.
+  const queued = queueDecidedNotices(loaded).intent;
   const due = queued.pending_notifications.filter((n) => n.kind === 'decided');
+  if (due.length === 0) return { sent: 0, failed: 0 };
   const lastAttempt = input.attempt >= DECIDED_NOTICE_RETRY.attempts - 1;
-  const result = await sendAndSettle(deps, queued, due, { retryLater: !lastAttempt });
+  const result = await sendAndSettle(deps, queued, due, {
+    retryLater: !lastAttempt,
+    queueDecided: true,
+  });
   if (result.kept > 0) throw new DecidedNoticesPendingError(result.kept, due.length);
   return { sent: result.sent, failed: result.failed };
 }
@@ -196,13 +195,13 @@ export async function runStage(
  * Sends notices side by side, then records them in one write: the store's writes are the cost
  * that grows with recipients. A crash before the record re-sends the batch (at-least-once).
  * With `retryLater`, failures that may pass are left queued (for a later attempt) instead of
- * recorded as failed.
+ * recorded as failed; with `queueDecided`, the decided notices are queued in the same write.
  */
 async function sendAndSettle(
   deps: StageRunnerDeps,
   intent: IntentState,
   notifications: PendingNotification[],
-  options: { retryLater: boolean } = { retryLater: false },
+  options: { retryLater?: boolean; queueDecided?: boolean } = {},
 ): Promise<{
   intent: IntentState;
   sent: number;
@@ -234,7 +233,12 @@ async function sendAndSettle(
   const { before, after } = await transitionIntent(
     deps.intents,
     intent.id,
-    (current) => settleNotifications(current, recorded, deps.clock.now().toISOString()),
+    (current) =>
+      settleNotifications(
+        options.queueDecided ? queueDecidedNotices(current).intent : current,
+        recorded,
+        deps.clock.now().toISOString(),
+      ),
     intent,
   );
   return {

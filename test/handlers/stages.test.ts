@@ -185,7 +185,7 @@ describe('Handler: plan-stage', () => {
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);
   });
 
-  it('keeps decided notices that SES throttled queued and throws, so the task retries them; the last attempt records them', async () => {
+  it('throws when SES throttled a decided notice, so the task retries it; the last attempt records it as failed', async () => {
     const table: FakeIntentTable = {
       meta: intentItem({
         status: 'rejected',
@@ -211,12 +211,12 @@ describe('Handler: plan-stage', () => {
     await expect(notifyDecided({ intent_id: 'int_1', attempt: 0 })).rejects.toThrow(
       /1 of 1 decided notices failed for now/,
     );
-    expect(table.meta).toMatchObject({
-      pending_notifications: [{ to: 'cfo@company.com', kind: 'decided', channel: 'email' }],
-    });
+    // Nothing was written: the notice follows from the stored intent, and is found again.
+    expect(table.meta).toMatchObject({ pending_notifications: [] });
+    expect(table.meta.decided_notices).toBeUndefined();
     expect(table.trail).toEqual([]);
 
-    // The retry (same queue, nothing queued twice) succeeds.
+    // The retry sends it once more and records it, queued and settled in one write.
     ses.on(SendEmailCommand).resolves({ MessageId: 'ses-9' });
     expect(await notifyDecided({ intent_id: 'int_1', attempt: 1 })).toEqual({ sent: 1, failed: 0 });
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(2);
