@@ -77,14 +77,31 @@ export function apiEvent(options: {
   };
 }
 
+/** The intent the payment-flow tests store: the payments agent asks about the ACME invoice. */
+export const PAYMENT_INTENT = {
+  intent_type: 'intent.payment.v1',
+  to_agent: 'agent://payments',
+  from_agent: 'agent://payments',
+  summary: 'Pay the ACME invoice',
+} as const;
+
+/** What an intent's META carries once its first stage has started and stored the task token. */
+export const IN_FIRST_STAGE = {
+  event_count: 2,
+  version: 3,
+  stage_index: 0,
+  task_token: 'token-of-stage-0',
+} as const;
+
 /**
- * The META item of a pending intent one reviewer is asked about on `channels`, created `now`
- * with an hour to its deadline, before its first stage: what a stage-task test starts from.
+ * The META item of a pending intent one reviewer is asked about by email, created `now` with an
+ * hour to its deadline, before its first stage: what a stage-task test starts from. `overrides`
+ * replace whole fields; `policy` replaces fields of the policy (its channels, steps, reminders).
  */
 export function pendingIntentItem(
   now: number,
   overrides: Record<string, unknown> = {},
-  channels: string[] = ['email'],
+  policy: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return {
     pk: 'INTENT#int_1',
@@ -101,7 +118,8 @@ export function pendingIntentItem(
       timeout: { after: 3600, action: 'reject' },
       required_approvals: 1,
       steps: null,
-      channels,
+      channels: ['email'],
+      ...policy,
     },
     recipients: ['cfo@company.com'],
     approvals: [],

@@ -17,7 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import canonicalize from 'canonicalize';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { IntentState } from '../../lambdas/domain/intent';
-import { apiEvent, KEYS, keyItemFor, setHandlerEnvironment } from './helpers';
+import { apiEvent, KEYS, keyItemFor, pendingIntentItem, setHandlerEnvironment } from './helpers';
 
 setHandlerEnvironment();
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -168,42 +168,17 @@ describe('Handler: intents-write', () => {
 });
 
 describe('Handler: intents-decide', () => {
-  const stored = (overrides: Partial<IntentState> = {}) => ({
-    pk: 'INTENT#int_1',
-    sk: 'META',
-    id: 'int_1',
-    intent_type: 'intent.report.review_approval.v1',
-    to_agent: 'agent://a',
-    from_agent: KEYS.agent.principal,
-    summary: 'Report',
-    status: 'pending',
-    policy: {
-      remind_after: [300],
-      escalate: [],
-      timeout: { after: 3600, action: 'reject' },
-      required_approvals: 1,
-      steps: null,
-      channels: ['email'],
-    },
-    recipients: ['cfo@company.com'],
-    approvals: [],
-    decision: null,
-    callback_url: null,
-    step: 0,
-    created_at: '2026-11-24T09:00:00.000Z',
-    updated_at: '2026-11-24T09:00:00.000Z',
-    deadline_at: '2099-11-24T10:00:00.000Z',
-    next_action_at: null,
-    event_count: 1,
-    last_event_hash: 'a'.repeat(64),
-    version: 3,
-    asked: ['cfo@company.com'],
-    step_started_at: '2026-11-24T09:00:00.000Z',
-    stage_index: 0,
-    task_token: 'token-of-stage-0',
-    pending_notifications: [],
-    ...overrides,
-  });
+  const stored = (overrides: Partial<IntentState> = {}) =>
+    pendingIntentItem(Date.parse('2026-11-24T09:00:00.000Z'), {
+      intent_type: 'intent.report.review_approval.v1',
+      from_agent: KEYS.agent.principal,
+      summary: 'Report',
+      deadline_at: '2099-11-24T10:00:00.000Z',
+      version: 3,
+      stage_index: 0,
+      task_token: 'token-of-stage-0',
+      ...overrides,
+    });
   const decide = (body: unknown, role: 'reviewer' | 'agent' = 'reviewer') =>
     decideHandler(
       apiEvent({

@@ -7,7 +7,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setHandlerEnvironment } from './helpers';
+import { pendingIntentItem, setHandlerEnvironment } from './helpers';
 
 setHandlerEnvironment();
 process.env.STATE_MACHINE_ARN =
@@ -17,42 +17,18 @@ const dynamo = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 const { handler } = await import('../../lambdas/handlers/reconcile');
 
-const created = new Date(Date.now() - 60 * 60 * 1000).toISOString();
-const meta = {
-  pk: 'INTENT#int_1',
-  sk: 'META',
-  id: 'int_1',
-  intent_type: 'intent.deploy.v1',
-  to_agent: 'agent://a',
-  from_agent: 'agent://a',
-  summary: 'Deploy',
-  status: 'pending',
-  policy: {
-    remind_after: [],
-    escalate: [],
-    timeout: { after: 36000, action: 'reject' },
-    required_approvals: 1,
-    steps: null,
-    channels: ['email'],
+// Created an hour ago, in its first stage, with nine hours to its deadline.
+const meta = pendingIntentItem(
+  Date.now() - 60 * 60 * 1000,
+  {
+    summary: 'Deploy',
+    deadline_at: new Date(Date.now() + 9 * 60 * 60 * 1000).toISOString(),
+    version: 3,
+    stage_index: 0,
+    task_token: 'AAAA-secret-task-token',
   },
-  recipients: ['cfo@company.com'],
-  approvals: [],
-  decision: null,
-  callback_url: null,
-  step: 0,
-  created_at: created,
-  updated_at: created,
-  deadline_at: new Date(Date.now() + 9 * 60 * 60 * 1000).toISOString(),
-  next_action_at: null,
-  event_count: 1,
-  last_event_hash: 'a'.repeat(64),
-  version: 3,
-  asked: ['cfo@company.com'],
-  step_started_at: created,
-  stage_index: 0,
-  task_token: 'AAAA-secret-task-token',
-  pending_notifications: [],
-};
+  { remind_after: [], timeout: { after: 36000, action: 'reject' } },
+);
 const SECRET_PAYLOAD = { iban: 'DE89 3704 0044 0532 0130 00' };
 
 describe('Handler: reconcile (scheduled)', () => {

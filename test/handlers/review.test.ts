@@ -5,7 +5,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signReviewLink } from '../../lambdas/domain/review-link';
 import { type FakeIntentTable, serveIntentTable } from './fake-table';
-import { apiEvent, setHandlerEnvironment } from './helpers';
+import {
+  apiEvent,
+  IN_FIRST_STAGE,
+  PAYMENT_INTENT,
+  pendingIntentItem,
+  setHandlerEnvironment,
+} from './helpers';
 
 /**
  * The review form in approval chains, on the handler with a mocked table: a form counts only in
@@ -21,42 +27,13 @@ const SECRET = 'test-secret'; // LINK_SIGNING_SECRET of setHandlerEnvironment
 const now = Date.now();
 const table: FakeIntentTable = { meta: {}, trail: [] };
 
-const intentItem = (steps: { reviewers: string[]; required_approvals: number }[] | null) => ({
-  pk: 'INTENT#int_1',
-  sk: 'META',
-  id: 'int_1',
-  intent_type: 'intent.payment.v1',
-  to_agent: 'agent://payments',
-  from_agent: 'agent://payments',
-  summary: 'Pay the ACME invoice',
-  status: 'pending',
-  policy: {
-    remind_after: [],
-    escalate: [],
-    timeout: { after: 3600, action: 'reject' },
-    required_approvals: 1,
-    steps,
-    channels: ['email'],
-  },
-  recipients: ['cfo@company.com'],
-  approvals: [],
-  decision: null,
-  callback_url: null,
-  step: 0,
-  created_at: new Date(now).toISOString(),
-  updated_at: new Date(now).toISOString(),
-  deadline_at: new Date(now + 3600_000).toISOString(),
-  next_action_at: null,
-  event_count: 2,
-  last_event_hash: 'a'.repeat(64),
-  version: 3,
-  asked: ['cfo@company.com'],
-  step_started_at: new Date(now).toISOString(),
-  stage_index: 0,
-  task_token: 'token-of-stage-0',
-  pending_notifications: [],
-  viewed_by: [],
-});
+/** The intent in its first stage, asked on a chain of `steps` or (null) of the one reviewer. */
+const intentItem = (steps: { reviewers: string[]; required_approvals: number }[] | null) =>
+  pendingIntentItem(
+    now,
+    { ...PAYMENT_INTENT, ...IN_FIRST_STAGE, viewed_by: [] },
+    { remind_after: [], steps },
+  );
 
 // The CFO approves both steps; nothing forbids the same reviewer in two steps.
 const CHAIN = [

@@ -13,7 +13,13 @@ import {
   signSlackRequest,
 } from '../../local/standins/slack';
 import { type FakeSlack, startFakeSlack } from './fake-slack';
-import { apiEvent, setHandlerEnvironment } from './helpers';
+import {
+  apiEvent,
+  IN_FIRST_STAGE,
+  PAYMENT_INTENT,
+  pendingIntentItem,
+  setHandlerEnvironment,
+} from './helpers';
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tests';
 const USERS: Record<string, string> = {
@@ -41,42 +47,16 @@ afterAll(() => slack.close());
 const now = Date.now();
 /** The stored intent: what every read returns, replaced by every write, like the table. */
 let meta: Record<string, unknown>;
-const intentItem = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'INTENT#int_1',
-  sk: 'META',
-  id: 'int_1',
-  intent_type: 'intent.payment.v1',
-  to_agent: 'agent://payments',
-  from_agent: 'agent://payments',
-  summary: 'Pay the ACME invoice',
-  status: 'pending',
-  policy: {
-    remind_after: [],
-    escalate: [],
-    timeout: { after: 3600, action: 'reject' },
-    required_approvals: 1,
-    steps: null,
-    channels: ['email', 'slack'],
-  },
-  recipients: ['cfo@company.com'],
-  approvals: [],
-  decision: null,
-  callback_url: null,
-  step: 0,
-  created_at: new Date(now).toISOString(),
-  updated_at: new Date(now).toISOString(),
-  deadline_at: new Date(now + 3600_000).toISOString(),
-  next_action_at: null,
-  event_count: 2,
-  last_event_hash: 'a'.repeat(64),
-  version: 3,
-  asked: ['cfo@company.com'],
-  step_started_at: new Date(now).toISOString(),
-  stage_index: 0,
-  task_token: 'token-of-stage-0',
-  pending_notifications: [],
-  ...overrides,
-});
+/** The intent in its first stage, asked on email and Slack; `policy` replaces fields of its policy. */
+const intentItem = (
+  overrides: Record<string, unknown> = {},
+  policy: Record<string, unknown> = {},
+) =>
+  pendingIntentItem(
+    now,
+    { ...PAYMENT_INTENT, ...IN_FIRST_STAGE, ...overrides },
+    { remind_after: [], channels: ['email', 'slack'], ...policy },
+  );
 
 beforeEach(() => {
   meta = intentItem();
@@ -144,6 +124,27 @@ const click = (
     blockId: 'countersign.decide:user',
     value: 'int_1:0',
     ...extra,
+  });
+
+/**
+ * The reject-reason modal submitted for the message of `click`; `step`, when given, is the step
+ * the modal was opened in, as its private metadata carries it.
+ */
+const submission = (userId: string, reason: string, step?: number) =>
+  buildViewSubmissionBody({
+    userId,
+    view: {
+      id: 'V1',
+      callback_id: 'countersign.reject_reason',
+      private_metadata: JSON.stringify({
+        intent_id: 'int_1',
+        channel: 'D_CFO',
+        ts: '1780000000.000100',
+        block_id: 'countersign.decide:user',
+        ...(step === undefined ? {} : { step }),
+      }),
+    },
+    values: { reason: { reason } },
   });
 
 const writes = () => dynamo.commandCalls(TransactWriteCommand).length;
@@ -356,22 +357,6 @@ describe('Handler: POST /slack/interactions, Reject', () => {
     expect(ephemerals()[0]).toContain('not asked to decide');
   });
 
-  const submission = (userId: string, reason: string) =>
-    buildViewSubmissionBody({
-      userId,
-      view: {
-        id: 'V1',
-        callback_id: 'countersign.reject_reason',
-        private_metadata: JSON.stringify({
-          intent_id: 'int_1',
-          channel: 'D_CFO',
-          ts: '1780000000.000100',
-          block_id: 'countersign.decide:user',
-        }),
-      },
-      values: { reason: { reason } },
-    });
-
   it('the submitted reason rejects on channel slack, closes the modal, and updates the message', async () => {
     const result = await post(submission('U_CFO', '  Wrong vendor  '));
 
@@ -408,35 +393,16 @@ describe('Handler: POST /slack/interactions, Reject', () => {
 describe('Handler: POST /slack/interactions, approval chains', () => {
   // The CFO approves both steps; nothing forbids the same reviewer in two steps.
   const chain = () =>
-    intentItem({
-      policy: {
-        remind_after: [],
-        escalate: [],
-        timeout: { after: 3600, action: 'reject' },
-        required_approvals: 1,
+    intentItem(
+      {},
+      {
         steps: [
           { reviewers: ['cfo@company.com'], required_approvals: 1 },
           { reviewers: ['cfo@company.com', 'ceo@company.com'], required_approvals: 1 },
         ],
-        channels: ['email', 'slack'],
       },
-    });
-  const reasonFor = (userId: string, step?: number) =>
-    buildViewSubmissionBody({
-      userId,
-      view: {
-        id: 'V1',
-        callback_id: 'countersign.reject_reason',
-        private_metadata: JSON.stringify({
-          intent_id: 'int_1',
-          channel: 'D_CFO',
-          ts: '1780000000.000100',
-          block_id: 'countersign.decide:user',
-          ...(step === undefined ? {} : { step }),
-        }),
-      },
-      values: { reason: { reason: 'Not this quarter' } },
-    });
+    );
+  const reasonFor = (userId: string, step?: number) => submission(userId, 'Not this quarter', step);
 
   beforeEach(() => {
     meta = chain();

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { verifyReviewLink } from '../../lambdas/domain/review-link';
 import { type FakeSlack, startFakeSlack } from './fake-slack';
 import { type FakeIntentTable, serveIntentTable } from './fake-table';
-import { setHandlerEnvironment } from './helpers';
+import { PAYMENT_INTENT, pendingIntentItem, setHandlerEnvironment } from './helpers';
 
 setHandlerEnvironment();
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -28,42 +28,12 @@ const table: FakeIntentTable = { meta: {}, trail: [] };
 /** Each test's intent is at a new version, as each run of a stage is in the table. */
 let version = 1;
 
-const intentItem = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'INTENT#int_1',
-  sk: 'META',
-  id: 'int_1',
-  intent_type: 'intent.payment.v1',
-  to_agent: 'agent://payments',
-  from_agent: 'agent://payments',
-  summary: 'Pay the ACME invoice',
-  status: 'pending',
-  policy: {
-    remind_after: [300],
-    escalate: [],
-    timeout: { after: 3600, action: 'reject' },
-    required_approvals: 1,
-    steps: null,
-    channels: ['email', 'slack'],
-  },
-  recipients: ['cfo@company.com'],
-  approvals: [],
-  decision: null,
-  callback_url: null,
-  step: 0,
-  created_at: new Date(now).toISOString(),
-  updated_at: new Date(now).toISOString(),
-  deadline_at: new Date(now + 3600_000).toISOString(),
-  next_action_at: null,
-  event_count: 1,
-  last_event_hash: 'a'.repeat(64),
-  version,
-  asked: ['cfo@company.com', 'team:finance'],
-  step_started_at: new Date(now).toISOString(),
-  stage_index: -1,
-  task_token: null,
-  pending_notifications: [],
-  ...overrides,
-});
+const intentItem = (overrides: Record<string, unknown> = {}) =>
+  pendingIntentItem(
+    now,
+    { ...PAYMENT_INTENT, version, asked: ['cfo@company.com', 'team:finance'], ...overrides },
+    { channels: ['email', 'slack'] },
+  );
 
 beforeEach(() => {
   version += 10;

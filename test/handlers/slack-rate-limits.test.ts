@@ -35,7 +35,7 @@ beforeEach(() => {
   // Each test is a new run of the stage, at a new version, as in the table.
   version += 10;
   table = {
-    meta: pendingIntentItem(now, { version }, ['email', 'slack']),
+    meta: pendingIntentItem(now, { version }, { channels: ['email', 'slack'] }),
     trail: [],
   };
   serveIntentTable(dynamo, table, { version: 'v2' });

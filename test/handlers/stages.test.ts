@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyReviewLink } from '../../lambdas/domain/review-link';
 import { type FakeIntentTable, serveIntentTable } from './fake-table';
-import { setHandlerEnvironment } from './helpers';
+import { pendingIntentItem, setHandlerEnvironment } from './helpers';
 
 setHandlerEnvironment();
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -16,42 +16,9 @@ const { handler: planStage } = await import('../../lambdas/handlers/plan-stage')
 const { handler: notifyDecided } = await import('../../lambdas/handlers/notify-decided');
 
 const now = Date.now();
-const intentItem = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'INTENT#int_1',
-  sk: 'META',
-  id: 'int_1',
-  intent_type: 'intent.deploy.v1',
-  to_agent: 'agent://a',
-  from_agent: 'agent://a',
-  summary: 'Deploy <b>v2</b>',
-  status: 'pending',
-  policy: {
-    remind_after: [300],
-    escalate: [],
-    timeout: { after: 3600, action: 'reject' },
-    required_approvals: 1,
-    steps: null,
-    channels: ['email'],
-  },
-  recipients: ['cfo@company.com'],
-  approvals: [],
-  decision: null,
-  callback_url: null,
-  step: 0,
-  created_at: new Date(now).toISOString(),
-  updated_at: new Date(now).toISOString(),
-  deadline_at: new Date(now + 3600_000).toISOString(),
-  next_action_at: null,
-  event_count: 1,
-  last_event_hash: 'a'.repeat(64),
-  version: 1,
-  asked: ['cfo@company.com'],
-  step_started_at: new Date(now).toISOString(),
-  stage_index: -1,
-  task_token: null,
-  pending_notifications: [],
-  ...overrides,
-});
+// The summary has markup, for the tests that it is escaped in the email.
+const intentItem = (overrides: Record<string, unknown> = {}) =>
+  pendingIntentItem(now, { summary: 'Deploy <b>v2</b>', ...overrides });
 
 describe('Handler: stage-task', () => {
   afterEach(() => {
