@@ -7,7 +7,6 @@ import { signReviewLink } from '../domain/review-link';
 import {
   askedAtStage,
   DECIDED_NOTICE_RETRY,
-  decidedNoticesQueuedSince,
   enterStage,
   nextAction,
   planStages,
@@ -93,21 +92,26 @@ export async function planNextStage(deps: PlanStageDeps, intentId: string): Prom
   return finish(intent.status, hasCallback && intent.status !== 'pending');
 }
 
-/** Some decided notices failed for now and stay queued: the task's Retry runs it again later. */
+/**
+ * Some decided notices cannot go out yet (they failed for now, or a stage is still sending the
+ * messages they would update): the task's Retry runs it again later.
+ */
 export class DecidedNoticesPendingError extends Error {
-  constructor(kept: number, total: number) {
-    super(`${kept} of ${total} decided notices failed for now; queued for the next attempt`);
+  constructor(message: string) {
+    super(message);
     this.name = 'DecidedNoticesPendingError';
   }
 }
 
 /**
  * The NotifyDecided task, once the intent is final: tells everyone it reached
- * (`queueDecidedNotices`). Queued in one write and settled in one more, as a stage's notices
- * are. Notices that failed in a way that may pass (Slack or SES unavailable, throttled) stay
- * queued and the task throws, so Step Functions retries it later; refusals (no such message)
- * and, on the last attempt (`attempt` counts from 0), everything left are recorded as
- * `notification_failed`.
+ * (`queueDecidedNotices`). It is the only sender of decided notices, so none goes out twice:
+ * while a stage that began before the decision is still sending (its notices still pending),
+ * it waits for the stage to record them (the stage's record then queues their decided notices
+ * too) by throwing, so that Step Functions retries it. Notices that failed in a way that may
+ * pass (Slack or SES unavailable, throttled) stay queued and it throws likewise; refusals (no
+ * such message) and, on the last attempt (`attempt` counts from 0), everything left are
+ * recorded as `notification_failed`.
  */
 export async function notifyDecided(
   deps: StageRunnerDeps,
@@ -115,18 +119,30 @@ export async function notifyDecided(
 ): Promise<{ sent: number; failed: number }> {
   const loaded = await deps.intents.get(input.intent_id);
   if (!loaded || loaded.status === 'pending') return { sent: 0, failed: 0 };
+  const lastAttempt = input.attempt >= DECIDED_NOTICE_RETRY.attempts - 1;
+  const sending = loaded.pending_notifications.filter((n) => n.kind !== 'decided').length;
+  // A stage task that died mid-send leaves its notices pending for good: the last attempt
+  // tells whom it can rather than wait on it.
+  if (sending > 0 && !lastAttempt) {
+    throw new DecidedNoticesPendingError(`a stage is still sending ${sending} notices`);
+  }
   // What to tell follows from the stored intent (`sent_messages`, `decided_notices`), so it is
   // queued in the same write that settles the sends, not in one of its own before them: a
-  // crash in between finds the same notices to send again, as a stored queue would.
-  const queued = queueDecidedNotices(loaded).intent;
-  const due = queued.pending_notifications.filter((n) => n.kind === 'decided');
+  // crash in between finds the same notices to send again, as a stored queue would. No stage
+  // can add messages meanwhile: none begins once the intent is final.
+  const due = queueDecidedNotices(loaded).intent.pending_notifications.filter(
+    (n) => n.kind === 'decided',
+  );
   if (due.length === 0) return { sent: 0, failed: 0 };
-  const lastAttempt = input.attempt >= DECIDED_NOTICE_RETRY.attempts - 1;
-  const result = await sendAndSettle(deps, queued, due, {
+  const result = await sendAndSettle(deps, loaded, due, {
     retryLater: !lastAttempt,
     queueDecided: true,
   });
-  if (result.kept > 0) throw new DecidedNoticesPendingError(result.kept, due.length);
+  if (result.kept > 0) {
+    throw new DecidedNoticesPendingError(
+      `${result.kept} of ${due.length} decided notices failed for now; queued for the next attempt`,
+    );
+  }
   return { sent: result.sent, failed: result.failed };
 }
 
@@ -182,12 +198,9 @@ export async function runStage(
     throw error;
   }
   const stageNotices = entered.pending_notifications.filter((n) => n.kind !== 'decided');
+  // If the intent ends while these are sent, their record queues the decided notices of the
+  // messages sent (`settleNotifications`), and NotifyDecided, which waits for it, sends them.
   const settled = await sendAndSettle(deps, entered, stageNotices);
-  // The intent ended while this stage was sending (a fast reviewer): the settle queued the
-  // decided notices of the messages just sent, which NotifyDecided may already have missed.
-  if (settled.lateDecided.length > 0) {
-    await sendAndSettle(deps, settled.intent, settled.lateDecided);
-  }
   return { notified: settled.sent };
 }
 
@@ -203,13 +216,10 @@ async function sendAndSettle(
   notifications: PendingNotification[],
   options: { retryLater?: boolean; queueDecided?: boolean } = {},
 ): Promise<{
-  intent: IntentState;
   sent: number;
   failed: number;
   /** Failures left queued for a later attempt. */
   kept: number;
-  /** Decided notices this settle queued: the intent had ended while these were being sent. */
-  lateDecided: PendingNotification[];
 }> {
   const settled: { notification: PendingNotification; outcome: SendOutcome }[] = [];
   for (let start = 0; start < notifications.length; start += SEND_CONCURRENCY) {
@@ -229,8 +239,8 @@ async function sendAndSettle(
   );
   const kept = settled.length - recorded.length;
   const failed = settled.length - sent - kept;
-  if (recorded.length === 0) return { intent, sent, failed, kept, lateDecided: [] };
-  const { before, after } = await transitionIntent(
+  if (recorded.length === 0) return { sent, failed, kept };
+  await transitionIntent(
     deps.intents,
     intent.id,
     (current) =>
@@ -241,13 +251,7 @@ async function sendAndSettle(
       ),
     intent,
   );
-  return {
-    intent: after,
-    sent,
-    failed,
-    kept,
-    lateDecided: decidedNoticesQueuedSince(before, after),
-  };
+  return { sent, failed, kept };
 }
 
 /** Enough to send a team's notices quickly without tripping SES or Slack rate limits. */

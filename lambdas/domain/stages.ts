@@ -240,21 +240,6 @@ function decidedNoticeKey(message: Pick<SentMessage, 'to' | 'message_id'> & { ch
   return message.channel === 'email' ? `email:${message.to}` : `slack:${message.message_id}`;
 }
 
-/** The decided notices that `after` queued and `before` had not: who queued them sends them. */
-export function decidedNoticesQueuedSince(
-  before: IntentState,
-  after: IntentState,
-): PendingNotification[] {
-  const earlier = new Set(before.decided_notices ?? []);
-  return after.pending_notifications.filter(
-    (n) =>
-      n.kind === 'decided' &&
-      !earlier.has(
-        decidedNoticeKey({ channel: n.channel, to: n.to, message_id: n.message_id ?? '' }),
-      ),
-  );
-}
-
 /** Records several sent (or failed) notifications as one transition, in the given order. */
 export function settleNotifications(
   intent: IntentState,

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { applyTimeout, applyVote } from '../../lambdas/domain/decisions';
 import type { IntentState, ResolvedPolicy } from '../../lambdas/domain/intent';
 import {
-  decidedNoticesQueuedSince,
   enterStage,
   nextAction,
   planStages,
@@ -383,7 +382,6 @@ describe('queueDecidedNotices', () => {
     expect(late.pending_notifications).toEqual([
       { to: 'b@x.com', kind: 'decided', channel: 'slack', message_id: 'slack:D_B:2.1' },
     ]);
-    expect(decidedNoticesQueuedSince(queued, late)).toEqual(late.pending_notifications);
     expect(decidedSoFar).toBe(3);
     // Settling the decided notices themselves queues nothing more.
     const told = settleNotifications(

@@ -229,56 +229,74 @@ describe('Handler: stage-task, on Slack', () => {
     ).toHaveLength(4);
   });
 
-  it('a decision landing while a stage is still sending: that stage updates its own messages once it has sent them', async () => {
-    table.meta = intentItem({ asked: ['cfo@company.com'] });
-    let noticesAtDecision: unknown;
-    // The first notice's email is slow; the reviewer decides on Slack meanwhile, and the
-    // workflow's NotifyDecided runs before the stage has recorded what it sent.
+  it('a decision landing while a reminder stage is still sending: NotifyDecided waits for it, then tells each message once', async () => {
+    await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+    const firstStagePosts = slack.callsTo('chat.postMessage').length;
+    const attempts: unknown[] = [];
+    // The reminder's first email is slow; a@x.com decides on Slack meanwhile, and the
+    // workflow's NotifyDecided runs before the reminder stage has recorded what it sent.
+    let decided = false;
     ses.on(SendEmailCommand).callsFake(async () => {
-      table.meta = {
-        ...table.meta,
-        version: Number(table.meta.version) + 1,
-        status: 'approved',
-        decision: {
-          outcome: 'approved',
-          by: 'cfo@company.com',
-          at: new Date(now + 1000).toISOString(),
-          comment: null,
-          channel: 'slack',
-        },
-      };
-      noticesAtDecision = await notifyDecided({ intent_id: 'int_1', attempt: 0 });
+      if (!decided) {
+        decided = true;
+        table.meta = {
+          ...table.meta,
+          version: Number(table.meta.version) + 1,
+          status: 'approved',
+          decision: {
+            outcome: 'approved',
+            by: 'a@x.com',
+            at: new Date(now + 301_000).toISOString(),
+            comment: null,
+            channel: 'slack',
+          },
+        };
+        attempts.push(
+          await notifyDecided({ intent_id: 'int_1', attempt: 0 }).catch((e: Error) => e.message),
+        );
+      }
       return { MessageId: 'ses-1' };
     });
 
-    await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+    await stageTask({ intent_id: 'int_1', step: 0, stage: 1, task_token: 'tok-1' });
 
-    expect(noticesAtDecision).toEqual({ sent: 0, failed: 0 });
-    // The stage's settle found the intent decided and updated the DM it had just posted, so
-    // no button is left live. The decider (cfo) gets no decided email.
-    const [dm] = slack.callsTo('chat.postMessage');
-    const updates = slack.callsTo('chat.update');
-    expect(updates.map((call) => [call.args.channel, call.args.ts])).toEqual([
-      [
-        String(dm?.args.channel).replace(/^U_/, 'D_'),
-        expect.stringMatching(/^1780000000\.000\d+$/),
-      ],
-    ]);
-    expect(JSON.stringify(updates[0]?.args.blocks)).toContain('*Approved* by cfo@company.com');
-    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
-    // The decision stands, and the trail shows the notice, the update, and nothing queued.
+    expect(attempts).toEqual(['a stage is still sending 6 notices']);
+    // The stage task itself sends no decided notice: its record only queued them.
+    expect(slack.callsTo('chat.update')).toHaveLength(0);
+    const posts = slack.callsTo('chat.postMessage');
+    expect(posts.length).toBe(firstStagePosts * 2);
+
+    // The task's retry finds every message of both stages and tells each exactly once.
+    await notifyDecided({ intent_id: 'int_1', attempt: 1 });
+    const updated = slack
+      .callsTo('chat.update')
+      .map((call) => `${call.args.channel}:${call.args.ts}`)
+      .sort();
+    expect(new Set(updated).size).toBe(updated.length);
+    expect(updated).toHaveLength(posts.length);
+    const decidedEmails = () =>
+      ses
+        .commandCalls(SendEmailCommand)
+        .map((call) => call.args[0].input)
+        .filter((input) =>
+          input.Content?.Simple?.Headers?.some(
+            (h) => h.Name === 'X-Countersign-Kind' && h.Value === 'decided',
+          ),
+        )
+        .map((input) => input.Destination?.ToAddresses?.[0])
+        .sort();
+    // One decided email per address emailed, none to the decider.
+    expect(decidedEmails()).toEqual(['b@x.com', 'cfo@company.com']);
     expect(table.meta).toMatchObject({ status: 'approved', pending_notifications: [] });
-    expect(
-      table.trail.map((event) => [
-        event.type,
-        event.channel,
-        (event.data as { kind: string }).kind,
-      ]),
-    ).toEqual([
-      ['notified', 'email', 'notify'],
-      ['notified', 'slack', 'notify'],
-      ['notified', 'slack', 'decided'],
-    ]);
+
+    // Run again (a retried task): nothing more goes out.
+    await notifyDecided({ intent_id: 'int_1', attempt: 2 });
+    expect(slack.callsTo('chat.update')).toHaveLength(posts.length);
+    expect(decidedEmails()).toEqual(['b@x.com', 'cfo@company.com']);
+    const decidedEvents = table.trail.filter(
+      (event) => (event.data as { kind?: string }).kind === 'decided',
+    );
+    expect(decidedEvents).toHaveLength(posts.length + 2);
   });
 
   it('records a failed update of a Slack message without stopping the email notices', async () => {
