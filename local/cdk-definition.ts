@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { FUNCTION_METADATA_KEY, FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
 
@@ -29,8 +29,21 @@ type CfnResource = {
 export type SynthesizedTemplate = { Resources: Record<string, CfnResource> };
 
 const REPOSITORY_ROOT = path.resolve(import.meta.dirname, '..');
-/** What the template is made from: the construct, the functions, and the CDK's version. */
-const TEMPLATE_SOURCES = ['lib', 'lambdas', 'bin', 'local/synthesize.ts', 'package-lock.json'];
+/**
+ * What the template is made from: the construct (`lib/`), what it imports from `lambdas/` (the
+ * function list, retry constants), the synthesis with its local account and region, and the
+ * CDK's version (the lock file). Handler code is in `lambdas/` too: a change to it costs one
+ * synthesis more, never a stale template.
+ */
+const TEMPLATE_SOURCES = [
+  'lib',
+  'lambdas',
+  'local/synthesize.ts',
+  'local/cdk-definition.ts',
+  'package-lock.json',
+];
+/** A synthesis that takes longer than this is stuck (it takes seconds). */
+const SYNTHESIS_TIMEOUT_MS = 180_000;
 
 /**
  * The synthesized template, kept in `cacheDir` under a hash of its sources: synthesis takes
@@ -39,11 +52,17 @@ const TEMPLATE_SOURCES = ['lib', 'lambdas', 'bin', 'local/synthesize.ts', 'packa
  * crash reads the file.
  */
 export async function synthesizedTemplate(cacheDir: string): Promise<SynthesizedTemplate> {
-  const key = sourcesHash();
-  const file = path.join(cacheDir, `template-${key.slice(0, 16)}.json`);
+  const name = `template-${sourcesHash().slice(0, 16)}.json`;
+  const file = path.join(cacheDir, name);
   if (!existsSync(file)) {
     mkdirSync(cacheDir, { recursive: true });
     await synthesizeInChild(file);
+    // Templates of earlier sources are never read again.
+    for (const old of readdirSync(cacheDir)) {
+      if (/^template-[0-9a-f]{16}\.json$/.test(old) && old !== name) {
+        rmSync(path.join(cacheDir, old), { force: true });
+      }
+    }
   }
   return JSON.parse(readFileSync(file, 'utf8')) as SynthesizedTemplate;
 }
@@ -73,8 +92,10 @@ function synthesizeInChild(file: string): Promise<void> {
     );
     const errors: Buffer[] = [];
     child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+    const stuck = setTimeout(() => child.kill('SIGKILL'), SYNTHESIS_TIMEOUT_MS);
     child.on('error', reject);
     child.on('exit', (code) => {
+      clearTimeout(stuck);
       if (code === 0 && existsSync(file)) resolve();
       else {
         const output = Buffer.concat(errors).toString('utf8').trim().split('\n').slice(-20);

@@ -80,8 +80,10 @@ export class Coalescer<K, V> {
     const fits = this.options.fits ?? (() => true);
     for (const waiting of this.queue) {
       // The first request always goes, alone if need be: it cannot wait for a batch it fits.
-      const room = taken.length === 0 || taken.length < this.options.maxBatch;
-      if (room && (fits(requests, waiting.request) || taken.length === 0)) {
+      // (`fits` is still asked, so that it can count what the batch holds.)
+      const first = taken.length === 0;
+      const room = first || taken.length < this.options.maxBatch;
+      if (room && (fits(requests, waiting.request) || first)) {
         taken.push(waiting);
         requests.push(waiting.request);
       } else {

@@ -50,6 +50,8 @@ const READ_BATCH = 50;
 const MAX_TRANSACTION_ACTIONS = 100;
 const MAX_TRANSACTION_BYTES = 3.5 * 1024 * 1024;
 const IN_FLIGHT = 2;
+/** Tries of the keys a BatchGetItem leaves unprocessed (throttling), 20 ms to 2.5 s apart. */
+const BATCH_GET_ATTEMPTS = 8;
 
 /**
  * One logical write (an intent's creation, or a change with its events): sent alone as it
@@ -88,8 +90,10 @@ abstract class DynamoTable {
     const found = new Map<string, Record<string, unknown>>();
     let pending: Record<string, unknown>[] = keys;
     for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (attempt > 0)
-        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(attempt, 6)));
+      if (attempt >= BATCH_GET_ATTEMPTS) {
+        throw new Error(`BatchGetItem left ${pending.length} keys unprocessed ${attempt} times`);
+      }
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
       const projection = options.projection
         ? {
             // The keys themselves are needed to match answers to requests.
@@ -362,7 +366,9 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
 
   /**
    * Several writes to distinct items in one transaction. If it is refused (one write's condition
-   * failed, say), each write is sent again alone, so that each gets its own answer.
+   * failed, a conflict, a limit), nothing was written, and each write is sent again alone for
+   * its own answer. Any other failure (no answer at all) may hide a commit, so every caller gets
+   * it, as each would have alone.
    */
   private async writeMany(requests: WriteRequest[]): Promise<Settled<unknown>[]> {
     try {
@@ -370,7 +376,8 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
         new TransactWriteCommand({ TransactItems: requests.flatMap((request) => request.items) }),
       );
       return requests.map((request) => ({ ok: true, value: request.merged }));
-    } catch {
+    } catch (error) {
+      if (!nothingWritten(error)) throw error;
       return Promise.all(
         requests.map((request) =>
           request.solo().then(
@@ -511,10 +518,10 @@ function writeRequest(
   };
 }
 
-/** An item's size as DynamoDB would count it, near enough: its JSON, plus the payload's text. */
+/** An item's size as DynamoDB would count it, near enough: the UTF-8 bytes of its JSON. */
 function approximateBytes(item: Record<string, unknown> | undefined): number {
   if (!item) return 0;
-  return JSON.stringify(item).length;
+  return Buffer.byteLength(JSON.stringify(item), 'utf8');
 }
 
 const batchTotals = new WeakMap<
@@ -673,13 +680,25 @@ function idempotencyKey(principal: string, key: string): string {
   return `IDEMPOTENCY#${createHash('sha256').update(`${principal}\n${key}`).digest('hex')}`;
 }
 
+/**
+ * The write lost to another: its version condition failed, or another transaction held one of
+ * its items (`TransactionConflict`). Either way the caller reads again and decides again.
+ */
 function isConditionFailure(error: unknown): boolean {
   if (error instanceof TransactionCanceledException) {
     return (error.CancellationReasons ?? []).some(
-      (reason) => reason.Code === 'ConditionalCheckFailed',
+      (reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict',
     );
   }
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** DynamoDB refused the request as a whole before writing anything. */
+function nothingWritten(error: unknown): boolean {
+  return (
+    error instanceof TransactionCanceledException ||
+    (error instanceof Error && error.name === 'ValidationException')
+  );
 }
 
 function encodeCursor(boundary: string): string {

@@ -151,9 +151,20 @@ export async function repairIntent(
   }
   const previousStatus = current.status ?? 'MISSING';
   if (Date.parse(intent.deadline_at) <= now) {
+    // A fresh execution tells everyone and calls back once the intent is final; it is started
+    // first, so that a failed start leaves the intent pending for the next sweep to retry
+    // rather than final with nobody told. It would record the timeout itself (PlanStage); the
+    // sweep records it too, since a deadline must hold even when executions cannot run: both
+    // are conditional writes, and exactly one lands.
+    const followUp =
+      current.status === null ? current.name : executionName(intent.id, current.attempt + 1);
+    await deps.executions.startNamed(followUp, intent.id);
     try {
-      await transitionIntent(deps.intents, intent.id, (latest) =>
-        applyTimeout(latest, deps.clock.now().toISOString()),
+      await transitionIntent(
+        deps.intents,
+        intent.id,
+        (latest) => applyTimeout(latest, deps.clock.now().toISOString()),
+        intent,
       );
     } catch (error) {
       if (error instanceof DomainError && error.code === 'already_decided') {
@@ -161,11 +172,6 @@ export async function repairIntent(
       }
       throw error;
     }
-    // A fresh execution finds the intent final and goes on as any other would: the decided
-    // notices, then the callback. Started once the timeout is stored, so it cannot re-plan.
-    const followUp =
-      current.status === null ? current.name : executionName(intent.id, current.attempt + 1);
-    await deps.executions.startNamed(followUp, intent.id);
     return {
       kind: 'timed_out',
       previous: current.name,

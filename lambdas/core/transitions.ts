@@ -27,6 +27,10 @@ export async function transitionIntent(
     const before = attempt === 0 && current ? current : await repository.get(intentId);
     if (!before) throw new DomainError('not_found', 'No such intent.');
     const transition = decide(before);
+    // Nothing to change (a page viewed again, nothing left to queue): no write, no new version.
+    if (transition.intent === before && transition.events.length === 0) {
+      return { before, after: before, transition };
+    }
     const sealed = sealEvents(before, transition.events);
     const after: IntentState = {
       ...transition.intent,

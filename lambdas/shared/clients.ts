@@ -12,9 +12,21 @@ import { ENV, getOptionalStringFromEnv } from './config';
  * `AWS_ENDPOINT_URL_SESV2`), which is how the local stack points them at its engines; the code
  * is the same in AWS. SES may live in another region than the functions (`SES_REGION`).
  */
-export const dynamoDocumentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+/**
+ * A store call that hangs fails after 20 s (DynamoDB answers in milliseconds; DynamoDB Local,
+ * loaded, in under a second) instead of holding its caller, and with it every request grouped
+ * behind it (`adapters/coalescer.ts`), until the function's own timeout.
+ */
+export const dynamoDocumentClient = DynamoDBDocumentClient.from(
+  new DynamoDBClient({
+    requestHandler: {
+      connectionTimeout: 3000,
+      requestTimeout: 20_000,
+      throwOnRequestTimeout: true,
+    },
+  }),
+  { marshallOptions: { removeUndefinedValues: true } },
+);
 export const sfnClient = new SFNClient({});
 const sesRegion = getOptionalStringFromEnv(ENV.emailRegion);
 /**

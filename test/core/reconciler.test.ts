@@ -59,11 +59,14 @@ class MemoryIntents implements IntentRepository {
 class MemoryExecutions implements WorkflowExecutions {
   readonly statuses = new Map<string, ExecutionStatus>();
   readonly started: string[] = [];
+  /** Names whose start fails, as Step Functions might (throttled, unavailable). */
+  readonly failing = new Set<string>();
   async status(name: string) {
     return this.statuses.get(name) ?? null;
   }
   async startNamed(name: string, intentId: string) {
     if (!name.startsWith(intentId)) throw new Error(`${name} is not an execution of ${intentId}`);
+    if (this.failing.has(name)) throw new Error(`StartExecution ${name}: ServiceUnavailable`);
     if (this.statuses.has(name)) return;
     this.started.push(name);
     this.statuses.set(name, 'RUNNING');
@@ -204,6 +207,24 @@ describe('reconcilePending', () => {
       previous_status: 'FAILED',
       execution: 'int_A-r1',
     });
+  });
+
+  it('leaves an overdue intent pending when its follow-up execution cannot start, for the next sweep', async () => {
+    // Prepare
+    const { intents, executions, failed, run } = setup(NOW);
+    intents.add(intent('int_A', { policy: { timeout: { after: '30m', action: 'reject' } } }));
+    executions.statuses.set('int_A', 'FAILED');
+    executions.failing.add('int_A-r1');
+    // Act
+    const summary = await run();
+    // Assess: nothing is final with nobody told; the next sweep finds it again.
+    expect(summary).toMatchObject({ timed_out: 0, failed: 1 });
+    expect(failed).toEqual(['int_A']);
+    expect(intents.items.get('int_A')?.status).toBe('pending');
+    executions.failing.clear();
+    expect(await run()).toMatchObject({ timed_out: 1 });
+    expect(intents.items.get('int_A')?.status).toBe('timed_out');
+    expect(executions.started).toEqual(['int_A-r1']);
   });
 
   it('reports an intent as stuck once its restarts are used up, and times it out at the deadline', async () => {

@@ -10,6 +10,8 @@ afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
 describe('the template npm start runs', () => {
   it('is synthesized in a child process once, then read from the cache until its sources change', async () => {
+    // A template of earlier sources, left from before a change: replaced, not kept beside.
+    writeFileSync(path.join(cacheDir, 'template-0000000000000000.json'), '{}');
     const fromChild = await synthesizedTemplate(cacheDir);
     // The same state machine as synthesizing here, in-process, as `cdk synth` does.
     expect(loadLocalDefinition(fromChild).definition).toEqual(
