@@ -92,6 +92,9 @@ export async function planNextStage(deps: PlanStageDeps, intentId: string): Prom
   return finish(intent.status, hasCallback && intent.status !== 'pending');
 }
 
+/** How long NotifyDecided waits, within one attempt, for a stage still sending (they take seconds). */
+const STAGE_WAIT = { totalMs: 15_000, pollMs: 250 };
+
 /**
  * Some decided notices cannot go out yet (they failed for now, or a stage is still sending the
  * messages they would update): the task's Retry runs it again later.
@@ -108,7 +111,9 @@ export class DecidedNoticesPendingError extends Error {
  * (`queueDecidedNotices`). It is the only sender of decided notices, so none goes out twice:
  * while a stage that began before the decision is still sending (its notices still pending),
  * it waits for the stage to record them (the stage's record then queues their decided notices
- * too) by throwing, so that Step Functions retries it. Notices that failed in a way that may
+ * too), a few seconds here and then by throwing, so that Step Functions retries it; the
+ * callback, which comes next, is held up by seconds, not by the retry's 30 s, in the usual
+ * case of a reviewer who clicked the first message while the others went out. Notices that failed in a way that may
  * pass (Slack or SES unavailable, throttled) stay queued and it throws likewise; refusals (no
  * such message) and, on the last attempt (`attempt` counts from 0), everything left are
  * recorded as `notification_failed`.
@@ -116,11 +121,21 @@ export class DecidedNoticesPendingError extends Error {
 export async function notifyDecided(
   deps: StageRunnerDeps,
   input: { intent_id: string; attempt: number },
+  stageWait: { totalMs: number; pollMs: number } = STAGE_WAIT,
 ): Promise<{ sent: number; failed: number }> {
-  const loaded = await deps.intents.get(input.intent_id);
-  if (!loaded || loaded.status === 'pending') return { sent: 0, failed: 0 };
   const lastAttempt = input.attempt >= DECIDED_NOTICE_RETRY.attempts - 1;
-  const sending = loaded.pending_notifications.filter((n) => n.kind !== 'decided').length;
+  const stillSending = (intent: IntentState) =>
+    intent.pending_notifications.filter((n) => n.kind !== 'decided').length;
+  let loaded = await deps.intents.get(input.intent_id);
+  for (
+    const giveUpAt = Date.now() + stageWait.totalMs;
+    loaded && stillSending(loaded) > 0 && Date.now() < giveUpAt;
+    loaded = await deps.intents.get(input.intent_id)
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, stageWait.pollMs));
+  }
+  if (!loaded || loaded.status === 'pending') return { sent: 0, failed: 0 };
+  const sending = stillSending(loaded);
   // A stage task that died mid-send leaves its notices pending for good: the last attempt
   // tells whom it can rather than wait on it.
   if (sending > 0 && !lastAttempt) {

@@ -16,6 +16,9 @@ let slack: FakeSlack;
 const { handler: stageTask } = await import('../../lambdas/handlers/stage-task');
 const { handler: planStage } = await import('../../lambdas/handlers/plan-stage');
 const { handler: notifyDecided } = await import('../../lambdas/handlers/notify-decided');
+const { notifyDecided: coreNotifyDecided } = await import('../../lambdas/core/stage-runner');
+const { stageRunnerDeps } = await import('../../lambdas/shared/deps');
+const { DECIDED_NOTICE_RETRY } = await import('../../lambdas/domain/stages');
 
 beforeAll(async () => {
   slack = await startFakeSlack();
@@ -232,7 +235,7 @@ describe('Handler: stage-task, on Slack', () => {
   it('a decision landing while a reminder stage is still sending: NotifyDecided waits for it, then tells each message once', async () => {
     await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
     const firstStagePosts = slack.callsTo('chat.postMessage').length;
-    const attempts: unknown[] = [];
+    let notifying: Promise<unknown> | undefined;
     // The reminder's first email is slow; a@x.com decides on Slack meanwhile, and the
     // workflow's NotifyDecided runs before the reminder stage has recorded what it sent.
     let decided = false;
@@ -251,23 +254,21 @@ describe('Handler: stage-task, on Slack', () => {
             channel: 'slack',
           },
         };
-        attempts.push(
-          await notifyDecided({ intent_id: 'int_1', attempt: 0 }).catch((e: Error) => e.message),
-        );
+        // The workflow's task starts now; the stage goes on sending meanwhile.
+        notifying = notifyDecided({ intent_id: 'int_1', attempt: 0 });
       }
       return { MessageId: 'ses-1' };
     });
 
     await stageTask({ intent_id: 'int_1', step: 0, stage: 1, task_token: 'tok-1' });
-
-    expect(attempts).toEqual(['a stage is still sending 6 notices']);
     // The stage task itself sends no decided notice: its record only queued them.
     expect(slack.callsTo('chat.update')).toHaveLength(0);
     const posts = slack.callsTo('chat.postMessage');
     expect(posts.length).toBe(firstStagePosts * 2);
 
-    // The task's retry finds every message of both stages and tells each exactly once.
-    await notifyDecided({ intent_id: 'int_1', attempt: 1 });
+    // NotifyDecided waited for the stage's record, then found every message of both stages
+    // and told each exactly once.
+    await notifying;
     const updated = slack
       .callsTo('chat.update')
       .map((call) => `${call.args.channel}:${call.args.ts}`)
@@ -290,13 +291,42 @@ describe('Handler: stage-task, on Slack', () => {
     expect(table.meta).toMatchObject({ status: 'approved', pending_notifications: [] });
 
     // Run again (a retried task): nothing more goes out.
-    await notifyDecided({ intent_id: 'int_1', attempt: 2 });
+    await notifyDecided({ intent_id: 'int_1', attempt: 1 });
     expect(slack.callsTo('chat.update')).toHaveLength(posts.length);
     expect(decidedEmails()).toEqual(['b@x.com', 'cfo@company.com']);
     const decidedEvents = table.trail.filter(
       (event) => (event.data as { kind?: string }).kind === 'decided',
     );
     expect(decidedEvents).toHaveLength(posts.length + 2);
+  });
+
+  it('a stage that never records its notices (its task died) holds NotifyDecided back until its last attempt', async () => {
+    await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+    table.meta = {
+      ...table.meta,
+      status: 'rejected',
+      decision: {
+        outcome: 'rejected',
+        by: 'b@x.com',
+        at: new Date(now + 60_000).toISOString(),
+        comment: 'no',
+        channel: 'api',
+      },
+      pending_notifications: [{ to: 'cfo@company.com', kind: 'remind', channel: 'email' }],
+    };
+    const deps = await stageRunnerDeps();
+    const briefly = { totalMs: 200, pollMs: 50 };
+
+    await expect(
+      coreNotifyDecided(deps, { intent_id: 'int_1', attempt: 0 }, briefly),
+    ).rejects.toThrow('a stage is still sending 1 notices');
+    expect(slack.callsTo('chat.update')).toHaveLength(0);
+    // The last attempt tells whom it can.
+    const last = DECIDED_NOTICE_RETRY.attempts - 1;
+    expect(
+      await coreNotifyDecided(deps, { intent_id: 'int_1', attempt: last }, briefly),
+    ).toMatchObject({ failed: 0 });
+    expect(slack.callsTo('chat.update').length).toBeGreaterThan(0);
   });
 
   it('records a failed update of a Slack message without stopping the email notices', async () => {
