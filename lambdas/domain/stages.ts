@@ -190,8 +190,9 @@ export function enterStage(
 
 /**
  * How the NotifyDecided task is retried: attempts in all (the last records what still fails as
- * `notification_failed`), and the pause before the first retry, doubling after. The first
- * retry comes after Slack's outage pause (`OUTAGE_PAUSE_MS`) has mostly run out.
+ * `notification_failed`), and the pause before the first retry, doubling after. The second
+ * retry (90 s after the first attempt) comes after Slack's outage pause (`OUTAGE_PAUSE_MS`,
+ * 60 s) has run out.
  */
 export const DECIDED_NOTICE_RETRY = { attempts: 3, intervalSeconds: 30, backoffRate: 2 } as const;
 
@@ -236,7 +237,7 @@ export function queueDecidedNotices(intent: IntentState): Transition {
 }
 
 /** One decided email per address, one update per posted Slack message. */
-function decidedNoticeKey(message: Pick<SentMessage, 'to' | 'message_id'> & { channel: string }) {
+function decidedNoticeKey(message: SentMessage): string {
   return message.channel === 'email' ? `email:${message.to}` : `slack:${message.message_id}`;
 }
 
