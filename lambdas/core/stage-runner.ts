@@ -113,10 +113,10 @@ export class DecidedNoticesPendingError extends Error {
  * it waits for the stage to record them (the stage's record then queues their decided notices
  * too), a few seconds here and then by throwing, so that Step Functions retries it; the
  * callback, which comes next, is held up by seconds, not by the retry's 30 s, in the usual
- * case of a reviewer who clicked the first message while the others went out. Notices that failed in a way that may
- * pass (Slack or SES unavailable, throttled) stay queued and it throws likewise; refusals (no
- * such message) and, on the last attempt (`attempt` counts from 0), everything left are
- * recorded as `notification_failed`.
+ * case of a reviewer who clicked the first message while the others went out. Notices that
+ * failed in a way that may pass (Slack or SES unavailable, throttled) stay queued and it throws
+ * likewise; refusals (no such message) and, on the last attempt (`attempt` counts from 0),
+ * everything left are recorded as `notification_failed`.
  */
 export async function notifyDecided(
   deps: StageRunnerDeps,
@@ -212,10 +212,10 @@ export async function runStage(
     }
     throw error;
   }
-  const stageNotices = entered.pending_notifications.filter((n) => n.kind !== 'decided');
-  // If the intent ends while these are sent, their record queues the decided notices of the
-  // messages sent (`settleNotifications`), and NotifyDecided, which waits for it, sends them.
-  const settled = await sendAndSettle(deps, entered, stageNotices);
+  // A pending intent holds no decided notice. If it ends while these are sent, their record
+  // queues the decided notices of the messages sent (`settleNotifications`), and NotifyDecided,
+  // which waits for it, sends them.
+  const settled = await sendAndSettle(deps, entered, entered.pending_notifications);
   return { notified: settled.sent };
 }
 
