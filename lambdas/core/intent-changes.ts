@@ -15,6 +15,11 @@ export interface IntentWatch {
    * `timeoutMs`: the latest committed state for a change, null for the timeout.
    */
   changeOrTimeout(timeoutMs: number): Promise<IntentState | null>;
+  /**
+   * Waits for `work` (the poll's own read of the intent) unless a change comes first: a decision
+   * committed while that read is in flight answers at once, not when the read returns.
+   */
+  changeDuring<T>(work: Promise<T>): Promise<{ changed: IntentState } | { settled: T }>;
   close(): void;
 }
 
@@ -39,19 +44,43 @@ class IntentChanges {
       wake?.();
     };
     this.emitter.on(intentId, listener);
+    const takeLatest = () => {
+      const changed = latest;
+      latest = null;
+      return changed;
+    };
     return {
       changeOrTimeout: (timeoutMs) =>
         new Promise<IntentState | null>((resolve) => {
           const done = () => {
             clearTimeout(timer);
             wake = undefined;
-            const changed = latest;
-            latest = null;
-            resolve(changed);
+            resolve(takeLatest());
           };
           const timer = setTimeout(done, Math.max(0, timeoutMs));
           if (latest) done();
           else wake = done;
+        }),
+      changeDuring: <T>(work: Promise<T>) =>
+        new Promise<{ changed: IntentState } | { settled: T }>((resolve, reject) => {
+          let finished = false;
+          const finish = (outcome: () => void) => {
+            if (finished) return;
+            finished = true;
+            wake = undefined;
+            outcome();
+          };
+          const onChange = () => {
+            const changed = takeLatest();
+            if (changed) finish(() => resolve({ changed }));
+          };
+          // A read that fails after a change won is nobody's concern: the change answered.
+          work.then(
+            (settled) => finish(() => resolve({ settled })),
+            (error: unknown) => finish(() => reject(error)),
+          );
+          if (latest) onChange();
+          else wake = onChange;
         }),
       close: () => {
         this.emitter.removeListener(intentId, listener);

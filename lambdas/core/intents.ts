@@ -162,19 +162,27 @@ export async function waitForIntent(
     const first = await loadVisible(deps, principal, id);
     if (first.status !== 'pending') return toView(first);
     const deadline = Date.now() + timeoutSeconds * 1000;
+    // Woken by a write in this process: it carries the intent as committed, no read needed.
+    const answer = (committed: IntentState) =>
+      committed.status !== 'pending' && canSee(principal, committed) ? committed : undefined;
     while (Date.now() < deadline) {
       const committed = await watch.changeOrTimeout(
         Math.min(deps.waitPollMs, Math.max(0, deadline - Date.now())),
       );
       if (committed) {
-        // Woken by a write in this process: it carries the intent as committed, no read needed.
-        if (committed.status !== 'pending' && canSee(principal, committed)) {
-          return toView(committed);
-        }
+        const decided = answer(committed);
+        if (decided) return toView(decided);
         continue;
       }
-      const status = await deps.intents.getStatus(id);
-      if (status && status.status !== 'pending') break;
+      // The backstop, for writes made by other processes (other Lambda containers). A write in
+      // this process that commits while the read is in flight answers at once.
+      const polled = await watch.changeDuring(deps.intents.getStatus(id));
+      if ('changed' in polled) {
+        const decided = answer(polled.changed);
+        if (decided) return toView(decided);
+        continue;
+      }
+      if (polled.settled && polled.settled.status !== 'pending') break;
     }
   } finally {
     watch.close();
@@ -226,21 +234,31 @@ const decisionSchema = z
   })
   .strict();
 
+/**
+ * `current` is the intent as read while the caller authenticated (see `transitionIntent`): the
+ * two reads overlap instead of adding up on the way to the agent's resume.
+ */
 export async function decideIntent(
   deps: IntentServiceDeps,
   principal: Principal,
   id: string,
   body: Record<string, unknown>,
+  current?: IntentState,
 ): Promise<IntentView> {
   requireRole(principal, 'reviewer', 'admin');
   const input = decisionSchema.parse(body);
-  return recordVote(deps, id, {
-    by: principal.name,
-    outcome: input.outcome,
-    comment: input.comment || null,
-    channel: input.channel ?? 'api',
-    override: principal.role === 'admin',
-  });
+  return recordVote(
+    deps,
+    id,
+    {
+      by: principal.name,
+      outcome: input.outcome,
+      comment: input.comment || null,
+      channel: input.channel ?? 'api',
+      override: principal.role === 'admin',
+    },
+    current,
+  );
 }
 
 /**
@@ -259,14 +277,19 @@ export async function recordVote(
     /** The step the Slack button or review form was shown for (see `Vote.shownFor`). */
     shownFor?: { step: number | null };
   },
+  current?: IntentState,
 ): Promise<IntentView> {
-  const { after, transition } = await transitionIntent(deps.intents, id, (intent) =>
-    applyVote(
-      vote.override && !intent.recipients.includes(vote.by)
-        ? { ...intent, recipients: [...intent.recipients, vote.by] }
-        : intent,
-      { ...vote, at: deps.clock.now().toISOString() },
-    ),
+  const { after, transition } = await transitionIntent(
+    deps.intents,
+    id,
+    (intent) =>
+      applyVote(
+        vote.override && !intent.recipients.includes(vote.by)
+          ? { ...intent, recipients: [...intent.recipients, vote.by] }
+          : intent,
+        { ...vote, at: deps.clock.now().toISOString() },
+      ),
+    current,
   );
   if (transition.signal && after.task_token) {
     await deps.workflow.wake(after.task_token, {

@@ -17,15 +17,18 @@ const principalOf = (event: APIGatewayProxyEvent) =>
 /** Decisions and cancellations: the writes that end an intent and wake its execution. */
 export const handler = routeHandler({
   'POST /v1/intents/{id}/decision': async (event) => {
-    const principal = await principalOf(event);
+    const deps = intentServiceDeps();
+    const id = pathParameter(event, 'id');
+    // The intent is read while the key is looked up. Nothing read is used unless the key is
+    // valid; a failed or empty read leaves the transition to read (and report) for itself.
+    const readAhead = deps.intents.get(id).then(
+      (intent) => intent ?? undefined,
+      () => undefined,
+    );
+    const principal = await principalOf(event).finally(() => readAhead);
     return json(
       200,
-      await decideIntent(
-        intentServiceDeps(),
-        principal,
-        pathParameter(event, 'id'),
-        parseJsonBody(event),
-      ),
+      await decideIntent(deps, principal, id, parseJsonBody(event), await readAhead),
     );
   },
   'POST /v1/intents/{id}/cancel': async (event) => {

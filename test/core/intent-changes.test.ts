@@ -51,4 +51,32 @@ describe('intentChanges: the long poll wake-up', () => {
     await closed.changeOrTimeout(100);
     expect(performance.now() - again).toBeGreaterThanOrEqual(90);
   });
+
+  it('answers a change that lands while the poll read is in flight, without waiting for the read', async () => {
+    const watch = intentChanges.watch('int_e');
+    let answerRead: (status: string) => void = () => {};
+    const slowRead = new Promise<string>((resolve) => {
+      answerRead = resolve;
+    });
+    const raced = watch.changeDuring(slowRead);
+    setTimeout(() => intentChanges.changed('int_e', committed('int_e', 2, 'approved')), 10);
+    expect(await raced).toMatchObject({ changed: { version: 2, status: 'approved' } });
+    // The read answering later changes nothing, and the change is not handed out twice.
+    answerRead('pending');
+    expect(await watch.changeOrTimeout(50)).toBeNull();
+    watch.close();
+  });
+
+  it('answers with the read when no change comes, and passes on its failure', async () => {
+    const watch = intentChanges.watch('int_f');
+    expect(await watch.changeDuring(Promise.resolve('pending'))).toEqual({ settled: 'pending' });
+    await expect(watch.changeDuring(Promise.reject(new Error('store down')))).rejects.toThrow(
+      'store down',
+    );
+    // A change made before the poll began is answered at once (it was waiting in the watch).
+    intentChanges.changed('int_f', committed('int_f', 7, 'rejected'));
+    const never = new Promise<string>(() => {});
+    expect(await watch.changeDuring(never)).toMatchObject({ changed: { version: 7 } });
+    watch.close();
+  });
 });

@@ -267,6 +267,48 @@ describe('Handler: intents-decide', () => {
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
   });
 
+  it('reads the intent while the key is looked up, so the two reads overlap', async () => {
+    // The key lookup answers only once the intent has been asked for: in sequence, it would hang.
+    let intentAsked: () => void = () => {};
+    const asked = new Promise<void>((resolve) => {
+      intentAsked = resolve;
+    });
+    dynamo.on(GetCommand).callsFake(async (input: { Key: { pk: string } }) => {
+      await asked;
+      return { Item: keyItemFor(input.Key.pk.slice('APIKEY#'.length)) };
+    });
+    dynamo.on(QueryCommand).callsFake(() => {
+      intentAsked();
+      return { Items: [stored()] };
+    });
+    dynamo.on(TransactWriteCommand).resolves({});
+    sfn.on(SendTaskSuccessCommand).resolves({});
+
+    const result = await decide({ outcome: 'approve' });
+
+    expect(result.statusCode).toBe(200);
+    // The intent read ahead is the one the vote is applied to: one read, not two.
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(1);
+  }, 5_000);
+
+  it('a bad key still gets 401 and changes nothing, though the intent was read ahead', async () => {
+    dynamo.on(QueryCommand).resolves({ Items: [stored()] });
+    const result = await decideHandler(
+      apiEvent({
+        method: 'POST',
+        resource: '/v1/intents/{id}/decision',
+        path: '/v1/intents/int_1/decision',
+        pathParameters: { id: 'int_1' },
+        headers: { Authorization: 'Bearer csk_not-a-key-anyone-was-given' },
+        body: { outcome: 'approve' },
+      }),
+    );
+    expect(result.statusCode).toBe(401);
+    expect(result.body).not.toContain('int_1');
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
   it('refuses the creating agent and validates the outcome', async () => {
     dynamo.on(QueryCommand).resolves({ Items: [stored()] });
     expect((await decide({ outcome: 'approve' }, 'agent')).statusCode).toBe(403);
