@@ -27,6 +27,13 @@ const REMEMBERED_CHANNEL_POSTS = 500;
  * their email notices.
  */
 const OUTAGE_PAUSE_MS = 60_000;
+/**
+ * Slack user ids found by email are kept this long: `users.lookupByEmail` is rate-limited (Tier
+ * 3, about 50 a minute), and a reviewer asked about many intents would otherwise spend one call
+ * per message. A miss is not kept, so a reviewer who joins Slack is found at the next notice.
+ */
+const USER_ID_TTL_MS = 10 * 60_000;
+const REMEMBERED_USER_IDS = 1000;
 
 /**
  * Sends the Slack side of a stage's notifications. A reviewer asked by email gets a direct
@@ -37,6 +44,7 @@ const OUTAGE_PAUSE_MS = 60_000;
  */
 export class SlackNotifier {
   private readonly channelPosts = new Map<string, Promise<NotificationOutcome>>();
+  private readonly userIds = new Map<string, { id: string; until: number }>();
   private unavailableUntil = 0;
 
   constructor(
@@ -72,11 +80,17 @@ export class SlackNotifier {
           ),
         );
       }
-      const userId = await this.gateway.userIdByEmail(notification.to);
+      const userId = await this.userIdFor(notification.to, input.now);
       if (!userId) {
         return { ok: false, error: `no Slack user has the email ${notification.to}` };
       }
-      return await this.post(userId, input, kind, { kind: 'user' }, input.reviewUrl);
+      return await this.post(userId, input, kind, { kind: 'user' }, input.reviewUrl).catch(
+        (error: unknown) => {
+          // The account may be gone since it was looked up: look it up afresh next time.
+          this.userIds.delete(notification.to);
+          throw error;
+        },
+      );
     } catch (error) {
       return this.failed(error, input.now);
     }
@@ -132,6 +146,21 @@ export class SlackNotifier {
       }
     }
     return { kind: 'user' };
+  }
+
+  private async userIdFor(email: string, now: Date): Promise<string | null> {
+    const known = this.userIds.get(email);
+    if (known && known.until > now.getTime()) return known.id;
+    const id = await this.gateway.userIdByEmail(email);
+    this.userIds.delete(email);
+    if (id) {
+      this.userIds.set(email, { id, until: now.getTime() + USER_ID_TTL_MS });
+      if (this.userIds.size > REMEMBERED_USER_IDS) {
+        const oldest = this.userIds.keys().next().value;
+        if (oldest !== undefined) this.userIds.delete(oldest);
+      }
+    }
+    return id;
   }
 
   private async post(

@@ -117,9 +117,46 @@ describe('Handler: stage-task, on Slack', () => {
     );
     expect(JSON.stringify(toTeam[0]?.args.blocks)).not.toContain('/review/');
     // Members are not looked up one by one: the channel reaches them.
-    expect(slack.callsTo('users.lookupByEmail').map((c) => c.args.email)).toEqual([
-      'cfo@company.com',
-    ]);
+    const lookedUp = slack.callsTo('users.lookupByEmail').map((c) => c.args.email);
+    expect(lookedUp).not.toContain('a@x.com');
+    expect(lookedUp).not.toContain('b@x.com');
+  });
+
+  it('looks a reviewer up once for many messages, again after a refused post, and keeps no miss', async () => {
+    const found = new Map([['erin@company.com', 'U_ERIN']]);
+    slack.on('users.lookupByEmail', (args) => {
+      const id = found.get(String(args.email));
+      return { body: id ? { ok: true, user: { id } } : { ok: false, error: 'users_not_found' } };
+    });
+    const notify = async (reviewer: string) => {
+      version += 1;
+      table.meta = intentItem({ asked: [reviewer], recipients: [] });
+      await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: `tok-${version}` });
+    };
+    const lookups = (email: string) =>
+      slack.callsTo('users.lookupByEmail').filter((c) => c.args.email === email).length;
+
+    // Three intents for one reviewer: one lookup (Slack allows about 50 a minute).
+    await notify('erin@company.com');
+    await notify('erin@company.com');
+    await notify('erin@company.com');
+    expect(lookups('erin@company.com')).toBe(1);
+    expect(
+      slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'U_ERIN'),
+    ).toHaveLength(3);
+
+    // A refused post (the account is gone) forgets the id: the next notice asks Slack again.
+    slack.on('chat.postMessage', () => ({ body: { ok: false, error: 'channel_not_found' } }));
+    await notify('erin@company.com');
+    await notify('erin@company.com');
+    expect(lookups('erin@company.com')).toBe(2);
+
+    // Someone not in Slack yet is asked each time, so that they are found once they join.
+    await notify('frank@company.com');
+    found.set('frank@company.com', 'U_FRANK');
+    await notify('frank@company.com');
+    expect(lookups('frank@company.com')).toBe(2);
+    expect(slackEvents().at(-1)?.data).toMatchObject({ to: 'frank@company.com' });
   });
 
   it('records each Slack notification in the trail, as email does', async () => {
