@@ -1,5 +1,8 @@
-import { createHash } from 'node:crypto';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -28,6 +31,11 @@ import { TABLE_KEYS } from './table-schema';
 
 const META = 'META';
 const PAYLOAD = 'PAYLOAD';
+/**
+ * On META, the id of the create or commit that wrote it, drawn once per logical write: a refused
+ * attempt that finds its own id there is a retry of an attempt that landed (see `ownWriteLanded`).
+ */
+const WRITE_ID = 'write_id';
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 const intentKey = (id: string) => `INTENT#${id}`;
@@ -165,9 +173,10 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     events: AuditEvent[],
     idempotency?: IdempotencyRecord,
   ): Promise<CreateOutcome> {
-    const items = this.createItems(intent, events, idempotency);
+    const writeId = randomUUID();
+    const items = this.createItems(intent, events, writeId, idempotency);
     const outcome = await this.writes.run(
-      writeRequest(items, { kind: 'created' }, () => this.createOne(items, idempotency)),
+      writeRequest(items, { kind: 'created' }, () => this.createOne(items, writeId, idempotency)),
     );
     return outcome as CreateOutcome;
   }
@@ -175,6 +184,7 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
   private createItems(
     intent: IntentState,
     events: AuditEvent[],
+    writeId: string,
     idempotency?: IdempotencyRecord,
   ): TransactItem[] {
     const { payload, ...meta } = intent;
@@ -182,8 +192,9 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
       {
         Put: {
           TableName: this.tableName,
-          Item: this.metaItem(meta),
+          Item: this.metaItem(meta, writeId),
           ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
       {
@@ -218,12 +229,16 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
 
   private async createOne(
     items: TransactItem[],
+    writeId: string,
     idempotency: IdempotencyRecord | undefined,
   ): Promise<CreateOutcome> {
     try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      await this.transact(items);
       return { kind: 'created' };
     } catch (error) {
+      // Checked before the idempotency record, which the landed attempt wrote too: this call
+      // created the intent, so it answers created (201), not a replay of itself.
+      if (ownWriteLanded(error, writeId)) return { kind: 'created' };
       if (idempotency && error instanceof TransactionCanceledException) {
         const existing = await this.db.send(
           new GetCommand({
@@ -324,12 +339,14 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
 
   async commit(next: IntentState, expectedVersion: number, events: AuditEvent[]): Promise<boolean> {
     const { payload: _payload, ...meta } = next;
+    const writeId = randomUUID();
     const put = {
       TableName: this.tableName,
-      Item: this.metaItem({ ...meta, version: expectedVersion + 1 }),
+      Item: this.metaItem({ ...meta, version: expectedVersion + 1 }, writeId),
       ConditionExpression: '#version = :expected',
       ExpressionAttributeNames: { '#version': 'version' },
       ExpressionAttributeValues: { ':expected': expectedVersion },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     };
     const items: TransactItem[] = [
       { Put: put },
@@ -342,26 +359,49 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
       })),
     ];
     const committed = await this.writes.run(
-      writeRequest(items, true, () => this.commitOne(put, items)),
+      writeRequest(items, true, () => this.commitOne(put, items, writeId)),
     );
     return committed as boolean;
   }
 
+  /**
+   * A change without events is one PutItem, which has no request token: a retry of an attempt
+   * that landed is told apart from a lost race by the write id it finds. If yet another write
+   * came in between, the id is that writer's and the answer is false; the caller then decides
+   * again on a state that already holds this change, and the changes made without events
+   * (a stage's token or first recipients, decided notices queued) come out the same.
+   */
   private async commitOne(
     put: ConstructorParameters<typeof PutCommand>[0],
     items: TransactItem[],
+    writeId: string,
   ): Promise<boolean> {
     try {
       if (items.length === 1) {
         await this.db.send(new PutCommand(put));
       } else {
-        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        await this.transact(items);
       }
       return true;
     } catch (error) {
+      if (ownWriteLanded(error, writeId)) return true;
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * The request token is drawn per send, so it names exactly these items (a merged transaction
+   * and the lone sends it falls back to each have their own). The SDK retries by sending the same
+   * request again, token included, and DynamoDB (DynamoDB Local too) answers a retry of an
+   * attempt that landed with success, writing nothing, for 10 minutes, even if other writes came
+   * in between. The SDK would draw a token itself when none is given; drawn here, this does not
+   * rest on its serializer.
+   */
+  private async transact(items: TransactItem[]): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }),
+    );
   }
 
   /**
@@ -372,9 +412,7 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
    */
   private async writeMany(requests: WriteRequest[]): Promise<Settled<unknown>[]> {
     try {
-      await this.db.send(
-        new TransactWriteCommand({ TransactItems: requests.flatMap((request) => request.items) }),
-      );
+      await this.transact(requests.flatMap((request) => request.items));
       return requests.map((request) => ({ ok: true, value: request.merged }));
     } catch (error) {
       if (!nothingWritten(error)) throw error;
@@ -479,10 +517,11 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     };
   }
 
-  private metaItem(meta: Omit<IntentState, 'payload'>): Record<string, unknown> {
+  private metaItem(meta: Omit<IntentState, 'payload'>, writeId: string): Record<string, unknown> {
     const sortKey = listSortKey(meta);
     return {
       ...meta,
+      [WRITE_ID]: writeId,
       pk: intentKey(meta.id),
       sk: META,
       gsi1pk: `AGENT#${meta.from_agent}`,
@@ -666,7 +705,16 @@ export class DynamoTeamRepository extends DynamoTable implements TeamRepository 
 }
 
 function fromMetaItem(item: Record<string, unknown>): Omit<IntentState, 'payload'> {
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...meta } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    gsi1pk: _a,
+    gsi1sk: _b,
+    gsi2pk: _c,
+    gsi2sk: _d,
+    [WRITE_ID]: _writeId,
+    ...meta
+  } = item;
   return meta as Omit<IntentState, 'payload'>;
 }
 
@@ -691,6 +739,23 @@ function isConditionFailure(error: unknown): boolean {
     );
   }
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Whether a refused write found the META that it wrote itself: the SDK retried it after an
+ * attempt that landed but whose answer was lost (a timeout, a dropped connection, a 5xx). The
+ * refusal carries the META at no read cost (`ALL_OLD`); in a lone write the META is the first
+ * action, and reasons come in the order of the actions. Another writer's META, or none, is a
+ * refusal like any other.
+ */
+function ownWriteLanded(error: unknown, writeId: string): boolean {
+  const stored =
+    error instanceof TransactionCanceledException
+      ? error.CancellationReasons?.[0]?.Item
+      : error instanceof ConditionalCheckFailedException
+        ? error.Item
+        : undefined;
+  return stored?.[WRITE_ID]?.S === writeId;
 }
 
 /** DynamoDB refused the request as a whole before writing anything. */

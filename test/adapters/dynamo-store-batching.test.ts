@@ -4,37 +4,23 @@
  * still get exactly the answer it would get alone: a create is created once, an idempotency key
  * wins once, a stale version is refused, and concurrent changes to one intent chain correctly.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoIntentRepository } from '../../lambdas/adapters/dynamo-store';
 import { transitionIntent } from '../../lambdas/core/transitions';
-import { sealEvents } from '../../lambdas/domain/audit';
 import { applyView } from '../../lambdas/domain/decisions';
-import type { IntentState } from '../../lambdas/domain/intent';
-import { ensureTable, startDynamoDbLocal } from '../../local/dynamodb-local';
-import { LOCAL_TABLE_NAME, localTableDefinition } from '../../local/stack';
+import { LOCAL_TABLE_NAME } from '../../local/stack';
 import { verifyTrail } from '../../sdk/src/audit';
-import { pendingIntent } from '../domain/fixtures';
+import { intentMaker, startLocalTable } from './local-table';
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'ddb-batching-'));
 let stop: () => Promise<void> = async () => undefined;
 let repository: DynamoIntentRepository;
 const sent = new Map<string, number>();
 
 beforeAll(async () => {
-  const local = await startDynamoDbLocal({ dataDir });
+  const local = await startLocalTable('ddb-batching');
   stop = local.stop;
-  const client = new DynamoDBClient({
-    endpoint: local.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  await ensureTable(client, localTableDefinition());
-  const db = DynamoDBDocumentClient.from(client, {
+  const db = DynamoDBDocumentClient.from(local.client, {
     marshallOptions: { removeUndefinedValues: true },
   });
   db.middlewareStack.add(
@@ -47,23 +33,9 @@ beforeAll(async () => {
   );
   repository = new DynamoIntentRepository(db, LOCAL_TABLE_NAME);
 }, 90_000);
-afterAll(async () => {
-  await stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stop());
 
-let next = 0;
-function fresh(): { intent: IntentState; events: ReturnType<typeof sealEvents>['events'] } {
-  next += 1;
-  const base = { ...pendingIntent({ summary: `intent ${next}` }), id: `int_BATCH${next}` };
-  const sealed = sealEvents(base, [
-    { type: 'created', at: base.created_at, actor: base.from_agent, channel: 'api', data: {} },
-  ]);
-  return {
-    intent: { ...base, event_count: sealed.event_count, last_event_hash: sealed.last_event_hash },
-    events: sealed.events,
-  };
-}
+const fresh = intentMaker('BATCH');
 
 describe('DynamoIntentRepository under concurrency (DynamoDB Local)', () => {
   it('creates many intents at once in shared transactions, and reads them back in batches', async () => {

@@ -1,7 +1,8 @@
 /**
  * What callers of merged writes get when DynamoDB fails (mocked client): a refusal of the whole
  * transaction means nothing was written, so each write is sent again alone for its own answer;
- * a failure without an answer may hide a commit, so every caller gets it, as alone.
+ * a failure without an answer may hide a commit, so every caller gets it, as alone. Each
+ * transaction carries its own request token, which makes the SDK's retries of it idempotent.
  */
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -9,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoIntentRepository } from '../../lambdas/adapters/dynamo-store';
 import type { AuditEvent } from '../../lambdas/domain/audit';
+import type { IntentState } from '../../lambdas/domain/intent';
 import { pendingIntent } from '../domain/fixtures';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -25,6 +27,17 @@ afterEach(() => dynamo.reset());
 
 const intents = (count: number) =>
   Array.from({ length: count }, (_, i) => ({ ...pendingIntent(), id: `int_M${i}`, version: 3 }));
+/** An event to commit with, which makes the write a transaction. */
+const viewed = (intent: IntentState): AuditEvent => ({
+  seq: 2,
+  type: 'viewed',
+  at: intent.created_at,
+  actor: 'a@x.com',
+  channel: 'email',
+  data: {},
+  prev_hash: '0'.repeat(64),
+  hash: '1'.repeat(64),
+});
 /** Commits without events: alone, each is one conditional PutItem. */
 const commitAll = (list: ReturnType<typeof intents>, expected = 3) =>
   Promise.all(
@@ -66,6 +79,30 @@ describe('merged writes when DynamoDB fails', () => {
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(4);
   });
 
+  it('each transaction sent has its own request token, the lone sends after a refusal too', async () => {
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(
+        new TransactionCanceledException({
+          message: 'Transaction cancelled',
+          $metadata: {},
+          CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+        }),
+      )
+      .resolves({});
+    const list = intents(3);
+    const results = await Promise.all(
+      list.map((intent) => repository.commit({ ...intent, version: 4 }, 3, [viewed(intent)])),
+    );
+    expect(results).toEqual([true, true, true]);
+    const tokens = dynamo
+      .commandCalls(TransactWriteCommand)
+      .map((call) => call.args[0].input.ClientRequestToken);
+    expect(tokens).toHaveLength(4);
+    expect(tokens.every((token) => typeof token === 'string' && token.length > 0)).toBe(true);
+    expect(new Set(tokens).size).toBe(4);
+  });
+
   it('a write that lost to another transaction (TransactionConflict) is a refusal its caller retries', async () => {
     dynamo.on(TransactWriteCommand).rejects(
       new TransactionCanceledException({
@@ -76,16 +113,6 @@ describe('merged writes when DynamoDB fails', () => {
     );
     const [intent] = intents(1);
     if (!intent) throw new Error('no intent');
-    const event: AuditEvent = {
-      seq: 2,
-      type: 'viewed',
-      at: intent.created_at,
-      actor: 'a@x.com',
-      channel: 'email',
-      data: {},
-      prev_hash: '0'.repeat(64),
-      hash: '1'.repeat(64),
-    };
-    expect(await repository.commit({ ...intent, version: 4 }, 3, [event])).toBe(false);
+    expect(await repository.commit({ ...intent, version: 4 }, 3, [viewed(intent)])).toBe(false);
   });
 });
