@@ -218,7 +218,7 @@ export class Countersign extends Construct {
       fn.bindTable(table, 'readwrite');
     }
     // The admin function only reads and writes key and team items, but DynamoDB cannot scope a
-    // grant by key prefix without LeadingKeys conditions on every item type; see docs/security.md.
+    // grant by key prefix without LeadingKeys conditions on every item type; see docs/deploy.md, Permissions.
     // An invalid default policy fails the synth, not every request after the deploy.
     parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
     const policiesJson = JSON.stringify(props.defaultPolicies ?? {});
