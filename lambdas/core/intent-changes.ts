@@ -49,42 +49,40 @@ class IntentChanges {
       latest = null;
       return changed;
     };
+    const changeDuring = <T>(work: Promise<T>) =>
+      new Promise<{ changed: IntentState } | { settled: T }>((resolve, reject) => {
+        let finished = false;
+        const finish = (outcome: () => void) => {
+          if (finished) return;
+          finished = true;
+          wake = undefined;
+          outcome();
+        };
+        const onChange = () => {
+          const changed = takeLatest();
+          if (changed) finish(() => resolve({ changed }));
+        };
+        // A read that fails after a change won is nobody's concern: the change answered.
+        work.then(
+          (settled) => finish(() => resolve({ settled })),
+          (error: unknown) => finish(() => reject(error)),
+        );
+        if (latest) onChange();
+        else wake = onChange;
+      });
     return {
-      changeOrTimeout: (timeoutMs) =>
-        new Promise<IntentState | null>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            wake = undefined;
-            resolve(takeLatest());
-          };
-          const timer = setTimeout(done, Math.max(0, timeoutMs));
-          if (latest) done();
-          else wake = done;
-        }),
-      changeDuring: <T>(work: Promise<T>) =>
-        new Promise<{ changed: IntentState } | { settled: T }>((resolve, reject) => {
-          let finished = false;
-          const finish = (outcome: () => void) => {
-            if (finished) return;
-            finished = true;
-            wake = undefined;
-            outcome();
-          };
-          const onChange = () => {
-            const changed = takeLatest();
-            if (changed) finish(() => resolve({ changed }));
-          };
-          // A read that fails after a change won is nobody's concern: the change answered.
-          work.then(
-            (settled) => finish(() => resolve({ settled })),
-            (error: unknown) => finish(() => reject(error)),
-          );
-          if (latest) onChange();
-          else wake = onChange;
-        }),
+      changeOrTimeout: async (timeoutMs) => {
+        let timer: NodeJS.Timeout | undefined;
+        const elapsed = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, Math.max(0, timeoutMs));
+        });
+        const outcome = await changeDuring(elapsed);
+        clearTimeout(timer);
+        return 'changed' in outcome ? outcome.changed : null;
+      },
+      changeDuring,
       close: () => {
         this.emitter.removeListener(intentId, listener);
-        wake?.();
       },
     };
   }
