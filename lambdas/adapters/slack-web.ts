@@ -105,14 +105,37 @@ export class SlackWebGateway implements SlackGateway {
  */
 const callSignal = new AsyncLocalStorage<AbortSignal>();
 
-/** The `fetch` of every WebClient (`shared/clients.ts`): Node's, cancelled by the caller's signal. */
-export const slackFetch: typeof fetch = (input, init) => {
+/**
+ * The longest `Retry-After` a call waits out. WebClient sleeps for whatever Slack asks, on every
+ * attempt, with its whole queue paused: a 30 s rate limit on a retried call would run the stage
+ * task past its 60 s limit (the whole task is then retried, re-sending what went through). A
+ * longer one fails the call instead; the notifier then treats Slack as unavailable for a while
+ * (its notices go out by email, and NotifyDecided tries again later).
+ */
+export const SLACK_MAX_RATE_LIMIT_WAIT_SECONDS = 5;
+
+/**
+ * The `fetch` of every WebClient (`shared/clients.ts`): Node's, cancelled by the caller's signal,
+ * and refusing to let the client sleep through a long rate limit.
+ */
+export const slackFetch: typeof fetch = async (input, init) => {
   const signal = callSignal.getStore();
-  if (!signal) return fetch(input, init);
-  return fetch(input, {
-    ...init,
-    signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
-  });
+  const response = await fetch(
+    input,
+    signal
+      ? { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }
+      : init,
+  );
+  if (response.status === 429) {
+    const retryAfter = Number.parseInt(response.headers.get('retry-after') ?? '', 10);
+    if (retryAfter > SLACK_MAX_RATE_LIMIT_WAIT_SECONDS) {
+      await response.body?.cancel();
+      throw new Error(
+        `Slack rate-limited this call for ${retryAfter} s, longer than a send waits (${SLACK_MAX_RATE_LIMIT_WAIT_SECONDS} s)`,
+      );
+    }
+  }
+  return response;
 };
 
 /**

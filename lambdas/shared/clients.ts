@@ -58,10 +58,11 @@ export const sesClient = new SESv2Client({
  * The Slack Web API client, built once per container (the token comes from Secrets Manager, so
  * `shared/deps.ts` builds it on first use). `slackApiUrl` points it at the local stand-in in local
  * mode. The retry policy depends on who waits: notifications (the stage task, 60 s) retry a few
- * times and wait out Slack's `Retry-After`; interactions must answer Slack within 3 seconds, so
- * they try twice, briefly, and never sleep on a rate limit. Even so two attempts can outlast
- * Slack's patience: each interaction call also carries the signal of its share of the answer's
- * time (`core/slack-interactions.ts`), which `slackFetch` applies to the requests.
+ * times and wait out Slack's `Retry-After` (up to 5 s, see `slackFetch`); interactions must
+ * answer Slack within 3 seconds, so they try twice, briefly, and never sleep on a rate limit.
+ * Even so two attempts can outlast Slack's patience: each interaction call also carries the
+ * signal of its share of the answer's time (`core/slack-interactions.ts`), which `slackFetch`
+ * applies to the requests.
  */
 export async function slackWebClient(
   token: string,

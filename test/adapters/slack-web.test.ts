@@ -50,6 +50,26 @@ describe('SlackWebGateway', () => {
     expect(String(refusal)).toContain('channel_not_found');
   });
 
+  it('does not sleep through a long rate limit: the notifications client fails the call in seconds', async () => {
+    const notifications = new SlackWebGateway(
+      await slackWebClient('xoxb-unit', 'notifications', slack.apiUrl),
+    );
+    slack.on('chat.postMessage', () => ({
+      status: 429,
+      headers: { 'retry-after': '120' },
+      body: { ok: false, error: 'ratelimited' },
+    }));
+    const started = Date.now();
+    const failure = await notifications
+      .postMessage({ channel: 'U_CFO', text: 'x', blocks: [] })
+      .catch((error: unknown) => error);
+    // Waiting out 120 s (per attempt) would run the stage task past its 60 s.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(failure).toBeInstanceOf(SlackUnavailableError);
+    expect(String(failure)).toContain('rate-limited this call for 120 s');
+    expect(slack.callsTo('chat.postMessage').length).toBeLessThanOrEqual(3);
+  }, 20_000);
+
   it('turns server errors into SlackUnavailableError after retrying', async () => {
     slack.on('chat.update', () => ({ status: 503, body: { ok: false } }));
     const failure = await gateway
