@@ -122,6 +122,9 @@ export class ApprovalWorkflow extends Construct {
       }),
       resultPath: JsonPath.DISCARD,
       taskTimeout: Timeout.duration(Duration.seconds(60)),
+      // One retrier only (States.TaskFailed covers Lambda's own exceptions too), so that
+      // RetryCount counts exactly the attempts the handler's numbering assumes.
+      retryOnServiceExceptions: false,
     });
     deliverCallback.addRetry({
       errors: [Errors.TASKS_FAILED, Errors.TIMEOUT],
@@ -144,6 +147,9 @@ export class ApprovalWorkflow extends Construct {
       }),
       resultPath: JsonPath.DISCARD,
       taskTimeout: Timeout.duration(Duration.seconds(60)),
+      // As for DeliverCallback: with Lambda's service-exception retrier beside this one, a
+      // service hiccup could make an earlier attempt look like the last one.
+      retryOnServiceExceptions: false,
     });
     // The handler records what still fails on its last attempt, so the counts must agree.
     notifyDecided.addRetry({

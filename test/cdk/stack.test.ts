@@ -229,12 +229,15 @@ describe('ApprovalWorkflow states', () => {
       Catch: [{ ErrorEquals: ['States.ALL'], Next: 'CallbackWanted', ResultPath: null }],
       Next: 'CallbackWanted',
     });
-    expect(states.NotifyDecided.Retry).toContainEqual({
-      ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
-      IntervalSeconds: DECIDED_NOTICE_RETRY.intervalSeconds,
-      MaxAttempts: DECIDED_NOTICE_RETRY.attempts - 1,
-      BackoffRate: DECIDED_NOTICE_RETRY.backoffRate,
-    });
+    // One retrier: the attempt number the handler gets is RetryCount, which must count only it.
+    expect(states.NotifyDecided.Retry).toEqual([
+      {
+        ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
+        IntervalSeconds: DECIDED_NOTICE_RETRY.intervalSeconds,
+        MaxAttempts: DECIDED_NOTICE_RETRY.attempts - 1,
+        BackoffRate: DECIDED_NOTICE_RETRY.backoffRate,
+      },
+    ]);
     expect(states.CallbackWanted.Choices).toEqual([
       { Variable: '$.next.callback', BooleanEquals: true, Next: 'DeliverCallback' },
     ]);
@@ -249,13 +252,15 @@ describe('ApprovalWorkflow states', () => {
       Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Done', ResultPath: null }],
       Next: 'Done',
     });
-    expect(states.DeliverCallback.Retry).toContainEqual({
-      ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
-      IntervalSeconds: CALLBACK_RETRY.intervalSeconds,
-      MaxAttempts: CALLBACK_RETRY.maxRetries,
-      BackoffRate: CALLBACK_RETRY.backoffRate,
-      MaxDelaySeconds: CALLBACK_RETRY.maxDelaySeconds,
-    });
+    expect(states.DeliverCallback.Retry).toEqual([
+      {
+        ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
+        IntervalSeconds: CALLBACK_RETRY.intervalSeconds,
+        MaxAttempts: CALLBACK_RETRY.maxRetries,
+        BackoffRate: CALLBACK_RETRY.backoffRate,
+        MaxDelaySeconds: CALLBACK_RETRY.maxDelaySeconds,
+      },
+    ]);
     expect(workflow.stateMachineName).toMatch(/^Test-Workflow-/);
   });
 });
