@@ -20,7 +20,9 @@ export const handler = routeHandler({
     const deps = intentServiceDeps();
     const id = pathParameter(event, 'id');
     // The intent is read while the key is looked up. Nothing read is used unless the key is
-    // valid; a failed or empty read leaves the transition to read (and report) for itself.
+    // valid; a failed or empty read leaves the transition to read (and report) for itself. A
+    // refused key still waits for the read, so that no request outlives its invocation (a
+    // Lambda container is frozen between invocations).
     const readAhead = deps.intents.get(id).then(
       (intent) => intent ?? undefined,
       () => undefined,
