@@ -486,10 +486,10 @@ export class Engine {
    * Test hook: behave as if the process died right now. Timers stop, nothing more is written
    * (pending journal batches are dropped), in-flight Lambda results are ignored.
    */
-  protected crash(): void {
+  protected async crash(): Promise<void> {
     this.closed = true;
     this.timers.stop();
-    this.journal.abandon();
+    await this.journal.abandon();
   }
 
   // --- internals --------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ export class LocalStepFunctions extends Engine {
    * nothing more. Open a new instance on the same dataDir to "restart".
    */
   async simulateCrash(): Promise<void> {
-    this.crash();
+    await this.crash();
     await this.httpServer?.close();
     this.httpServer = undefined;
   }

@@ -95,6 +95,7 @@ export class Journal {
   private flushScheduled = false;
   private failure: Error | undefined;
   private closed = false;
+  private abandoned = false;
   private bytesSinceSnapshot = 0;
   private compacting: Promise<void> | undefined;
   readonly stats: JournalStats = { segmentBytesSinceSnapshot: 0, batches: 0, records: 0 };
@@ -290,8 +291,10 @@ export class Journal {
 
   private async runCompaction(capture: () => string[]): Promise<void> {
     const oldSegments = await this.segmentNumbers();
+    this.stopIfAbandoned();
     const nextNumber = (oldSegments.at(-1) ?? 0) + 1;
     const newSegment = await this.createSegment(nextNumber);
+    this.stopIfAbandoned();
     // --- synchronous section: the capture and the segment switch happen at the same sequence point.
     const header: SnapshotHeader = {
       format: 'countersign-local-sfn-snapshot',
@@ -318,8 +321,10 @@ export class Journal {
     } finally {
       await handle.close();
     }
+    this.stopIfAbandoned();
     await rename(tempPath, join(this.dir, SNAPSHOT_FILE));
     await fsyncDirectory(this.dir);
+    this.stopIfAbandoned();
     // A batch already being written to the previous segment only holds records the snapshot
     // covers, but wait for it so its file handle can be closed cleanly.
     if (this.flushing) await this.flushing.catch(() => undefined);
@@ -327,8 +332,14 @@ export class Journal {
       await previousSegment.handle.close().catch(() => undefined);
     }
     for (const number of oldSegments) {
+      this.stopIfAbandoned();
       if (number < newSegment.number) await rm(this.segmentPath(number), { force: true });
     }
+  }
+
+  /** A compaction in flight when the process "dies" (abandon) must not touch the files after. */
+  private stopIfAbandoned(): void {
+    if (this.abandoned) throw new Error('journal abandoned');
   }
 
   async close(): Promise<void> {
@@ -341,8 +352,13 @@ export class Journal {
     await releaseLock(this.dir);
   }
 
-  /** Stops writing without flushing anything: what a crash looks like, for in-process tests. */
-  abandon(): void {
+  /**
+   * Stops writing without flushing anything: what a crash looks like, for in-process tests.
+   * Resolves once a compaction in flight has stopped, so that nothing changes the files after
+   * the "crash" (a dead process's compaction cannot delete segments a restart is reading).
+   */
+  async abandon(): Promise<void> {
+    this.abandoned = true;
     this.closed = true;
     this.failure = new Error('journal abandoned');
     this.pendingLines = [];
@@ -351,6 +367,7 @@ export class Journal {
     this.segment = undefined;
     // A dead process's lock file stays behind; only forget that this process holds it.
     directoriesOpenInThisProcess.delete(resolve(this.dir));
+    await this.compacting?.catch(() => undefined);
   }
 
   private segmentPath(number: number): string {

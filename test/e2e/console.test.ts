@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { type Browser, chromium, type Dialog, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CountersignClient } from '../../sdk/src/index';
+import { countOf, hidden, jsonOf, shown, textOf } from './browser-expect';
 import { newDataDir, removeDataDir, type StackProcess, startStack } from './harness';
 
 /**
@@ -71,6 +72,7 @@ async function openConsole(hash: string): Promise<void> {
   const prompt = page.getByLabel('Admin key');
   const view = page.locator('.top-right .live:not([hidden])');
   await prompt.or(view).first().waitFor();
+  // Not an assertion: one of the two is visible now, and this picks the branch.
   if (await prompt.isVisible()) {
     await prompt.fill(stack.settings.api_keys.admin);
     await page.getByRole('button', { name: 'Open the console' }).click();
@@ -88,9 +90,7 @@ describe('the local console', () => {
     await page.goto(`${stack.url}/_local/`);
     await page.getByLabel('Admin key').fill(stack.settings.api_keys.agent);
     await page.getByRole('button', { name: 'Open the console' }).click();
-    await expect
-      .poll(() => page.getByRole('alert').textContent())
-      .toBe('That is not the admin key of this stack.');
+    await textOf(page.getByRole('alert')).toBe('That is not the admin key of this stack.');
 
     await page.getByLabel('Admin key').fill(stack.settings.api_keys.admin);
     await page.getByRole('button', { name: 'Open the console' }).click();
@@ -104,18 +104,16 @@ describe('the local console', () => {
     // The list: newest first, with status, summary, who is asked and the deadline.
     await openConsole('#/intents');
     await row(id).waitFor();
-    expect(await row(id).textContent()).toMatch(
+    await textOf(row(id)).toMatch(
       /pending[\s\S]*Pay the ACME invoice[\s\S]*alice@company\.com[\s\S]*in \d+ h/i,
     );
 
     // The detail: the trail as it grows (created, then one notice per channel), and the payload.
     await row(id).click();
     await expect.poll(trailTypes, { timeout: 15_000 }).toEqual(['created', 'notified', 'notified']);
-    expect(await page.locator('h1').textContent()).toBe('Pay the ACME invoice');
-    expect(await page.locator('.trail').textContent()).toMatch(
-      /notified[\s\S]*countersign · (email|slack)/,
-    );
-    expect(JSON.parse((await page.locator('pre.payload').textContent()) ?? '')).toEqual({
+    await textOf(page.locator('h1')).toBe('Pay the ACME invoice');
+    await textOf(page.locator('.trail')).toMatch(/notified[\s\S]*countersign · (email|slack)/);
+    await jsonOf(page.locator('pre.payload')).toEqual({
       vendor: 'ACME',
       amount: 1200,
       reviewer: 'alice@company.com',
@@ -125,17 +123,15 @@ describe('the local console', () => {
     await page.getByRole('link', { name: 'Outbox', exact: true }).click();
     await message(id, 'email').waitFor();
     await message(id, 'slack').waitFor();
-    expect(await message(id, 'email').textContent()).toContain(
-      'Approval needed: Pay the ACME invoice',
-    );
-    expect(await message(id, 'slack').textContent()).toMatch(
+    await textOf(message(id, 'email')).toContain('Approval needed: Pay the ACME invoice');
+    await textOf(message(id, 'slack')).toMatch(
       /Direct message to alice@company\.com[\s\S]*Approve[\s\S]*Reject/,
     );
 
     // The email's preview, then its review page, opened as the reviewer and approved there.
     await message(id, 'email').getByText('Show the email').click();
     const preview = message(id, 'email').frameLocator('iframe');
-    expect(await preview.getByText('Review and decide').isVisible()).toBe(true);
+    await shown(preview.getByText('Review and decide'));
     const [review] = await Promise.all([
       page.context().waitForEvent('page'),
       message(id, 'email').getByRole('link', { name: 'Open review page' }).click(),
@@ -148,14 +144,12 @@ describe('the local console', () => {
 
     // Back in the console, without reloading: the status and the trail changed.
     await page.getByRole('link', { name: 'Intents', exact: true }).click();
-    await expect
-      .poll(() => row(id).locator('.pill').textContent(), { timeout: 10_000 })
-      .toMatch(/approved/i);
+    await textOf(row(id).locator('.pill')).toMatch(/approved/i);
     await row(id).click();
     await expect
       .poll(trailTypes, { timeout: 10_000 })
       .toEqual(expect.arrayContaining(['viewed', 'approval', 'approved']));
-    expect(await page.locator('dl.facts').textContent()).toContain(
+    await textOf(page.locator('dl.facts')).toContain(
       'approved by alice@company.com via email: “Numbers check out”',
     );
     expect(dialogs).toEqual([]);
@@ -171,17 +165,11 @@ describe('the local console', () => {
     // Slack asks to confirm (the button's `confirm`), in the page, not with a browser dialog.
     await page.locator('dialog').getByRole('button', { name: 'Approve' }).click();
 
-    await expect
-      .poll(() => page.locator('.pill').first().textContent(), { timeout: 10_000 })
-      .toMatch(/approved/i);
-    expect(await page.locator('dl.facts').textContent()).toContain(
-      'approved by bob@company.com via slack',
-    );
+    await textOf(page.locator('.pill').first()).toMatch(/approved/i);
+    await textOf(page.locator('dl.facts')).toContain('approved by bob@company.com via slack');
     // The message was updated in place: the buttons gave way to the outcome.
-    await expect
-      .poll(() => slack.textContent(), { timeout: 10_000 })
-      .toContain('Approved by bob@company.com via slack');
-    expect(await slack.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await textOf(slack).toContain('Approved by bob@company.com via slack');
+    await countOf(slack.getByRole('button', { name: 'Approve' })).toBe(0);
     expect(dialogs).toEqual([]);
   });
 
@@ -196,17 +184,15 @@ describe('the local console', () => {
     await modal.getByText('Reject request').waitFor();
     await modal.getByRole('button', { name: 'Reject' }).click();
     await modal.getByText('Say why you reject: a reason is required.').waitFor();
-    expect(await page.locator('.pill').first().textContent()).toMatch(/pending/i);
+    await textOf(page.locator('.pill').first()).toMatch(/pending/i);
 
     await modal.getByLabel('Why do you reject it?').fill('Globex is not an approved vendor');
     await modal.getByRole('button', { name: 'Reject' }).click();
-    await expect
-      .poll(() => page.locator('.pill').first().textContent(), { timeout: 10_000 })
-      .toMatch(/rejected/i);
-    expect(await page.locator('dl.facts').textContent()).toContain(
+    await textOf(page.locator('.pill').first()).toMatch(/rejected/i);
+    await textOf(page.locator('dl.facts')).toContain(
       'rejected by carol@company.com via slack: “Globex is not an approved vendor”',
     );
-    expect(await modal.isVisible()).toBe(false);
+    await hidden(modal);
   });
 
   it('shows a hostile payload as text: nothing in it runs', async () => {
@@ -217,21 +203,19 @@ describe('the local console', () => {
     });
     await openConsole('#/intents');
     await row(id).waitFor();
-    expect(await row(id).textContent()).toContain('<img src=x onerror=alert("summary")>');
+    await textOf(row(id)).toContain('<img src=x onerror=alert("summary")>');
 
     await openIntent(id);
     await message(id, 'email').waitFor({ timeout: 15_000 });
     await message(id, 'email').getByText('Show the email').click();
     await message(id, 'slack').waitFor();
-    expect(await page.locator('h1').textContent()).toBe('<img src=x onerror=alert("summary")>');
-    expect(await page.locator('pre.payload').textContent()).toContain(
+    await textOf(page.locator('h1')).toBe('<img src=x onerror=alert("summary")>');
+    await textOf(page.locator('pre.payload')).toContain(
       '"vendor": "<script>alert(\\"vendor\\")</script>"',
     );
-    expect(await message(id, 'slack').textContent()).toContain('<img src=x onerror=alert("note")>');
+    await textOf(message(id, 'slack')).toContain('<img src=x onerror=alert("note")>');
     const preview = message(id, 'email').frameLocator('iframe');
-    expect(await preview.getByText('<script>alert("vendor")</script>').first().isVisible()).toBe(
-      true,
-    );
+    await shown(preview.getByText('<script>alert("vendor")</script>').first());
 
     // Nothing the agent sent became an element, and no script ran.
     expect(await page.locator('#app img, #app script').count()).toBe(0);

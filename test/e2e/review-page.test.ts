@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditEvent, CountersignClient, type Intent } from '../../sdk/src/index';
+import { countOf, jsonOf, shown, textOf } from './browser-expect';
 import {
   newDataDir,
   outboxItems,
@@ -493,9 +494,9 @@ describe('the review page on a phone, in Chromium', () => {
       await page.goto(linkOf(links, 'kim@company.com'));
 
       await page.getByRole('heading', { name: summary }).waitFor();
-      expect(await page.locator('.status').textContent()).toBe('pending');
-      expect(JSON.parse((await page.locator('pre').textContent()) ?? '')).toEqual(payload);
-      expect(await page.getByText('Asked: kim@company.com').isVisible()).toBe(true);
+      await textOf(page.locator('.status')).toBe('pending');
+      await jsonOf(page.locator('pre')).toEqual(payload);
+      await shown(page.getByText('Asked: kim@company.com'));
       const fits = await noHorizontalOverflow(page);
       expect(fits.clientWidth).toBe(PHONE.width);
       expect(fits.scrollWidth).toBeLessThanOrEqual(fits.clientWidth);
@@ -514,15 +515,15 @@ describe('the review page on a phone, in Chromium', () => {
       // Reject without a comment: refused, with the reason, and nothing decided.
       await page.getByRole('button', { name: 'Reject' }).tap();
       await page.getByText('Say why you reject: a comment is required.').waitFor();
-      expect(await page.locator('.status').textContent()).toBe('pending');
+      await textOf(page.locator('.status')).toBe('pending');
       expect((await agent.getIntent(id)).status).toBe('pending');
       expect(resumed).toBe(false);
 
       await page.getByLabel(/Comment/).fill('Not during the change freeze');
       await page.getByRole('button', { name: 'Reject' }).tap();
       await page.getByText('Done: the request is rejected. The agent has been told.').waitFor();
-      expect(await page.locator('.status').textContent()).toBe('rejected');
-      expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+      await textOf(page.locator('.status')).toBe('rejected');
+      await countOf(page.getByRole('button', { name: 'Approve' })).toBe(0);
       const after = await noHorizontalOverflow(page);
       expect(after.scrollWidth).toBeLessThanOrEqual(after.clientWidth);
     } finally {
