@@ -13,7 +13,7 @@ export interface FunctionSpec {
   /** Handler module, relative to the repository root; it exports `handler`. */
   entry: string;
   description: string;
-  routes: { method: 'GET' | 'HEAD' | 'POST' | 'DELETE'; path: string }[];
+  routes: { method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'; path: string }[];
   /** Long polls need more than the default; API Gateway itself stops at 29 s. */
   timeoutSeconds: number;
 }
@@ -58,8 +58,12 @@ export const FUNCTIONS = {
   admin: {
     id: 'admin',
     entry: 'lambdas/handlers/admin.ts',
-    description: 'API keys and teams',
+    description: 'API keys, teams and operator policies',
     routes: [
+      { method: 'GET', path: '/v1/policies' },
+      { method: 'PUT', path: '/v1/policies/{intent_type}' },
+      { method: 'GET', path: '/v1/policies/{intent_type}' },
+      { method: 'DELETE', path: '/v1/policies/{intent_type}' },
       { method: 'POST', path: '/v1/keys' },
       { method: 'GET', path: '/v1/keys' },
       { method: 'DELETE', path: '/v1/keys/{id}' },

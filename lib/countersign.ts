@@ -24,7 +24,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../lambdas/adapters/table-schema';
-import { parsePolicyDefaults } from '../lambdas/domain/policy';
+import { parsePolicyDefaults } from '../lambdas/domain/operator-policy';
 import { FUNCTIONS, type FunctionKey } from '../lambdas/functions';
 import { ApprovalWorkflow } from './approval-workflow';
 import { CountersignFunction } from './countersign-function';
@@ -222,7 +222,10 @@ export class Countersign extends Construct {
     // An invalid default policy fails the synth, not every request after the deploy.
     parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
     const policiesJson = JSON.stringify(props.defaultPolicies ?? {});
-    functions.intentsWrite.addEnvironment('DEFAULT_POLICIES', policiesJson);
+    // Creates resolve them; the admin API lists them beside the policies stored in the table.
+    for (const fn of [functions.intentsWrite, functions.admin]) {
+      fn.addEnvironment('DEFAULT_POLICIES', policiesJson);
+    }
     functions.intentsWrite.addEnvironment(
       'NOTIFICATION_CHANNELS',
       props.slackBotToken ? 'email,slack' : 'email',

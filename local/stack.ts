@@ -12,7 +12,7 @@ import { TABLE_KEYS } from '../lambdas/adapters/table-schema';
 import { authenticate, hashApiKey, newApiKey } from '../lambdas/core/auth';
 import type { Role } from '../lambdas/core/ports';
 import { DomainError } from '../lambdas/domain/errors';
-import { parsePolicyDefaults } from '../lambdas/domain/policy';
+import { parsePolicyDefaults } from '../lambdas/domain/operator-policy';
 import { FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
 import { errorResult, json } from '../lambdas/shared/http';
 import { createApiGatewayServer } from './api-gateway';
@@ -192,6 +192,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       WEBHOOK_SIGNING_SECRET: secrets.webhook_signing_secret,
       WEBHOOK_OUTBOX_URL: webhooks.endpoint,
       DEFAULT_POLICIES: defaultPolicies,
+      // Local mode's base under every operator policy: any reviewer a request names, until an
+      // admin sets a policy that says otherwise (docs/api.md, Operator policies).
+      POLICY_BASE: 'permissive',
       // A backstop only: decisions wake long polls in this process at once (intent-changes.ts).
       WAIT_POLL_MS: '1000',
     });
@@ -220,6 +223,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     if (routing.email === 'ses') log(`  email:     real SES, from ${process.env.EMAIL_FROM}`);
     if (routing.slack === 'slack') log('  slack:     the real Slack workspace of your bot token');
     log(`  settings:  ${path.join(dataDir, 'local.json')}`);
+    log(
+      '  policies:  permissive until an admin sets one (PUT /v1/policies/*): requests may name any reviewer',
+    );
     return { url, settings, outbox, close };
   } catch (error) {
     await close();

@@ -78,7 +78,7 @@ const keyOf = (item: Record<string, unknown> | undefined) =>
   `${String(item?.pk)}\u0000${String(item?.sk)}`;
 
 /** Query paging, batched reads and merged writes, shared by the repositories below. */
-abstract class DynamoTable {
+export abstract class DynamoTable {
   constructor(
     protected readonly db: DynamoDBDocumentClient,
     protected readonly tableName: string,

@@ -13,10 +13,11 @@ import {
   type NotificationChannel,
   toView,
 } from '../domain/intent';
-import type { PolicyInput } from '../domain/policy';
+import type { PolicyBase } from '../domain/operator-policy';
 import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-domains';
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
+import { type PolicyServiceDeps, policyFor } from './policies';
 import type { Clock, IntentRepository, Workflow } from './ports';
 import { transitionIntent } from './transitions';
 
@@ -25,7 +26,9 @@ export interface IntentServiceDeps {
   workflow: Workflow;
   clock: Clock;
   configuredChannels: readonly NotificationChannel[];
-  defaultsFor: (intentType: string) => PolicyInput | undefined;
+  policies: PolicyServiceDeps;
+  /** What a field an operator policy leaves out means (permissive locally, strict in AWS). */
+  policyBase: PolicyBase;
   allowLoopbackCallbacks: boolean;
   /** How often the long poll re-reads the intent's status. */
   waitPollMs: number;
@@ -48,12 +51,15 @@ export async function createIntent(
   }
   const input = createIntentSchema.parse(body);
   const now = deps.clock.now();
-  const { intent, event } = newIntent(input, {
+  const operator = await policyFor(deps.policies, input.intent_type);
+  const { intent, events } = newIntent(input, {
     id: `int_${ulid(now.getTime())}`,
     from_agent: principal.name,
     now,
     configuredChannels: deps.configuredChannels,
-    defaultsFor: deps.defaultsFor,
+    operatorPolicy: operator.policy,
+    policySource: operator.source,
+    base: deps.policyBase,
     allowLoopbackCallbacks: deps.allowLoopbackCallbacks,
   });
   const outsiders = reviewerDomainIssues(intentReviewerFields(intent), deps.allowedReviewerDomains);
@@ -62,7 +68,7 @@ export async function createIntent(
       details: outsiders,
     });
   }
-  const sealed = sealEvents(intent, [event]);
+  const sealed = sealEvents(intent, events);
   const stored: IntentState = {
     ...intent,
     event_count: sealed.event_count,

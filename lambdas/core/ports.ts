@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../domain/audit';
 import type { IntentState, IntentStatus } from '../domain/intent';
+import type { StoredPolicy } from '../domain/operator-policy';
 import type { SlackBlock, SlackModalView } from '../domain/slack-blocks';
 import type { DeliveryResult } from '../domain/webhook';
 
@@ -194,4 +195,14 @@ export interface CallbackLog {
     result: DeliveryResult;
     ok: boolean;
   }): Promise<void>;
+}
+
+/** Operator policies by intent-type pattern (`intent.payment.v1`, `intent.payment.*`, `*`). */
+export interface PolicyRepository {
+  /** The stored policies among `patterns`, read consistently (a PUT applies to the next create). */
+  getMany(patterns: readonly string[]): Promise<StoredPolicy[]>;
+  list(): Promise<StoredPolicy[]>;
+  /** Writes the policy as the next version of its pattern; answers what was stored. */
+  put(policy: Omit<StoredPolicy, 'version'>): Promise<StoredPolicy>;
+  delete(pattern: string): Promise<StoredPolicy | null>;
 }

@@ -3,12 +3,16 @@ import { type AuditEventDraft, GENESIS_HASH } from './audit';
 import { DomainError } from './errors';
 import type { IntentState, NotificationChannel } from './intent';
 import {
+  matchingRule,
+  type OperatorPolicy,
+  type PolicyBase,
+  type PolicySource,
+  resolveIntentPolicy,
+} from './operator-policy';
+import {
   assertReviewersCanReachQuorum,
-  initialReviewers,
   isTeamRef,
-  type PolicyInput,
   policyInputSchema,
-  resolvePolicy,
   reviewerListSchema,
 } from './policy';
 import { callbackUrlIssue } from './webhook';
@@ -41,7 +45,10 @@ export interface CreateContext {
   from_agent: string;
   now: Date;
   configuredChannels: readonly NotificationChannel[];
-  defaultsFor: (intentType: string) => PolicyInput | undefined;
+  /** The operator's policy for this intent type, and where it came from. */
+  operatorPolicy: OperatorPolicy;
+  policySource: PolicySource;
+  base: PolicyBase;
   allowLoopbackCallbacks: boolean;
 }
 
@@ -49,7 +56,7 @@ export interface CreateContext {
 export function newIntent(
   input: CreateIntentInput,
   context: CreateContext,
-): { intent: IntentState; event: AuditEventDraft } {
+): { intent: IntentState; events: AuditEventDraft[] } {
   const payloadBytes = Buffer.byteLength(JSON.stringify(input.payload), 'utf8');
   if (payloadBytes > MAX_PAYLOAD_BYTES) {
     throw new DomainError(
@@ -57,19 +64,18 @@ export function newIntent(
       `The payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are accepted.`,
     );
   }
-  const policy = resolvePolicy(
-    input.policy,
-    context.defaultsFor(input.intent_type),
+  const { policy, reviewers, addedByRequest } = resolveIntentPolicy(
+    context.operatorPolicy,
+    context.base,
+    { reviewers: input.reviewers, policy: input.policy, payload: input.payload },
     context.configuredChannels,
   );
-  const { reviewers, issues } = initialReviewers(policy, input.reviewers, input.payload);
   const callbackUrl = input.callback_url ?? null;
   const callbackIssue =
     callbackUrl === null ? null : callbackUrlIssue(callbackUrl, context.allowLoopbackCallbacks);
-  if (callbackIssue !== null) issues.push({ field: 'callback_url', message: callbackIssue });
-  if (issues.length > 0) {
+  if (callbackIssue !== null) {
     throw new DomainError('validation_failed', 'The request has invalid fields.', {
-      details: issues,
+      details: [{ field: 'callback_url', message: callbackIssue }],
     });
   }
   assertReviewersCanReachQuorum(policy, reviewers);
@@ -118,9 +124,28 @@ export function newIntent(
       policy,
       deadline_at: deadline,
       payload_bytes: payloadBytes,
+      operator_policy: context.policySource,
+      reviewers_added_by_request: addedByRequest,
     },
   };
-  return { intent, event };
+  const rule = matchingRule(context.operatorPolicy.rules, input.payload);
+  if (!rule) return { intent, events: [event] };
+  // An operator's rule decides at once: nobody is notified, and the trail says which rule.
+  const outcome = rule.effect === 'approve' ? 'approved' : 'rejected';
+  const by = `rule:${rule.name}`;
+  return {
+    intent: {
+      ...intent,
+      status: outcome,
+      decision: { outcome, by, at: createdAt, comment: null, channel: 'rule' },
+      next_action_at: null,
+      pending_notifications: [],
+    },
+    events: [
+      event,
+      { type: outcome, at: createdAt, actor: by, channel: 'rule', data: { rule: rule.name } },
+    ],
+  };
 }
 
 /** "intent.report.review_approval.v1" → "Report review approval". */

@@ -18,7 +18,9 @@ export type DomainErrorCode =
    * bind votes to a step (Slack, the review page) raise it; the API never does.
    */
   | 'step_over'
-  | 'payload_too_large';
+  | 'payload_too_large'
+  /** A request asks for something the operator's policy does not allow (403). */
+  | 'policy_violation';
 
 export interface FieldIssue {
   field: string;

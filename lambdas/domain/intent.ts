@@ -11,8 +11,8 @@ export type IntentStatus = (typeof INTENT_STATUSES)[number];
 export const NOTIFICATION_CHANNELS = ['email', 'slack', 'webhook'] as const;
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 
-/** Where a decision came from. `web` is the local console; `timeout` is the deadline. */
-export type DecisionChannel = 'email' | 'slack' | 'cli' | 'api' | 'web' | 'timeout';
+/** Where a decision came from. `web` is the local console; `timeout` the deadline; `rule` an operator's rule. */
+export type DecisionChannel = 'email' | 'slack' | 'cli' | 'api' | 'web' | 'timeout' | 'rule';
 
 export type TimeoutAction = 'reject' | 'approve';
 

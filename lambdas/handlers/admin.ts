@@ -1,15 +1,50 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createKey, deleteTeam, listKeys, listTeams, putTeam, revokeKey } from '../core/admin';
 import { authenticate } from '../core/auth';
-import { allowedReviewerDomains, keyRepository, teamRepository } from '../shared/deps';
+import { deletePolicy, getPolicy, listPolicies, putPolicy } from '../core/policies';
+import {
+  allowedReviewerDomains,
+  keyRepository,
+  policyServiceDeps,
+  teamRepository,
+} from '../shared/deps';
 import { header, json, parseJsonBody, pathParameter, routeHandler } from '../shared/http';
 
 const clock = { now: () => new Date() };
 const principalOf = (event: APIGatewayProxyEvent) =>
   authenticate(header(event, 'authorization'), keyRepository());
 
-/** Keys and teams: operator-only. */
+/** Keys, teams and operator policies: operator-only. */
 export const handler = routeHandler({
+  'GET /v1/policies': async (event) =>
+    json(200, await listPolicies(policyServiceDeps(), await principalOf(event))),
+  'PUT /v1/policies/{intent_type}': async (event) => {
+    const { created, policy } = await putPolicy(
+      policyServiceDeps(),
+      await principalOf(event),
+      pathParameter(event, 'intent_type'),
+      parseJsonBody(event),
+    );
+    return json(created ? 201 : 200, policy);
+  },
+  'GET /v1/policies/{intent_type}': async (event) =>
+    json(
+      200,
+      await getPolicy(
+        policyServiceDeps(),
+        await principalOf(event),
+        pathParameter(event, 'intent_type'),
+      ),
+    ),
+  'DELETE /v1/policies/{intent_type}': async (event) =>
+    json(
+      200,
+      await deletePolicy(
+        policyServiceDeps(),
+        await principalOf(event),
+        pathParameter(event, 'intent_type'),
+      ),
+    ),
   'POST /v1/keys': async (event) =>
     json(
       201,

@@ -39,6 +39,8 @@ export const ENV = {
   linkSigningSecret: 'LINK_SIGNING_SECRET',
   channels: 'NOTIFICATION_CHANNELS',
   defaultPolicies: 'DEFAULT_POLICIES',
+  /** `permissive` in local mode; unset (strict) in AWS. */
+  policyBase: 'POLICY_BASE',
   allowLoopbackCallbacks: 'ALLOW_LOOPBACK_CALLBACKS',
   waitPollMs: 'WAIT_POLL_MS',
   /** Slack: the bot token (`_ARN` in AWS) enables the channel; the signing secret verifies clicks. */

@@ -1,3 +1,4 @@
+import { DynamoPolicyRepository } from '../adapters/dynamo-policies';
 import {
   DynamoIntentRepository,
   DynamoKeyRepository,
@@ -10,13 +11,20 @@ import { SlackWebGateway } from '../adapters/slack-web';
 import { withBootstrapAdminKey } from '../core/auth';
 import type { CallbackDeps } from '../core/callbacks';
 import type { IntentServiceDeps } from '../core/intents';
+import type { PolicyServiceDeps } from '../core/policies';
 import type { Clock, KeyRepository, TeamRepository } from '../core/ports';
 import type { ReconcilerDeps } from '../core/reconciler';
 import type { SlackInteractionDeps } from '../core/slack-interactions';
 import { SlackNotifier } from '../core/slack-notify';
 import type { PlanStageDeps, StageRunnerDeps } from '../core/stage-runner';
 import { NOTIFICATION_CHANNELS, type NotificationChannel } from '../domain/intent';
-import { defaultsForType, type PolicyInput, parsePolicyDefaults } from '../domain/policy';
+import {
+  deploymentBase,
+  type OperatorPolicy,
+  PERMISSIVE_BASE,
+  type PolicyBase,
+  parsePolicyDefaults,
+} from '../domain/operator-policy';
 import { parseAllowedDomains } from '../domain/reviewer-domains';
 import { dynamoDocumentClient, sesClient, sfnClient, slackWebClient } from './clients';
 import {
@@ -86,14 +94,32 @@ const workflow = memo(
   () => new StepFunctionsWorkflow(sfnClient, () => getStringFromEnv(ENV.stateMachineArn)),
 );
 
+/** Operator policies: the table's, over those the deployment configures (`DEFAULT_POLICIES`). */
+export const policyServiceDeps = memo<PolicyServiceDeps>(() => ({
+  policies: new DynamoPolicyRepository(dynamoDocumentClient, tableName()),
+  configured: parseDefaultPolicies(getOptionalStringFromEnv(ENV.defaultPolicies)),
+  clock: systemClock,
+}));
+
+/**
+ * What a policy's missing fields mean: `POLICY_BASE=permissive` (local mode: any reviewer a
+ * request names, payload.reviewer, approve-on-timeout, 1 s reminder floor), else the
+ * deployment's strict base (request reviewers only in ALLOWED_REVIEWER_DOMAINS, 60 s floor).
+ */
+export const policyBase = memo<PolicyBase>(() =>
+  getOptionalStringFromEnv(ENV.policyBase) === 'permissive'
+    ? PERMISSIVE_BASE
+    : deploymentBase(allowedReviewerDomains()),
+);
+
 export const intentServiceDeps = memo<IntentServiceDeps>(() => {
-  const defaults = parseDefaultPolicies(getOptionalStringFromEnv(ENV.defaultPolicies));
   return {
     intents: intentRepository(),
     workflow: workflow(),
     clock: systemClock,
     configuredChannels: configuredChannels(),
-    defaultsFor: (intentType) => defaultsForType(defaults, intentType),
+    policies: policyServiceDeps(),
+    policyBase: policyBase(),
     allowLoopbackCallbacks: getBooleanFromEnv(ENV.allowLoopbackCallbacks),
     waitPollMs: getNumberFromEnv(ENV.waitPollMs, 200),
     allowedReviewerDomains: allowedReviewerDomains(),
@@ -175,7 +201,7 @@ function configuredChannels(): NotificationChannel[] {
 }
 
 /** `DEFAULT_POLICIES` is JSON: `{ "<intent_type>" | "*": <policy> }`. A bad value fails at start. */
-export function parseDefaultPolicies(raw: string | undefined): Map<string, PolicyInput> {
+export function parseDefaultPolicies(raw: string | undefined): Map<string, OperatorPolicy> {
   if (!raw) return new Map();
   let parsed: unknown;
   try {

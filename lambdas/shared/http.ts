@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   validation_failed: 400,
   unauthenticated: 401,
   forbidden: 403,
+  policy_violation: 403,
   not_a_reviewer: 403,
   not_found: 404,
   already_decided: 409,

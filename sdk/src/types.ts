@@ -15,7 +15,7 @@ export type IntentStatus = 'pending' | 'approved' | 'rejected' | 'timed_out' | '
 export type NotificationChannel = 'email' | 'slack' | 'webhook';
 
 /** Where a vote or decision came from. `web` is the local console; `timeout` is the deadline. */
-export type DecisionChannel = 'email' | 'slack' | 'cli' | 'api' | 'web' | 'timeout';
+export type DecisionChannel = 'email' | 'slack' | 'cli' | 'api' | 'web' | 'timeout' | 'rule';
 
 /** The outcome recorded when nobody decided before the policy's timeout. */
 export type TimeoutAction = 'reject' | 'approve';
@@ -290,6 +290,7 @@ export type ApiErrorCode =
   | 'already_voted'
   | 'idempotency_conflict'
   | 'not_pending'
+  | 'policy_violation'
   | 'payload_too_large'
   | 'rate_limited'
   | 'internal'

@@ -16,7 +16,9 @@ import { createIntent, type IntentServiceDeps } from '../../lambdas/core/intents
 import { transitionIntent } from '../../lambdas/core/transitions';
 import { applyVote } from '../../lambdas/domain/decisions';
 import type { IntentState } from '../../lambdas/domain/intent';
+import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
 import { LOCAL_TABLE_NAME } from '../../local/stack';
+import { InMemoryPolicyRepository } from '../fakes/memory-policies';
 import { intentMaker, startLocalTable, withEvents } from './local-table';
 
 let stop: () => Promise<void> = async () => undefined;
@@ -212,7 +214,12 @@ describe('a create whose first attempt landed but whose answer was lost', () => 
     },
     clock: { now: () => new Date() },
     configuredChannels: ['email'],
-    defaultsFor: () => undefined,
+    policies: {
+      policies: new InMemoryPolicyRepository(),
+      configured: new Map(),
+      clock: { now: () => new Date() },
+    },
+    policyBase: PERMISSIVE_BASE,
     allowLoopbackCallbacks: false,
     waitPollMs: 1000,
   });

@@ -13,6 +13,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -41,6 +42,7 @@ function synthesizedEnvironments(): Map<string, Record<string, string>> {
   const stack = new CountersignStack(app, 'Countersign', {
     env: { account: '111111111111', region: 'eu-west-1' },
     emailFrom: 'approvals@company.com',
+    allowedReviewerDomains: ['company.com'],
     slackBotToken: Secret.fromSecretCompleteArn(existing, 'Bot', arn('slack-bot-token')),
     slackSigningSecret: Secret.fromSecretCompleteArn(existing, 'Signing', arn('slack-signing')),
   });
@@ -103,6 +105,7 @@ beforeEach(() => {
       : {},
   );
   dynamo.on(TransactWriteCommand).resolves({});
+  dynamo.on(BatchGetCommand).resolves({ Responses: {} });
   secrets.on(GetSecretValueCommand).resolves({ SecretString: 's'.repeat(64) });
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
 });
@@ -125,7 +128,8 @@ const INVOCATIONS: Record<FunctionKey, Invocation> = {
       body: {
         intent_type: 'intent.test.v1',
         to_agent: 'agent://test',
-        payload: { reviewer: 'cfo@company.com' },
+        reviewers: ['cfo@company.com'],
+        payload: {},
       },
     }),
     accepts: (result) => (result as APIGatewayProxyResult).statusCode === 201,

@@ -1,5 +1,6 @@
 import { createIntentSchema, newIntent } from '../../lambdas/domain/create';
 import type { IntentState } from '../../lambdas/domain/intent';
+import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
 
 export const T0 = new Date('2026-11-24T09:00:00.000Z');
 
@@ -16,7 +17,9 @@ export function pendingIntent(body: Record<string, unknown> = {}, now = T0): Int
     from_agent: 'agent://myorg/production/report-generator',
     now,
     configuredChannels: ['email'],
-    defaultsFor: () => undefined,
+    operatorPolicy: {},
+    policySource: { name: 'built-in', version: 0, source: 'built-in' },
+    base: PERMISSIVE_BASE,
     allowLoopbackCallbacks: false,
   }).intent;
 }

@@ -1,48 +1,61 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../lambdas/domain/errors';
 import {
-  BUILT_IN_POLICY,
-  defaultsForType,
+  operatorPolicySchema,
+  PERMISSIVE_BASE,
   parsePolicyDefaults,
-  policyInputSchema,
-  resolvePolicy,
-} from '../../lambdas/domain/policy';
+  resolveIntentPolicy,
+} from '../../lambdas/domain/operator-policy';
+import { BUILT_IN_POLICY, policyInputSchema } from '../../lambdas/domain/policy';
 import { pendingIntent } from './fixtures';
 
-describe('resolvePolicy', () => {
-  it('fills the contract defaults when nothing is given', () => {
-    expect(resolvePolicy(undefined, undefined, ['email'])).toEqual({
-      ...BUILT_IN_POLICY,
-      channels: ['email'],
-    });
+const resolve = (
+  operator: Record<string, unknown>,
+  request: Record<string, unknown>,
+  channels: ('email' | 'slack')[] = ['email'],
+) =>
+  resolveIntentPolicy(
+    operatorPolicySchema.parse(operator),
+    PERMISSIVE_BASE,
+    {
+      reviewers: ['a@x.com'],
+      payload: {},
+      policy: policyInputSchema.parse(request),
+    },
+    channels,
+  ).policy;
+
+describe('resolveIntentPolicy (the fields; who may be asked is in operator-policy.test.ts)', () => {
+  it('fills the contract defaults when neither the operator nor the request sets anything', () => {
+    expect(resolve({}, {})).toEqual({ ...BUILT_IN_POLICY, channels: ['email'] });
   });
 
-  it('takes request fields over deployment defaults over built-ins, field by field', () => {
-    const deployment = policyInputSchema.parse({
-      remind_after: ['10m'],
-      timeout: { action: 'approve' },
-    });
-    const request = policyInputSchema.parse({ timeout: { after: '1h' } });
-    const policy = resolvePolicy(request, deployment, ['email', 'slack']);
+  it("keeps the operator's reminders and timeout action; the request may wait longer", () => {
+    const policy = resolve(
+      { remind_after: ['10m'], timeout: { after: '1h', action: 'approve' } },
+      { timeout: { after: '2h' } },
+      ['email', 'slack'],
+    );
     expect(policy.remind_after).toEqual([600]);
-    expect(policy.timeout).toEqual({ after: 3600, action: 'approve' });
+    expect(policy.timeout).toEqual({ after: 7200, action: 'approve' });
     expect(policy.channels).toEqual(['email', 'slack']);
   });
 
   it('drops channels the deployment has not configured', () => {
-    const request = policyInputSchema.parse({ channels: ['slack', 'email'] });
-    expect(resolvePolicy(request, undefined, ['email']).channels).toEqual(['email']);
+    expect(resolve({}, { channels: ['slack', 'email'] }).channels).toEqual(['email']);
   });
 
   it('sorts reminders and escalations by time', () => {
-    const request = policyInputSchema.parse({
-      remind_after: ['30m', '5m'],
-      escalate: [
-        { after: '2h', to: ['team:finance'] },
-        { after: '1h', to: ['Backup@Company.com'] },
-      ],
-    });
-    const policy = resolvePolicy(request, undefined, ['email']);
+    const policy = resolve(
+      {},
+      {
+        remind_after: ['30m', '5m'],
+        escalate: [
+          { after: '2h', to: ['team:finance'] },
+          { after: '1h', to: ['Backup@Company.com'] },
+        ],
+      },
+    );
     expect(policy.remind_after).toEqual([300, 1800]);
     expect(policy.escalate).toEqual([
       { after: 3600, to: ['backup@company.com'] },
@@ -107,21 +120,22 @@ describe('intent creation', () => {
     ).toThrowError(/quorum cannot be reached/);
   });
 
-  it('parses deployment defaults by intent type, and names the entry and field of a bad one', () => {
+  it('parses configured policies by pattern, and names the entry and field of a bad one', () => {
     const defaults = parsePolicyDefaults(
       { 'intent.expense.v1': { timeout: { after: '2h', action: 'approve' } }, '*': {} },
       'policies.json',
     );
-    expect(defaultsForType(defaults, 'intent.expense.v1')).toEqual({
+    expect(defaults.get('intent.expense.v1')).toEqual({
       timeout: { after: 7200, action: 'approve' },
     });
-    expect(defaultsForType(defaults, 'intent.other.v1')).toEqual({});
+    expect(defaults.get('*')).toEqual({});
     expect(() => parsePolicyDefaults({ '*': { remind_after: ['soon'] } }, 'policies.json')).toThrow(
       /policies\.json has an invalid policy: \*\.remind_after\.0/,
     );
     expect(() => parsePolicyDefaults({ '*': { reminders: [] } }, 'policies.json')).toThrow(
       /reminders/,
     );
+    expect(() => parsePolicyDefaults({ 'bad type!': {} }, 'policies.json')).toThrow(/pattern/);
     expect(() => parsePolicyDefaults([], 'policies.json')).toThrow(/JSON object/);
   });
 

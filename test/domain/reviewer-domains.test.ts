@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createKey, putTeam } from '../../lambdas/core/admin';
 import { createIntent, type IntentServiceDeps } from '../../lambdas/core/intents';
 import type { KeyRepository, TeamRepository } from '../../lambdas/core/ports';
+import { deploymentBase } from '../../lambdas/domain/operator-policy';
 import {
   intentReviewerFields,
   parseAllowedDomains,
   reviewerDomainIssues,
 } from '../../lambdas/domain/reviewer-domains';
+import { InMemoryPolicyRepository } from '../fakes/memory-policies';
 import { pendingIntent } from './fixtures';
 
 describe('allowed reviewer domains', () => {
@@ -54,8 +56,8 @@ describe('allowed reviewer domains in the core services', () => {
   const admin = { role: 'admin' as const, name: 'ops', keyId: 'key_1' };
   const clock = { now: () => new Date('2026-11-24T09:00:00.000Z') };
 
-  it('refuses an intent for an outside reviewer with 400 validation_failed, before storing anything', async () => {
-    // Prepare
+  it('refuses an intent for an outside reviewer with 403 policy_violation, before storing anything', async () => {
+    // Prepare: a deployment's strict base, admitting request reviewers in company.com only.
     let stored = 0;
     const deps = {
       intents: {
@@ -67,25 +69,32 @@ describe('allowed reviewer domains in the core services', () => {
       workflow: { start: async () => undefined },
       clock,
       configuredChannels: ['email' as const],
-      defaultsFor: () => undefined,
+      policies: { policies: new InMemoryPolicyRepository(), configured: new Map(), clock },
+      policyBase: deploymentBase(['company.com']),
       allowLoopbackCallbacks: false,
       waitPollMs: 100,
       allowedReviewerDomains: ['company.com'],
     } as unknown as IntentServiceDeps;
-    const body = {
+    const agent = { role: 'agent' as const, name: 'agent://a', keyId: 'key_a' };
+    const body = (fields: Record<string, unknown>) => ({
       intent_type: 'intent.report.review_approval.v1',
       to_agent: 'agent://a',
-      payload: { reviewer: 'someone@gmail.com' },
-    };
+      payload: {},
+      ...fields,
+    });
     // Act / Assess
     await expect(
-      createIntent(deps, { role: 'agent', name: 'agent://a', keyId: 'key_a' }, body, undefined),
+      createIntent(deps, agent, body({ reviewers: ['someone@gmail.com'] }), undefined),
     ).rejects.toMatchObject({
-      code: 'validation_failed',
+      code: 'policy_violation',
       details: [
-        { field: 'reviewers', message: 'someone@gmail.com must be an address in company.com' },
+        { field: 'reviewers', message: 'someone@gmail.com is not a reviewer this policy admits' },
       ],
     });
+    // A deployment does not read payload.reviewer unless a policy says so.
+    await expect(
+      createIntent(deps, agent, body({ payload: { reviewer: 'cfo@company.com' } }), undefined),
+    ).rejects.toMatchObject({ code: 'validation_failed', details: [{ field: 'reviewers' }] });
     expect(stored).toBe(0);
   });
 

@@ -316,7 +316,7 @@ describe('teams', () => {
 });
 
 describe('deployment default policies', () => {
-  it('apply per intent_type under the request policy, and the resolved policy is on the intent', async () => {
+  it('apply per intent_type as operator policies, and the resolved policy is on the intent', async () => {
     const id = await send({
       intent_type: 'intent.expense.v1',
       reviewers: ['e1@company.com', 'e2@company.com'],
@@ -331,7 +331,8 @@ describe('deployment default policies', () => {
     });
     expect(Date.parse(intent.deadline_at) - Date.parse(intent.created_at)).toBe(7200 * 1000);
 
-    // The request's own fields win field by field; the rest still comes from the defaults.
+    // A request may set its own timeout here (local mode allows approve-on-timeout), but it
+    // cannot lower the operator's quorum: the larger of the two applies.
     const overridden = await agent.getIntent(
       await send({
         intent_type: 'intent.expense.v1',
@@ -342,7 +343,7 @@ describe('deployment default policies', () => {
     expect(overridden.policy).toMatchObject({
       remind_after: [3600],
       timeout: { after: 1800, action: 'approve' },
-      required_approvals: 1,
+      required_approvals: 2,
     });
 
     // Another type gets the "*" entry, and the built-in defaults where it is silent.

@@ -11,6 +11,8 @@ export function setHandlerEnvironment(): void {
     EMAIL_FROM: 'countersign@example.com',
     LINK_SIGNING_SECRET: 'test-secret',
     NOTIFICATION_CHANNELS: 'email',
+    // Handler mechanics, not policy: the permissive base lets the seed's payload.reviewer through.
+    POLICY_BASE: 'permissive',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',

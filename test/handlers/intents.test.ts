@@ -7,6 +7,7 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -27,6 +28,8 @@ const { handler: writeHandler } = await import('../../lambdas/handlers/intents-w
 const { handler: decideHandler } = await import('../../lambdas/handlers/intents-decide');
 
 function mockKeys(): void {
+  // No operator policy is stored: the lookup every create makes finds nothing.
+  dynamo.on(BatchGetCommand).resolves({ Responses: {} });
   dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({
     Item: input.Key.pk.startsWith('APIKEY#')
       ? keyItemFor(input.Key.pk.slice('APIKEY#'.length))
