@@ -7,7 +7,7 @@ import type { ChoiceCondition, ChoiceState } from './definition.js';
 import { runtimeError } from './errors.js';
 import type { Json } from './json.js';
 import { type ContextObject, readReference, requireReference } from './payload.js';
-import { parseTimestamp } from './timestamps.js';
+import { compareTimestamps, parsePreciseTimestamp, parseTimestamp } from './timestamps.js';
 
 /** Returns the name of the next state, or undefined when no rule matched and there is no Default. */
 export function chooseNext(
@@ -93,10 +93,10 @@ function compare(operator: string, value: Json, operand: Json): boolean {
   }
   if (operator.startsWith('Timestamp')) {
     if (typeof value !== 'string' || typeof operand !== 'string') return false;
-    const left = parseTimestamp(value);
-    const right = parseTimestamp(operand);
+    const left = parsePreciseTimestamp(value);
+    const right = parsePreciseTimestamp(operand);
     if (left === undefined || right === undefined) return false;
-    return ordered(operator.slice('Timestamp'.length), Math.sign(left - right));
+    return ordered(operator.slice('Timestamp'.length), compareTimestamps(left, right));
   }
   return false;
 }

@@ -8,11 +8,13 @@ import { InvalidDefinitionError, UnsupportedDefinitionError } from './errors.js'
 import {
   type IntrinsicCall,
   IntrinsicSyntaxError,
+  IntrinsicUnsupportedError,
+  intrinsicCalls,
   isIntrinsicExpression,
   parseIntrinsic,
 } from './intrinsics.js';
 import { isJsonObject, type Json, type JsonObject } from './json.js';
-import { type ParsedPath, PathSyntaxError, parsePath } from './jsonpath.js';
+import { type ParsedPath, PathSyntaxError, PathUnsupportedError, parsePath } from './jsonpath.js';
 import { parseTimestamp } from './timestamps.js';
 
 /** AWS's default for a Task without TimeoutSeconds (the spec says 60; AWS uses 99999999). */
@@ -294,7 +296,52 @@ export function compileDefinition(definition: string | object): StateMachineDefi
     throw new InvalidDefinitionError(`"StartAt" names a state that does not exist: "${startAt}"`);
   }
   for (const state of states.values()) checkTransitions(state, states);
+  checkTerminalAndReachable(startAt, states);
   return { startAt, states, timeoutSeconds };
+}
+
+function transitionsOf(state: State): string[] {
+  const targets: string[] = [];
+  if (state.next !== undefined) targets.push(state.next);
+  if (state.type === 'Choice') {
+    if (state.defaultNext !== undefined) targets.push(state.defaultNext);
+    for (const rule of state.choices) targets.push(rule.next);
+  }
+  if (state.type === 'Task') for (const catcher of state.catchers) targets.push(catcher.next);
+  return targets;
+}
+
+/**
+ * CreateStateMachine refuses a workflow without a terminal state ("MISSING_END_STATE: Workflow has
+ * no terminal state") and one with a state nothing leads to ("MISSING_TRANSITION_TARGET: State
+ * "X" is not reachable."), as quoted from AWS in localstack/localstack#11978 and
+ * floci-io/floci#2735.
+ */
+function checkTerminalAndReachable(startAt: string, states: ReadonlyMap<string, State>): void {
+  const isTerminal = (state: State) =>
+    state.type === 'Succeed' ||
+    state.type === 'Fail' ||
+    (state.type !== 'Choice' && state.next === undefined);
+  if (![...states.values()].some(isTerminal)) {
+    throw new InvalidDefinitionError('the workflow has no terminal state (End, Succeed or Fail)');
+  }
+  const reached = new Set([startAt]);
+  const pending = [startAt];
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    const state = states.get(name);
+    if (!state) continue;
+    for (const target of transitionsOf(state)) {
+      if (!reached.has(target)) {
+        reached.add(target);
+        pending.push(target);
+      }
+    }
+  }
+  for (const name of states.keys()) {
+    if (!reached.has(name)) {
+      throw new InvalidDefinitionError(`state "${name}": is not reachable from "StartAt"`);
+    }
+  }
 }
 
 function checkTransitions(state: State, states: ReadonlyMap<string, State>): void {
@@ -333,8 +380,10 @@ function compileState(name: string, raw: Json): State {
     context.unsupported('QueryLanguage', 'only JSONPath is implemented');
   }
   const base: StateBase = { name };
-  if ('InputPath' in raw) base.inputPath = optionalPath(context, 'InputPath', raw.InputPath);
-  if ('OutputPath' in raw) base.outputPath = optionalPath(context, 'OutputPath', raw.OutputPath);
+  // InputPath and OutputPath may select from the context object ($$), as AWS allows.
+  if ('InputPath' in raw) base.inputPath = optionalPath(context, 'InputPath', raw.InputPath, true);
+  if ('OutputPath' in raw)
+    base.outputPath = optionalPath(context, 'OutputPath', raw.OutputPath, true);
   if (type !== 'Choice' && type !== 'Succeed' && type !== 'Fail') {
     base.next = transition(context, raw);
   }
@@ -745,26 +794,39 @@ function dynamicValue(context: Context, field: string, text: string): DynamicVal
 }
 
 function intrinsic(context: Context, field: string, text: string): IntrinsicCall {
+  let call: IntrinsicCall;
   try {
-    return parseIntrinsic(text);
+    call = parseIntrinsic(text);
   } catch (error) {
     if (error instanceof IntrinsicSyntaxError) {
-      if (error.message.includes('is not supported')) context.unsupported(field, error.message);
+      if (error instanceof IntrinsicUnsupportedError) context.unsupported(field, error.message);
       context.invalid(field, error.message);
     }
     throw error;
   }
+  for (const inner of intrinsicCalls(call)) {
+    const deep = inner.args[2];
+    if (inner.name === 'States.JsonMerge' && deep?.kind === 'literal' && deep.value === true) {
+      // AWS supports shallow merges only and refuses a literal `true` when the machine is created.
+      context.invalid(
+        field,
+        `"${inner.text}": deep merge (third argument true) is not supported by AWS`,
+      );
+    }
+  }
+  return call;
 }
 
 function path(context: Context, field: string, text: string, allowContext: boolean): ParsedPath {
+  if (isIntrinsicExpression(text)) {
+    context.invalid(field, `intrinsic functions are not allowed in this field (got "${text}")`);
+  }
   let parsed: ParsedPath;
   try {
     parsed = parsePath(text);
   } catch (error) {
-    if (error instanceof PathSyntaxError) {
-      if (error.message.includes('not supported')) context.unsupported(field, error.message);
-      context.invalid(field, error.message);
-    }
+    if (error instanceof PathUnsupportedError) context.unsupported(field, error.message);
+    if (error instanceof PathSyntaxError) context.invalid(field, error.message);
     throw error;
   }
   if (!allowContext && parsed.root === 'context')
@@ -772,10 +834,15 @@ function path(context: Context, field: string, text: string, allowContext: boole
   return parsed;
 }
 
-function optionalPath(context: Context, field: string, raw: Json | undefined): OptionalPath {
+function optionalPath(
+  context: Context,
+  field: string,
+  raw: Json | undefined,
+  allowContext = false,
+): OptionalPath {
   if (raw === null) return null;
   if (typeof raw !== 'string') context.invalid(field, 'must be a path or null');
-  return path(context, field, raw, false);
+  return path(context, field, raw, allowContext);
 }
 
 function resultPath(context: Context, field: string, raw: Json | undefined): OptionalPath {

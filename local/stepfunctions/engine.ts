@@ -610,12 +610,12 @@ export class Engine {
     const task = execution.mutable.cursor?.task;
     if (task?.phase === 'running' && !task.invokeDone && task.functionName !== undefined) {
       // The invocation was in flight when the process died: invoke again (at-least-once, as AWS),
-      // with the identical payload, hence the same task token.
+      // with the identical payload, hence the same task token. A JSON null payload stays null.
       this.startInvocation({
         execution,
         step: execution.mutable.step,
         functionName: task.functionName,
-        payload: task.payload ?? {},
+        payload: task.payload === undefined ? {} : task.payload,
       });
     }
   }

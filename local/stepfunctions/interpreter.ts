@@ -6,8 +6,8 @@
  *
  * Semantics follow AWS where it differs from the states-language spec (each choice cites why):
  * default Task timeout 99999999 s, States.TaskFailed not matching timeouts, States.Runtime being
- * neither retriable nor catchable, heartbeat timeouts reported as States.HeartbeatTimeout yet
- * matched by States.Timeout.
+ * neither retriable nor catchable, a missed heartbeat reported as States.Timeout, a ResultPath that
+ * cannot be applied being States.ResultPathMatchFailure (catchable).
  */
 import { randomUUID } from 'node:crypto';
 import { chooseNext } from './choice.js';
@@ -34,6 +34,7 @@ import {
   applyTemplate,
   type ContextObject,
   filterPath,
+  RESULT_PATH_MATCH_FAILURE,
   requireReference,
 } from './payload.js';
 import { isoTimestamp, parseTimestamp } from './timestamps.js';
@@ -52,24 +53,28 @@ export interface LambdaFailure {
 }
 
 const NOT_CATCHABLE = new Set(['States.Runtime', 'States.DataLimitExceeded']);
-const TIMEOUT_ERRORS = new Set(['States.Timeout', 'States.HeartbeatTimeout']);
+
+/**
+ * The error both a task timeout and a missed heartbeat report. AWS records `States.Timeout` for a
+ * missed heartbeat in the TaskTimedOut event, the ExecutionFailed event and DescribeExecution
+ * (localstack/localstack tests/aws/services/stepfunctions/v2/timeouts/test_heartbeats.snapshot.json),
+ * never `States.HeartbeatTimeout`; the error-handling guide: States.Timeout is "a Task state either
+ * ran longer than the TimeoutSeconds value, or failed to send a heartbeat for a period longer than
+ * the HeartbeatSeconds value".
+ */
+const TIMEOUT_ERROR = 'States.Timeout';
 
 /**
  * ErrorEquals matching.
  * - States.ALL matches everything except States.Runtime and States.DataLimitExceeded, which AWS
  *   documents as terminal ("A retry or catch on States.ALL won't catch States.Runtime errors").
  * - States.TaskFailed "matches any known error name except for States.Timeout" (AWS error-handling
- *   guide). We also exclude States.HeartbeatTimeout, a kind of timeout (inference).
- * - States.Timeout also matches States.HeartbeatTimeout: AWS reported heartbeat misses as
- *   States.Timeout before adding the specific name in 2021 (aws/aws-cdk#16084 "Step Functions only
- *   supports a Catch on States.Timeout that includes both Task timeout and Task Heartbeat timeout"),
- *   and existing States.Timeout catchers keep catching them.
+ *   guide).
  */
 export function errorMatches(pattern: string, error: string): boolean {
   if (NOT_CATCHABLE.has(error)) return false;
   if (pattern === 'States.ALL') return true;
-  if (pattern === 'States.TaskFailed') return !TIMEOUT_ERRORS.has(error);
-  if (pattern === 'States.Timeout') return TIMEOUT_ERRORS.has(error);
+  if (pattern === 'States.TaskFailed') return error !== TIMEOUT_ERROR;
   return pattern === error;
 }
 
@@ -205,7 +210,8 @@ export class Interpreter {
     const state = this.definitionOf(execution).states.get(cursor.state);
     if (!state) return;
     if (kind === 'wait' && state.type === 'Wait') {
-      const output = cursor.waitOutput ?? cursor.input;
+      // A Wait whose output is JSON null passes null on; only an absent waitOutput means "the input".
+      const output = cursor.waitOutput === undefined ? cursor.input : cursor.waitOutput;
       this.guard(txn, () => this.run(txn, this.exitState(txn, state, output)));
       return;
     }
@@ -214,21 +220,21 @@ export class Interpreter {
       this.guard(txn, () => this.startTaskAttempt(txn, state, cursor));
       return;
     }
-    const error = kind === 'heartbeat' ? 'States.HeartbeatTimeout' : 'States.Timeout';
+    // Task timeout and missed heartbeat alike: States.Timeout, with no cause in the events
+    // (recorded: taskTimedOutEventDetails {error, resource, resourceType}) and an empty Cause in the
+    // Catch output (recorded in error_handling/test_task_service_lambda.snapshot.json).
     this.guard(txn, () => {
       if (state.resource.kind === 'lambda-function') {
         this.emit(txn, 'LambdaFunctionTimedOut', 'lambdaFunctionTimedOutEventDetails', {
-          error,
-          cause: '',
+          error: TIMEOUT_ERROR,
         });
       } else {
         this.emit(txn, 'TaskTimedOut', 'taskTimedOutEventDetails', {
           ...this.resourceDetails(state),
-          error,
-          cause: '',
+          error: TIMEOUT_ERROR,
         });
       }
-      this.handleTaskError(txn, state, cursor, error, '');
+      this.handleTaskError(txn, state, cursor, TIMEOUT_ERROR, undefined);
     });
   }
 
@@ -318,26 +324,29 @@ export class Interpreter {
 
     switch (state.type) {
       case 'Pass': {
-        const effective = filterPath(input, state.inputPath, 'InputPath');
+        const context = this.context(execution, cursor);
+        const effective = filterPath(input, state.inputPath, 'InputPath', context);
         let result = state.parameters
-          ? applyTemplate(state.parameters, effective, this.context(execution, cursor))
+          ? applyTemplate(state.parameters, effective, context)
           : effective;
         if (state.result !== undefined) result = state.result;
         const output = filterPath(
           applyResultPath(input, result, state.resultPath),
           state.outputPath,
           'OutputPath',
+          context,
         );
         return this.exitState(txn, state, output);
       }
       case 'Choice': {
-        const effective = filterPath(input, state.inputPath, 'InputPath');
-        const target = chooseNext(state, effective, this.context(execution, cursor));
+        const context = this.context(execution, cursor);
+        const effective = filterPath(input, state.inputPath, 'InputPath', context);
+        const target = chooseNext(state, effective, context);
         if (target === undefined) {
           this.failExecution(txn, 'States.NoChoiceMatched', `No Matches! (state '${name}')`);
           return undefined;
         }
-        const output = filterPath(effective, state.outputPath, 'OutputPath');
+        const output = filterPath(effective, state.outputPath, 'OutputPath', context);
         this.emitExit(txn, state, output);
         return { state: target, input: output };
       }
@@ -346,10 +355,12 @@ export class Interpreter {
         return undefined;
       }
       case 'Succeed': {
+        const context = this.context(execution, cursor);
         const output = filterPath(
-          filterPath(input, state.inputPath, 'InputPath'),
+          filterPath(input, state.inputPath, 'InputPath', context),
           state.outputPath,
           'OutputPath',
+          context,
         );
         this.emitExit(txn, state, output);
         this.succeedExecution(txn, output);
@@ -385,8 +396,8 @@ export class Interpreter {
 
   private startWait(execution: Execution, state: WaitState, cursor: Cursor): void {
     // Wait's SecondsPath/TimestampPath read the state's input after InputPath (its effective input).
-    const effective = filterPath(cursor.input, state.inputPath, 'InputPath');
     const context = this.context(execution, cursor);
+    const effective = filterPath(cursor.input, state.inputPath, 'InputPath', context);
     let until: number;
     switch (state.wait.kind) {
       case 'seconds':
@@ -418,7 +429,13 @@ export class Interpreter {
         break;
       }
     }
-    const output = filterPath(effective, state.outputPath, 'OutputPath');
+    // AWS stores dates as 32-bit seconds: recorded, a TimestampPath 24855 days ahead waits and one
+    // 24856 days ahead fails with States.Runtime "Wait state delay is too long."
+    // (base/test_wait.snapshot.json, test_timestamp_too_far_in_future_boundary).
+    if ((until - cursor.enteredAt) / 1000 > MAX_WAIT_DELAY_SECONDS) {
+      throw runtimeError('Wait state delay is too long.');
+    }
+    const output = filterPath(effective, state.outputPath, 'OutputPath', context);
     cursor.waitUntil = until;
     if (output !== cursor.input) cursor.waitOutput = output;
   }
@@ -433,7 +450,7 @@ export class Interpreter {
     // A fresh attempt supersedes whatever the previous one left behind.
     cursor.task = { phase: 'running' };
     const context = this.context(execution, cursor, token);
-    const effective = filterPath(cursor.input, state.inputPath, 'InputPath');
+    const effective = filterPath(cursor.input, state.inputPath, 'InputPath', context);
     const parameters = state.parameters
       ? applyTemplate(state.parameters, effective, context)
       : effective;
@@ -521,11 +538,18 @@ export class Interpreter {
     const selected = state.resultSelector
       ? applyTemplate(state.resultSelector, result, context)
       : result;
-    const output = filterPath(
-      applyResultPath(cursor.input, selected, state.resultPath),
-      state.outputPath,
-      'OutputPath',
-    );
+    let merged: Json;
+    try {
+      merged = applyResultPath(cursor.input, selected, state.resultPath);
+    } catch (error) {
+      // States.ResultPathMatchFailure is the task's error: Retry and Catch handle it like any other.
+      if (error instanceof StatesError && error.error === RESULT_PATH_MATCH_FAILURE) {
+        this.handleTaskError(txn, state, cursor, error.error, error.cause);
+        return;
+      }
+      throw error;
+    }
+    const output = filterPath(merged, state.outputPath, 'OutputPath', context);
     cursor.task = undefined;
     this.run(txn, this.exitState(txn, state, output));
   }
@@ -535,7 +559,7 @@ export class Interpreter {
     state: TaskState,
     cursor: Cursor,
     error: string,
-    cause: string,
+    cause: string | undefined,
   ): void {
     const execution = txn.execution;
     if (NOT_CATCHABLE.has(error)) {
@@ -574,7 +598,7 @@ export class Interpreter {
       // the state's OutputPath does not apply.
       const output = applyResultPath(
         cursor.input,
-        { Error: error, Cause: cause },
+        { Error: error, Cause: cause ?? '' },
         catcher.resultPath,
       );
       cursor.task = undefined;
@@ -667,10 +691,14 @@ export class Interpreter {
       State: {
         EnteredTime: isoTimestamp(cursor.enteredAt),
         Name: cursor.state,
-        RetryCount: cursor.retryCount,
       },
       StateMachine: { Id: meta.machineArn, Name: meta.machineName },
     };
+    // $$.State.RetryCount exists in Task states only: a Pass state's $$ recorded on AWS has
+    // State {Name, EnteredTime} (context_object/test_context_object.snapshot.json, test_input_path[$$]).
+    if (this.definitionOf(execution).states.get(cursor.state)?.type === 'Task') {
+      context.State.RetryCount = cursor.retryCount;
+    }
     if (token !== undefined) context.Task = { Token: token };
     return context;
   }
@@ -678,11 +706,13 @@ export class Interpreter {
   private emit(txn: Transaction, type: string, detailsKey?: string, details?: JsonObject): number {
     const history = txn.execution.history;
     const id = history.length + 1;
+    // AWS records previousEventId 0 for the first state's entered event, as for ExecutionStarted
+    // (every recorded history in localstack's v2 snapshots: [(1, 0), (2, 0), (3, 2), ...]).
     const event: JsonObject = {
       timestamp: this.environment.now(),
       type,
       id,
-      previousEventId: id - 1,
+      previousEventId: id <= 2 ? 0 : id - 1,
     };
     if (detailsKey && details) event[detailsKey] = details;
     const text = JSON.stringify(event);
@@ -691,6 +721,9 @@ export class Interpreter {
     return id;
   }
 }
+
+/** 2^31 - 1: AWS keeps wait deadlines as 32-bit seconds. */
+const MAX_WAIT_DELAY_SECONDS = 2_147_483_647;
 
 function truncateToSecond(millis: number): number {
   return Math.floor(millis / 1000) * 1000;

@@ -1,13 +1,19 @@
 /**
  * Intrinsic functions (`States.Format(...)` and friends) usable as the value of a `.$` field in
  * Parameters/ResultSelector and in a Fail state's ErrorPath/CausePath. Expressions are parsed once
- * when the definition is loaded; evaluation errors surface as States.Runtime, which fails the
- * execution (AWS does not let States.ALL catch it either).
+ * when the definition is loaded, where AWS's creation-time rules apply: only the escapes \' \{ \} \\
+ * in string literals, and at most 10 intrinsic functions in one field. Evaluation errors surface as
+ * States.Runtime, which fails the execution (AWS does not let States.ALL catch it either).
+ *
+ * Argument conversions follow what AWS was recorded doing: numeric arguments of MathAdd,
+ * MathRandom, ArrayPartition and ArrayRange are rounded to an integer (Java's Math.round, i.e.
+ * halves toward positive infinity), and States.Format renders objects and arrays the way Java's
+ * Map/List toString does (`{Arg1=1, Arg2=[]}`).
  */
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { runtimeError } from './errors.js';
 import { isJsonObject, type Json, jsonDeepEqual } from './json.js';
-import { type ParsedPath, PathSyntaxError, parsePath } from './jsonpath.js';
+import { type ParsedPath, PathSyntaxError, PathUnsupportedError, parsePath } from './jsonpath.js';
 
 export type IntrinsicArgument =
   | { kind: 'literal'; value: Json; raw?: string }
@@ -22,6 +28,11 @@ export interface IntrinsicCall {
 
 export class IntrinsicSyntaxError extends Error {
   override name = 'IntrinsicSyntaxError';
+}
+
+/** Valid for AWS but not implemented here (an unknown function, a multi-node path argument). */
+export class IntrinsicUnsupportedError extends IntrinsicSyntaxError {
+  override name = 'IntrinsicUnsupportedError';
 }
 
 type Implementation = (args: Json[], call: IntrinsicCall, raw: (string | undefined)[]) => Json;
@@ -52,6 +63,9 @@ export function isIntrinsicExpression(text: string): boolean {
   return /^States\.[A-Za-z0-9]+\s*\(/.test(text);
 }
 
+/** AWS: "You can nest up to 10 intrinsic functions within a field" (its example counts every call). */
+export const MAX_INTRINSICS_PER_FIELD = 10;
+
 export function parseIntrinsic(text: string): IntrinsicCall {
   const parser = new Parser(text);
   const call = parser.parseCall();
@@ -59,7 +73,26 @@ export function parseIntrinsic(text: string): IntrinsicCall {
   if (!parser.atEnd()) {
     throw new IntrinsicSyntaxError(`"${text}": unexpected text after the closing parenthesis`);
   }
+  const count = countCalls(call);
+  if (count > MAX_INTRINSICS_PER_FIELD) {
+    throw new IntrinsicSyntaxError(
+      `"${text}": ${count} intrinsic functions in one field, at most ${MAX_INTRINSICS_PER_FIELD} are allowed`,
+    );
+  }
   return call;
+}
+
+/** Every call in the expression, the outermost included. */
+export function intrinsicCalls(call: IntrinsicCall): IntrinsicCall[] {
+  const calls = [call];
+  for (const argument of call.args) {
+    if (argument.kind === 'call') calls.push(...intrinsicCalls(argument.call));
+  }
+  return calls;
+}
+
+function countCalls(call: IntrinsicCall): number {
+  return intrinsicCalls(call).length;
 }
 
 class Parser {
@@ -82,7 +115,9 @@ class Parser {
     const name = match[0];
     const arity = ARITY[name];
     if (!arity) {
-      throw new IntrinsicSyntaxError(`"${this.text}": intrinsic function ${name} is not supported`);
+      throw new IntrinsicUnsupportedError(
+        `"${this.text}": intrinsic function ${name} is not supported`,
+      );
     }
     this.position += name.length;
     this.skipSpaces();
@@ -135,7 +170,10 @@ class Parser {
     );
   }
 
-  /** String literals: single quotes, with \' \{ \} \\ escapes. `raw` keeps escapes for States.Format. */
+  /**
+   * String literals: single quotes, with the escapes \' \{ \} \\ and no others (AWS refuses any other
+   * backslash at creation). `raw` keeps the escapes for States.Format.
+   */
   private parseString(): IntrinsicArgument {
     let position = this.position + 1;
     let value = '';
@@ -145,6 +183,11 @@ class Parser {
       if (char === '\\') {
         const next = this.text[position + 1];
         if (next === undefined) break;
+        if (!"'{}\\".includes(next)) {
+          throw new IntrinsicSyntaxError(
+            `"${this.text}": invalid escape "\\${next}" at position ${position}; only \\' \\{ \\} and \\\\ are allowed`,
+          );
+        }
         value += next;
         raw += char + next;
         position += 2;
@@ -167,8 +210,7 @@ class Parser {
     while (position < this.text.length) {
       const char = this.text[position];
       if (quote) {
-        if (char === '\\') position++;
-        else if (char === quote) quote = undefined;
+        if (char === quote) quote = undefined;
       } else if (char === "'" || char === '"') {
         quote = char;
       } else if (char === ',' || char === ')' || char === ' ') {
@@ -181,6 +223,7 @@ class Parser {
     try {
       return { kind: 'path', path: parsePath(pathText) };
     } catch (error) {
+      if (error instanceof PathUnsupportedError) throw new IntrinsicUnsupportedError(error.message);
       if (error instanceof PathSyntaxError) throw new IntrinsicSyntaxError(error.message);
       throw error;
     }
@@ -238,6 +281,45 @@ function integerArgument(args: Json[], index: number, call: IntrinsicCall): numb
   return value;
 }
 
+/**
+ * A numeric argument rounded to an integer. AWS documents that MathAdd/MathRandom "round it off to
+ * the nearest integer"; the recorded halves (1.5 → 2, -1.5 → -1, -2.5 → -2) are Java's Math.round,
+ * which JavaScript's Math.round matches.
+ */
+function roundedArgument(args: Json[], index: number, call: IntrinsicCall): number {
+  const value = argumentAt(args, index);
+  if (typeof value !== 'number') fail(call, `argument ${index + 1} must be a number`);
+  return Math.round(value);
+}
+
+/** AWS's limit on the text States.Base64Encode/Base64Decode/Hash accept. */
+export const MAX_ENCODED_INPUT_CHARACTERS = 10_000;
+
+function withinEncodingLimit(text: string, call: IntrinsicCall): string {
+  if (text.length > MAX_ENCODED_INPUT_CHARACTERS) {
+    fail(
+      call,
+      `the input string is ${text.length} characters long, the maximum is ${MAX_ENCODED_INPUT_CHARACTERS}`,
+    );
+  }
+  return text;
+}
+
+function limitedStringArgument(args: Json[], index: number, call: IntrinsicCall): string {
+  return withinEncodingLimit(stringArgument(args, index, call), call);
+}
+
+/** How States.Format renders a value: Java's toString of the parsed JSON (Map, List, String...). */
+export function formatValue(value: Json): string {
+  if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
+  if (isJsonObject(value)) {
+    return `{${Object.entries(value)
+      .map(([key, item]) => `${key}=${formatValue(item)}`)
+      .join(', ')}}`;
+  }
+  return String(value);
+}
+
 function formatTemplate(
   template: string,
   raw: string | undefined,
@@ -255,11 +337,7 @@ function formatTemplate(
       i++;
     } else if (char === '{' && source[i + 1] === '}') {
       if (argumentIndex >= args.length) fail(call, 'more {} placeholders than arguments');
-      const value = args[argumentIndex++] ?? null;
-      if (typeof value === 'object' && value !== null) {
-        fail(call, 'States.Format arguments must be strings, numbers, booleans or null');
-      }
-      output += String(value);
+      output += formatValue(args[argumentIndex++] ?? null);
       i++;
     } else {
       output += char;
@@ -286,6 +364,8 @@ const IMPLEMENTATIONS: Record<string, Implementation> = {
     formatTemplate(stringArgument(args, 0, call), raws[0], args.slice(1), call),
   'States.StringToJson': (args, call) => {
     const text = stringArgument(args, 0, call);
+    // Recorded on AWS: "" and " " give null rather than an error.
+    if (text.trim() === '') return null;
     try {
       return JSON.parse(text) as Json;
     } catch {
@@ -296,7 +376,7 @@ const IMPLEMENTATIONS: Record<string, Implementation> = {
   'States.Array': (args) => args,
   'States.ArrayPartition': (args, call) => {
     const array = arrayArgument(args, 0, call);
-    const size = integerArgument(args, 1, call);
+    const size = roundedArgument(args, 1, call);
     if (size <= 0) fail(call, 'chunk size must be positive');
     const chunks: Json[] = [];
     for (let i = 0; i < array.length; i += size) chunks.push(array.slice(i, i + size));
@@ -305,9 +385,9 @@ const IMPLEMENTATIONS: Record<string, Implementation> = {
   'States.ArrayContains': (args, call) =>
     arrayArgument(args, 0, call).some((item) => jsonDeepEqual(item, argumentAt(args, 1))),
   'States.ArrayRange': (args, call) => {
-    const start = integerArgument(args, 0, call);
-    const end = integerArgument(args, 1, call);
-    const step = integerArgument(args, 2, call);
+    const start = roundedArgument(args, 0, call);
+    const end = roundedArgument(args, 1, call);
+    const step = roundedArgument(args, 2, call);
     if (step === 0) fail(call, 'step must not be 0');
     const range: Json[] = [];
     for (let value = start; step > 0 ? value <= end : value >= end; value += step) {
@@ -332,14 +412,14 @@ const IMPLEMENTATIONS: Record<string, Implementation> = {
     return unique;
   },
   'States.Base64Encode': (args, call) =>
-    Buffer.from(stringArgument(args, 0, call), 'utf8').toString('base64'),
+    Buffer.from(limitedStringArgument(args, 0, call), 'utf8').toString('base64'),
   'States.Base64Decode': (args, call) =>
-    Buffer.from(stringArgument(args, 0, call), 'base64').toString('utf8'),
+    Buffer.from(limitedStringArgument(args, 0, call), 'base64').toString('utf8'),
   'States.Hash': (args, call) => {
     const data = argumentAt(args, 0);
     const algorithm = HASH_ALGORITHMS[stringArgument(args, 1, call)];
     if (!algorithm) fail(call, 'algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512');
-    const text = typeof data === 'string' ? data : JSON.stringify(data);
+    const text = withinEncodingLimit(typeof data === 'string' ? data : JSON.stringify(data), call);
     return createHash(algorithm).update(text, 'utf8').digest('hex');
   },
   'States.JsonMerge': (args, call) => {
@@ -352,13 +432,14 @@ const IMPLEMENTATIONS: Record<string, Implementation> = {
     return { ...left, ...right };
   },
   'States.MathRandom': (args, call) => {
-    const start = integerArgument(args, 0, call);
-    const end = integerArgument(args, 1, call);
+    const start = roundedArgument(args, 0, call);
+    const end = roundedArgument(args, 1, call);
     if (end <= start) fail(call, 'the end of the range must be greater than its start');
     return randomInt(start, end);
   },
   'States.MathAdd': (args, call) => {
-    const sum = integerArgument(args, 0, call) + integerArgument(args, 1, call);
+    // Each operand is rounded before adding: recorded 1.5 + 1.51 = 4 and -1.49 + -1.5 = -2.
+    const sum = roundedArgument(args, 0, call) + roundedArgument(args, 1, call);
     if (sum < INT_MIN || sum > INT_MAX) fail(call, 'the sum does not fit in a 32-bit integer');
     return sum;
   },

@@ -1,8 +1,13 @@
 /**
  * The JSONPath subset Step Functions definitions use in practice (and everything CDK emits):
- * `$`, `$.a.b`, `$.a[0]`, `$['a']`, `$["a"]`, and the same rooted at `$$` (the context object).
- * Anything that could select several nodes (`*`, `..`, filters, slices, unions) is refused when the
- * definition is loaded, so a path always designates at most one value.
+ * `$`, `$.a.b`, `$.a[0]`, `$['a']`, `$["a"]`, `$.a.['b']`, and the same rooted at `$$` (the context
+ * object). Anything that could select several nodes (`*`, `..`, filters, slices, unions, negative
+ * indexes) is valid JSONPath that this engine does not implement: it raises PathUnsupportedError,
+ * as opposed to PathSyntaxError for text that is not a JSONPath at all. Either way the definition
+ * is refused when it is loaded, so a path always designates at most one value.
+ *
+ * Bracket-quoted names are taken literally up to the closing quote: a backslash is an ordinary
+ * character there, as in AWS (its JSONPath implementation has no escapes inside quoted names).
  */
 import { isJsonObject, type Json } from './json.js';
 
@@ -18,6 +23,11 @@ export interface ParsedPath {
 
 export class PathSyntaxError extends Error {
   override name = 'PathSyntaxError';
+}
+
+/** Valid JSONPath that can select several nodes (wildcards, filters, slices, unions, `..`). */
+export class PathUnsupportedError extends PathSyntaxError {
+  override name = 'PathUnsupportedError';
 }
 
 const NAME_STOP = new Set(['.', '[', ']', "'", '"', '*', '(', ')', '?', '@', ',', ' ']);
@@ -39,42 +49,51 @@ export function parsePath(text: string): ParsedPath {
     const char = text[position];
     if (char === '.') {
       if (text[position + 1] === '.') {
-        throw new PathSyntaxError(`"${text}": recursive descent ("..") is not supported`);
+        throw new PathUnsupportedError(`"${text}": recursive descent ("..") is not supported`);
+      }
+      if (text[position + 1] === '[') {
+        // `$.a.['b c']`: a dot before a bracket is allowed (the AWS docs' own example).
+        position++;
+        continue;
       }
       let end = position + 1;
       while (end < text.length && !NAME_STOP.has(text[end] ?? '')) end++;
       const name = text.slice(position + 1, end);
       if (name.length === 0) {
+        if (text[end] === '*') {
+          throw new PathUnsupportedError(`"${text}": wildcards ("*") are not supported`);
+        }
         const offending = text[end] ?? 'end of path';
-        throw new PathSyntaxError(`"${text}": unsupported or missing field name at "${offending}"`);
+        throw new PathSyntaxError(`"${text}": missing field name at "${offending}"`);
       }
       segments.push(name);
       position = end;
     } else if (char === '[') {
       const quote = text[position + 1];
       if (quote === "'" || quote === '"') {
-        let end = position + 2;
-        let name = '';
-        while (end < text.length && text[end] !== quote) {
-          if (text[end] === '\\' && end + 1 < text.length) end++;
-          name += text[end];
-          end++;
-        }
-        if (text[end] !== quote || text[end + 1] !== ']') {
+        const end = text.indexOf(quote, position + 2);
+        if (end === -1) throw new PathSyntaxError(`"${text}": unterminated bracket field name`);
+        if (text[end + 1] !== ']') {
+          if (text[end + 1] === ',') {
+            throw new PathUnsupportedError(`"${text}": unions ("[...,...]") are not supported`);
+          }
           throw new PathSyntaxError(`"${text}": unterminated bracket field name`);
         }
-        segments.push(name);
+        segments.push(text.slice(position + 2, end));
         position = end + 2;
       } else {
         const close = text.indexOf(']', position);
-        const inner = close === -1 ? '' : text.slice(position + 1, close);
-        if (!/^\d+$/.test(inner)) {
-          throw new PathSyntaxError(
-            `"${text}": only non-negative array indexes and quoted names are supported inside [], got "[${inner}"`,
-          );
+        if (close === -1) throw new PathSyntaxError(`"${text}": unterminated "["`);
+        const inner = text.slice(position + 1, close).trim();
+        if (/^\d+$/.test(inner)) {
+          segments.push(Number(inner));
+          position = close + 1;
+          continue;
         }
-        segments.push(Number(inner));
-        position = close + 1;
+        const kind = unsupportedSelector(inner);
+        if (kind)
+          throw new PathUnsupportedError(`"${text}": ${kind} ("[${inner}]") are not supported`);
+        throw new PathSyntaxError(`"${text}": "[${inner}]" is not an array index or a quoted name`);
       }
     } else {
       throw new PathSyntaxError(
@@ -83,6 +102,17 @@ export function parsePath(text: string): ParsedPath {
     }
   }
   return { text, root, segments };
+}
+
+/** Names the valid JSONPath selector `[inner]` is, if it is one this engine does not implement. */
+function unsupportedSelector(inner: string): string | undefined {
+  if (inner === '*') return 'wildcards';
+  if (inner.startsWith('?')) return 'filters';
+  if (inner.startsWith('(')) return 'script expressions';
+  if (/^-?\d*:-?\d*(:-?\d*)?$/.test(inner)) return 'slices';
+  if (/^-\d+$/.test(inner)) return 'negative indexes';
+  if (/^-?\d+(\s*,\s*-?\d+)+$/.test(inner)) return 'unions';
+  return undefined;
 }
 
 /** Returns the selected value, or undefined when the path does not exist in `data`. */

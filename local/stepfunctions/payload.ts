@@ -1,10 +1,11 @@
 /**
  * Input and output processing (InputPath → Parameters → task → ResultSelector → ResultPath →
- * OutputPath) and the context object. Every failure here is a States.Runtime error, which fails
- * the execution: AWS does not let Retry/Catch (not even States.ALL) handle it.
+ * OutputPath) and the context object. Failures are States.Runtime errors, which fail the execution
+ * (AWS does not let Retry/Catch, not even States.ALL, handle them), except a ResultPath that cannot
+ * be applied: that is States.ResultPathMatchFailure, an ordinary error a Catch can handle.
  */
 import type { OptionalPath, PayloadTemplate } from './definition.js';
-import { runtimeError } from './errors.js';
+import { runtimeError, StatesError } from './errors.js';
 import { evaluateIntrinsic } from './intrinsics.js';
 import { isJsonObject, type Json, type JsonObject } from './json.js';
 import { type ParsedPath, readPath, writePath } from './jsonpath.js';
@@ -46,15 +47,19 @@ export function requireReference(
   return value;
 }
 
-/** InputPath/OutputPath: `undefined` keeps the value, `null` yields `{}` (AWS's "discard"). */
+/**
+ * InputPath/OutputPath: `undefined` keeps the value, `null` yields `{}` (AWS's "discard"). A `$$`
+ * path selects from the context object instead of the value, as AWS allows.
+ */
 export function filterPath(
   value: Json,
   path: OptionalPath | undefined,
   field: 'InputPath' | 'OutputPath',
+  context: ContextObject,
 ): Json {
   if (path === undefined) return value;
   if (path === null) return {};
-  const selected = readPath(value, path.segments);
+  const selected = readReference(path, value, context);
   if (selected === undefined) {
     throw runtimeError(
       `Invalid path '${path.text}' : No results for path: ${describeSegments(path)}; field ${field}, input '${truncateForMessage(value)}'`,
@@ -89,6 +94,8 @@ export function applyTemplate(template: PayloadTemplate, data: Json, context: Co
   }
 }
 
+export const RESULT_PATH_MATCH_FAILURE = 'States.ResultPathMatchFailure';
+
 /**
  * ResultPath: `undefined` (default "$") replaces the input with the result, `null` discards the
  * result and keeps the input, a path writes the result into a copy of the input.
@@ -98,7 +105,8 @@ export function applyResultPath(input: Json, result: Json, path: OptionalPath | 
   if (path === null) return input;
   const output = writePath(input, path.segments, result);
   if (output === undefined) {
-    throw runtimeError(
+    throw new StatesError(
+      RESULT_PATH_MATCH_FAILURE,
       `Unable to apply ResultPath '${path.text}' to input '${truncateForMessage(input)}'`,
     );
   }

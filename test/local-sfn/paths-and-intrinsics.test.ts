@@ -80,11 +80,12 @@ describe('JSONPath subset', () => {
 
 describe('input and output processing', () => {
   it('InputPath/OutputPath select, null gives {}, missing path is States.Runtime', () => {
-    expect(filterPath({ a: { b: 1 } }, parsePath('$.a'), 'InputPath')).toEqual({ b: 1 });
-    expect(filterPath({ a: 1 }, null, 'OutputPath')).toEqual({});
-    expect(statesErrorOf(() => filterPath({ a: 1 }, parsePath('$.nope'), 'InputPath')).error).toBe(
-      'States.Runtime',
-    );
+    expect(filterPath({ a: { b: 1 } }, parsePath('$.a'), 'InputPath', context)).toEqual({ b: 1 });
+    expect(filterPath({ a: 1 }, null, 'OutputPath', context)).toEqual({});
+    expect(filterPath({ a: 1 }, parsePath('$$.Task.Token'), 'InputPath', context)).toBe('tok');
+    expect(
+      statesErrorOf(() => filterPath({ a: 1 }, parsePath('$.nope'), 'InputPath', context)).error,
+    ).toBe('States.Runtime');
   });
 
   it('ResultPath replaces, merges, or (null) discards', () => {
@@ -95,7 +96,7 @@ describe('input and output processing', () => {
     });
     expect(applyResultPath({ a: 1 }, { r: 2 }, null)).toEqual({ a: 1 });
     expect(statesErrorOf(() => applyResultPath({ a: 1 }, 2, parsePath('$.a.b'))).error).toBe(
-      'States.Runtime',
+      'States.ResultPathMatchFailure',
     );
   });
 
@@ -134,7 +135,9 @@ describe('intrinsic functions', () => {
     expect(intrinsic("States.Format('{} + {} = {}', 1, 2, 3)")).toBe('1 + 2 = 3');
     expect(intrinsic("States.Format('literal \\{\\} and {}', 'x')")).toBe('literal {} and x');
     expect(intrinsic("States.Format('it\\'s {}', $.v)", { v: true })).toBe("it's true");
-    expect(() => intrinsic("States.Format('{}', $.o)", { o: { nested: 1 } })).toThrow(StatesError);
+    expect(intrinsic("States.Format('{}', $.o)", { o: { nested: [1, 'a'] } })).toBe(
+      '{nested=[1, a]}',
+    );
   });
 
   it('JSON conversions and merging', () => {
@@ -166,7 +169,8 @@ describe('intrinsic functions', () => {
   it('math, strings, hashing, UUID, nesting', () => {
     expect(intrinsic('States.MathAdd($.n, 1)', { n: 41 })).toBe(42);
     expect(intrinsic('States.MathAdd(-5, 2)')).toBe(-3);
-    expect(() => intrinsic('States.MathAdd(1.5, 1)')).toThrow(StatesError);
+    expect(intrinsic('States.MathAdd(1.5, 1)')).toBe(3);
+    expect(() => intrinsic("States.MathAdd('1', 1)")).toThrow(StatesError);
     expect(intrinsic("States.StringSplit('a,b;c', ',;')")).toEqual(['a', 'b', 'c']);
     expect(intrinsic("States.Base64Decode(States.Base64Encode('hé'))")).toBe('hé');
     expect(intrinsic("States.Hash('abc', 'SHA-256')")).toBe(
