@@ -1,7 +1,9 @@
 """@require_approval against a scripted server that plays the reviewer's decision."""
 
 import dataclasses
+import inspect
 import os
+import typing
 import unittest
 from typing import Any, Dict, List, Optional
 from unittest import mock
@@ -151,6 +153,32 @@ class RequireApprovalTest(unittest.TestCase):
         with mock.patch.dict(os.environ, {"COUNTERSIGN_URL": server.base_url, "COUNTERSIGN_API_KEY": "csk_env"}):
             self.assertEqual(ping("db1"), "pong db1")
         self.assertEqual(server.requests[0].header("Authorization"), "Bearer csk_env")
+
+    def test_keeps_what_frameworks_read_to_build_a_tool_schema(self) -> None:
+        client = CountersignClient("http://127.0.0.1:1", "k")
+
+        def refund(order_id: str, amount_eur: float = 0.0) -> str:
+            """Refund an order, partly or in full."""
+            return order_id
+
+        wrapped = require_approval(client)(refund)
+        self.assertEqual((wrapped.__name__, wrapped.__doc__), ("refund", refund.__doc__))
+        self.assertEqual(inspect.signature(wrapped), inspect.signature(refund))
+        self.assertEqual(typing.get_type_hints(wrapped), typing.get_type_hints(refund))
+
+    def test_arguments_that_are_not_json_become_json(self) -> None:
+        class Model:
+            def model_dump(self) -> Dict[str, Any]:
+                return {"sku": "A-1", "tags": ("x",)}
+
+        reviewer = Reviewer("approved")
+        client = self.start(reviewer)
+        tool = require_approval(client)(lambda item, to, extra: None)
+        tool(Model(), Recipient("a@x.com", "A"), {1: {2, 2}, "when": object})
+        payload = reviewer.created[0]["payload"]
+        self.assertEqual(payload["item"], {"sku": "A-1", "tags": ["x"]})
+        self.assertEqual(payload["to"], {"email": "a@x.com", "name": "A"})
+        self.assertEqual(payload["extra"], {"1": [2], "when": "<class 'object'>"})
 
     def test_a_sync_function_with_an_async_client_is_refused_at_decoration(self) -> None:
         with self.assertRaisesRegex(TypeError, "not async"):
