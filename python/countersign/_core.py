@@ -14,6 +14,7 @@ import uuid
 from typing import Any, Callable, Dict, Optional
 
 from ._http import Plan, Request, Send, Sleep, Transport, backoff_delay, retrying
+from .audit import verify_events
 from .errors import CountersignError, WaitTimeoutError
 from .types import (
     CreateIntentRequest,
@@ -35,6 +36,8 @@ MAX_POLL_SECONDS = 25
 MIN_POLL_INTERVAL = 1.0
 #: ``wait_for`` may end its last long poll this much after its timeout, and no more.
 WAIT_OVERSHOOT = 1.0
+#: How often ``verify_events(intent_id)`` reads a trail that grows while it is read.
+TRAIL_READS = 5
 
 
 class ClientCore:
@@ -131,6 +134,20 @@ class ClientCore:
 
     def events(self, intent_id: str) -> Plan:
         return self.call("GET", f"{intent_path(intent_id)}/events", retry=True)
+
+    def verify_trail(self, intent_id: str) -> Plan:
+        """Reads the trail, then the intent, and verifies one against the other.
+
+        A trail may still grow while it is read (notices and callbacks after a decision), so when
+        the intent records more events than were read, both are read again (at most
+        ``TRAIL_READS`` times): read in this order, a sound trail is never longer than its intent.
+        """
+        for attempt in range(1, TRAIL_READS + 1):
+            events = (yield from self.events(intent_id))["items"]
+            intent = yield from self.get_intent(intent_id)
+            if intent["event_count"] <= len(events) or attempt == TRAIL_READS:
+                return verify_events(events, intent)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def create_key(self, request: CreateKeyRequest) -> Plan:
         # Not retried: a retry could create a second key.

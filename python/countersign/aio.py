@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Optional
 
 from ._core import DEFAULT_MAX_RETRIES, DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT, ClientCore
 from ._http import Plan, Send
-from .audit import TrailVerification, verify_events
+from .audit import TrailVerification
 from .errors import CountersignError
 from .types import (
     ApiKey,
@@ -203,10 +203,11 @@ class AsyncCountersignClient:
         return result
 
     async def verify_events(self, intent_id: str) -> TrailVerification:
-        """Fetches the intent and its trail and verifies the hash chain against the intent's
-        ``event_count`` and ``last_event_hash`` (see :func:`countersign.verify_events`)."""
-        intent = await self.get_intent(intent_id)
-        return verify_events((await self.events(intent_id))["items"], intent)
+        """Fetches the trail and the intent and verifies the hash chain against the intent's
+        ``event_count`` and ``last_event_hash`` (see :func:`countersign.verify_events`). A trail
+        that grows while it is read (notices after a decision) is read again."""
+        result: TrailVerification = await self._run(self._core.verify_trail(intent_id))
+        return result
 
     async def create_key(self, request: CreateKeyRequest) -> CreatedKey:
         """Creates an API key (admin). The returned ``key`` is shown this once. Not retried."""

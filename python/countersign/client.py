@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from ._core import DEFAULT_MAX_RETRIES, DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT, ClientCore
 from ._http import Plan, Send
-from .audit import TrailVerification, verify_events
+from .audit import TrailVerification
 from .errors import CountersignError
 from .types import (
     ApiKey,
@@ -202,10 +202,11 @@ class CountersignClient:
         return result
 
     def verify_events(self, intent_id: str) -> TrailVerification:
-        """Fetches the intent and its trail and verifies the hash chain against the intent's
-        ``event_count`` and ``last_event_hash`` (see :func:`countersign.verify_events`)."""
-        intent = self.get_intent(intent_id)
-        return verify_events(self.events(intent_id)["items"], intent)
+        """Fetches the trail and the intent and verifies the hash chain against the intent's
+        ``event_count`` and ``last_event_hash`` (see :func:`countersign.verify_events`). A trail
+        that grows while it is read (notices after a decision) is read again."""
+        result: TrailVerification = self._run(self._core.verify_trail(intent_id))
+        return result
 
     def create_key(self, request: CreateKeyRequest) -> CreatedKey:
         """Creates an API key (admin). The returned ``key`` is shown this once. Not retried."""

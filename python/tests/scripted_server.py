@@ -36,6 +36,13 @@ class Reply:
 
 
 DROP = "drop"
+
+#: The request of the seed's four-line flow.
+SEED: Dict[str, Any] = {
+    "intent_type": "intent.report.review_approval.v1",
+    "to_agent": "agent://myorg/production/report-generator",
+    "payload": {"report": "Q1 Financial Summary", "pii_detected": False, "reviewer": "cfo@company.com"},
+}
 Script = Callable[[Recorded], Union[Reply, str]]
 
 

@@ -6,15 +6,10 @@ import unittest
 from typing import Any, List
 
 from countersign import AsyncCountersignClient, ConflictError, verify_events
-from tests.scripted_server import DROP, Recorded, Reply, ScriptedServer, error, intent
+from tests.scripted_server import DROP, SEED, Recorded, Reply, ScriptedServer, error, intent
 from tests.test_audit import FIXTURE
 
 API_KEY = "csk_test_async"
-SEED = {
-    "intent_type": "intent.report.review_approval.v1",
-    "to_agent": "agent://myorg/production/report-generator",
-    "payload": {"report": "Q1 Financial Summary", "pii_detected": False, "reviewer": "cfo@company.com"},
-}
 
 
 class AsyncClientTest(unittest.IsolatedAsyncioTestCase):

@@ -16,14 +16,10 @@ from countersign import (
     RateLimitedError,
     ServerError,
 )
-from tests.scripted_server import DROP, Recorded, Reply, ScriptedServer, error, intent
+from tests.scripted_server import DROP, SEED, Recorded, Reply, ScriptedServer, error, intent
+from tests.test_audit import FIXTURE
 
 API_KEY = "csk_test_secret_123"
-SEED = {
-    "intent_type": "intent.report.review_approval.v1",
-    "to_agent": "agent://myorg/production/report-generator",
-    "payload": {"report": "Q1 Financial Summary", "pii_detected": False, "reviewer": "cfo@company.com"},
-}
 
 
 class ClientTestCase(unittest.TestCase):
@@ -211,6 +207,34 @@ class EndpointTest(ClientTestCase):
         server = self.serve(lambda request: Reply(200, intent()))
         self.client(server).get_intent("a/../b?c")
         self.assertEqual(server.requests[0].path, "/v1/intents/a%2F..%2Fb%3Fc")
+
+    def test_verify_events_reads_a_growing_trail_again(self) -> None:
+        reads: List[int] = []
+
+        def script(request: Recorded) -> Reply:
+            if request.path.endswith("/events"):
+                reads.append(1)
+                # The first read misses the notice appended after it, which the intent counts.
+                shown = FIXTURE["events"][: 3 if len(reads) == 1 else 4]
+                return Reply(200, {"items": shown})
+            return Reply(200, intent("int_1", "approved", event_count=FIXTURE["event_count"],
+                                     last_event_hash=FIXTURE["last_event_hash"]))
+
+        result = self.client(self.serve(script)).verify_events("int_1")
+        self.assertTrue(result, result.message)
+        self.assertEqual((len(reads), result.intact_count), (2, 4))
+
+    def test_verify_events_reports_a_trail_shorter_than_its_intent(self) -> None:
+        def script(request: Recorded) -> Reply:
+            if request.path.endswith("/events"):
+                return Reply(200, {"items": FIXTURE["events"][:3]})
+            return Reply(200, intent("int_1", "approved", event_count=FIXTURE["event_count"],
+                                     last_event_hash=FIXTURE["last_event_hash"]))
+
+        server = self.serve(script)
+        result = self.client(server).verify_events("int_1")
+        self.assertEqual((result.ok, result.problem), (False, "event_count"))
+        self.assertEqual(len(server.requests_to("/events")), 5)
 
     def test_iter_intents_follows_next_cursor(self) -> None:
         def pages(request: Recorded) -> Reply:

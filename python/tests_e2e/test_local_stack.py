@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 import uuid
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional
 
 from countersign import (
     ApprovalRejected,
@@ -38,14 +38,34 @@ def reviewer(email: str) -> CountersignClient:
     return CountersignClient(api_key=admin.create_key({"role": "reviewer", "principal": email})["key"])
 
 
-def decide_when_listed(
-    client: CountersignClient, intent_type: str, decide: Callable[[str], Any]
-) -> threading.Thread:
+class Decider(threading.Thread):
     """Decides from another thread once an intent of that type waits for this reviewer, as a
-    person would while the agent waits."""
-    thread = threading.Thread(target=lambda: decide(reviewer_inbox(client, intent_type)))
-    thread.start()
-    return thread
+    person would while the agent waits. Its failure is printed at once (threading's excepthook)
+    and raised again by :meth:`join`."""
+
+    def __init__(self, client: CountersignClient, intent_type: str, decide: Callable[[str], Any]) -> None:
+        super().__init__(daemon=True)
+        self._find = lambda: reviewer_inbox(client, intent_type)
+        self._decide = decide
+        self.error: Optional[BaseException] = None
+
+    def run(self) -> None:
+        try:
+            self._decide(self._find())
+        except BaseException as error:
+            self.error = error
+            raise
+
+    def join(self, timeout: Optional[float] = 60.0) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
+def decide_when_listed(client: CountersignClient, intent_type: str, decide: Callable[[str], Any]) -> Decider:
+    decider = Decider(client, intent_type, decide)
+    decider.start()
+    return decider
 
 
 @unittest.skipUnless(CONFIGURED, "needs a local stack: run through test/python/python-sdk.test.ts")
@@ -117,7 +137,7 @@ class LocalStackTest(unittest.TestCase):
             refunds.append(amount)
             return f"refunded {amount} to {customer}"
 
-        def decide(approve: bool) -> threading.Thread:
+        def decide(approve: bool) -> Decider:
             if approve:
                 return decide_when_listed(lead, "intent.tool.refund.v1", lambda i: lead.approve(i, "fine"))
             return decide_when_listed(
