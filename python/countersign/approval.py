@@ -17,7 +17,18 @@ import functools
 import inspect
 import json
 import re
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, TypeVar, Union, cast
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+    overload,
+)
 
 from .aio import AsyncCountersignClient
 from .client import CountersignClient
@@ -64,6 +75,25 @@ class ApprovalRejected(Exception):
         if self.status == "cancelled":
             return f"The request to run {self.tool} was cancelled by {self.decided_by}{why}"
         return f"{self.decided_by or 'A reviewer'} rejected {self.tool}{why}"
+
+
+@overload
+def require_approval(client: F) -> F: ...
+
+
+@overload
+def require_approval(
+    client: Union[CountersignClient, AsyncCountersignClient, None] = None,
+    *,
+    to_agent: Optional[str] = None,
+    intent_type: Optional[str] = None,
+    summary: Optional[Summary] = None,
+    reviewers: Optional[Sequence[str]] = None,
+    policy: Optional[PolicyInput] = None,
+    editable: Optional[Sequence[str]] = None,
+    timeout: Optional[float] = None,
+    name: Optional[str] = None,
+) -> Callable[[F], F]: ...
 
 
 def require_approval(
