@@ -155,7 +155,15 @@ def require_approval(
             base["policy"] = policy
         if editable is not None:
             base["editable"] = list(editable)
-        lazy: Dict[str, Any] = {}
+        made: Dict[str, Any] = {}
+
+        def api_client(make: Callable[[], Any]) -> Any:
+            """The given client, else one made from the environment on first use."""
+            if chosen is not None:
+                return chosen
+            if "client" not in made:
+                made["client"] = make()
+            return made["client"]
 
         def prepare(args: Any, kwargs: Any) -> Tuple[inspect.BoundArguments, CreateIntentRequest]:
             bound = signature.bind(*args, **kwargs)
@@ -187,7 +195,7 @@ def require_approval(
             @functools.wraps(fn)
             async def ask_async(*args: Any, **kwargs: Any) -> Any:
                 bound, request = prepare(args, kwargs)
-                api = chosen or lazy.setdefault("client", AsyncCountersignClient())
+                api = api_client(AsyncCountersignClient)
                 if isinstance(api, AsyncCountersignClient):
                     intent_id = await api.send_intent(request)
                     intent = await api.wait_for(intent_id, timeout)
@@ -202,7 +210,7 @@ def require_approval(
         @functools.wraps(fn)
         def ask(*args: Any, **kwargs: Any) -> Any:
             bound, request = prepare(args, kwargs)
-            api = chosen or lazy.setdefault("client", CountersignClient())
+            api = api_client(CountersignClient)
             assert isinstance(api, CountersignClient)
             intent = api.wait_for(api.send_intent(request), timeout)
             outcome(bound, request["payload"], intent)
@@ -247,12 +255,15 @@ def _summary(
         )
         text = f"{tool}({shown})"
     text = " ".join(text.split()) or tool
-    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
+    return _truncate(text, SUMMARY_LIMIT)
 
 
 def _preview(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= ARGUMENT_PREVIEW_LIMIT else text[: ARGUMENT_PREVIEW_LIMIT - 1] + "…"
+    return _truncate(json.dumps(value, ensure_ascii=False), ARGUMENT_PREVIEW_LIMIT)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _dotted_name_part(tool: str) -> str:
