@@ -180,6 +180,18 @@ class RequireApprovalTest(unittest.TestCase):
         self.assertEqual(payload["to"], {"email": "a@x.com", "name": "A"})
         self.assertEqual(payload["extra"], {"1": [2], "when": "<class 'object'>"})
 
+    def test_the_summary_stays_within_what_the_api_accepts(self) -> None:
+        reviewer = Reviewer("approved")
+        client = self.start(reviewer)
+        require_approval(client, name="post")(lambda text, tags: None)("word " * 200, ["a"] * 3)
+        require_approval(client, name="post", summary=lambda text: text)(lambda text: None)("word " * 200)
+        shortened, cut = (created["summary"] for created in reviewer.created)
+        # Each argument is previewed in at most 80 characters; the whole line in at most 500,
+        # which is what the API accepts.
+        self.assertEqual(shortened, 'post(text="' + "word " * 15 + 'wor…, tags=["a", "a", "a"])')
+        self.assertEqual(len(cut), 500)
+        self.assertTrue(cut.endswith("word…"))
+
     def test_a_sync_function_with_an_async_client_is_refused_at_decoration(self) -> None:
         with self.assertRaisesRegex(TypeError, "not async"):
             require_approval(AsyncCountersignClient("http://127.0.0.1:1", "k"))(lambda: None)

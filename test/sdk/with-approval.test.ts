@@ -199,6 +199,22 @@ describe('withApproval', () => {
     });
   });
 
+  it('keeps each argument short and the summary within the 500 characters the API accepts', async () => {
+    const { client, created } = await reviewerSays((payload) => approvedIntent({ payload }));
+    const long = 'word '.repeat(200);
+    await withApproval((_text: string, _tags: string[]) => 'ok', { client, name: 'post' })(long, [
+      'a',
+      'a',
+    ]);
+    await withApproval((text: string) => text, { client, name: 'post', summary: (text) => text })(
+      long,
+    );
+    const [shortened, cut] = created.map((body) => body.summary);
+    expect(shortened).toBe(`post("${'word '.repeat(15)}wor…, ["a","a"])`);
+    expect(cut).toHaveLength(500);
+    expect(cut?.endsWith('word…')).toBe(true);
+  });
+
   it('needs a name for an anonymous function', () => {
     const client = new CountersignClient({ baseUrl: 'http://127.0.0.1:1', apiKey: 'k' });
     expect(() => withApproval(() => 1, { client })).toThrow(/pass options.name/);
