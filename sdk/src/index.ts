@@ -15,6 +15,12 @@
  * @packageDocumentation
  */
 export {
+  ApprovalRejectedError,
+  type RejectedStatus,
+  type WithApprovalOptions,
+  withApproval,
+} from './approval.js';
+export {
   canonicalize,
   GENESIS_HASH,
   hashAuditEvent,

@@ -129,6 +129,11 @@ export interface Intent {
   event_count: number;
   /** Hash of the last audit event. */
   last_event_hash: string;
+  /**
+   * The payload as approved, where the deployment lets reviewers edit before approving: `null`
+   * until approved, the payload itself where nobody edited. Absent on servers without that feature.
+   */
+  approved_payload?: JsonObject | null;
 }
 
 /** The body of `POST /v1/intents`. */

@@ -1,0 +1,244 @@
+"""``CountersignClient``: the blocking client for the Countersign API v1.
+
+Every method returns the contract's JSON unchanged (snake_case ``dict``s, typed as the
+``TypedDict``s of :mod:`countersign.types`) and raises a :class:`~countersign.CountersignError`
+for any non-2xx answer or network failure.
+"""
+
+import time
+from typing import Any, Callable, Iterator, Optional
+
+from ._core import DEFAULT_MAX_RETRIES, DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT, ClientCore
+from ._http import Plan, Send
+from .audit import TrailVerification
+from .errors import CountersignError
+from .types import (
+    ApiKey,
+    CreatedKey,
+    CreateIntentRequest,
+    CreateKeyRequest,
+    DecisionRequest,
+    EventsResponse,
+    HealthResponse,
+    Intent,
+    IntentStatus,
+    ListIntentsResponse,
+    ListKeysResponse,
+    ListTeamsResponse,
+    PutTeamRequest,
+    Team,
+)
+
+
+class CountersignClient:
+    """A client for the Countersign API v1: send an intent, wait for people to approve or reject
+    it, and (for reviewers and operators) decide, list, and manage keys and teams.
+
+    ``base_url`` defaults to ``$COUNTERSIGN_URL``, then to the local stack
+    (``http://127.0.0.1:4700``); ``api_key`` defaults to ``$COUNTERSIGN_API_KEY``.
+
+    >>> client = CountersignClient(api_key=os.environ["COUNTERSIGN_API_KEY"])
+    >>> intent_id = client.send_intent({"intent_type": "intent.report.review_approval.v1",
+    ...     "to_agent": "agent://myorg/production/report-generator",
+    ...     "payload": {"report": "Q1", "reviewer": "cfo@company.com"}})
+    >>> result = client.wait_for(intent_id)
+
+    Args:
+        request_timeout: the longest one HTTP call may take, in seconds; long polls get this on
+            top of the time they ask the server to hold.
+        max_retries: how often a call that is safe to repeat (reads, creating an intent,
+            replacing a team, revoking a key) is retried after a network error, 408, 429 or 5xx.
+            ``wait_for`` does not use it: it retries until its own timeout.
+        user_agent: a product token put in front of the SDK's User-Agent, e.g. ``my-agent/1.2``.
+        idempotency_key_factory: makes the Idempotency-Key of a create when the caller gives none.
+        sleep: how the client waits between retries; inject one for fast tests.
+    """
+
+    def __init__(
+        self,
+        base_url: Optional[str] = None,
+        api_key: Optional[str] = None,
+        *,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        user_agent: Optional[str] = None,
+        idempotency_key_factory: Optional[Callable[[], str]] = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._core = ClientCore(
+            base_url,
+            api_key,
+            request_timeout=request_timeout,
+            max_retries=max_retries,
+            user_agent=user_agent,
+            idempotency_key_factory=idempotency_key_factory,
+        )
+        self._sleep = sleep
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    def _run(self, plan: Plan) -> Any:
+        """Runs a plan: sends its requests, makes its pauses, returns its result."""
+        step = next(plan)
+        while True:
+            try:
+                if isinstance(step, Send):
+                    try:
+                        answer = self._core.transport.send(step.request)
+                    except CountersignError as error:
+                        step = plan.throw(error)
+                        continue
+                    step = plan.send(answer)
+                else:
+                    self._sleep(step.seconds)
+                    step = plan.send(None)
+            except StopIteration as done:
+                return done.value
+
+    def send_intent(
+        self, request: CreateIntentRequest, *, idempotency_key: Optional[str] = None
+    ) -> str:
+        """Creates an intent and returns its id.
+
+        Always sends an Idempotency-Key (a fresh UUID unless given), reused by every retry, so
+        network errors, 429 and 5xx are retried without ever creating the intent twice. Pass
+        your own key to make a create safe across process restarts.
+        """
+        return self.create_intent(request, idempotency_key=idempotency_key)["id"]
+
+    def create_intent(
+        self, request: CreateIntentRequest, *, idempotency_key: Optional[str] = None
+    ) -> Intent:
+        """Like :meth:`send_intent`, but returns the whole intent (resolved policy, recipients)."""
+        result: Intent = self._run(self._core.create_intent(request, idempotency_key))
+        return result
+
+    def get_intent(self, intent_id: str) -> Intent:
+        """The intent as it is now; ``NotFoundError`` where the caller may not see it."""
+        result: Intent = self._run(self._core.get_intent(intent_id))
+        return result
+
+    def wait_for(
+        self,
+        intent_id: str,
+        timeout: Optional[float] = None,
+        *,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+    ) -> Intent:
+        """Waits until the intent is no longer ``pending`` and returns it: ``approved``,
+        ``rejected``, ``timed_out`` or ``cancelled``.
+
+        Long-polls the API and keeps waiting through network errors, 408, 429, 5xx and server
+        restarts, backing off with jitter and honouring Retry-After. Other errors (401, 403,
+        404) are raised at once.
+
+        Args:
+            timeout: give up after this many seconds with ``WaitTimeoutError`` (at most about a
+                second late); the intent is not touched. Default: wait until it is decided, which
+                the policy's timeout guarantees eventually.
+            poll_seconds: how long each long poll asks the server to hold, 1 to 25.
+        """
+        result: Intent = self._run(self._core.wait_for(intent_id, timeout, poll_seconds))
+        return result
+
+    def list_intents(
+        self,
+        *,
+        status: Optional[IntentStatus] = None,
+        reviewer: Optional[str] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> ListIntentsResponse:
+        """One page of intents, newest first. ``reviewer="me"``: what the caller may decide now."""
+        result: ListIntentsResponse = self._run(
+            self._core.list_intents(status, reviewer, limit, cursor)
+        )
+        return result
+
+    def iter_intents(
+        self,
+        *,
+        status: Optional[IntentStatus] = None,
+        reviewer: Optional[str] = None,
+        limit: Optional[int] = None,
+    ) -> Iterator[Intent]:
+        """Every intent matching, following ``next_cursor`` page by page as the loop asks."""
+        cursor: Optional[str] = None
+        while True:
+            page = self.list_intents(status=status, reviewer=reviewer, limit=limit, cursor=cursor)
+            yield from page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return
+
+    def decide(self, intent_id: str, decision: DecisionRequest) -> Intent:
+        """Records the calling reviewer's vote; the intent stays ``pending`` while a quorum or a
+        later step still needs approvals. Not retried: a repeated vote would be 409."""
+        result: Intent = self._run(self._core.decide(intent_id, decision))
+        return result
+
+    def approve(self, intent_id: str, comment: Optional[str] = None) -> Intent:
+        """Approves, as the calling reviewer."""
+        decision: DecisionRequest = {"outcome": "approve"}
+        if comment is not None:
+            decision["comment"] = comment
+        return self.decide(intent_id, decision)
+
+    def reject(self, intent_id: str, comment: str) -> Intent:
+        """Rejects, as the calling reviewer. A rejection says why, so the comment is required."""
+        return self.decide(intent_id, {"outcome": "reject", "comment": comment})
+
+    def cancel(self, intent_id: str, reason: Optional[str] = None) -> Intent:
+        """Cancels a pending intent (its creating agent, or an admin); ``ConflictError``
+        (``not_pending``) once decided, with the decided intent on the error."""
+        result: Intent = self._run(self._core.cancel(intent_id, reason))
+        return result
+
+    def events(self, intent_id: str) -> EventsResponse:
+        """The intent's hash-chained audit trail, oldest first."""
+        result: EventsResponse = self._run(self._core.events(intent_id))
+        return result
+
+    def verify_events(self, intent_id: str) -> TrailVerification:
+        """Fetches the trail and the intent and verifies the hash chain against the intent's
+        ``event_count`` and ``last_event_hash`` (see :func:`countersign.verify_events`). A trail
+        that grows while it is read (notices after a decision) is read again."""
+        result: TrailVerification = self._run(self._core.verify_trail(intent_id))
+        return result
+
+    def create_key(self, request: CreateKeyRequest) -> CreatedKey:
+        """Creates an API key (admin). The returned ``key`` is shown this once. Not retried."""
+        result: CreatedKey = self._run(self._core.create_key(request))
+        return result
+
+    def list_keys(self) -> ListKeysResponse:
+        """Every key's metadata (admin); never the keys themselves."""
+        result: ListKeysResponse = self._run(self._core.list_keys())
+        return result
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revokes a key (admin) and returns its record."""
+        result: ApiKey = self._run(self._core.revoke_key(key_id))
+        return result
+
+    def put_team(self, team: PutTeamRequest) -> Team:
+        """Creates or replaces a team (admin)."""
+        result: Team = self._run(self._core.put_team(team))
+        return result
+
+    def list_teams(self) -> ListTeamsResponse:
+        """Every team (admin)."""
+        result: ListTeamsResponse = self._run(self._core.list_teams())
+        return result
+
+    def delete_team(self, name: str) -> Team:
+        """Deletes a team (admin) and returns it."""
+        result: Team = self._run(self._core.delete_team(name))
+        return result
+
+    def health(self) -> HealthResponse:
+        """``{"ok": True}`` when the service is up. Sends no API key."""
+        result: HealthResponse = self._run(self._core.health())
+        return result

@@ -1,0 +1,249 @@
+"""The wire types of the Countersign HTTP API v1, as ``TypedDict``s.
+
+Field names stay snake_case because they are the JSON the API sends and receives; the SDK never
+renames them, so every method returns the contract's JSON as plain ``dict``s and ``list``s and
+these types only tell a type checker (and a reader) what is in them. Python 3.9 has no
+``NotRequired``, so a type with optional keys is a required base plus a ``total=False`` subclass.
+"""
+
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
+
+JsonObject = Dict[str, Any]
+"""Any JSON object, as used for intent payloads and event data."""
+
+IntentStatus = Literal["pending", "approved", "rejected", "timed_out", "cancelled"]
+"""The lifecycle of an intent. Once it leaves ``pending`` it never changes again."""
+
+FINAL_STATUSES = ("approved", "rejected", "timed_out", "cancelled")
+
+NotificationChannel = Literal["email", "slack", "webhook"]
+Duration = Union[str, int]
+"""``"90s"``, ``"5m"``, ``"8h"``, ``"2d"``, ISO 8601 (``"PT5M"``) or whole seconds."""
+Role = Literal["agent", "reviewer", "admin"]
+
+
+class StepInput(TypedDict, total=False):
+    reviewers: List[str]
+    required_approvals: int
+
+
+class EscalationInput(TypedDict):
+    after: Duration
+    to: List[str]
+
+
+class TimeoutInput(TypedDict, total=False):
+    after: Duration
+    action: Literal["reject", "approve"]
+
+
+class PolicyInput(TypedDict, total=False):
+    """The policy of a new intent. Every field is optional; the API fills in defaults."""
+
+    remind_after: List[Duration]
+    escalate: List[EscalationInput]
+    timeout: TimeoutInput
+    required_approvals: int
+    steps: Optional[List[StepInput]]
+    channels: List[NotificationChannel]
+
+
+class _CreateIntentRequired(TypedDict):
+    intent_type: str
+    to_agent: str
+    payload: JsonObject
+
+
+class CreateIntentRequest(_CreateIntentRequired, total=False):
+    """The body of ``POST /v1/intents``."""
+
+    summary: str
+    reviewers: List[str]
+    policy: PolicyInput
+    callback_url: str
+    editable: List[str]
+
+
+class ResolvedStep(TypedDict):
+    reviewers: List[str]
+    required_approvals: int
+
+
+class ResolvedTimeout(TypedDict):
+    after: int
+    action: Literal["reject", "approve"]
+
+
+class ResolvedEscalation(TypedDict):
+    after: int
+    to: List[str]
+
+
+class ResolvedPolicy(TypedDict):
+    """The policy as stored on the intent: defaults filled in, durations in whole seconds."""
+
+    remind_after: List[int]
+    escalate: List[ResolvedEscalation]
+    timeout: ResolvedTimeout
+    required_approvals: int
+    steps: Optional[List[ResolvedStep]]
+    channels: List[NotificationChannel]
+
+
+class Approval(TypedDict):
+    """One reviewer's approval so far (quorums and chains)."""
+
+    by: str
+    at: str
+    comment: Optional[str]
+    channel: str
+    step: int
+
+
+class _DecisionRequired(TypedDict):
+    outcome: Literal["approved", "rejected", "cancelled"]
+    by: str
+    at: str
+    comment: Optional[str]
+    channel: str
+
+
+class Decision(_DecisionRequired, total=False):
+    """The final decision of an intent; ``None`` on the intent while it is pending."""
+
+    edits: JsonObject
+    on_behalf_of: str
+
+
+class _IntentRequired(TypedDict):
+    id: str
+    intent_type: str
+    to_agent: str
+    from_agent: str
+    summary: str
+    payload: JsonObject
+    status: IntentStatus
+    policy: ResolvedPolicy
+    recipients: List[str]
+    approvals: List[Approval]
+    decision: Optional[Decision]
+    created_at: str
+    updated_at: str
+    deadline_at: str
+    next_action_at: Optional[str]
+    event_count: int
+    last_event_hash: str
+
+
+class Intent(_IntentRequired, total=False):
+    """An intent: an agent's action that waits for human approval.
+
+    ``approved_payload`` and ``receipt`` come with later server features (edit before approve,
+    signed receipts); read them with ``intent.get(...)``.
+    """
+
+    callback_url: Optional[str]
+    step: int
+    approved_payload: Optional[JsonObject]
+    receipt: str
+    editable: List[str]
+
+
+class ListIntentsResponse(TypedDict):
+    """A page of intents, newest first; ``next_cursor`` is ``None`` on the last page."""
+
+    items: List[Intent]
+    next_cursor: Optional[str]
+
+
+class _DecisionRequestRequired(TypedDict):
+    outcome: Literal["approve", "reject"]
+
+
+class DecisionRequest(_DecisionRequestRequired, total=False):
+    """The body of ``POST /v1/intents/{id}/decision``."""
+
+    comment: str
+    channel: Literal["api", "cli"]
+    edits: JsonObject
+
+
+class AuditEvent(TypedDict):
+    """One entry of an intent's hash-chained audit trail."""
+
+    seq: int
+    type: str
+    at: str
+    actor: str
+    channel: str
+    data: JsonObject
+    prev_hash: str
+    hash: str
+
+
+class EventsResponse(TypedDict):
+    items: List[AuditEvent]
+
+
+class ApiKey(TypedDict):
+    """An API key's metadata; the key itself is shown only once, by :class:`CreatedKey`."""
+
+    id: str
+    role: Role
+    principal: str
+    prefix: str
+    created_at: str
+    revoked_at: Optional[str]
+
+
+class CreatedKey(ApiKey):
+    key: str
+
+
+class _CreateKeyRequired(TypedDict):
+    role: Role
+    principal: str
+
+
+class CreateKeyRequest(_CreateKeyRequired, total=False):
+    """The body of ``POST /v1/keys``."""
+
+    intent_types: List[str]
+    quota: Dict[str, int]
+
+
+class ListKeysResponse(TypedDict):
+    items: List[ApiKey]
+
+
+class _PutTeamRequired(TypedDict):
+    name: str
+    members: List[str]
+
+
+class PutTeamRequest(_PutTeamRequired, total=False):
+    """The body of ``POST /v1/teams``."""
+
+    slack_channel: Optional[str]
+
+
+class Team(TypedDict):
+    name: str
+    members: List[str]
+    slack_channel: Optional[str]
+    updated_at: str
+
+
+class ListTeamsResponse(TypedDict):
+    items: List[Team]
+
+
+class HealthResponse(TypedDict):
+    ok: bool
+
+
+class ErrorDetail(TypedDict):
+    """One problem with a request, naming the field."""
+
+    field: str
+    message: str
