@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DomainError } from '../domain/errors';
 import { isEmail, normalizeReviewer } from '../domain/policy';
+import { canonicalPrincipal } from '../domain/principals';
 import { reviewerDomainIssues } from '../domain/reviewer-domains';
 import { newApiKey, type Principal, publicKey, requireRole } from './auth';
 import type { Clock, KeyRepository, Team, TeamRepository } from './ports';
@@ -21,7 +22,10 @@ export async function createKey(
 ) {
   requireRole(principal, 'admin');
   const input = createKeySchema.parse(body);
-  const name = input.role === 'reviewer' ? normalizeReviewer(input.principal) : input.principal;
+  const name =
+    input.role === 'reviewer'
+      ? normalizeReviewer(input.principal)
+      : canonicalPrincipal(input.principal);
   if (input.role === 'reviewer' && !isEmail(name)) {
     throw new DomainError('validation_failed', 'A reviewer key belongs to an email address.', {
       details: [{ field: 'principal', message: 'must be an email address for the reviewer role' }],

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors';
+import { canonicalPrincipal } from '../domain/principals';
 import type { ApiKeyRecord, KeyRepository, Role } from './ports';
 
 export interface Principal {
@@ -44,7 +45,8 @@ export async function authenticate(
   if (!record || record.revoked_at) {
     throw new DomainError('unauthenticated', 'The API key is unknown or revoked.');
   }
-  return { role: record.role, name: record.principal, keyId: record.id };
+  // Keys stored before principals were normalised at creation may spell an email in capitals.
+  return { role: record.role, name: canonicalPrincipal(record.principal), keyId: record.id };
 }
 
 export const BOOTSTRAP_KEY_ID = 'key_bootstrap';

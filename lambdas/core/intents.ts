@@ -14,6 +14,7 @@ import {
   toView,
 } from '../domain/intent';
 import type { PolicyInput } from '../domain/policy';
+import { samePrincipal } from '../domain/principals';
 import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-domains';
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
@@ -107,13 +108,15 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
     case 'admin':
       return true;
     case 'agent':
-      return intent.from_agent === principal.name;
-    case 'reviewer':
+      return samePrincipal(intent.from_agent, principal.name);
+    case 'reviewer': {
+      const isReviewer = (name: string) => samePrincipal(name, principal.name);
       return (
-        intent.recipients.includes(principal.name) ||
-        intent.asked.includes(principal.name) ||
-        intent.approvals.some((approval) => approval.by === principal.name)
+        intent.recipients.some(isReviewer) ||
+        intent.asked.some(isReviewer) ||
+        intent.approvals.some((approval) => isReviewer(approval.by))
       );
+    }
   }
 }
 
