@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DomainError } from '../domain/errors';
+import { intentTypePatternSchema } from '../domain/key-scope';
 import { isEmail, normalizeReviewer } from '../domain/policy';
 import { canonicalPrincipal } from '../domain/principals';
 import { reviewerDomainIssues } from '../domain/reviewer-domains';
@@ -10,8 +11,18 @@ const createKeySchema = z
   .object({
     role: z.enum(['agent', 'reviewer', 'admin']),
     principal: z.string().trim().min(1).max(500),
+    intent_types: z.array(intentTypePatternSchema).min(1).max(50).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((input, ctx) => {
+    if (input.role !== 'agent' && input.intent_types !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['intent_types'],
+        message: 'applies to agent keys only',
+      });
+    }
+  });
 
 export async function createKey(
   keys: KeyRepository,
@@ -34,7 +45,9 @@ export async function createKey(
   if (input.role === 'reviewer') {
     assertAllowedReviewers('principal', [name], allowedReviewerDomains);
   }
-  const { key, record } = newApiKey(input.role, name, clock.now());
+  const { key, record } = newApiKey(input.role, name, clock.now(), {
+    ...(input.intent_types ? { intent_types: [...new Set(input.intent_types)] } : {}),
+  });
   await keys.put(record);
   return { ...publicKey(record), key };
 }

@@ -9,6 +9,8 @@ export interface Principal {
   /** An agent name, a reviewer's email, or an operator name. */
   name: string;
   keyId: string;
+  /** The intent types an agent key may create; absent means any. */
+  intentTypes?: readonly string[];
 }
 
 const KEY_PREFIX = 'csk_';
@@ -46,7 +48,12 @@ export async function authenticate(
     throw new DomainError('unauthenticated', 'The API key is unknown or revoked.');
   }
   // Keys stored before principals were normalised at creation may spell an email in capitals.
-  return { role: record.role, name: canonicalPrincipal(record.principal), keyId: record.id };
+  return {
+    role: record.role,
+    name: canonicalPrincipal(record.principal),
+    keyId: record.id,
+    ...(record.intent_types ? { intentTypes: record.intent_types } : {}),
+  };
 }
 
 export const BOOTSTRAP_KEY_ID = 'key_bootstrap';
@@ -106,6 +113,7 @@ export function newApiKey(
   role: Role,
   principal: string,
   now: Date,
+  limits: Pick<ApiKeyRecord, 'intent_types'> = {},
 ): { key: string; record: ApiKeyRecord } {
   const key = generateApiKey();
   return {
@@ -118,11 +126,13 @@ export function newApiKey(
       prefix: key.slice(0, KEY_PREFIX.length + 6),
       created_at: now.toISOString(),
       revoked_at: null,
+      ...limits,
     },
   };
 }
 
+/** A key as the API shows it: never its hash; an agent key says which intent types it may create. */
 export function publicKey(record: ApiKeyRecord): Omit<ApiKeyRecord, 'key_hash'> {
   const { key_hash: _hash, ...rest } = record;
-  return rest;
+  return record.role === 'agent' ? { ...rest, intent_types: record.intent_types ?? ['*'] } : rest;
 }

@@ -13,6 +13,7 @@ import {
   type NotificationChannel,
   toView,
 } from '../domain/intent';
+import { assertIntentTypeAllowed } from '../domain/key-scope';
 import type { PolicyInput } from '../domain/policy';
 import { samePrincipal } from '../domain/principals';
 import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-domains';
@@ -48,6 +49,8 @@ export async function createIntent(
     throw new DomainError('invalid_request', 'Idempotency-Key must be 1 to 255 characters.');
   }
   const input = createIntentSchema.parse(body);
+  // Agent key limits (issue #12): the key's intent types.
+  assertIntentTypeAllowed(principal.intentTypes, input.intent_type);
   const now = deps.clock.now();
   const { intent, event } = newIntent(input, {
     id: `int_${ulid(now.getTime())}`,

@@ -53,6 +53,8 @@ export interface ApiKeyRecord {
   prefix: string;
   created_at: string;
   revoked_at: string | null;
+  /** Agent keys only: the intent types the key may create (see `domain/key-scope.ts`); absent = all. */
+  intent_types?: string[];
 }
 
 export interface KeyRepository {

@@ -3,7 +3,7 @@ import { newDataDir, removeDataDir, type StackProcess, startStack } from './harn
 
 /**
  * Agent keys on the running service: the principal that created an intent can never decide
- * it, whatever the case of its email address.
+ * it, whatever the case of its email address; a key scoped to intent types creates only those.
  */
 let stack: StackProcess;
 let dataDir: string;
@@ -82,5 +82,47 @@ describe('email principals', () => {
     expect(after.body.status).toBe('pending');
     // The agent still reads its own intent.
     expect((await call(agent.key, 'GET', `/v1/intents/${created.body.id}`)).status).toBe(200);
+  });
+});
+
+describe('agent keys scoped to intent types', () => {
+  it('creates the types a key is scoped to and refuses another with 403 forbidden', async () => {
+    const scoped = await createKey({
+      role: 'agent',
+      principal: 'agent://myorg/refunds',
+      intent_types: ['intent.refund.*'],
+    });
+    const allowed = await call(
+      scoped.key,
+      'POST',
+      '/v1/intents',
+      intentBody('intent.refund.v1', ['cfo@company.com']),
+    );
+    expect(allowed.status, JSON.stringify(allowed.body)).toBe(201);
+    const refused = await call(
+      scoped.key,
+      'POST',
+      '/v1/intents',
+      intentBody('intent.payment.v1', ['cfo@company.com']),
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.body.error?.code).toBe('forbidden');
+    expect(refused.body.error?.message).toContain('intent.payment.v1');
+    expect(refused.body.error?.details.map((detail) => detail.field)).toEqual(['intent_type']);
+
+    const listed = await call(stack.settings.api_keys.admin, 'GET', '/v1/keys');
+    const items = listed.body.items as { id: string; intent_types?: string[] }[];
+    expect(items.find((key) => key.id === scoped.id)?.intent_types).toEqual(['intent.refund.*']);
+  });
+
+  it('refuses intent_types on a reviewer key with 400 validation_failed', async () => {
+    const refused = await call(stack.settings.api_keys.admin, 'POST', '/v1/keys', {
+      role: 'reviewer',
+      principal: 'someone@company.com',
+      intent_types: ['intent.refund.*'],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error?.code).toBe('validation_failed');
+    expect(refused.body.error?.details.map((detail) => detail.field)).toEqual(['intent_types']);
   });
 });
