@@ -12,15 +12,20 @@ const createKeySchema = z
     role: z.enum(['agent', 'reviewer', 'admin']),
     principal: z.string().trim().min(1).max(500),
     intent_types: z.array(intentTypePatternSchema).min(1).max(50).optional(),
+    quota: z
+      .object({
+        intents_per_hour: z.number().int().min(1).max(1_000_000).optional(),
+        notifications_per_hour: z.number().int().min(1).max(10_000_000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((input, ctx) => {
-    if (input.role !== 'agent' && input.intent_types !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['intent_types'],
-        message: 'applies to agent keys only',
-      });
+    for (const field of ['intent_types', 'quota'] as const) {
+      if (input.role !== 'agent' && input[field] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'applies to agent keys only' });
+      }
     }
   });
 
@@ -47,6 +52,7 @@ export async function createKey(
   }
   const { key, record } = newApiKey(input.role, name, clock.now(), {
     ...(input.intent_types ? { intent_types: [...new Set(input.intent_types)] } : {}),
+    ...(input.quota ? { quota: input.quota } : {}),
   });
   await keys.put(record);
   return { ...publicKey(record), key };

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors';
 import { canonicalPrincipal } from '../domain/principals';
-import type { ApiKeyRecord, KeyRepository, Role } from './ports';
+import type { ApiKeyRecord, KeyQuota, KeyRepository, Role } from './ports';
 
 export interface Principal {
   role: Role;
@@ -11,6 +11,8 @@ export interface Principal {
   keyId: string;
   /** The intent types an agent key may create; absent means any. */
   intentTypes?: readonly string[];
+  /** An agent key's hourly limits; absent means none. */
+  quota?: KeyQuota;
 }
 
 const KEY_PREFIX = 'csk_';
@@ -53,6 +55,7 @@ export async function authenticate(
     name: canonicalPrincipal(record.principal),
     keyId: record.id,
     ...(record.intent_types ? { intentTypes: record.intent_types } : {}),
+    ...(record.quota ? { quota: record.quota } : {}),
   };
 }
 
@@ -113,7 +116,7 @@ export function newApiKey(
   role: Role,
   principal: string,
   now: Date,
-  limits: Pick<ApiKeyRecord, 'intent_types'> = {},
+  limits: Pick<ApiKeyRecord, 'intent_types' | 'quota'> = {},
 ): { key: string; record: ApiKeyRecord } {
   const key = generateApiKey();
   return {
@@ -131,8 +134,14 @@ export function newApiKey(
   };
 }
 
-/** A key as the API shows it: never its hash; an agent key says which intent types it may create. */
-export function publicKey(record: ApiKeyRecord): Omit<ApiKeyRecord, 'key_hash'> {
+/**
+ * A key as the API shows it: never its hash; an agent key says which intent types it may create
+ * and its quota (null: none).
+ */
+export function publicKey(
+  record: ApiKeyRecord,
+): Omit<ApiKeyRecord, 'key_hash' | 'quota'> & { quota?: ApiKeyRecord['quota'] | null } {
   const { key_hash: _hash, ...rest } = record;
-  return record.role === 'agent' ? { ...rest, intent_types: record.intent_types ?? ['*'] } : rest;
+  if (record.role !== 'agent') return rest;
+  return { ...rest, intent_types: record.intent_types ?? ['*'], quota: record.quota ?? null };
 }

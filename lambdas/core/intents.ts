@@ -19,7 +19,8 @@ import { samePrincipal } from '../domain/principals';
 import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-domains';
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
-import type { Clock, IntentRepository, Workflow } from './ports';
+import type { Clock, IntentRepository, UsageMeter, Workflow } from './ports';
+import { creatorKeyOf, takeIntentQuota } from './quotas';
 import { transitionIntent } from './transitions';
 
 export interface IntentServiceDeps {
@@ -33,6 +34,8 @@ export interface IntentServiceDeps {
   waitPollMs: number;
   /** Email domains reviewers must belong to; absent means any. */
   allowedReviewerDomains?: readonly string[];
+  /** Counts what keys with a quota use (`core/quotas.ts`). */
+  usage?: UsageMeter;
 }
 
 export async function createIntent(
@@ -49,7 +52,7 @@ export async function createIntent(
     throw new DomainError('invalid_request', 'Idempotency-Key must be 1 to 255 characters.');
   }
   const input = createIntentSchema.parse(body);
-  // Agent key limits (issue #12): the key's intent types.
+  // Agent key limits (issue #12): the key's intent types (its quota is taken before the write).
   assertIntentTypeAllowed(principal.intentTypes, input.intent_type);
   const now = deps.clock.now();
   const { intent, event } = newIntent(input, {
@@ -71,10 +74,13 @@ export async function createIntent(
     ...intent,
     event_count: sealed.event_count,
     last_event_hash: sealed.last_event_hash,
+    creator_key: creatorKeyOf(principal),
   };
   const bodyHash = createHash('sha256')
     .update(canonicalize(body) ?? '')
     .digest('hex');
+  // Taken once the request is known to be valid: a refused request uses none of the quota.
+  const quota = await takeIntentQuota(deps, principal, idempotencyKey);
   const outcome = await deps.intents.create(
     stored,
     sealed.events,
@@ -88,6 +94,7 @@ export async function createIntent(
         },
   );
   if (outcome.kind === 'replayed') {
+    await quota.giveBack();
     if (outcome.record.body_hash !== bodyHash) {
       throw new DomainError(
         'idempotency_conflict',

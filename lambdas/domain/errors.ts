@@ -18,7 +18,9 @@ export type DomainErrorCode =
    * bind votes to a step (Slack, the review page) raise it; the API never does.
    */
   | 'step_over'
-  | 'payload_too_large';
+  | 'payload_too_large'
+  /** Over a key's hourly quota; `retryAfterSeconds` says when the window frees up. */
+  | 'rate_limited';
 
 export interface FieldIssue {
   field: string;
@@ -30,16 +32,24 @@ export class DomainError extends Error {
   readonly details: FieldIssue[];
   /** The current intent, for errors about an existing intent (the contract's 409s). */
   readonly intent: unknown;
+  /** For `rate_limited`: the seconds until a retry may succeed (the `Retry-After` header). */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     code: DomainErrorCode,
     message: string,
-    options: { details?: FieldIssue[]; intent?: unknown; cause?: unknown } = {},
+    options: {
+      details?: FieldIssue[];
+      intent?: unknown;
+      cause?: unknown;
+      retryAfterSeconds?: number;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'DomainError';
     this.code = code;
     this.details = options.details ?? [];
     this.intent = options.intent;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

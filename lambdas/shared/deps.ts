@@ -3,6 +3,7 @@ import {
   DynamoKeyRepository,
   DynamoTeamRepository,
 } from '../adapters/dynamo-store';
+import { DynamoUsageMeter } from '../adapters/dynamo-usage';
 import { HttpCallbackLog, HttpCallbackSender } from '../adapters/http-callback';
 import { SesEmailSender } from '../adapters/ses-email';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow';
@@ -82,6 +83,15 @@ export const keyRepository = memo<KeyRepository>(() => {
 export const teamRepository = memo<TeamRepository>(
   () => new DynamoTeamRepository(dynamoDocumentClient, tableName()),
 );
+/** Quota counters: an hour per window (a test may shorten it, see `ENV.quotaWindowSeconds`). */
+const usageMeter = memo(
+  () =>
+    new DynamoUsageMeter(
+      dynamoDocumentClient,
+      tableName(),
+      getNumberFromEnv(ENV.quotaWindowSeconds, 3600),
+    ),
+);
 const workflow = memo(
   () => new StepFunctionsWorkflow(sfnClient, () => getStringFromEnv(ENV.stateMachineArn)),
 );
@@ -97,6 +107,7 @@ export const intentServiceDeps = memo<IntentServiceDeps>(() => {
     allowLoopbackCallbacks: getBooleanFromEnv(ENV.allowLoopbackCallbacks),
     waitPollMs: getNumberFromEnv(ENV.waitPollMs, 200),
     allowedReviewerDomains: allowedReviewerDomains(),
+    usage: usageMeter(),
   };
 });
 
@@ -119,6 +130,7 @@ export const stageRunnerDeps = memoAsync<StageRunnerDeps>(async () => ({
   ),
   publicBaseUrl: getStringFromEnv(ENV.publicBaseUrl),
   linkSigningSecret: await secretFromEnv(ENV.linkSigningSecret),
+  usage: usageMeter(),
   ...(isConfigured(ENV.slackBotToken)
     ? {
         slack: new SlackNotifier(

@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newDataDir, removeDataDir, type StackProcess, startStack } from './harness';
+import { CountersignClient } from '../../sdk/src/index';
+import { newDataDir, removeDataDir, type StackProcess, startStack, until } from './harness';
 
 /**
  * Agent keys on the running service: the principal that created an intent can never decide
- * it, whatever the case of its email address; a key scoped to intent types creates only those.
+ * it, whatever the case of its email address; a key scoped to intent types creates only those;
+ * a key over its hourly quota gets 429 with Retry-After. The stack runs with quota windows of
+ * QUOTA_WINDOW seconds instead of an hour (a test-only setting), so that one ends during the test.
  */
+const QUOTA_WINDOW = 6;
 let stack: StackProcess;
 let dataDir: string;
 
@@ -48,7 +52,9 @@ const intentBody = (intentType: string, reviewers: string[]) => ({
 
 beforeAll(async () => {
   dataDir = newDataDir();
-  stack = await startStack(dataDir);
+  stack = await startStack(dataDir, undefined, {
+    COUNTERSIGN_TEST_QUOTA_WINDOW_SECONDS: String(QUOTA_WINDOW),
+  });
 });
 
 afterAll(async () => {
@@ -124,5 +130,57 @@ describe('agent keys scoped to intent types', () => {
     expect(refused.status).toBe(400);
     expect(refused.body.error?.code).toBe('validation_failed');
     expect(refused.body.error?.details.map((detail) => detail.field)).toEqual(['intent_types']);
+  });
+});
+
+describe('hourly quotas', () => {
+  it('answers 429 rate_limited with Retry-After over the quota, then takes intents again', async () => {
+    const agent = await createKey({
+      role: 'agent',
+      principal: 'agent://myorg/bursty',
+      quota: { intents_per_hour: 2 },
+    });
+    let created = 0;
+    const create = () => {
+      created += 1;
+      return call(agent.key, 'POST', '/v1/intents', {
+        ...intentBody('intent.refund.v1', ['cfo@company.com']),
+        payload: { amount: created },
+      });
+    };
+    // Use the window up, in a window with at least 2 s left, so that the SDK below is refused too.
+    const refused = await until(
+      async () => {
+        const answer = await create();
+        if (answer.status === 429 && Number(answer.headers.get('retry-after')) >= 2) return answer;
+        expect([201, 429], JSON.stringify(answer.body)).toContain(answer.status);
+        return undefined;
+      },
+      4 * QUOTA_WINDOW * 1000,
+      'a refusal with 2 s or more left in the window',
+    );
+    expect(refused.body.error?.code).toBe('rate_limited');
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(QUOTA_WINDOW);
+
+    // The SDK retries a create refused with 429 after Retry-After, with the same
+    // Idempotency-Key: once the window frees up it creates the intent, once.
+    const delays: number[] = [];
+    const client = new CountersignClient({
+      baseUrl: stack.url,
+      apiKey: agent.key,
+      sleep: (ms) => {
+        delays.push(ms);
+        return new Promise((resolve) => setTimeout(resolve, ms));
+      },
+    });
+    const intent = await client.createIntent(
+      { ...intentBody('intent.refund.v1', ['cfo@company.com']), payload: { amount: -1 } },
+      { idempotencyKey: 'after-the-window' },
+    );
+    expect(intent.status).toBe('pending');
+    expect(Math.max(...delays)).toBeGreaterThanOrEqual(1000);
+    const listed = await call(agent.key, 'GET', '/v1/intents?limit=100');
+    const items = listed.body.items as { payload: { amount: number } }[];
+    expect(items.filter((item) => item.payload.amount === -1)).toHaveLength(1);
   });
 });
