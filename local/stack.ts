@@ -197,6 +197,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       POLICY_BASE: 'permissive',
       // A backstop only: decisions wake long polls in this process at once (intent-changes.ts).
       WAIT_POLL_MS: '1000',
+      // Test only: shorter quota windows than an hour, so that e2e tests see one end.
+      ...(process.env.COUNTERSIGN_TEST_QUOTA_WINDOW_SECONDS
+        ? { QUOTA_WINDOW_SECONDS: process.env.COUNTERSIGN_TEST_QUOTA_WINDOW_SECONDS }
+        : {}),
     });
     engineReady();
     // Load every handler now, not on its first call: a first import takes seconds on a busy

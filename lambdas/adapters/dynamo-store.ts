@@ -259,6 +259,24 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     return this.reads.run(id);
   }
 
+  async findIdempotency(
+    principal: string,
+    key: string,
+    at: Date,
+  ): Promise<IdempotencyRecord | null> {
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: idempotencyKey(principal, key), sk: 'IDEMPOTENCY' },
+        ConsistentRead: true,
+      }),
+    );
+    const item = result.Item;
+    // An expired record may linger until DynamoDB's TTL deletes it; a create overwrites it.
+    if (!item || Number(item.expires_at) < Math.floor(at.getTime() / 1000)) return null;
+    return stripKeys<IdempotencyRecord>(item);
+  }
+
   private async getOne(id: string): Promise<IntentState | null> {
     const result = await this.db.send(
       new QueryCommand({

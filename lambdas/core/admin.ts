@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DomainError } from '../domain/errors';
+import { intentTypePatternSchema } from '../domain/key-scope';
 import { isEmail, normalizeReviewer } from '../domain/policy';
+import { canonicalPrincipal } from '../domain/principals';
 import { reviewerDomainIssues } from '../domain/reviewer-domains';
 import { newApiKey, type Principal, publicKey, requireRole } from './auth';
 import type { Clock, KeyRepository, Team, TeamRepository } from './ports';
@@ -9,8 +11,23 @@ const createKeySchema = z
   .object({
     role: z.enum(['agent', 'reviewer', 'admin']),
     principal: z.string().trim().min(1).max(500),
+    intent_types: z.array(intentTypePatternSchema).min(1).max(50).optional(),
+    quota: z
+      .object({
+        intents_per_hour: z.number().int().min(1).max(1_000_000).optional(),
+        notifications_per_hour: z.number().int().min(1).max(10_000_000).optional(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((input, ctx) => {
+    for (const field of ['intent_types', 'quota'] as const) {
+      if (input.role !== 'agent' && input[field] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'applies to agent keys only' });
+      }
+    }
+  });
 
 export async function createKey(
   keys: KeyRepository,
@@ -21,7 +38,10 @@ export async function createKey(
 ) {
   requireRole(principal, 'admin');
   const input = createKeySchema.parse(body);
-  const name = input.role === 'reviewer' ? normalizeReviewer(input.principal) : input.principal;
+  const name =
+    input.role === 'reviewer'
+      ? normalizeReviewer(input.principal)
+      : canonicalPrincipal(input.principal);
   if (input.role === 'reviewer' && !isEmail(name)) {
     throw new DomainError('validation_failed', 'A reviewer key belongs to an email address.', {
       details: [{ field: 'principal', message: 'must be an email address for the reviewer role' }],
@@ -30,7 +50,10 @@ export async function createKey(
   if (input.role === 'reviewer') {
     assertAllowedReviewers('principal', [name], allowedReviewerDomains);
   }
-  const { key, record } = newApiKey(input.role, name, clock.now());
+  const { key, record } = newApiKey(input.role, name, clock.now(), {
+    ...(input.intent_types ? { intent_types: [...new Set(input.intent_types)] } : {}),
+    ...(input.quota ? { quota: input.quota } : {}),
+  });
   await keys.put(record);
   return { ...publicKey(record), key };
 }

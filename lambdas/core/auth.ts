@@ -1,13 +1,18 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors';
-import type { ApiKeyRecord, KeyRepository, Role } from './ports';
+import { canonicalPrincipal } from '../domain/principals';
+import type { ApiKeyRecord, KeyQuota, KeyRepository, Role } from './ports';
 
 export interface Principal {
   role: Role;
   /** An agent name, a reviewer's email, or an operator name. */
   name: string;
   keyId: string;
+  /** The intent types an agent key may create; absent means any. */
+  intentTypes?: readonly string[];
+  /** An agent key's hourly limits; absent means none. */
+  quota?: KeyQuota;
 }
 
 const KEY_PREFIX = 'csk_';
@@ -44,7 +49,14 @@ export async function authenticate(
   if (!record || record.revoked_at) {
     throw new DomainError('unauthenticated', 'The API key is unknown or revoked.');
   }
-  return { role: record.role, name: record.principal, keyId: record.id };
+  // Keys stored before principals were normalised at creation may spell an email in capitals.
+  return {
+    role: record.role,
+    name: canonicalPrincipal(record.principal),
+    keyId: record.id,
+    ...(record.intent_types ? { intentTypes: record.intent_types } : {}),
+    ...(record.quota ? { quota: record.quota } : {}),
+  };
 }
 
 export const BOOTSTRAP_KEY_ID = 'key_bootstrap';
@@ -104,6 +116,7 @@ export function newApiKey(
   role: Role,
   principal: string,
   now: Date,
+  limits: Pick<ApiKeyRecord, 'intent_types' | 'quota'> = {},
 ): { key: string; record: ApiKeyRecord } {
   const key = generateApiKey();
   return {
@@ -116,11 +129,19 @@ export function newApiKey(
       prefix: key.slice(0, KEY_PREFIX.length + 6),
       created_at: now.toISOString(),
       revoked_at: null,
+      ...limits,
     },
   };
 }
 
-export function publicKey(record: ApiKeyRecord): Omit<ApiKeyRecord, 'key_hash'> {
+/**
+ * A key as the API shows it: never its hash; an agent key says which intent types it may create
+ * and its quota (null: none).
+ */
+export function publicKey(
+  record: ApiKeyRecord,
+): Omit<ApiKeyRecord, 'key_hash' | 'quota'> & { quota?: ApiKeyRecord['quota'] | null } {
   const { key_hash: _hash, ...rest } = record;
-  return rest;
+  if (record.role !== 'agent') return rest;
+  return { ...rest, intent_types: record.intent_types ?? ['*'], quota: record.quota ?? null };
 }

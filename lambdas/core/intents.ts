@@ -13,12 +13,15 @@ import {
   type NotificationChannel,
   toView,
 } from '../domain/intent';
+import { assertIntentTypeAllowed } from '../domain/key-scope';
 import type { PolicyBase } from '../domain/operator-policy';
+import { samePrincipal } from '../domain/principals';
 import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-domains';
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
 import { type PolicyServiceDeps, policyFor } from './policies';
-import type { Clock, IntentRepository, Workflow } from './ports';
+import type { Clock, IntentRepository, UsageMeter, Workflow } from './ports';
+import { creatorKeyOf, takeIntentQuota } from './quotas';
 import { transitionIntent } from './transitions';
 
 export interface IntentServiceDeps {
@@ -34,6 +37,8 @@ export interface IntentServiceDeps {
   waitPollMs: number;
   /** Email domains reviewers must belong to; absent means any. */
   allowedReviewerDomains?: readonly string[];
+  /** Counts what keys with a quota use (`core/quotas.ts`). */
+  usage?: UsageMeter;
 }
 
 export async function createIntent(
@@ -50,6 +55,8 @@ export async function createIntent(
     throw new DomainError('invalid_request', 'Idempotency-Key must be 1 to 255 characters.');
   }
   const input = createIntentSchema.parse(body);
+  // Agent key limits (issue #12): the key's intent types (its quota is taken before the write).
+  assertIntentTypeAllowed(principal.intentTypes, input.intent_type);
   const now = deps.clock.now();
   const operator = await policyFor(deps.policies, input.intent_type);
   const { intent, events } = newIntent(input, {
@@ -73,10 +80,13 @@ export async function createIntent(
     ...intent,
     event_count: sealed.event_count,
     last_event_hash: sealed.last_event_hash,
+    creator_key: creatorKeyOf(principal),
   };
   const bodyHash = createHash('sha256')
     .update(canonicalize(body) ?? '')
     .digest('hex');
+  // Taken once the request is known to be valid: a refused request uses none of the quota.
+  const quota = await takeIntentQuota(deps, principal, idempotencyKey);
   const outcome = await deps.intents.create(
     stored,
     sealed.events,
@@ -90,6 +100,7 @@ export async function createIntent(
         },
   );
   if (outcome.kind === 'replayed') {
+    await quota.giveBack();
     if (outcome.record.body_hash !== bodyHash) {
       throw new DomainError(
         'idempotency_conflict',
@@ -113,13 +124,15 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
     case 'admin':
       return true;
     case 'agent':
-      return intent.from_agent === principal.name;
-    case 'reviewer':
+      return samePrincipal(intent.from_agent, principal.name);
+    case 'reviewer': {
+      const isReviewer = (name: string) => samePrincipal(name, principal.name);
       return (
-        intent.recipients.includes(principal.name) ||
-        intent.asked.includes(principal.name) ||
-        intent.approvals.some((approval) => approval.by === principal.name)
+        intent.recipients.some(isReviewer) ||
+        intent.asked.some(isReviewer) ||
+        intent.approvals.some((approval) => isReviewer(approval.by))
       );
+    }
   }
 }
 

@@ -41,6 +41,8 @@ export interface IntentRepository {
    */
   commit(next: IntentState, expectedVersion: number, events: AuditEvent[]): Promise<boolean>;
   events(id: string): Promise<AuditEvent[]>;
+  /** The unexpired idempotency record of `principal`'s `key` at `at`, if a create wrote one. */
+  findIdempotency(principal: string, key: string, at: Date): Promise<IdempotencyRecord | null>;
   list(query: ListIntentsQuery): Promise<{ items: IntentState[]; nextCursor: string | null }>;
 }
 
@@ -54,6 +56,33 @@ export interface ApiKeyRecord {
   prefix: string;
   created_at: string;
   revoked_at: string | null;
+  /** Agent keys only: the intent types the key may create (see `domain/key-scope.ts`); absent = all. */
+  intent_types?: string[];
+  /** Agent keys only: hourly limits (see `core/quotas.ts`); absent = none. */
+  quota?: KeyQuota;
+}
+
+/** An agent key's hourly limits; a limit left out is no limit. */
+export interface KeyQuota {
+  intents_per_hour?: number;
+  notifications_per_hour?: number;
+}
+
+export type UsageCounter = 'intents' | 'notifications';
+
+/**
+ * Per-key counters in fixed windows of the clock (an hour in a deployment), for quotas. `at`
+ * picks the window, so a unit given back returns to the window it was taken from.
+ */
+export interface UsageMeter {
+  /** Takes one unit unless `limit` are taken in the window; else says when the window ends. */
+  take(
+    keyId: string,
+    counter: UsageCounter,
+    limit: number,
+    at: Date,
+  ): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
+  giveBack(keyId: string, counter: UsageCounter, at: Date): Promise<void>;
 }
 
 export interface KeyRepository {

@@ -15,7 +15,7 @@ import { type SlackGateway, SlackUnavailableError, type TeamRepository } from '.
  */
 export type NotificationOutcome =
   | { ok: true; messageId: string }
-  | { ok: false; error: string; retryable?: boolean };
+  | { ok: false; error: string; retryable?: boolean; reason?: 'quota' };
 
 type Route = { kind: 'user' } | { kind: 'team'; team: string; channel: string };
 

@@ -14,7 +14,15 @@ import {
   settleNotifications,
   stageClockStart,
 } from '../domain/stages';
-import type { Clock, EmailSender, IntentRepository, TeamRepository, Workflow } from './ports';
+import type {
+  Clock,
+  EmailSender,
+  IntentRepository,
+  TeamRepository,
+  UsageMeter,
+  Workflow,
+} from './ports';
+import { notificationQuotaRefusal } from './quotas';
 import type { NotificationOutcome, SlackNotifier } from './slack-notify';
 import { transitionIntent } from './transitions';
 
@@ -28,6 +36,8 @@ export interface StageRunnerDeps {
   slack?: SlackNotifier;
   publicBaseUrl: string;
   linkSigningSecret: string;
+  /** Counts notices against the creating key's quota (`core/quotas.ts`). */
+  usage?: UsageMeter;
 }
 
 /** PlanStage reads the intent and the clock, and writes the timeout; it sends nothing. */
@@ -280,6 +290,8 @@ async function sendOnChannel(
   notification: PendingNotification,
 ): Promise<SendOutcome> {
   const now = deps.clock.now();
+  const overQuota = await notificationQuotaRefusal(deps.usage, intent, notification, now);
+  if (overQuota) return overQuota;
   const reviewUrl = reviewUrlFor(deps, intent, notification.to);
   if (notification.channel === 'slack') {
     if (!deps.slack) return { ok: false, error: 'channel slack is not configured' };

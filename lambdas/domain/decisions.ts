@@ -2,6 +2,7 @@ import type { AuditEventDraft } from './audit';
 import { DomainError } from './errors';
 import { type DecisionChannel, type IntentState, type TimeoutAction, toView } from './intent';
 import { requiredApprovalsFor } from './policy';
+import { canonicalPrincipal, samePrincipal } from './principals';
 
 /**
  * Pure transitions of an intent. Each returns the changed intent and the audit events that
@@ -59,7 +60,9 @@ export function stepShownFor(
   return (intent.policy.steps?.length ?? 1) <= 1 ? 0 : null;
 }
 
-export function applyVote(intent: IntentState, vote: Vote): Transition {
+export function applyVote(intent: IntentState, cast: Vote): Transition {
+  // Recipients are stored lower-cased: a voter's email counts in any spelling.
+  const vote = { ...cast, by: canonicalPrincipal(cast.by) };
   if (intent.status !== 'pending') {
     throw new DomainError('already_decided', `This intent is already ${intent.status}.`, {
       intent: toView(intent),
@@ -75,7 +78,7 @@ export function applyVote(intent: IntentState, vote: Vote): Transition {
       { intent: toView(intent) },
     );
   }
-  if (vote.by === intent.from_agent) {
+  if (samePrincipal(vote.by, intent.from_agent)) {
     throw new DomainError('forbidden', 'The principal that created an intent cannot decide it.');
   }
   if (!intent.recipients.includes(vote.by)) {

@@ -20,7 +20,9 @@ export type DomainErrorCode =
   | 'step_over'
   | 'payload_too_large'
   /** A request asks for something the operator's policy does not allow (403). */
-  | 'policy_violation';
+  | 'policy_violation'
+  /** Over a key's hourly quota; `retryAfterSeconds` says when the window frees up. */
+  | 'rate_limited';
 
 export interface FieldIssue {
   field: string;
@@ -32,16 +34,24 @@ export class DomainError extends Error {
   readonly details: FieldIssue[];
   /** The current intent, for errors about an existing intent (the contract's 409s). */
   readonly intent: unknown;
+  /** For `rate_limited`: the seconds until a retry may succeed (the `Retry-After` header). */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     code: DomainErrorCode,
     message: string,
-    options: { details?: FieldIssue[]; intent?: unknown; cause?: unknown } = {},
+    options: {
+      details?: FieldIssue[];
+      intent?: unknown;
+      cause?: unknown;
+      retryAfterSeconds?: number;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'DomainError';
     this.code = code;
     this.details = options.details ?? [];
     this.intent = options.intent;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

@@ -108,6 +108,12 @@ export interface IntentState extends IntentView {
    * once, also when a stage still sending at the decision settles later. Absent means none.
    */
   decided_notices?: string[];
+  /**
+   * The API key that created the intent, with its notifications quota at the time: the stage
+   * task counts the notices it sends against that key. Absent on intents stored before keys had
+   * quotas: their notices are not limited.
+   */
+  creator_key?: { id: string; notifications_per_hour: number | null };
 }
 
 export interface SentMessage {
@@ -144,6 +150,7 @@ export function toView(state: IntentState): IntentView {
     viewed_by: _viewedBy,
     sent_messages: _sentMessages,
     decided_notices: _decidedNotices,
+    creator_key: _creatorKey,
     ...view
   } = state;
   return view;

@@ -246,7 +246,7 @@ export function settleNotifications(
   intent: IntentState,
   settled: {
     notification: PendingNotification;
-    outcome: { ok: true; messageId: string } | { ok: false; error: string };
+    outcome: { ok: true; messageId: string } | { ok: false; error: string; reason?: string };
   }[],
   at: string,
 ): Transition {
@@ -266,7 +266,7 @@ export function settleNotifications(
 export function settleNotification(
   intent: IntentState,
   notification: PendingNotification,
-  outcome: { ok: true; messageId: string } | { ok: false; error: string },
+  outcome: { ok: true; messageId: string } | { ok: false; error: string; reason?: string },
   at: string,
 ): Transition {
   const remaining = intent.pending_notifications.filter(
@@ -294,7 +294,12 @@ export function settleNotification(
         at,
         actor: 'countersign',
         channel: notification.channel,
-        data: { to: notification.to, kind: notification.kind, error: outcome.error },
+        data: {
+          to: notification.to,
+          kind: notification.kind,
+          error: outcome.error,
+          ...(outcome.reason ? { reason: outcome.reason } : {}),
+        },
       };
   const sent = intent.sent_messages ?? [];
   // One entry per email address is enough (it gets one decided email); every Slack message

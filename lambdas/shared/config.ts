@@ -43,6 +43,8 @@ export const ENV = {
   policyBase: 'POLICY_BASE',
   allowLoopbackCallbacks: 'ALLOW_LOOPBACK_CALLBACKS',
   waitPollMs: 'WAIT_POLL_MS',
+  /** Test only: the length of a quota window in seconds (the local stack's e2e tests). @default 3600 */
+  quotaWindowSeconds: 'QUOTA_WINDOW_SECONDS',
   /** Slack: the bot token (`_ARN` in AWS) enables the channel; the signing secret verifies clicks. */
   slackBotToken: 'SLACK_BOT_TOKEN',
   slackSigningSecret: 'SLACK_SIGNING_SECRET',

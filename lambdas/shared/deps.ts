@@ -4,6 +4,7 @@ import {
   DynamoKeyRepository,
   DynamoTeamRepository,
 } from '../adapters/dynamo-store';
+import { DynamoUsageMeter } from '../adapters/dynamo-usage';
 import { HttpCallbackLog, HttpCallbackSender } from '../adapters/http-callback';
 import { SesEmailSender } from '../adapters/ses-email';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow';
@@ -90,6 +91,15 @@ export const keyRepository = memo<KeyRepository>(() => {
 export const teamRepository = memo<TeamRepository>(
   () => new DynamoTeamRepository(dynamoDocumentClient, tableName()),
 );
+/** Quota counters: an hour per window (a test may shorten it, see `ENV.quotaWindowSeconds`). */
+const usageMeter = memo(
+  () =>
+    new DynamoUsageMeter(
+      dynamoDocumentClient,
+      tableName(),
+      getNumberFromEnv(ENV.quotaWindowSeconds, 3600),
+    ),
+);
 const workflow = memo(
   () => new StepFunctionsWorkflow(sfnClient, () => getStringFromEnv(ENV.stateMachineArn)),
 );
@@ -123,6 +133,7 @@ export const intentServiceDeps = memo<IntentServiceDeps>(() => {
     allowLoopbackCallbacks: getBooleanFromEnv(ENV.allowLoopbackCallbacks),
     waitPollMs: getNumberFromEnv(ENV.waitPollMs, 200),
     allowedReviewerDomains: allowedReviewerDomains(),
+    usage: usageMeter(),
   };
 });
 
@@ -145,6 +156,7 @@ export const stageRunnerDeps = memoAsync<StageRunnerDeps>(async () => ({
   ),
   publicBaseUrl: getStringFromEnv(ENV.publicBaseUrl),
   linkSigningSecret: await secretFromEnv(ENV.linkSigningSecret),
+  usage: usageMeter(),
   ...(isConfigured(ENV.slackBotToken)
     ? {
         slack: new SlackNotifier(

@@ -23,6 +23,7 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   not_pending: 409,
   step_over: 409,
   payload_too_large: 413,
+  rate_limited: 429,
 };
 
 const JSON_HEADERS = {
@@ -40,7 +41,7 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
  */
 export function errorResult(error: unknown, log: Logger = logger): APIGatewayProxyResult {
   if (error instanceof DomainError) {
-    return json(STATUS_BY_CODE[error.code], {
+    const result = json(STATUS_BY_CODE[error.code], {
       error: {
         code: error.code,
         message: error.message,
@@ -48,6 +49,11 @@ export function errorResult(error: unknown, log: Logger = logger): APIGatewayPro
         ...(error.intent !== undefined ? { intent: error.intent } : {}),
       },
     });
+    if (error.retryAfterSeconds === undefined) return result;
+    return {
+      ...result,
+      headers: { ...result.headers, 'Retry-After': String(Math.ceil(error.retryAfterSeconds)) },
+    };
   }
   if (error instanceof ZodError) {
     return errorResult(

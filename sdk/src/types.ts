@@ -241,12 +241,32 @@ export interface ApiKey {
   prefix: string;
   created_at: string;
   revoked_at: string | null;
+  /**
+   * Agent keys: the intent types the key may create (`intent.refund.*` is a prefix, `*` all);
+   * `["*"]` when not scoped.
+   */
+  intent_types?: string[];
+  /** Agent keys: the hourly quotas, or null when the key has none. */
+  quota?: KeyQuota | null;
+}
+
+/** An agent key's hourly limits (a limit left out is no limit). */
+export interface KeyQuota {
+  /** Creates over it are refused with 429 `rate_limited` and `Retry-After` until the hour ends. */
+  intents_per_hour?: number;
+  /** Notices asking reviewers for the key's intents; over it they are not sent (recorded). */
+  notifications_per_hour?: number;
 }
 
 /** The body of `POST /v1/keys`. */
 export interface CreateKeyRequest {
   role: Role;
+  /** An email address is stored lower-cased. */
   principal: string;
+  /** Agent keys only: exact types, prefixes ending in `*`, or `*`; default all. */
+  intent_types?: string[];
+  /** Agent keys only. */
+  quota?: KeyQuota;
 }
 
 /** A new key: its metadata plus the key, which the API never shows again. */

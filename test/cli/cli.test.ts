@@ -405,6 +405,62 @@ describe('keys (admin)', () => {
     expect(refused.code).toBe(3);
   });
 
+  it('creates an agent key scoped to intent types with hourly quotas', async () => {
+    const created = await cli(
+      [
+        'keys',
+        'create',
+        '--role',
+        'agent',
+        '--principal',
+        'agent://acme/refunds',
+        '--intent-types',
+        'intent.refund.*, intent.credit.v1',
+        '--intents-per-hour',
+        '100',
+        '--notifications-per-hour',
+        '1000',
+        '--json',
+      ],
+      { env: asAdmin() },
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      role: 'agent',
+      intent_types: ['intent.refund.*', 'intent.credit.v1'],
+      quota: { intents_per_hour: 100, notifications_per_hour: 1000 },
+    });
+    const badNumber = await cli(
+      [
+        'keys',
+        'create',
+        '--role',
+        'agent',
+        '--principal',
+        'agent://x',
+        '--intents-per-hour',
+        '1.5',
+      ],
+      { env: asAdmin() },
+    );
+    expect(badNumber.code).toBe(1);
+    expect(badNumber.stderr).toContain('--intents-per-hour takes a whole number');
+    const onReviewer = await cli(
+      [
+        'keys',
+        'create',
+        '--role',
+        'reviewer',
+        '--principal',
+        'r@company.com',
+        '--intent-types',
+        'a.b',
+      ],
+      { env: asAdmin() },
+    );
+    expect(onReviewer.stderr).toContain('validation_failed');
+  });
+
   it('keys commands need an admin key (exit 3) and a known role (exit 1)', async () => {
     const asReviewerResult = await cli(['keys', 'list'], { env: asReviewer() });
     expect(asReviewerResult.code).toBe(3);

@@ -6,27 +6,11 @@ import {
   newApiKey,
   withBootstrapAdminKey,
 } from '../../lambdas/core/auth';
-import type { ApiKeyRecord, KeyRepository } from '../../lambdas/core/ports';
 import { DomainError } from '../../lambdas/domain/errors';
+import { MemoryKeys } from './memory-keys';
 
 /** What Secrets Manager generates with `passwordLength: 64, excludePunctuation: true`. */
 const BOOTSTRAP = 'q7Xk2mN9vB4cR8tY1wE6uI3oP5aS0dF7gH2jK9lZ4xC8vB1nM6qW3eR5tY0uI7oP';
-
-class MemoryKeys implements KeyRepository {
-  readonly records: ApiKeyRecord[] = [];
-  async findByHash(hash: string) {
-    return this.records.find((record) => record.key_hash === hash) ?? null;
-  }
-  async put(record: ApiKeyRecord) {
-    this.records.push(record);
-  }
-  async list() {
-    return this.records;
-  }
-  async revoke() {
-    return null;
-  }
-}
 
 describe('withBootstrapAdminKey', () => {
   it('accepts the bootstrap secret as an admin key, by hash', async () => {

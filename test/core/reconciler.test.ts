@@ -45,6 +45,9 @@ class MemoryIntents implements IntentRepository {
   async events(): Promise<AuditEvent[]> {
     return this.recorded;
   }
+  async findIdempotency(): Promise<never> {
+    throw new Error('not used');
+  }
   async list(query: ListIntentsQuery) {
     const all = (this.listed ?? [...this.items.values()]).filter(
       (intent) => intent.status === query.status,

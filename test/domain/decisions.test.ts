@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyCancel, applyTimeout, applyVote, type Vote } from '../../lambdas/domain/decisions';
 import type { DomainError } from '../../lambdas/domain/errors';
 import type { IntentState } from '../../lambdas/domain/intent';
+import { canonicalPrincipal, samePrincipal } from '../../lambdas/domain/principals';
 import { pendingIntent, T0 } from './fixtures';
 
 const vote = (
@@ -192,5 +193,33 @@ describe('applyCancel', () => {
     expect(codeOf(() => applyCancel(cancelled.intent, 'agent://a', null, T0.toISOString()))).toBe(
       'not_pending',
     );
+  });
+});
+
+describe('principals', () => {
+  it('lower-cases email addresses and keeps other names as they are', () => {
+    expect(canonicalPrincipal('Alice@Example.COM')).toBe('alice@example.com');
+    expect(canonicalPrincipal('agent://MyOrg/Reports')).toBe('agent://MyOrg/Reports');
+    expect(canonicalPrincipal('Ops-Team')).toBe('Ops-Team');
+    expect(samePrincipal('Alice@X.com', 'alice@x.com')).toBe(true);
+    expect(samePrincipal('agent://A', 'agent://a')).toBe(false);
+  });
+
+  it('never lets the creator decide, whatever the spelling of its email', () => {
+    // An intent stored by an agent key whose principal was kept in capitals.
+    const intent = {
+      ...pendingIntent({ reviewers: ['alice@example.com', 'bob@example.com'] }),
+      from_agent: 'Alice@Example.com',
+    };
+    expect(codeOf(() => applyVote(intent, vote('alice@example.com')))).toBe('forbidden');
+    expect(codeOf(() => applyVote(intent, vote('ALICE@example.com')))).toBe('forbidden');
+    expect(applyVote(intent, vote('bob@example.com')).intent.status).toBe('approved');
+  });
+
+  it('counts a recipient whose vote arrives spelled in capitals as that recipient', () => {
+    const intent = pendingIntent({ reviewers: ['bob@example.com'] });
+    const { intent: after } = applyVote(intent, vote('Bob@Example.com'));
+    expect(after.status).toBe('approved');
+    expect(after.decision?.by).toBe('bob@example.com');
   });
 });

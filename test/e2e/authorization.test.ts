@@ -5,10 +5,29 @@ import { newDataDir, removeDataDir, type StackProcess, startStack } from './harn
  * Every role against every endpoint on the running service. A missing or unknown (or revoked)
  * key is 401; a known key without the right is 403; an agent never learns that another agent's
  * intent exists (404); a reviewer not asked gets 404 on reads and 403 `not_a_reviewer` on a
- * decision. Cells that succeed use a fresh intent, so one cell never depends on another.
+ * decision. An agent key scoped to other intent types (`scopedAgent`, `intent.refund.*`) may
+ * create only those (403 `forbidden` otherwise) and is otherwise an agent like any other. Cells
+ * that succeed use a fresh intent, so one cell never depends on another.
  */
-type Who = 'none' | 'revoked' | 'agent' | 'otherAgent' | 'reviewer' | 'otherReviewer' | 'admin';
-const WHO: Who[] = ['none', 'revoked', 'agent', 'otherAgent', 'reviewer', 'otherReviewer', 'admin'];
+type Who =
+  | 'none'
+  | 'revoked'
+  | 'agent'
+  | 'otherAgent'
+  | 'scopedAgent'
+  | 'reviewer'
+  | 'otherReviewer'
+  | 'admin';
+const WHO: Who[] = [
+  'none',
+  'revoked',
+  'agent',
+  'otherAgent',
+  'scopedAgent',
+  'reviewer',
+  'otherReviewer',
+  'admin',
+];
 
 let stack: StackProcess;
 let dataDir: string;
@@ -34,8 +53,9 @@ async function call(who: Who, method: string, path: string, body?: unknown) {
 async function adminCreateKey(
   role: string,
   principal: string,
+  limits: Record<string, unknown> = {},
 ): Promise<{ id: string; key: string }> {
-  const { status, body } = await call('admin', 'POST', '/v1/keys', { role, principal });
+  const { status, body } = await call('admin', 'POST', '/v1/keys', { role, principal, ...limits });
   expect(status).toBe(201);
   return body as { id: string; key: string };
 }
@@ -60,6 +80,10 @@ beforeAll(async () => {
   keys.set('agent', stack.settings.api_keys.agent);
   keys.set('admin', stack.settings.api_keys.admin);
   keys.set('otherAgent', (await adminCreateKey('agent', 'agent://myorg/someone-else')).key);
+  const scoped = await adminCreateKey('agent', 'agent://myorg/refunds', {
+    intent_types: ['intent.refund.*'],
+  });
+  keys.set('scopedAgent', scoped.key);
   keys.set('reviewer', (await adminCreateKey('reviewer', 'cfo@company.com')).key);
   keys.set('otherReviewer', (await adminCreateKey('reviewer', 'intruder@company.com')).key);
   const revoked = await adminCreateKey('admin', 'former-operator');
@@ -94,6 +118,7 @@ const adminOnly = (success: number): Row['expect'] => ({
   ...unauthenticated,
   agent: [403, 'forbidden'],
   otherAgent: [403, 'forbidden'],
+  scopedAgent: [403, 'forbidden'],
   reviewer: [403, 'forbidden'],
   otherReviewer: [403, 'forbidden'],
   admin: success,
@@ -102,6 +127,7 @@ const readable: Row['expect'] = {
   ...unauthenticated,
   agent: 200,
   otherAgent: [404, 'not_found'],
+  scopedAgent: [404, 'not_found'],
   reviewer: 200,
   otherReviewer: [404, 'not_found'],
   admin: 200,
@@ -115,6 +141,20 @@ const ROWS: Row[] = [
       ...unauthenticated,
       agent: 201,
       otherAgent: 201,
+      scopedAgent: [403, 'forbidden'],
+      reviewer: [403, 'forbidden'],
+      otherReviewer: [403, 'forbidden'],
+      admin: 201,
+    },
+  },
+  {
+    name: 'POST /v1/intents (intent.refund.v1)',
+    request: fixed('POST', '/v1/intents', { ...intentBody(), intent_type: 'intent.refund.v1' }),
+    expect: {
+      ...unauthenticated,
+      agent: 201,
+      otherAgent: 201,
+      scopedAgent: 201,
       reviewer: [403, 'forbidden'],
       otherReviewer: [403, 'forbidden'],
       admin: 201,
@@ -134,6 +174,7 @@ const ROWS: Row[] = [
       ...unauthenticated,
       agent: 200,
       otherAgent: 200,
+      scopedAgent: 200,
       reviewer: 200,
       otherReviewer: 200,
       admin: 200,
@@ -146,6 +187,7 @@ const ROWS: Row[] = [
       ...unauthenticated,
       agent: [403, 'forbidden'],
       otherAgent: [403, 'forbidden'],
+      scopedAgent: [403, 'forbidden'],
       reviewer: 200,
       otherReviewer: [403, 'not_a_reviewer'],
       admin: 200,
@@ -158,6 +200,7 @@ const ROWS: Row[] = [
       ...unauthenticated,
       agent: 200,
       otherAgent: [404, 'not_found'],
+      scopedAgent: [404, 'not_found'],
       reviewer: [403, 'forbidden'],
       otherReviewer: [403, 'forbidden'],
       admin: 200,
@@ -166,6 +209,16 @@ const ROWS: Row[] = [
   {
     name: 'POST /v1/keys',
     request: fixed('POST', '/v1/keys', { role: 'reviewer', principal: 'new@company.com' }),
+    expect: adminOnly(201),
+  },
+  {
+    name: 'POST /v1/keys (scoped, with a quota)',
+    request: fixed('POST', '/v1/keys', {
+      role: 'agent',
+      principal: 'agent://myorg/new',
+      intent_types: ['intent.refund.*'],
+      quota: { intents_per_hour: 10, notifications_per_hour: 100 },
+    }),
     expect: adminOnly(201),
   },
   { name: 'GET /v1/keys', request: fixed('GET', '/v1/keys'), expect: adminOnly(200) },
@@ -222,6 +275,7 @@ describe('authorization matrix', () => {
     expect(await idsFor('admin')).toContain(id);
     expect(await idsFor('reviewer')).toContain(id);
     expect(await idsFor('otherAgent')).not.toContain(id);
+    expect(await idsFor('scopedAgent')).not.toContain(id);
     expect(await idsFor('otherReviewer')).not.toContain(id);
   });
 

@@ -1,6 +1,13 @@
 /** `keys create|list|revoke` (admin). */
-import type { Role } from '../types.js';
-import { type Args, type Command, connect, firstPositional, requiredOption } from './command.js';
+import type { CreateKeyRequest, KeyQuota, Role } from '../types.js';
+import {
+  type Args,
+  type Command,
+  connect,
+  firstPositional,
+  requiredOption,
+  stringOption,
+} from './command.js';
 import {
   type Context,
   EXIT,
@@ -17,25 +24,41 @@ const ROLES: readonly Role[] = ['agent', 'reviewer', 'admin'];
 export const keysCreate: Command = {
   name: 'keys create',
   summary: 'create an API key (admin)',
-  synopsis: 'keys create --role <agent|reviewer|admin> --principal <name>',
+  synopsis:
+    'keys create --role <agent|reviewer|admin> --principal <name> [--intent-types <a,b>] [--intents-per-hour <n>] [--notifications-per-hour <n>]',
   description: [
     'Creates an API key. The key is printed once, alone on standard output (the rest goes to',
     'standard error), so `KEY=$(countersign keys create ...)` captures just the key. The API',
-    'stores only its hash: it cannot be shown again.',
+    'stores only its hash: it cannot be shown again. An agent key may be limited to some intent',
+    'types and given hourly quotas; over its intents quota a create is refused (429) until the',
+    'hour ends.',
   ].join('\n'),
-  options: { role: { type: 'string' }, principal: { type: 'string' } },
+  options: {
+    role: { type: 'string' },
+    principal: { type: 'string' },
+    'intent-types': { type: 'string' },
+    'intents-per-hour': { type: 'string' },
+    'notifications-per-hour': { type: 'string' },
+  },
   optionHelp: [
     ['--role <role>', 'agent, reviewer or admin'],
     [
       '--principal <name>',
       "a reviewer's email, an agent name (agent://org/env/name), or an operator",
     ],
+    [
+      '--intent-types <a,b>',
+      'agent keys: the intent types it may create (intent.refund.* is a prefix; default all)',
+    ],
+    ['--intents-per-hour <n>', 'agent keys: how many intents it may create per hour'],
+    ['--notifications-per-hour <n>', 'agent keys: how many notices its intents may send per hour'],
   ],
   jsonHelp: 'the new key\'s metadata with "key" (the only time it is shown)',
   positionals: { min: 0, max: 0 },
   examples: [
     'countersign keys create --role reviewer --principal cfo@company.com',
     'countersign keys create --role agent --principal agent://myorg/production/report-generator',
+    'countersign keys create --role agent --principal agent://myorg/refunds --intent-types intent.refund.* --intents-per-hour 100',
   ],
   async run(ctx: Context, args: Args): Promise<ExitCode> {
     const role = requiredOption(args, 'role', 'keys create');
@@ -43,11 +66,9 @@ export const keysCreate: Command = {
     if (!(ROLES as readonly string[]).includes(role)) {
       throw usageError(`--role must be one of ${ROLES.join(', ')}, not ${JSON.stringify(role)}.`);
     }
+    const request: CreateKeyRequest = { role: role as Role, principal, ...agentLimits(args) };
     const { client } = await connect(ctx);
-    const created = await client.createKey(
-      { role: role as Role, principal },
-      { signal: ctx.io.signal },
-    );
+    const created = await client.createKey(request, { signal: ctx.io.signal });
     if (ctx.json) {
       printJson(ctx, created);
       return EXIT.OK;
@@ -64,6 +85,35 @@ export const keysCreate: Command = {
     return EXIT.OK;
   },
 };
+
+/** The agent key options: `--intent-types a,b` and the hourly quotas, as the API takes them. */
+function agentLimits(args: Args): Pick<CreateKeyRequest, 'intent_types' | 'quota'> {
+  const types = stringOption(args, 'intent-types');
+  const quota: KeyQuota = {};
+  for (const [option, field] of [
+    ['intents-per-hour', 'intents_per_hour'],
+    ['notifications-per-hour', 'notifications_per_hour'],
+  ] as const) {
+    const text = stringOption(args, option);
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < 1) {
+      throw usageError(`--${option} takes a whole number from 1, not ${JSON.stringify(text)}.`);
+    }
+    quota[field] = value;
+  }
+  return {
+    ...(types === undefined
+      ? {}
+      : {
+          intent_types: types
+            .split(',')
+            .map((type) => type.trim())
+            .filter(Boolean),
+        }),
+    ...(Object.keys(quota).length > 0 ? { quota } : {}),
+  };
+}
 
 export const keysList: Command = {
   name: 'keys list',
