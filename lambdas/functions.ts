@@ -61,6 +61,7 @@ export const FUNCTIONS = {
     description: 'API keys, teams and operator policies',
     routes: [
       { method: 'GET', path: '/v1/policies' },
+      { method: 'POST', path: '/v1/policies/dry-run' },
       { method: 'PUT', path: '/v1/policies/{intent_type}' },
       { method: 'GET', path: '/v1/policies/{intent_type}' },
       { method: 'DELETE', path: '/v1/policies/{intent_type}' },

@@ -471,6 +471,11 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
       names['#recipients'] = 'recipients';
       values[':recipient'] = query.recipient;
     }
+    if (query.intentType) {
+      filters.push('#intent_type = :intent_type');
+      names['#intent_type'] = 'intent_type';
+      values[':intent_type'] = query.intentType;
+    }
     const partitions: { index: string; pkName: string; skName: string; pk: string }[] = [];
     if (query.fromAgent) {
       const { gsi1 } = TABLE_KEYS;

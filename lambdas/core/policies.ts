@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import { DomainError } from '../domain/errors';
 import {
   candidatePatterns,
+  matchingRule,
   type OperatorPolicy,
   operatorPolicySchema,
   POLICY_PATTERN,
@@ -8,7 +10,7 @@ import {
   type StoredPolicy,
 } from '../domain/operator-policy';
 import { type Principal, requireRole } from './auth';
-import type { Clock, PolicyRepository } from './ports';
+import type { Clock, IntentRepository, PolicyRepository } from './ports';
 
 /**
  * Operator policies: the admin API over the policy store, and the lookup every create makes.
@@ -112,4 +114,62 @@ export async function deletePolicy(deps: PolicyServiceDeps, principal: Principal
   const removed = await deps.policies.delete(checkedPattern(pattern));
   if (!removed) throw new DomainError('not_found', 'No policy is stored for this intent type.');
   return policyView(removed);
+}
+
+const dryRunSchema = z
+  .object({
+    intent_type: z.string().min(1).max(200),
+    policy: operatorPolicySchema,
+    limit: z.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+
+const LIST_PAGE = 100;
+
+/**
+ * What a policy's rules would have decided for the most recent intents of one type, so that an
+ * operator sees a rule's effect before turning it on. Reads only; changes nothing.
+ */
+export async function dryRunPolicy(
+  deps: { intents: IntentRepository },
+  principal: Principal,
+  body: Record<string, unknown>,
+) {
+  requireRole(principal, 'admin');
+  const input = dryRunSchema.parse(body);
+  const limit = input.limit ?? 100;
+  const items: {
+    id: string;
+    created_at: string;
+    would: 'approve' | 'reject' | 'ask';
+    rule: string | null;
+  }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.intents.list({
+      intentType: input.intent_type,
+      limit: Math.min(LIST_PAGE, limit - items.length),
+      cursor,
+    });
+    for (const intent of page.items) {
+      const rule = matchingRule(input.policy.rules, intent.payload);
+      items.push({
+        id: intent.id,
+        created_at: intent.created_at,
+        would: rule ? rule.effect : 'ask',
+        rule: rule?.name ?? null,
+      });
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && items.length < limit);
+  const count = (would: string) => items.filter((item) => item.would === would).length;
+  return {
+    items,
+    summary: {
+      total: items.length,
+      approve: count('approve'),
+      reject: count('reject'),
+      ask: count('ask'),
+    },
+  };
 }

@@ -21,6 +21,8 @@ export interface ListIntentsQuery {
   status?: IntentStatus;
   fromAgent?: string;
   recipient?: string;
+  /** Only intents of this exact type (the policy dry run). */
+  intentType?: string;
   limit: number;
   cursor?: string;
 }

@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createKey, deleteTeam, listKeys, listTeams, putTeam, revokeKey } from '../core/admin';
 import { authenticate } from '../core/auth';
-import { deletePolicy, getPolicy, listPolicies, putPolicy } from '../core/policies';
+import { deletePolicy, dryRunPolicy, getPolicy, listPolicies, putPolicy } from '../core/policies';
 import {
   allowedReviewerDomains,
+  intentRepository,
   keyRepository,
   policyServiceDeps,
   teamRepository,
@@ -18,6 +19,15 @@ const principalOf = (event: APIGatewayProxyEvent) =>
 export const handler = routeHandler({
   'GET /v1/policies': async (event) =>
     json(200, await listPolicies(policyServiceDeps(), await principalOf(event))),
+  'POST /v1/policies/dry-run': async (event) =>
+    json(
+      200,
+      await dryRunPolicy(
+        { intents: intentRepository() },
+        await principalOf(event),
+        parseJsonBody(event),
+      ),
+    ),
   'PUT /v1/policies/{intent_type}': async (event) => {
     const { created, policy } = await putPolicy(
       policyServiceDeps(),

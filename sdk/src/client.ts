@@ -20,8 +20,13 @@ import type {
   ListIntentsQuery,
   ListIntentsResponse,
   ListKeysResponse,
+  ListPoliciesResponse,
   ListTeamsResponse,
+  OperatorPolicy,
+  PolicyDryRunRequest,
+  PolicyDryRunResponse,
   PutTeamRequest,
+  StoredPolicy,
   Team,
 } from './types.js';
 import { SDK_VERSION } from './version.js';
@@ -509,6 +514,77 @@ export class CountersignClient {
       path: `/v1/teams/${encodeURIComponent(name)}`,
       signal: options.signal,
       retry: false,
+    });
+  }
+
+  /**
+   * Creates or replaces the operator policy of an intent type, a prefix (`intent.payment.*`) or
+   * `*` (admin). Writing the same policy again only bumps its version, so it is retried.
+   *
+   * @example
+   * ```ts
+   * await admin.putPolicy('intent.payment.*', {
+   *   reviewers: ['cfo@company.com'],
+   *   allow_request_reviewers: { domains: ['company.com'] },
+   *   rules: [{ name: 'small', effect: 'approve', when: [{ pointer: '/amount', op: 'lt', value: 100 }] }],
+   * });
+   * ```
+   */
+  async putPolicy(
+    intentType: string,
+    policy: OperatorPolicy,
+    options: RequestOptions = {},
+  ): Promise<StoredPolicy> {
+    return this.#http.request<StoredPolicy>({
+      method: 'PUT',
+      path: `/v1/policies/${encodeURIComponent(intentType)}`,
+      body: policy,
+      signal: options.signal,
+      retry: true,
+    });
+  }
+
+  /** The stored policy of a pattern (admin); 404 when none is stored. */
+  async getPolicy(intentType: string, options: RequestOptions = {}): Promise<StoredPolicy> {
+    return this.#http.request<StoredPolicy>({
+      method: 'GET',
+      path: `/v1/policies/${encodeURIComponent(intentType)}`,
+      signal: options.signal,
+      retry: true,
+    });
+  }
+
+  /** Every stored policy, and the patterns the deployment's configuration sets (admin). */
+  async listPolicies(options: RequestOptions = {}): Promise<ListPoliciesResponse> {
+    return this.#http.request<ListPoliciesResponse>({
+      method: 'GET',
+      path: '/v1/policies',
+      signal: options.signal,
+      retry: true,
+    });
+  }
+
+  /** Deletes a stored policy (admin) and returns it. Not retried: a repeat would be 404. */
+  async deletePolicy(intentType: string, options: RequestOptions = {}): Promise<StoredPolicy> {
+    return this.#http.request<StoredPolicy>({
+      method: 'DELETE',
+      path: `/v1/policies/${encodeURIComponent(intentType)}`,
+      signal: options.signal,
+      retry: false,
+    });
+  }
+
+  /** What a policy's rules would have decided for recent intents of a type (admin; reads only). */
+  async dryRunPolicy(
+    request: PolicyDryRunRequest,
+    options: RequestOptions = {},
+  ): Promise<PolicyDryRunResponse> {
+    return this.#http.request<PolicyDryRunResponse>({
+      method: 'POST',
+      path: '/v1/policies/dry-run',
+      body: request,
+      signal: options.signal,
+      retry: true,
     });
   }
 

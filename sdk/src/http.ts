@@ -16,7 +16,10 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
  */
 export type SleepFunction = (ms: number, signal?: AbortSignal) => Promise<void>;
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** POST and PUT carry a JSON body; GET and DELETE none. */
+const sendsBody = (method: HttpMethod): boolean => method === 'POST' || method === 'PUT';
 
 export interface HttpRequest {
   method: HttpMethod;
@@ -100,7 +103,7 @@ export class HttpTransport {
       response = await this.#fetch(this.#url(request), {
         method: request.method,
         headers: this.#headers(request),
-        body: request.method === 'POST' ? JSON.stringify(request.body ?? {}) : undefined,
+        body: sendsBody(request.method) ? JSON.stringify(request.body ?? {}) : undefined,
         signal: attempt.signal,
       });
       // The body is read under the same signal and timeout: a stalled body is a stalled call.
@@ -157,7 +160,7 @@ export class HttpTransport {
     return {
       Accept: 'application/json',
       'User-Agent': this.#userAgent,
-      ...(request.method === 'POST' ? { 'Content-Type': 'application/json' } : {}),
+      ...(sendsBody(request.method) ? { 'Content-Type': 'application/json' } : {}),
       ...(request.authenticate === false ? {} : { Authorization: `Bearer ${this.#apiKey}` }),
       ...request.headers,
     };

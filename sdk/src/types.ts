@@ -299,6 +299,60 @@ export interface ListTeamsResponse {
   items: Team[];
 }
 
+/** One condition of a rule: a JSON Pointer into the payload, an operator and a value. */
+export interface RuleCondition {
+  pointer: string;
+  op: 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in' | 'not_in' | 'exists';
+  value?: unknown;
+}
+
+/** An operator's rule: the first whose every condition holds decides at create. */
+export interface PolicyRule {
+  name: string;
+  effect: 'approve' | 'reject';
+  when: RuleCondition[];
+}
+
+/** An operator policy as an admin writes it (every field optional). */
+export interface OperatorPolicy extends PolicyInput {
+  reviewers?: string[];
+  allow_request_reviewers?: { domains?: string[]; principals?: string[]; teams?: string[] };
+  payload_reviewer_fallback?: boolean;
+  allow_timeout_approve?: boolean;
+  rules?: PolicyRule[];
+}
+
+/** A policy as stored: the admin's document with its pattern and version. */
+export interface StoredPolicy extends OperatorPolicy {
+  intent_type: string;
+  version: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface ListPoliciesResponse {
+  items: (StoredPolicy & { source: 'api' })[];
+  /** Patterns set by the deployment's configuration that no stored policy replaces. */
+  configured: { intent_type: string; source: 'config' }[];
+}
+
+export interface PolicyDryRunRequest {
+  intent_type: string;
+  policy: OperatorPolicy;
+  /** How many of the most recent intents of that type, 1 to 500 (default 100). */
+  limit?: number;
+}
+
+export interface PolicyDryRunResponse {
+  items: {
+    id: string;
+    created_at: string;
+    would: 'approve' | 'reject' | 'ask';
+    rule: string | null;
+  }[];
+  summary: { total: number; approve: number; reject: number; ask: number };
+}
+
 export interface HealthResponse {
   ok: boolean;
 }

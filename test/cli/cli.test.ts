@@ -530,6 +530,69 @@ async function decidedIntent(summary: string, comment: string): Promise<Intent> 
   return (await settled(id)).intent;
 }
 
+describe('policies (admin)', () => {
+  it('puts a policy from standard input, lists and shows it, dry-runs its rules, and deletes it', async () => {
+    const type = 'intent.cli.refund.v1';
+    for (const amount of [20, 500, 30]) {
+      await agent.createIntent({
+        intent_type: type,
+        to_agent: 'agent://myorg/refunds',
+        reviewers: [REVIEWER],
+        payload: { amount },
+      });
+    }
+    const policy = {
+      reviewers: [REVIEWER],
+      rules: [
+        { name: 'small', effect: 'approve', when: [{ pointer: '/amount', op: 'lt', value: 100 }] },
+      ],
+    };
+    const put = await cli(['policies', 'put', 'intent.cli.*', '--file', '-'], {
+      env: asAdmin(),
+      input: JSON.stringify(policy),
+    });
+    expect(put, put.stderr).toMatchObject({
+      code: 0,
+      stdout: 'Policy intent.cli.* is at version 1.\n',
+    });
+
+    const list = await cli(['policies', 'list'], { env: asAdmin() });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/INTENT TYPE\s+SOURCE\s+VERSION[\s\S]*intent\.cli\.\*\s+api\s+1/);
+    const shown = await cli(['policies', 'get', 'intent.cli.*', '--json'], { env: asAdmin() });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      intent_type: 'intent.cli.*',
+      version: 1,
+      ...policy,
+    });
+
+    const dryRun = await cli(['policies', 'dry-run', type, '--file', '-', '--json'], {
+      env: asAdmin(),
+      input: JSON.stringify(policy),
+    });
+    expect(dryRun.code).toBe(0);
+    const result = JSON.parse(dryRun.stdout) as {
+      items: { would: string; rule: string | null }[];
+      summary: unknown;
+    };
+    // Newest first: 30, 500, 20.
+    expect(result.items.map((item) => [item.would, item.rule])).toEqual([
+      ['approve', 'small'],
+      ['ask', null],
+      ['approve', 'small'],
+    ]);
+    expect(result.summary).toEqual({ total: 3, approve: 2, reject: 0, ask: 1 });
+
+    const asAgent = env({
+      COUNTERSIGN_URL: stack.url,
+      COUNTERSIGN_API_KEY: stack.settings.api_keys.agent,
+    });
+    expect((await cli(['policies', 'list'], { env: asAgent })).code).toBe(3);
+    expect((await cli(['policies', 'delete', 'intent.cli.*'], { env: asAdmin() })).code).toBe(0);
+    expect((await cli(['policies', 'get', 'intent.cli.*'], { env: asAdmin() })).code).toBe(2);
+  });
+});
+
 describe('audit', () => {
   it('verify says OK for a real trail, with exit 0', async () => {
     const intent = await decidedIntent('Wire 40k to the new vendor', 'Unknown vendor');

@@ -19,6 +19,13 @@ import {
 import { clean, describeDecision } from './format.js';
 import { approve, pending, reject, show, watch } from './intents.js';
 import { keysCreate, keysList, keysRevoke } from './keys.js';
+import {
+  policiesDelete,
+  policiesDryRun,
+  policiesGet,
+  policiesList,
+  policiesPut,
+} from './policies.js';
 import { login, logout } from './session.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -32,12 +39,18 @@ export const COMMANDS: readonly Command[] = [
   keysCreate,
   keysList,
   keysRevoke,
+  policiesPut,
+  policiesGet,
+  policiesList,
+  policiesDelete,
+  policiesDryRun,
   auditVerify,
   auditExport,
 ];
 
 const GROUPS: Record<string, string> = {
   keys: 'manage API keys (admin)',
+  policies: 'manage operator policies (admin)',
   audit: 'verify and export audit trails',
 };
 
