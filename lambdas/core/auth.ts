@@ -113,7 +113,16 @@ export function withBootstrapAdminKey(
       if (expected.length !== presented.length) return null;
       if (!timingSafeEqual(expected, presented)) return null;
       const admins = (await keys.list()).filter((k) => k.role === 'admin' && !k.revoked_at);
-      if (admins.length > 0) return revokeBootstrap(new Date().toISOString());
+      if (admins.length > 0) {
+        // Only the admin function may write key items (lib/countersign.ts): elsewhere the
+        // revocation is not stored, and the key is refused all the same.
+        const at = new Date().toISOString();
+        const stored = await revokeBootstrap(at).catch((error: unknown) => {
+          onUnavailable(error);
+          return null;
+        });
+        return stored ?? bootstrapRecord(key, at);
+      }
       return bootstrapRecord(key, null);
     },
     async put(record) {

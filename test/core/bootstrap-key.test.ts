@@ -100,6 +100,22 @@ describe('withBootstrapAdminKey', () => {
     expect(table.records.find((k) => k.id === BOOTSTRAP_KEY_ID)?.revoked_at).toBeTruthy();
   });
 
+  it('is refused where key items may not be written, the revocation left to the admin function', async () => {
+    const table = new MemoryKeys();
+    await table.put(newApiKey('admin', 'ops@company.com', new Date()).record);
+    table.put = async () => {
+      throw new Error('AccessDeniedException');
+    };
+    const unavailable: unknown[] = [];
+    const keys = withBootstrapAdminKey(
+      table,
+      async () => BOOTSTRAP,
+      (e) => unavailable.push(e),
+    );
+    await expect(authenticate(`Bearer ${BOOTSTRAP}`, keys)).rejects.toThrow(/unknown or revoked/);
+    expect(unavailable).toHaveLength(1);
+  });
+
   it('can be revoked by id like any key', async () => {
     const keys = withBootstrapAdminKey(new MemoryKeys(), async () => BOOTSTRAP);
     expect(await keys.revoke(BOOTSTRAP_KEY_ID, '2026-12-01T10:00:00.000Z')).toMatchObject({
