@@ -149,7 +149,7 @@ export const auditExport: Command = {
     'jsonl: one event per line, the event as the API returns it plus "intent_id".',
     `csv (RFC 4180, CRLF, quoted where needed): ${CSV_COLUMNS.join(',')};`,
     '"data" holds the RFC 8785 canonical JSON of the event data. A field that begins with',
-    "= + - @, a tab or a CR gets a ' before it, so that no spreadsheet runs it as a formula.",
+    "= + - @, a tab, a CR or a NUL gets a ' before it, so that no spreadsheet runs it.",
     '',
     'Without --output the export goes to standard output; a summary goes to standard error.',
   ].join('\n'),
@@ -243,7 +243,7 @@ function csvRow(intentId: string, event: AuditEvent): string[] {
 
 /**
  * One RFC 4180 record: fields with a comma, quote, CR or LF are quoted, quotes doubled. A field
- * that a spreadsheet would take for a formula (it begins with `=`, `+`, `-`, `@`, a tab or a CR:
+ * that a spreadsheet would take for a formula (it begins with `=`, `+`, `-`, `@`, a tab, a CR or a NUL:
  * an actor or a comment is anyone's text) is written with a `'` before it and quoted, as OWASP
  * advises against CSV injection.
  */
@@ -252,7 +252,7 @@ export function csvLine(fields: string[]): string {
 }
 
 function csvField(value: string): string {
-  if (/^[=+\-@\t\r]/.test(value)) return `"'${value.replaceAll('"', '""')}"`;
+  if (/^[=+\-@\t\r\0]/.test(value)) return `"'${value.replaceAll('"', '""')}"`;
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
