@@ -217,8 +217,7 @@ export class Countersign extends Construct {
     for (const fn of [functions.planStage, functions.stageTask, functions.notifyDecided]) {
       fn.bindTable(table, 'readwrite');
     }
-    // The admin function only reads and writes key and team items, but DynamoDB cannot scope a
-    // grant by key prefix without LeadingKeys conditions on every item type; see docs/deploy.md, Permissions.
+    // Which items each function may write (API keys: admin only): `scopeTableWrites`.
     // An invalid default policy fails the synth, not every request after the deploy.
     parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
     const policiesJson = JSON.stringify(props.defaultPolicies ?? {});
@@ -298,6 +297,7 @@ export class Countersign extends Construct {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
     functions.deliverCallback.bindTable(table, 'readwrite');
+    this.scopeTableWrites(functions, table);
     functions.deliverCallback.addEnvironment(
       'WEBHOOK_SIGNING_SECRET_ARN',
       this.webhookSigningSecret.secretArn,
@@ -377,6 +377,56 @@ export class Countersign extends Construct {
   }
 
   /** Lets another principal (an agent's role, say) start approval executions directly. */
+  /**
+   * Least privilege per item type (`lambdas/adapters/table-schema.ts`): each function that
+   * writes the table may write only the partitions it owns, by the key prefix DynamoDB checks
+   * as `dynamodb:LeadingKeys` (in a transaction too, item by item). API keys and teams: the
+   * admin function alone; intents (their payloads and trails): the intent functions; the create
+   * function also its idempotency records. A Deny on any other prefix, so that the read-write
+   * grants above stay as they are; PartiQL, which nothing uses, is denied outright.
+   */
+  private scopeTableWrites(functions: Record<FunctionKey, CountersignFunction>, table: ITableV2) {
+    const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
+    const owners: [CountersignFunction[], string[]][] = [
+      [[functions.admin], ['APIKEY#*', 'TEAM#*']],
+      [[functions.intentsWrite], ['INTENT#*', 'IDEMPOTENCY#*']],
+      [
+        [
+          functions.intentsDecide,
+          functions.review,
+          functions.slackInteractions,
+          functions.planStage,
+          functions.stageTask,
+          functions.notifyDecided,
+          functions.reconciler,
+          functions.deliverCallback,
+        ],
+        ['INTENT#*'],
+      ],
+    ];
+    for (const [fns, prefixes] of owners) {
+      for (const fn of fns) {
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            effect: Effect.DENY,
+            actions: writes.map((action) => `dynamodb:${action}`),
+            resources: [table.tableArn],
+            conditions: { 'ForAnyValue:StringNotLike': { 'dynamodb:LeadingKeys': prefixes } },
+          }),
+        );
+      }
+    }
+    for (const fn of Object.values(functions)) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.DENY,
+          actions: ['dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
+          resources: [table.tableArn, `${table.tableArn}/index/*`],
+        }),
+      );
+    }
+  }
+
   grantStartExecution(grantee: IGrantable): void {
     this.stateMachine.grantStartExecution(grantee);
   }

@@ -615,14 +615,19 @@ function payloadFrom(item: Record<string, unknown> | undefined): Record<string, 
   return {};
 }
 
-/** API keys, found by the SHA-256 of the key; the key itself is never stored. */
+/**
+ * API keys, found by the SHA-256 of the key; the key itself is never stored. Lookups read
+ * consistently (twice the read cost of an eventually consistent read, still one read unit per
+ * request): an eventually consistent read may answer from before a revocation, so a revoked
+ * key would go on working for a moment after `DELETE /v1/keys/{id}` answered.
+ */
 export class DynamoKeyRepository extends DynamoTable implements KeyRepository {
   /** Every API request looks its key up: concurrent lookups share one BatchGetItem. */
   private readonly lookups = new Coalescer<string, ApiKeyRecord | null>(
     (keyHash) => this.findOne(keyHash),
     async (keyHashes) => {
       const keys = [...new Set(keyHashes)].map((hash) => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }));
-      const found = await this.batchGet(keys, { consistent: false });
+      const found = await this.batchGet(keys, { consistent: true });
       return keyHashes.map((hash) => {
         const item = found.get(keyOf({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }));
         return { ok: true, value: item ? stripKeys<ApiKeyRecord>(item) : null };
@@ -637,7 +642,11 @@ export class DynamoKeyRepository extends DynamoTable implements KeyRepository {
 
   private async findOne(keyHash: string): Promise<ApiKeyRecord | null> {
     const result = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${keyHash}`, sk: 'APIKEY' } }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: `APIKEY#${keyHash}`, sk: 'APIKEY' },
+        ConsistentRead: true,
+      }),
     );
     return result.Item ? stripKeys<ApiKeyRecord>(result.Item) : null;
   }

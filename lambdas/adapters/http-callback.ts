@@ -88,14 +88,18 @@ export class HttpCallbackSender implements CallbackSender {
           agent: false,
         },
         (res) => {
-          res.resume();
+          // The status is all we want: the body is never read, whatever its size or pace, so
+          // a receiver cannot hold the task (or the local process) by trickling one.
           done({ kind: 'response', status: res.statusCode ?? 0 });
+          res.destroy();
         },
       );
       const timeoutMs = this.options.timeoutMs ?? CALLBACK_ATTEMPT_TIMEOUT_MS;
       const timer = setTimeout(() => {
         req.destroy(new Error(`no answer within ${timeoutMs} ms`));
       }, timeoutMs);
+      // An error after the answer (our own hanging up on its body) changes nothing: `done`
+      // settles once.
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (error instanceof RefusedAddressError) {
           done({ kind: 'refused', reason: error.message });

@@ -65,43 +65,87 @@ export const BOOTSTRAP_PRINCIPAL = 'bootstrap-admin';
 /**
  * The bootstrap admin key: a secret generated at deploy time (Secrets Manager), accepted as an
  * admin key by the repository it wraps, so that the first operator can create real keys. It is
- * looked up only when a presented key is not in the table, and compared by hash. Revoking it
- * through the API is not possible (it is not stored): the deployment turns it off instead.
+ * looked up only when a presented key is not in the table, and compared by hash.
+ *
+ * It is good for one thing, the first real admin key: storing any admin key revokes it, as
+ * does `DELETE /v1/keys/key_bootstrap`, and a bootstrap key presented while an admin key is
+ * already stored (one made before this rule) revokes itself. Revoked, it is a stored record
+ * with `revoked_at` like any key (and listed as one), found by its hash before the secret is
+ * ever read, so it stays revoked whatever the deployment's settings.
  */
 export function withBootstrapAdminKey(
   keys: KeyRepository,
   bootstrapKey: () => Promise<string>,
   onUnavailable: (error: unknown) => void = () => undefined,
 ): KeyRepository {
+  const bootstrapRecord = (key: string, revokedAt: string | null): ApiKeyRecord => ({
+    id: BOOTSTRAP_KEY_ID,
+    role: 'admin',
+    principal: BOOTSTRAP_PRINCIPAL,
+    key_hash: hashApiKey(key),
+    prefix: key.slice(0, 6),
+    created_at: new Date(0).toISOString(),
+    revoked_at: revokedAt,
+  });
+  const readKey = async (): Promise<string | null> => {
+    try {
+      const key = (await bootstrapKey()).trim();
+      return key.length >= 32 ? key : null;
+    } catch (error) {
+      // No bootstrap key to compare with: the key is unknown, as it would be without one.
+      onUnavailable(error);
+      return null;
+    }
+  };
+  /** Stores the bootstrap key as revoked; a revocation stored before stands. */
+  const revokeBootstrap = async (at: string): Promise<ApiKeyRecord | null> => {
+    const key = await readKey();
+    if (key === null) return null;
+    const revoked = bootstrapRecord(key, at);
+    const stored = await keys.findByHash(revoked.key_hash);
+    if (stored) return stored;
+    try {
+      await keys.put(revoked);
+    } catch (error) {
+      // Stored meanwhile by another request (the put is conditional): that revocation stands.
+      const raced = await keys.findByHash(revoked.key_hash);
+      if (raced) return raced;
+      throw error;
+    }
+    return revoked;
+  };
   return {
     async findByHash(keyHash) {
       const stored = await keys.findByHash(keyHash);
       if (stored) return stored;
-      let key: string;
-      try {
-        key = (await bootstrapKey()).trim();
-      } catch (error) {
-        // No bootstrap key to compare with: the key is unknown, as it would be without one.
-        onUnavailable(error);
-        return null;
-      }
+      const key = await readKey();
+      if (key === null) return null;
       const expected = Buffer.from(hashApiKey(key), 'hex');
       const presented = Buffer.from(keyHash, 'hex');
-      if (key.length < 32 || expected.length !== presented.length) return null;
+      if (expected.length !== presented.length) return null;
       if (!timingSafeEqual(expected, presented)) return null;
-      return {
-        id: BOOTSTRAP_KEY_ID,
-        role: 'admin',
-        principal: BOOTSTRAP_PRINCIPAL,
-        key_hash: keyHash,
-        prefix: key.slice(0, 6),
-        created_at: new Date(0).toISOString(),
-        revoked_at: null,
-      };
+      const admins = (await keys.list()).filter((k) => k.role === 'admin' && !k.revoked_at);
+      if (admins.length > 0) {
+        // Only the admin function may write key items (lib/countersign.ts): elsewhere the
+        // revocation is not stored, and the key is refused all the same.
+        const at = new Date().toISOString();
+        const stored = await revokeBootstrap(at).catch((error: unknown) => {
+          onUnavailable(error);
+          return null;
+        });
+        return stored ?? bootstrapRecord(key, at);
+      }
+      return bootstrapRecord(key, null);
     },
-    put: (record) => keys.put(record),
+    async put(record) {
+      await keys.put(record);
+      if (record.role !== 'admin') return;
+      // The key is stored whatever happens next; if this revocation fails, the bootstrap key
+      // revokes itself at its next use, finding this admin key (`findByHash`).
+      await revokeBootstrap(record.created_at).catch(onUnavailable);
+    },
     list: () => keys.list(),
-    revoke: (id, at) => keys.revoke(id, at),
+    revoke: (id, at) => (id === BOOTSTRAP_KEY_ID ? revokeBootstrap(at) : keys.revoke(id, at)),
   };
 }
 

@@ -277,6 +277,7 @@ export async function decideIntent(
       override: principal.role === 'admin',
     },
     current,
+    principal,
   );
 }
 
@@ -297,17 +298,30 @@ export async function recordVote(
     shownFor?: { step: number | null };
   },
   current?: IntentState,
+  /**
+   * The API caller. One who may not read the intent (`canSee`) is refused before its state is
+   * looked at, alike whether it is pending or decided, and never sees it in the error: a 409
+   * `already_decided` carries the whole intent, which GET would answer 404.
+   */
+  caller?: Principal,
 ): Promise<IntentView> {
   const { after, transition } = await transitionIntent(
     deps.intents,
     id,
-    (intent) =>
-      applyVote(
+    (intent) => {
+      if (caller && !canSee(caller, intent)) {
+        throw new DomainError(
+          'not_a_reviewer',
+          `${vote.by} is not asked to decide this intent now.`,
+        );
+      }
+      return applyVote(
         vote.override && !intent.recipients.includes(vote.by)
           ? { ...intent, recipients: [...intent.recipients, vote.by] }
           : intent,
         { ...vote, at: deps.clock.now().toISOString() },
-      ),
+      );
+    },
     current,
   );
   if (transition.signal && after.task_token) {

@@ -230,10 +230,16 @@ export async function runStage(
 }
 
 /**
- * Sends notices side by side, then records them in one write: the store's writes are the cost
- * that grows with recipients. A crash before the record re-sends the batch (at-least-once).
- * With `retryLater`, failures that may pass are left queued (for a later attempt) instead of
- * recorded as failed; with `queueDecided`, the decided notices are queued in the same write.
+ * Sends notices a batch at a time, side by side within a batch, and records each batch as soon
+ * as it is sent, in a conditional write of its own (the intent and one event per notice). A
+ * write stays far below DynamoDB's 100 items per transaction whatever the stage's size, and a
+ * crash or a retry re-sends only the batch that was not recorded yet (at least once). With
+ * `retryLater`, failures that may pass are left queued (for a later attempt) instead of
+ * recorded as failed; with `queueDecided`, the decided notices are queued in the first write.
+ *
+ * Every batch is rendered from `intent` as given, not as recorded since: a team channel is
+ * posted once per run of a stage, which the Slack notifier knows by the version it was entered
+ * with.
  */
 async function sendAndSettle(
   deps: StageRunnerDeps,
@@ -246,41 +252,45 @@ async function sendAndSettle(
   /** Failures left queued for a later attempt. */
   kept: number;
 }> {
-  const settled: { notification: PendingNotification; outcome: SendOutcome }[] = [];
-  for (let start = 0; start < notifications.length; start += SEND_CONCURRENCY) {
-    const batch = notifications.slice(start, start + SEND_CONCURRENCY);
-    settled.push(
-      ...(await Promise.all(
-        batch.map(async (notification) => ({
-          notification,
-          outcome: await sendOnChannel(deps, intent, notification),
-        })),
-      )),
+  const totals = { sent: 0, failed: 0, kept: 0 };
+  let recordedSoFar = intent;
+  for (let start = 0; start < notifications.length; start += NOTICES_PER_BATCH) {
+    const batch = notifications.slice(start, start + NOTICES_PER_BATCH);
+    const settled = await Promise.all(
+      batch.map(async (notification) => ({
+        notification,
+        outcome: await sendOnChannel(deps, intent, notification),
+      })),
     );
+    const sent = settled.filter(({ outcome }) => outcome.ok).length;
+    const recorded = settled.filter(
+      ({ outcome }) => !(options.retryLater && !outcome.ok && outcome.retryable),
+    );
+    totals.sent += sent;
+    totals.kept += settled.length - recorded.length;
+    totals.failed += recorded.length - sent;
+    if (recorded.length === 0) continue;
+    ({ after: recordedSoFar } = await transitionIntent(
+      deps.intents,
+      intent.id,
+      (current) =>
+        settleNotifications(
+          options.queueDecided ? queueDecidedNotices(current).intent : current,
+          recorded,
+          deps.clock.now().toISOString(),
+        ),
+      recordedSoFar,
+    ));
   }
-  const sent = settled.filter(({ outcome }) => outcome.ok).length;
-  const recorded = settled.filter(
-    ({ outcome }) => !(options.retryLater && !outcome.ok && outcome.retryable),
-  );
-  const kept = settled.length - recorded.length;
-  const failed = settled.length - sent - kept;
-  if (recorded.length === 0) return { sent, failed, kept };
-  await transitionIntent(
-    deps.intents,
-    intent.id,
-    (current) =>
-      settleNotifications(
-        options.queueDecided ? queueDecidedNotices(current).intent : current,
-        recorded,
-        deps.clock.now().toISOString(),
-      ),
-    intent,
-  );
-  return { sent, failed, kept };
+  return totals;
 }
 
-/** Enough to send a team's notices quickly without tripping SES or Slack rate limits. */
-const SEND_CONCURRENCY = 8;
+/**
+ * Notices sent side by side and then recorded in one write: enough to notify a team quickly
+ * without tripping SES or Slack rate limits, and a write of 9 items (the intent and an event
+ * each), where DynamoDB allows 100.
+ */
+export const NOTICES_PER_BATCH = 8;
 
 type SendOutcome = NotificationOutcome;
 

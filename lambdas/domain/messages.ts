@@ -31,9 +31,9 @@ export function renderMessage(
   const text = [
     KIND_LINE[kind],
     '',
-    intent.summary,
-    `Requested by ${intent.from_agent} for ${intent.to_agent}`,
-    ...fieldLines(fields),
+    singleLine(intent.summary),
+    `Requested by ${singleLine(intent.from_agent)} for ${singleLine(intent.to_agent)}`,
+    ...fieldLines(fields, intent.payload),
     '',
     `Decide before ${intent.deadline_at} (in ${remaining}); without a decision it will be ${intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected'} automatically.`,
     '',
@@ -45,7 +45,7 @@ export function renderMessage(
 <p>${escapeHtml(KIND_LINE[kind])}</p>
 <h2 style="font-size:18px">${escapeHtml(intent.summary)}</h2>
 <p style="color:#555">Requested by ${escapeHtml(intent.from_agent)} for ${escapeHtml(intent.to_agent)}</p>
-${fieldTable(fields)}
+${fieldTable(fields, intent.payload)}
 <p>Decide before <strong>${escapeHtml(intent.deadline_at)}</strong> (in ${escapeHtml(remaining)}).</p>
 <p><a ses:no-track href="${escapeHtml(reviewUrl)}" style="display:inline-block;padding:10px 16px;background:#1a56db;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>
 <p style="color:#777;font-size:12px">Opening the link does not decide anything; you approve or reject on the page.</p>
@@ -71,9 +71,9 @@ export function renderDecidedMessage(
     outcome.sentence,
     ...(comment ? [`Comment: ${comment}`] : []),
     '',
-    intent.summary,
-    `Requested by ${intent.from_agent} for ${intent.to_agent}`,
-    ...fieldLines(fields),
+    singleLine(intent.summary),
+    `Requested by ${singleLine(intent.from_agent)} for ${singleLine(intent.to_agent)}`,
+    ...fieldLines(fields, intent.payload),
     '',
     `Deadline was ${intent.deadline_at}.`,
     '',
@@ -85,7 +85,7 @@ export function renderDecidedMessage(
 <p>${escapeHtml(outcome.sentence)}</p>
 ${comment ? `<blockquote style="margin:0 0 12px;padding-left:10px;border-left:3px solid #ccc">${escapeHtml(comment)}</blockquote>` : ''}
 <p style="color:#555">Requested by ${escapeHtml(intent.from_agent)} for ${escapeHtml(intent.to_agent)}</p>
-${fieldTable(fields)}
+${fieldTable(fields, intent.payload)}
 <p>Deadline was <strong>${escapeHtml(intent.deadline_at)}</strong>.</p>
 <p>Nothing more is needed from you.</p>
 ${reviewUrl ? `<p><a ses:no-track href="${escapeHtml(reviewUrl)}">See the request and its audit trail</a></p>` : ''}
@@ -121,38 +121,81 @@ export function describeOutcome(intent: IntentView): { title: string; sentence: 
   }
 }
 
-/** The first few top-level payload fields, shortened, for a message a person scans. */
-export function keyFields(payload: Record<string, unknown>, max = 8): [string, string][] {
+/** Top-level payload fields a message shows, and the characters of each value it shows. */
+export const SHOWN_FIELDS = 8;
+const SHOWN_VALUE_CHARS = 200;
+
+/**
+ * The first few top-level payload fields, for a message a person scans; a value cut short ends
+ * with `…`, so that nobody takes the part for the whole.
+ */
+export function keyFields(
+  payload: Record<string, unknown>,
+  max = SHOWN_FIELDS,
+): [string, string][] {
   return Object.entries(payload)
     .slice(0, max)
     .map(([key, value]) => {
-      const shown = typeof value === 'string' ? value : JSON.stringify(value);
-      return [singleLine(key).slice(0, 60), singleLine(shown ?? 'null').slice(0, 200)];
+      const shown = singleLine(
+        (typeof value === 'string' ? value : JSON.stringify(value)) ?? 'null',
+      );
+      return [
+        singleLine(key).slice(0, 60),
+        shown.length > SHOWN_VALUE_CHARS ? `${shown.slice(0, SHOWN_VALUE_CHARS - 1)}…` : shown,
+      ];
     });
 }
 
-/** `keyFields` as plain-text lines, one `key: value` each. */
-function fieldLines(fields: [string, string][]): string[] {
-  return fields.map(([key, value]) => `${key}: ${value}`);
+/**
+ * What a message leaves out of the payload, in one sentence, or null when it shows it all: a
+ * reviewer who approves from the message (one click in Slack) must know there is more to read.
+ */
+export function notShownLine(payload: Record<string, unknown>): string | null {
+  const entries = Object.entries(payload);
+  const hidden = Math.max(0, entries.length - SHOWN_FIELDS);
+  const shortened = keyFields(payload).filter(([, value]) => value.endsWith('…')).length;
+  if (hidden === 0 && shortened === 0) return null;
+  const parts = [
+    ...(hidden > 0 ? [`${hidden} more field${hidden === 1 ? '' : 's'} not shown`] : []),
+    ...(shortened > 0 ? [`${shortened} value${shortened === 1 ? '' : 's'} shortened`] : []),
+  ];
+  return `${parts.join(', ')}: open the review page to see the whole request before you decide.`;
 }
 
-/** `keyFields` as a two-column HTML table, every cell escaped. */
-function fieldTable(fields: [string, string][]): string {
+/** `keyFields` as plain-text lines, one `key: value` each, and what they leave out. */
+function fieldLines(fields: [string, string][], payload: Record<string, unknown>): string[] {
+  const notShown = notShownLine(payload);
+  return [...fields.map(([key, value]) => `${key}: ${value}`), ...(notShown ? [notShown] : [])];
+}
+
+/** `keyFields` as a two-column HTML table, every cell escaped, and what they leave out. */
+function fieldTable(fields: [string, string][], payload: Record<string, unknown>): string {
+  const notShown = notShownLine(payload);
   return `<table style="border-collapse:collapse">${fields
     .map(
       ([key, value]) =>
         `<tr><td style="padding:2px 8px 2px 0;color:#555">${escapeHtml(key)}</td><td>${escapeHtml(value)}</td></tr>`,
     )
-    .join('')}</table>`;
+    .join('')}</table>${notShown ? `\n<p><strong>${escapeHtml(notShown)}</strong></p>` : ''}`;
 }
 
-/** No CR/LF may reach a header or a subject line. */
+/**
+ * Bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069): in an
+ * agent's text they reorder what a reviewer reads (`IBAN …` shown backwards, an amount's digits
+ * swapped). Each is shown as U+FFFD instead, so the text reads in its stored order and the
+ * tampering shows.
+ */
+export function withoutBidiControls(value: string): string {
+  return value.replace(/[\u202A-\u202E\u2066-\u2069]/g, '\uFFFD');
+}
+
+/** No CR/LF may reach a header or a subject line; nor a bidi control (`withoutBidiControls`). */
 export function singleLine(value: string): string {
-  return value.replace(/[\r\n\t\u2028\u2029]+/g, ' ').trim();
+  return withoutBidiControls(value.replace(/[\r\n\t\u2028\u2029]+/g, ' ').trim());
 }
 
 export function escapeHtml(value: string): string {
-  return value
+  return withoutBidiControls(value)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -1,6 +1,12 @@
 import { formatDuration } from './durations';
 import type { IntentView } from './intent';
-import { keyFields, type RequestKind, singleLine } from './messages';
+import {
+  keyFields,
+  notShownLine,
+  type RequestKind,
+  singleLine,
+  withoutBidiControls,
+} from './messages';
 import { requiredApprovalsFor } from './policy';
 
 /**
@@ -130,12 +136,27 @@ export function parseDecisionButtonValue(
 }
 
 /**
- * Escapes text for mrkdwn: `&`, `<` and `>` are the only control characters Slack parses for
- * mentions (`<!channel>`, `<@U123>`) and links (`<https://x|label>`); escaped, they show as typed.
+ * Escapes text for mrkdwn: `&`, `<` and `>` are the control characters Slack parses for
+ * mentions (`<!channel>`, `<@U123>`) and links (`<https://x|label>`); escaped, they show as
+ * typed. Slack has no escape for its formatting marks (`*bold*`, `_italic_`, `~strike~`,
+ * `` `code` ``), with which an agent could bold a false line or strike the true amount: each is
+ * shown as a look-alike that Slack does not format (∗ ˍ ∼ ˋ). Bidi controls are neutralised as
+ * in email (`withoutBidiControls`).
  */
 export function escapeMrkdwn(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return withoutBidiControls(value)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[*_~`]/g, (mark) => MRKDWN_LOOKALIKES[mark] ?? mark);
 }
+
+const MRKDWN_LOOKALIKES: Record<string, string> = {
+  '*': '\u2217',
+  _: '\u02CD',
+  '~': '\u223C',
+  '`': '\u02CB',
+};
 
 const HEADLINE: Record<RequestKind, string> = {
   notify: 'Approval needed',
@@ -308,10 +329,20 @@ function describeIntent(intent: IntentView): SlackBlock[] {
       ),
     },
     ...(fields.length > 0 ? [{ type: 'section' as const, fields }] : []),
+    ...notShownBlock(intent),
   ];
 }
 
+/** Said before the buttons: Approve must not approve fields the message never showed. */
+function notShownBlock(intent: IntentView): SlackBlock[] {
+  const notShown = notShownLine(intent.payload);
+  return notShown
+    ? [{ type: 'context', elements: [mrkdwn(`:warning: *${escapeMrkdwn(notShown)}*`)] }]
+    : [];
+}
+
 function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonElement[] {
+  const notShown = notShownLine(intent.payload);
   const buttons: ButtonElement[] = [
     {
       type: 'button',
@@ -321,7 +352,9 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
       value: decisionButtonValue(intent),
       confirm: {
         title: plain('Approve this request?'),
-        text: mrkdwn(`*${escapeMrkdwn(plainSummary(intent))}*\nThe agent proceeds once approved.`),
+        text: mrkdwn(
+          `*${escapeMrkdwn(plainSummary(intent))}*\n${notShown ? `${escapeMrkdwn(notShown)}\n` : ''}The agent proceeds once approved.`,
+        ),
         confirm: plain('Approve'),
         deny: plain('Cancel'),
       },

@@ -115,6 +115,17 @@ export function stepReviewers(policy: ResolvedPolicy, step: number, initial: str
 }
 
 /**
+ * The most people asked in one step (its reviewers, escalations and teams expanded, counted
+ * once each). Every one of them gets a notice per channel at each reminder, so this bounds a
+ * stage's notices (and the intent item that lists them); they are recorded a few at a time
+ * (`core/stage-runner.ts`), so the bound is not DynamoDB's 100 items per transaction. People
+ * past it (big teams, many escalations) are not notified: one `notification_failed` event with
+ * `error: "recipient_limit"` says how many, and lists the first `NOT_REACHED_LISTED`.
+ */
+export const MAX_RECIPIENTS_PER_STEP = 200;
+const NOT_REACHED_LISTED = 20;
+
+/**
  * Records that the state machine entered a stage and now waits on `token`. A stage entered for
  * the first time gets its reminder/escalation events and the list of notifications to send; a
  * stage entered again (a retried task, a re-plan within the same stage) only swaps the token,
@@ -141,9 +152,12 @@ export function enterStage(
     return { intent: { ...intent, task_token: entry.token }, events: [], signal: false };
   }
   const previous = new Set(intent.recipients);
-  const recipients = [...intent.recipients, ...entry.recipients.filter((r) => !previous.has(r))];
+  const asked = entry.recipients.filter((r) => !previous.has(r));
+  const room = Math.max(0, MAX_RECIPIENTS_PER_STEP - intent.recipients.length);
+  const added = asked.slice(0, room);
+  const notReached = asked.slice(room);
+  const recipients = [...intent.recipients, ...added];
   const firstContact = intent.stage_index < 0;
-  const added = recipients.filter((r) => !previous.has(r));
   const sends: { to: string; kind: 'notify' | 'remind' | 'escalate' }[] = firstContact
     ? recipients.map((to) => ({ to, kind: 'notify' }))
     : [
@@ -166,6 +180,21 @@ export function enterStage(
       ...base,
       type: 'escalated',
       data: { step: entry.step, stage: entry.stage.index, added },
+    });
+  }
+  if (notReached.length > 0) {
+    events.push({
+      ...base,
+      type: 'notification_failed',
+      data: {
+        step: entry.step,
+        stage: entry.stage.index,
+        kind: firstContact ? 'notify' : 'escalate',
+        error: 'recipient_limit',
+        message: `At most ${MAX_RECIPIENTS_PER_STEP} people are asked per step; ${notReached.length} more were not notified and cannot decide.`,
+        not_notified_count: notReached.length,
+        not_notified: notReached.slice(0, NOT_REACHED_LISTED),
+      },
     });
   }
   return {

@@ -62,6 +62,27 @@ export function callbackAttempts(events: { type: string }[]): number {
 }
 
 /**
+ * What the trail says of an attempt is read by every agent and reviewer who may read the
+ * intent, while the URL is the agent's choice: naming a status exactly, the addresses a host
+ * name resolved to or a network error's text would make the callback a probe of whatever the
+ * deployment can reach. So the trail keeps the status class (`2xx`), a refusal without the
+ * address, and a network error's code (`ECONNREFUSED`, `ETIMEDOUT`), never its message; the
+ * details go to the operator's logs.
+ */
+export function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'invalid';
+}
+
+const REFUSED_IN_TRAIL =
+  'refused: the callback host is not a public address, or the URL is unusable';
+
+function networkErrorInTrail(error: string): string {
+  const code = /^(E[A-Z_]+|ERR_[A-Z0-9_]+):/.exec(error)?.[1];
+  if (code) return `network error: ${code}`;
+  return error.startsWith('no answer') ? 'network error: no answer in time' : 'network error';
+}
+
+/**
  * Records one attempt as a `callback_sent` event (failures too, with `ok: false` and why). The
  * intent itself does not change: its status, decision and `updated_at` stay as decided.
  */
@@ -79,10 +100,10 @@ export function recordCallbackAttempt(
     data: {
       attempt: attempt.number,
       ok,
-      status: result.kind === 'response' ? result.status : null,
-      ...(result.kind === 'refused' ? { error: `refused: ${result.reason}` } : {}),
-      ...(result.kind === 'network_error' ? { error: result.error } : {}),
-      ...(result.kind === 'response' && !ok ? { error: `HTTP ${result.status}` } : {}),
+      status: result.kind === 'response' ? statusClass(result.status) : null,
+      ...(result.kind === 'refused' ? { error: REFUSED_IN_TRAIL } : {}),
+      ...(result.kind === 'network_error' ? { error: networkErrorInTrail(result.error) } : {}),
+      ...(result.kind === 'response' && !ok ? { error: `HTTP ${statusClass(result.status)}` } : {}),
       will_retry: !ok && attempt.willRetry,
     },
   };

@@ -58,6 +58,57 @@ describe('withBootstrapAdminKey', () => {
     expect(await keys.findByHash(hashApiKey('short'))).toBeNull();
   });
 
+  it('is revoked once the first real admin key is stored, and listed as revoked', async () => {
+    const table = new MemoryKeys();
+    const keys = withBootstrapAdminKey(table, async () => BOOTSTRAP);
+    await keys.put(newApiKey('agent', 'agent://a', new Date()).record);
+    await expect(authenticate(`Bearer ${BOOTSTRAP}`, keys)).resolves.toMatchObject({
+      role: 'admin',
+    });
+    const ops = newApiKey('admin', 'ops@company.com', new Date('2026-12-01T10:00:00Z'));
+    await keys.put(ops.record);
+    await expect(authenticate(`Bearer ${BOOTSTRAP}`, keys)).rejects.toThrow(/unknown or revoked/);
+    await expect(authenticate(`Bearer ${ops.key}`, keys)).resolves.toMatchObject({
+      role: 'admin',
+    });
+    expect((await keys.list()).find((k) => k.id === BOOTSTRAP_KEY_ID)).toMatchObject({
+      revoked_at: '2026-12-01T10:00:00.000Z',
+    });
+  });
+
+  it('revokes itself when an admin key was stored before (by an earlier release)', async () => {
+    const table = new MemoryKeys();
+    await table.put(newApiKey('admin', 'ops@company.com', new Date()).record);
+    const keys = withBootstrapAdminKey(table, async () => BOOTSTRAP);
+    await expect(authenticate(`Bearer ${BOOTSTRAP}`, keys)).rejects.toThrow(/unknown or revoked/);
+    expect(table.records.find((k) => k.id === BOOTSTRAP_KEY_ID)?.revoked_at).toBeTruthy();
+  });
+
+  it('is refused where key items may not be written, the revocation left to the admin function', async () => {
+    const table = new MemoryKeys();
+    await table.put(newApiKey('admin', 'ops@company.com', new Date()).record);
+    table.put = async () => {
+      throw new Error('AccessDeniedException');
+    };
+    const unavailable: unknown[] = [];
+    const keys = withBootstrapAdminKey(
+      table,
+      async () => BOOTSTRAP,
+      (e) => unavailable.push(e),
+    );
+    await expect(authenticate(`Bearer ${BOOTSTRAP}`, keys)).rejects.toThrow(/unknown or revoked/);
+    expect(unavailable).toHaveLength(1);
+  });
+
+  it('can be revoked by id like any key', async () => {
+    const keys = withBootstrapAdminKey(new MemoryKeys(), async () => BOOTSTRAP);
+    expect(await keys.revoke(BOOTSTRAP_KEY_ID, '2026-12-01T10:00:00.000Z')).toMatchObject({
+      id: BOOTSTRAP_KEY_ID,
+      revoked_at: '2026-12-01T10:00:00.000Z',
+    });
+    await expect(authenticate(`Bearer ${BOOTSTRAP}`, keys)).rejects.toThrow(/unknown or revoked/);
+  });
+
   it('still refuses malformed keys before any lookup', async () => {
     const keys = withBootstrapAdminKey(new MemoryKeys(), async () => BOOTSTRAP);
     for (const header of ['Bearer short', 'Bearer has spaces in it', `Bearer ${'a'.repeat(201)}`]) {

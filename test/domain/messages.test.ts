@@ -39,6 +39,43 @@ describe('renderMessage', () => {
   });
 });
 
+describe('what an email leaves out or could be tricked into showing', () => {
+  it('says how many fields it does not show, in the text and the HTML', () => {
+    const intent = pendingIntent({
+      reviewers: ['cfo@company.com'],
+      payload: {
+        ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, `v${i}`])),
+        destination_account: 'attacker IBAN',
+      },
+    });
+    for (const message of [
+      renderMessage(toView(intent), 'notify', REVIEW_URL, T0),
+      renderDecidedMessage(toView(approved(intent)), REVIEW_URL),
+    ]) {
+      expect(message.text).not.toContain('attacker IBAN');
+      expect(message.text).toContain('1 more field not shown');
+      expect(message.html).toContain('1 more field not shown');
+    }
+    const all = renderMessage(toView(invoice()), 'notify', REVIEW_URL, T0);
+    expect(all.text).not.toContain('not shown');
+  });
+
+  it('marks a shortened value and neutralises bidi controls in agent text', () => {
+    const intent = pendingIntent({
+      reviewers: ['cfo@company.com'],
+      summary: 'Pay \u202Eeciovni\u202C',
+      payload: { iban: 'DE89\u2066 3704\u2069', terms: 'y'.repeat(300) },
+    });
+    const message = renderMessage(toView(intent), 'notify', REVIEW_URL, T0);
+    for (const shown of [message.subject, message.text, message.html]) {
+      expect(shown).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    }
+    expect(message.text).toContain('Pay \uFFFDeciovni\uFFFD');
+    expect(message.text).toContain(`terms: ${'y'.repeat(199)}…`);
+    expect(message.text).toContain('1 value shortened');
+  });
+});
+
 describe('renderDecidedMessage', () => {
   it('says the outcome, who decided and when, what was asked and what the deadline was', () => {
     const intent = approved(invoice());

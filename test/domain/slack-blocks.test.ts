@@ -268,7 +268,64 @@ describe('renderRejectModal', () => {
 });
 
 describe('escapeMrkdwn', () => {
-  it('escapes exactly the three characters Slack parses', () => {
-    expect(escapeMrkdwn('a & b < c > d *e* _f_')).toBe('a &amp; b &lt; c &gt; d *e* _f_');
+  it('escapes what Slack parses, and shows formatting marks as look-alikes it does not format', () => {
+    expect(escapeMrkdwn('a & b < c > d *e* _f_ ~g~ `h`')).toBe(
+      'a &amp; b &lt; c &gt; d \u2217e\u2217 \u02CDf\u02CD \u223Cg\u223C \u02CBh\u02CB',
+    );
+  });
+
+  it('neutralises bidi embedding, override and isolate controls', () => {
+    const reversed = 'IBAN \u202EDE89 3704\u202C and \u2066x\u2069';
+    expect(escapeMrkdwn(reversed)).toBe('IBAN \uFFFDDE89 3704\uFFFD and \uFFFDx\uFFFD');
+  });
+});
+
+describe('fields a message does not show', () => {
+  const notice = (intent: IntentState) =>
+    renderSlackNotification(toView(intent), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: REVIEW_URL,
+      now: T0,
+    });
+  const manyFields = () =>
+    pendingIntent({
+      reviewers: ['cfo@company.com'],
+      summary: 'Wire *all* funds',
+      payload: {
+        ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, `v${i}`])),
+        destination_account: 'attacker IBAN',
+        note: '~amount 100~ *amount 1,000,000*',
+      },
+    });
+
+  it('says before the buttons how many fields the message leaves out, and in the Approve confirmation', () => {
+    const { blocks } = notice(manyFields());
+    const shown = texts(blocks).join('\n');
+    expect(shown).not.toContain('attacker IBAN');
+    const warning = blocks.findIndex((block) =>
+      JSON.stringify(block).includes('2 more fields not shown'),
+    );
+    expect(warning).toBeGreaterThan(-1);
+    expect(warning).toBeLessThan(blocks.findIndex((block) => block.type === 'actions'));
+    const approve = buttons(blocks).find((button) => button.action_id === SLACK_ACTIONS.approve);
+    expect(approve?.confirm?.text.text).toContain('2 more fields not shown');
+  });
+
+  it('says a value was shortened, and says nothing when all is shown', () => {
+    const long = pendingIntent({
+      reviewers: ['cfo@company.com'],
+      payload: { terms: 'x'.repeat(500) },
+    });
+    const { blocks } = notice(long);
+    expect(texts(blocks).join('\n')).toContain('1 value shortened');
+    const short = notice(pendingIntent());
+    expect(texts(short.blocks).join('\n')).not.toContain('not shown');
+  });
+
+  it('formats nothing an agent wrote: no bold, italics, strike or code from the payload', () => {
+    const { blocks } = notice(manyFields());
+    const shown = texts(blocks).join('\n');
+    expect(shown).toContain('Wire \u2217all\u2217 funds');
+    expect(shown).not.toContain('*all*');
   });
 });

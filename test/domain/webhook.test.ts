@@ -78,7 +78,7 @@ describe('recordCallbackAttempt', () => {
         at: T0.toISOString(),
         actor: 'countersign',
         channel: 'webhook',
-        data: { attempt: 2, ok: false, status: 503, error: 'HTTP 503', will_retry: true },
+        data: { attempt: 2, ok: false, status: '5xx', error: 'HTTP 5xx', will_retry: true },
       },
     ]);
   });
@@ -90,7 +90,7 @@ describe('recordCallbackAttempt', () => {
       willRetry: true,
       at: T0.toISOString(),
     });
-    expect(events[0]?.data).toEqual({ attempt: 1, ok: true, status: 200, will_retry: false });
+    expect(events[0]?.data).toEqual({ attempt: 1, ok: true, status: '2xx', will_retry: false });
   });
 });
 

@@ -5,9 +5,10 @@ import { newDataDir, removeDataDir, type StackProcess, startStack } from './harn
  * Every role against every endpoint on the running service. A missing or unknown (or revoked)
  * key is 401; a known key without the right is 403; an agent never learns that another agent's
  * intent exists (404); a reviewer not asked gets 404 on reads and 403 `not_a_reviewer` on a
- * decision. An agent key scoped to other intent types (`scopedAgent`, `intent.refund.*`) may
- * create only those (403 `forbidden` otherwise) and is otherwise an agent like any other. Cells
- * that succeed use a fresh intent, so one cell never depends on another.
+ * decision, whether the intent is pending or decided (a 409 would show it). An agent key scoped
+ * to other intent types (`scopedAgent`, `intent.refund.*`) may create only those (403 `forbidden`
+ * otherwise) and is otherwise an agent like any other. Cells that succeed use a fresh intent, so
+ * one cell never depends on another.
  */
 type Who =
   | 'none'
@@ -64,6 +65,17 @@ async function freshIntent(): Promise<string> {
   const { status, body } = await call('agent', 'POST', '/v1/intents', intentBody());
   expect(status).toBe(201);
   return String(body.id);
+}
+
+/** A fresh intent that its reviewer approved, with a comment only readers may see. */
+async function decidedIntent(): Promise<string> {
+  const id = await freshIntent();
+  const decided = await call('reviewer', 'POST', `/v1/intents/${id}/decision`, {
+    outcome: 'approve',
+    comment: 'wire it today',
+  });
+  expect(decided.status).toBe(200);
+  return id;
 }
 
 const intentBody = () => ({
@@ -194,6 +206,30 @@ const ROWS: Row[] = [
     },
   },
   {
+    // A decided intent answers by who may read it, never by its state: an outsider is refused
+    // as on a pending one, and only who may read it gets the 409 with the intent.
+    name: 'POST /v1/intents/{id}/decision on a decided intent',
+    request: async () => ({
+      method: 'POST',
+      path: `/v1/intents/${await decidedIntent()}/decision`,
+      body: { outcome: 'approve' },
+    }),
+    expect: {
+      ...unauthenticated,
+      agent: [403, 'forbidden'],
+      otherAgent: [403, 'forbidden'],
+      scopedAgent: [403, 'forbidden'],
+      reviewer: [409, 'already_decided'],
+      otherReviewer: [403, 'not_a_reviewer'],
+      admin: [409, 'already_decided'],
+    },
+  },
+  {
+    name: 'GET /v1/intents/{id} (decided)',
+    request: async () => ({ method: 'GET', path: `/v1/intents/${await decidedIntent()}` }),
+    expect: readable,
+  },
+  {
     name: 'POST /v1/intents/{id}/cancel',
     request: onIntent('POST', '/cancel', { reason: 'no longer needed' }),
     expect: {
@@ -277,6 +313,28 @@ describe('authorization matrix', () => {
     expect(await idsFor('otherAgent')).not.toContain(id);
     expect(await idsFor('scopedAgent')).not.toContain(id);
     expect(await idsFor('otherReviewer')).not.toContain(id);
+  });
+
+  it('a decided intent reaches a decision error only for those who may read it', async () => {
+    const id = await decidedIntent();
+    for (const who of WHO) {
+      const read = await call(who, 'GET', `/v1/intents/${id}`);
+      const decision = await call(who, 'POST', `/v1/intents/${id}/decision`, {
+        outcome: 'reject',
+        comment: 'no',
+      });
+      const error = decision.body.error as Record<string, unknown>;
+      const shown = JSON.stringify(decision.body);
+      if (decision.status === 409) {
+        expect(read.status, who).toBe(200);
+        expect((error.intent as { id: string }).id, who).toBe(id);
+      }
+      if (read.status !== 200) {
+        expect(error.intent, who).toBeUndefined();
+        expect(shown, who).not.toContain('wire it today');
+        expect(shown, who).not.toContain('cfo@company.com');
+      }
+    }
   });
 
   it('a refused decision or cancel changes nothing', async () => {

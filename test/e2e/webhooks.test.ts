@@ -120,7 +120,7 @@ describe('signed callbacks', () => {
     expect(sent).toMatchObject({
       actor: 'countersign',
       channel: 'webhook',
-      data: { attempt: 1, ok: true, status: 200 },
+      data: { attempt: 1, ok: true, status: '2xx' },
     });
     const webhooks = await outboxWebhooks(id);
     expect(webhooks).toHaveLength(1);
@@ -167,9 +167,9 @@ describe('signed callbacks', () => {
       'three callback_sent events',
     );
     expect(attempts.map((event) => event.data)).toEqual([
-      { attempt: 1, ok: false, status: 503, error: 'HTTP 503', will_retry: true },
-      { attempt: 2, ok: false, status: 500, error: 'HTTP 500', will_retry: true },
-      { attempt: 3, ok: true, status: 200, will_retry: false },
+      { attempt: 1, ok: false, status: '5xx', error: 'HTTP 5xx', will_retry: true },
+      { attempt: 2, ok: false, status: '5xx', error: 'HTTP 5xx', will_retry: true },
+      { attempt: 3, ok: true, status: '2xx', will_retry: false },
     ]);
     const webhooks = await outboxWebhooks(id);
     expect(webhooks.map((item) => item.webhook?.status)).toEqual([503, 500, 200]);

@@ -12,6 +12,7 @@ import { type AuditEvent, sealEvents } from '../../lambdas/domain/audit';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { CALLBACK_RETRY, verifyWebhookSignature } from '../../lambdas/domain/webhook';
 import { pendingIntent } from '../domain/fixtures';
+import { until } from '../sdk/scripted-server';
 
 /** A receiver on loopback that answers with the statuses it is given, in order, and records requests. */
 let server: Server;
@@ -124,7 +125,7 @@ describe('deliverCallback', () => {
     });
     expect(body).not.toHaveProperty('task_token');
     expect(callbackEvents(intents)).toEqual([
-      { attempt: 1, ok: true, status: 200, will_retry: false },
+      { attempt: 1, ok: true, status: '2xx', will_retry: false },
     ]);
     // The decision is untouched; only the trail grew.
     expect(intents.intent.status).toBe('approved');
@@ -148,9 +149,9 @@ describe('deliverCallback', () => {
       attempt: 3,
     });
     expect(callbackEvents(intents)).toEqual([
-      { attempt: 1, ok: false, status: 503, error: 'HTTP 503', will_retry: true },
-      { attempt: 2, ok: false, status: 429, error: 'HTTP 429', will_retry: true },
-      { attempt: 3, ok: true, status: 200, will_retry: false },
+      { attempt: 1, ok: false, status: '5xx', error: 'HTTP 5xx', will_retry: true },
+      { attempt: 2, ok: false, status: '4xx', error: 'HTTP 4xx', will_retry: true },
+      { attempt: 3, ok: true, status: '2xx', will_retry: false },
     ]);
     // A task retried after the delivery (a crash before it returned) sends nothing more.
     expect(await deliverCallback(deps, { intent_id: id, retry_count: 3 })).toMatchObject({
@@ -190,8 +191,10 @@ describe('deliverCallback', () => {
     expect(callbackEvents(closed.intents)[0]).toMatchObject({
       ok: false,
       status: null,
-      error: expect.stringContaining('ECONNREFUSED'),
+      error: 'network error: ECONNREFUSED',
     });
+    // The trail names no address the receiver's host led to.
+    expect(JSON.stringify(callbackEvents(closed.intents))).not.toContain('127.0.0.1');
   });
 
   it('outside local mode refuses a loopback receiver without sending, and does not retry', async () => {
@@ -205,6 +208,22 @@ describe('deliverCallback', () => {
       error: expect.stringMatching(/^refused: /),
       will_retry: false,
     });
+    expect(JSON.stringify(callbackEvents(intents))).not.toContain('127.0.0.1');
+  });
+
+  it('records what a host name resolved to nowhere in the trail', async () => {
+    const { intents, deps } = setup('https://wiki.internal.example/hook');
+    deps.sender = new HttpCallbackSender({
+      allowLoopback: false,
+      resolve: (_host, callback) => callback(null, [{ address: '10.20.30.40', family: 4 }]),
+    });
+    expect(
+      await deliverCallback(deps, { intent_id: intents.intent.id, retry_count: 0 }),
+    ).toMatchObject({ outcome: 'gave_up' });
+    const trail = JSON.stringify(callbackEvents(intents));
+    expect(trail).toContain('refused');
+    expect(trail).not.toContain('10.20.30.40');
+    expect(trail).not.toContain('wiki.internal.example');
   });
 
   it('sends nothing for an intent without a callback_url or still pending', async () => {
@@ -259,6 +278,31 @@ describe('HttpCallbackSender (SSRF after DNS resolution)', () => {
       kind: 'response',
       status: 200,
     });
+  });
+
+  it('takes the status and hangs up: a body that never ends holds nothing', async () => {
+    let closed = false;
+    const trickle = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const drip = setInterval(() => res.write('x'.repeat(64 * 1024)), 5);
+      res.on('close', () => {
+        clearInterval(drip);
+        closed = true;
+      });
+    });
+    await new Promise<void>((resolve) => trickle.listen(0, '127.0.0.1', resolve));
+    const port = (trickle.address() as AddressInfo).port;
+    const sender = new HttpCallbackSender({ allowLoopback: true, timeoutMs: 60_000 });
+    try {
+      expect(await sender.post(request(`http://127.0.0.1:${port}/endless`))).toEqual({
+        kind: 'response',
+        status: 200,
+      });
+      await until(() => closed, 2000);
+    } finally {
+      trickle.closeAllConnections();
+      trickle.close();
+    }
   });
 
   it('counts no answer in time as a network error', async () => {

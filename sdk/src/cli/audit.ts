@@ -148,7 +148,8 @@ export const auditExport: Command = {
     '',
     'jsonl: one event per line, the event as the API returns it plus "intent_id".',
     `csv (RFC 4180, CRLF, quoted where needed): ${CSV_COLUMNS.join(',')};`,
-    '"data" holds the RFC 8785 canonical JSON of the event data.',
+    '"data" holds the RFC 8785 canonical JSON of the event data. A field that begins with',
+    "= + - @, a tab, a CR or a NUL gets a ' before it, so that no spreadsheet runs it.",
     '',
     'Without --output the export goes to standard output; a summary goes to standard error.',
   ].join('\n'),
@@ -240,12 +241,18 @@ function csvRow(intentId: string, event: AuditEvent): string[] {
   ];
 }
 
-/** One RFC 4180 record: fields with a comma, quote, CR or LF are quoted, quotes doubled. */
+/**
+ * One RFC 4180 record: fields with a comma, quote, CR or LF are quoted, quotes doubled. A field
+ * that a spreadsheet would take for a formula (it begins with `=`, `+`, `-`, `@`, a tab, a CR or a NUL:
+ * an actor or a comment is anyone's text) is written with a `'` before it and quoted, as OWASP
+ * advises against CSV injection.
+ */
 export function csvLine(fields: string[]): string {
   return `${fields.map(csvField).join(',')}\r\n`;
 }
 
 function csvField(value: string): string {
+  if (/^[=+\-@\t\r\0]/.test(value)) return `"'${value.replaceAll('"', '""')}"`;
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
