@@ -182,6 +182,7 @@ export class Countersign extends Construct {
       intentsWrite: makeFunction('intentsWrite'),
       intentsRead: makeFunction('intentsRead'),
       intentsDecide: makeFunction('intentsDecide'),
+      mcp: makeFunction('mcp'),
       admin: makeFunction('admin'),
       review: makeFunction('review'),
       planStage: makeFunction('planStage'),
@@ -207,6 +208,7 @@ export class Countersign extends Construct {
     functions.intentsRead.addEnvironment('WAIT_POLL_MS', '250');
     for (const fn of [
       functions.intentsWrite,
+      functions.mcp,
       functions.intentsDecide,
       functions.admin,
       functions.review,
@@ -222,19 +224,19 @@ export class Countersign extends Construct {
     // An invalid default policy fails the synth, not every request after the deploy.
     parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
     const policiesJson = JSON.stringify(props.defaultPolicies ?? {});
-    functions.intentsWrite.addEnvironment('DEFAULT_POLICIES', policiesJson);
-    functions.intentsWrite.addEnvironment(
-      'NOTIFICATION_CHANNELS',
-      props.slackBotToken ? 'email,slack' : 'email',
-    );
-    functions.intentsWrite.addEnvironment(
-      'STATE_MACHINE_ARN',
-      workflow.stateMachine.stateMachineArn,
-    );
-    workflow.grantStart(functions.intentsWrite);
+    // The MCP function creates, reads, waits on, decides and cancels intents like the three
+    // intents functions together, through the same core use cases.
+    functions.mcp.addEnvironment('WAIT_POLL_MS', '250');
+    for (const fn of [functions.intentsWrite, functions.mcp]) {
+      fn.addEnvironment('DEFAULT_POLICIES', policiesJson);
+      fn.addEnvironment('NOTIFICATION_CHANNELS', props.slackBotToken ? 'email,slack' : 'email');
+      fn.addEnvironment('STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
+      workflow.grantStart(fn);
+    }
     // The stage task answers tokens too: a stage that begins after a decision closes itself.
     for (const fn of [
       functions.intentsDecide,
+      functions.mcp,
       functions.review,
       functions.stageTask,
       functions.slackInteractions,
@@ -263,7 +265,7 @@ export class Countersign extends Construct {
 
     if (props.allowedReviewerDomains) {
       const domains = props.allowedReviewerDomains.map((domain) => domain.trim().toLowerCase());
-      for (const fn of [functions.intentsWrite, functions.admin]) {
+      for (const fn of [functions.intentsWrite, functions.mcp, functions.admin]) {
         fn.addEnvironment('ALLOWED_REVIEWER_DOMAINS', domains.join(','));
       }
     }
@@ -275,6 +277,7 @@ export class Countersign extends Construct {
         functions.intentsWrite,
         functions.intentsRead,
         functions.intentsDecide,
+        functions.mcp,
         functions.admin,
       ]) {
         fn.addEnvironment('BOOTSTRAP_ADMIN_KEY_ARN', this.bootstrapAdminKeySecret.secretArn);
