@@ -177,7 +177,9 @@ describe.each([
   });
 
   it('bad arguments, unknown intents and the wrong role are MCP or tool errors', async () => {
-    const outcome = (promise: Promise<unknown>) =>
+    const outcome = (
+      promise: Promise<unknown>,
+    ): Promise<{ error?: Error; result?: CallToolResult }> =>
       promise.then(
         (result) => ({ result: result as CallToolResult }),
         (error: Error) => ({ error }),
