@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -210,4 +211,67 @@ describe('countersign mcp-gateway at start-up', () => {
     expect(code).toBe(EXIT.UNAVAILABLE);
     expect(stderr).toMatch(/upstream MCP server .* is unreachable/);
   });
+});
+
+describe('countersign mcp-gateway over stdio', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'countersign-gateway-pipe-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('answers what a client wrote before closing stdin, then exits', async () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const file = path.join(dir, 'gateway.json');
+    writeFileSync(
+      file,
+      config({
+        upstream: {
+          command: process.execPath,
+          args: ['--import', 'tsx', 'test/fixtures/mcp-upstream.ts'],
+          cwd: root,
+        },
+      }),
+    );
+    const messages = [
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 't', version: '1' },
+        },
+      },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'lookup', arguments: { query: 'q' } },
+      },
+    ];
+    const stdout = await new Promise<string>((resolve, reject) => {
+      const child = execFile(
+        process.execPath,
+        ['--import', 'tsx', 'sdk/src/cli/main.ts', 'mcp-gateway', '--config', file],
+        {
+          cwd: root,
+          timeout: 60_000,
+          env: {
+            PATH: process.env.PATH ?? '',
+            COUNTERSIGN_URL: 'http://127.0.0.1:9',
+            COUNTERSIGN_API_KEY: 'csk_x',
+          },
+        },
+        (error, out) => (error ? reject(error) : resolve(out)),
+      );
+      child.stdin?.end(messages.map((message) => `${JSON.stringify(message)}\n`).join(''));
+    });
+    const answers = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: number; result: unknown });
+    expect(answers.find((answer) => answer.id === 2)?.result).toEqual({
+      content: [{ type: 'text', text: 'found q' }],
+    });
+  }, 90_000);
 });

@@ -35,24 +35,47 @@ export function proxyServer(
     { name: options.name, version: SDK_VERSION },
     { capabilities: { tools: {} }, ...(instructions ? { instructions } : {}) },
   );
+  const inFlight = new Set<Promise<unknown>>();
+  const tracked = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    const forget = () => inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  };
+  answeredAll.set(server, async () => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    // The SDK sends an answer in a reaction to the handler's promise: let it run first.
+    await new Promise((resolve) => setImmediate(resolve));
+  });
   server.setRequestHandler(ListToolsRequestSchema, (request) =>
-    upstream.listTools(request.params?.cursor),
+    tracked(upstream.listTools(request.params?.cursor)),
   );
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const forward = (call: ToolCall) => upstream.callTool(call, extra.signal);
-    return options.intercept
-      ? options.intercept(request.params, extra.signal, forward)
-      : forward(request.params);
+    return tracked(
+      options.intercept
+        ? options.intercept(request.params, extra.signal, forward)
+        : forward(request.params),
+    );
   });
   return server;
 }
 
-/** Serves on this process's stdin and stdout until the client closes them. */
+/** Resolves once every request a proxy server took has been answered. */
+const answeredAll = new WeakMap<Server, () => Promise<void>>();
+
+/**
+ * Serves on this process's stdin and stdout until the client closes them. A client may write
+ * its requests and close stdin at once (a pipe): the answers still go out before the server
+ * closes.
+ */
 export async function serveStdio(server: Server): Promise<void> {
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     server.onclose = resolve;
-    process.stdin.once('end', () => resolve());
+    process.stdin.once('end', () => {
+      void (answeredAll.get(server)?.() ?? Promise.resolve()).then(resolve);
+    });
   });
   await server.connect(transport);
   await closed;
