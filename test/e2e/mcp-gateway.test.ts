@@ -40,6 +40,7 @@ const reviewer = () => reviewerFor(REVIEWER);
 interface LogEntry {
   pid: number;
   started?: boolean;
+  environment?: string[];
   tool?: string;
   arguments?: Record<string, unknown>;
 }
@@ -144,6 +145,13 @@ describe('countersign mcp-gateway', () => {
     expect(send?.inputSchema.required).toEqual(['to', 'subject']);
   });
 
+  it('launches the upstream without the Countersign key, with the env of its config', () => {
+    const started = upstreamLog().find((entry) => entry.started);
+    expect(started?.environment).toContain('FIXTURE_LOG');
+    expect(started?.environment).toContain('PATH');
+    expect(started?.environment?.filter((name) => name.startsWith('COUNTERSIGN_'))).toEqual([]);
+  });
+
   it('passes a call no rule matches straight through', async () => {
     const result = await call('lookup', { query: 'llama' });
     expect(text(result)).toBe('found llama');
@@ -191,6 +199,34 @@ describe('countersign mcp-gateway', () => {
     expect((await admin.getIntent(id)).status).toBe('cancelled');
     expect(
       callsOf('send_email').filter((entry) => entry.arguments?.subject === 'Too slow'),
+    ).toEqual([]);
+  });
+
+  it('withdraws the intent when the MCP client cancels a held call', async () => {
+    const controller = new AbortController();
+    const pending = gateway.callTool(
+      { name: 'send_email', arguments: { to: 'c@company.com', subject: 'Never mind' } },
+      undefined,
+      { signal: controller.signal, timeout: 120_000 },
+    );
+    const intent = await heldIntent('Never mind');
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    const admin = new CountersignClient({
+      baseUrl: stack.url,
+      apiKey: stack.settings.api_keys.admin,
+    });
+    const cancelled = await until(
+      async () => {
+        const now = await admin.getIntent(intent.id);
+        return now.status === 'cancelled' ? now : undefined;
+      },
+      20_000,
+      'the intent to be withdrawn',
+    );
+    expect(cancelled.decision?.comment).toMatch(/cancelled the call/);
+    expect(
+      callsOf('send_email').filter((entry) => entry.arguments?.subject === 'Never mind'),
     ).toEqual([]);
   });
 

@@ -6,7 +6,10 @@
  * that may have reached the upstream is not sent twice.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  getDefaultEnvironment,
+  StdioClientTransport,
+} from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -123,7 +126,10 @@ export class Upstream {
     return new StdioClientTransport({
       command: target.command,
       args: target.args ?? [],
-      env: { ...inheritedEnvironment(), ...(target.env ?? {}) },
+      // What MCP clients give the servers they launch (PATH, HOME, USER, SHELL, TERM, LOGNAME)
+      // plus the config's own: never this process's COUNTERSIGN_API_KEY, with which the
+      // upstream could ask and withdraw approvals in the gateway's name.
+      env: { ...getDefaultEnvironment(), ...(target.env ?? {}) },
       ...(target.cwd ? { cwd: target.cwd } : {}),
       stderr: 'inherit',
     });
@@ -142,13 +148,4 @@ export class Upstream {
       );
     }
   }
-}
-
-/** The upstream command sees this process's environment (PATH, HOME, its own settings). */
-function inheritedEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined,
-    ),
-  );
 }
