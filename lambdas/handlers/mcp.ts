@@ -1,7 +1,6 @@
 import { authenticate } from '../core/auth';
 import { intentServiceDeps, keyRepository } from '../shared/deps';
-import { header, routeHandler } from '../shared/http';
-import { logger } from '../shared/logger';
+import { header, requestLogger, routeHandler } from '../shared/http';
 import { approvalMcpServer, serveMcp } from '../shared/mcp';
 
 /**
@@ -10,7 +9,7 @@ import { approvalMcpServer, serveMcp } from '../shared/mcp';
  */
 const serve = async (event: Parameters<typeof serveMcp>[0]) => {
   const principal = await authenticate(header(event, 'authorization'), keyRepository());
-  return serveMcp(event, approvalMcpServer(intentServiceDeps(), principal, logger));
+  return serveMcp(event, approvalMcpServer(intentServiceDeps(), principal, requestLogger(event)));
 };
 
 export const handler = routeHandler({

@@ -15,7 +15,7 @@ import { describeError, type Logger } from './logger';
  * The MCP server of `/mcp`: Streamable HTTP, stateless (no session id; every POST carries one
  * JSON-RPC message and gets its JSON answer), built per request for the caller's principal with
  * the official MCP SDK. Only the tools the key's role may call are listed; a call of another is
- * the SDK's "tool not found" (JSON-RPC invalid params). A tool's failure is a tool result with
+ * the SDK's "Tool <name> not found" error. A tool's failure is a tool result with
  * `isError`, whose text names the contract's error code, so a model reads why; nothing a client
  * sends makes this a 5xx.
  */
