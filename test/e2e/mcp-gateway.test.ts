@@ -275,6 +275,7 @@ describe('countersign mcp-gateway', () => {
 
 describe('countersign mcp-gateway --port', () => {
   let child: ChildProcess | undefined;
+  let httpUrl: string;
   afterAll(() => {
     if (child?.exitCode === null) child.kill('SIGTERM');
   });
@@ -294,6 +295,7 @@ describe('countersign mcp-gateway --port', () => {
       60_000,
       'the gateway to listen',
     );
+    httpUrl = url;
     const client = new Client({ name: 'e2e-gateway-http', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     expect(text(await call('lookup', { query: 'over http' }, client))).toBe('found over http');
@@ -302,5 +304,42 @@ describe('countersign mcp-gateway --port', () => {
     await (await reviewer()).reject(intent.id, 'no');
     expect(text(await pending)).toMatch(/REJECTED.*"no"/);
     await client.close();
+  }, 120_000);
+
+  it('connects to an upstream by URL (here, the gateway above), with rules on arguments', async () => {
+    const chained = path.join(dataDir, 'chained.json');
+    writeFileSync(
+      chained,
+      JSON.stringify({
+        upstream: { url: httpUrl },
+        rules: [
+          {
+            tools: ['look*'],
+            when: [{ pointer: '/query', op: 'eq', value: 'held' }],
+            reviewers: [REVIEWER],
+          },
+        ],
+      }),
+    );
+    const client = new Client({ name: 'e2e-gateway-chained', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: ['--import', 'tsx', 'sdk/src/cli/main.ts', 'mcp-gateway', '--config', chained],
+        cwd: ROOT,
+        env: gatewayEnv(),
+        stderr: 'pipe',
+      }),
+    );
+    try {
+      expect(text(await call('lookup', { query: 'free' }, client))).toBe('found free');
+      const pending = call('lookup', { query: 'held' }, client);
+      const intent = await heldIntent('Call lookup: query="held"');
+      expect(callsOf('lookup').filter((entry) => entry.arguments?.query === 'held')).toEqual([]);
+      await (await reviewer()).approve(intent.id);
+      expect(text(await pending)).toBe('found held');
+    } finally {
+      await client.close();
+    }
   }, 120_000);
 });
