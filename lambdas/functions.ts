@@ -55,6 +55,19 @@ export const FUNCTIONS = {
     ],
     timeoutSeconds: 15,
   },
+  mcp: {
+    id: 'mcp',
+    entry: 'lambdas/handlers/mcp.ts',
+    description:
+      'The MCP server (Streamable HTTP, stateless): approval tools for agents and reviewers',
+    routes: [
+      { method: 'POST', path: '/mcp' },
+      { method: 'GET', path: '/mcp' },
+      { method: 'DELETE', path: '/mcp' },
+    ],
+    // A tool call waits at most 20 s for a decision (wait_seconds), within API Gateway's 29 s.
+    timeoutSeconds: 29,
+  },
   admin: {
     id: 'admin',
     entry: 'lambdas/handlers/admin.ts',

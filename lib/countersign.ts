@@ -182,6 +182,7 @@ export class Countersign extends Construct {
       intentsWrite: makeFunction('intentsWrite'),
       intentsRead: makeFunction('intentsRead'),
       intentsDecide: makeFunction('intentsDecide'),
+      mcp: makeFunction('mcp'),
       admin: makeFunction('admin'),
       review: makeFunction('review'),
       planStage: makeFunction('planStage'),
@@ -207,6 +208,7 @@ export class Countersign extends Construct {
     functions.intentsRead.addEnvironment('WAIT_POLL_MS', '250');
     for (const fn of [
       functions.intentsWrite,
+      functions.mcp,
       functions.intentsDecide,
       functions.admin,
       functions.review,
@@ -221,22 +223,21 @@ export class Countersign extends Construct {
     // An invalid default policy fails the synth, not every request after the deploy.
     parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
     const policiesJson = JSON.stringify(props.defaultPolicies ?? {});
-    // Creates resolve them; the admin API lists them beside the policies stored in the table.
-    for (const fn of [functions.intentsWrite, functions.admin]) {
+    // Creates resolve policies; the admin API lists them beside the policies stored in the
+    // table. The MCP function creates, reads, waits on, decides and cancels intents like the three
+    // intents functions together, through the same core use cases.
+    functions.admin.addEnvironment('DEFAULT_POLICIES', policiesJson);
+    functions.mcp.addEnvironment('WAIT_POLL_MS', '250');
+    for (const fn of [functions.intentsWrite, functions.mcp]) {
       fn.addEnvironment('DEFAULT_POLICIES', policiesJson);
+      fn.addEnvironment('NOTIFICATION_CHANNELS', props.slackBotToken ? 'email,slack' : 'email');
+      fn.addEnvironment('STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
+      workflow.grantStart(fn);
     }
-    functions.intentsWrite.addEnvironment(
-      'NOTIFICATION_CHANNELS',
-      props.slackBotToken ? 'email,slack' : 'email',
-    );
-    functions.intentsWrite.addEnvironment(
-      'STATE_MACHINE_ARN',
-      workflow.stateMachine.stateMachineArn,
-    );
-    workflow.grantStart(functions.intentsWrite);
     // The stage task answers tokens too: a stage that begins after a decision closes itself.
     for (const fn of [
       functions.intentsDecide,
+      functions.mcp,
       functions.review,
       functions.stageTask,
       functions.slackInteractions,
@@ -265,7 +266,7 @@ export class Countersign extends Construct {
 
     if (props.allowedReviewerDomains) {
       const domains = props.allowedReviewerDomains.map((domain) => domain.trim().toLowerCase());
-      for (const fn of [functions.intentsWrite, functions.admin]) {
+      for (const fn of [functions.intentsWrite, functions.mcp, functions.admin]) {
         fn.addEnvironment('ALLOWED_REVIEWER_DOMAINS', domains.join(','));
       }
     }
@@ -277,6 +278,7 @@ export class Countersign extends Construct {
         functions.intentsWrite,
         functions.intentsRead,
         functions.intentsDecide,
+        functions.mcp,
         functions.admin,
       ]) {
         fn.addEnvironment('BOOTSTRAP_ADMIN_KEY_ARN', this.bootstrapAdminKeySecret.secretArn);
@@ -387,16 +389,20 @@ export class Countersign extends Construct {
    */
   private scopeTableWrites(functions: Record<FunctionKey, CountersignFunction>, table: ITableV2) {
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
+    // USAGE# holds the agent keys' hourly quota counters; POLICY# the operator policies.
     const owners: [CountersignFunction[], string[]][] = [
-      [[functions.admin], ['APIKEY#*', 'TEAM#*']],
-      [[functions.intentsWrite], ['INTENT#*', 'IDEMPOTENCY#*']],
+      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*']],
+      [
+        [functions.intentsWrite, functions.mcp],
+        ['INTENT#*', 'IDEMPOTENCY#*', 'USAGE#*'],
+      ],
+      [[functions.stageTask], ['INTENT#*', 'USAGE#*']],
       [
         [
           functions.intentsDecide,
           functions.review,
           functions.slackInteractions,
           functions.planStage,
-          functions.stageTask,
           functions.notifyDecided,
           functions.reconciler,
           functions.deliverCallback,

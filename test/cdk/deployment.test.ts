@@ -145,7 +145,7 @@ describe('Countersign deployment (all options)', () => {
   });
 
   it('gives the bootstrap admin key to the functions that authenticate API keys, and no others', () => {
-    const authenticating = ['admin', 'intents-decide', 'intents-read', 'intents-write'];
+    const authenticating = ['admin', 'intents-decide', 'intents-read', 'intents-write', 'mcp'];
     const readers = [...functions].filter(([, { statements }]) =>
       JSON.stringify(statements).includes('BootstrapAdminKey'),
     );

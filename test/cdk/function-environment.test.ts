@@ -155,6 +155,32 @@ const INVOCATIONS: Record<FunctionKey, Invocation> = {
     }),
     accepts: (result) => (result as APIGatewayProxyResult).statusCode === 404,
   },
+  mcp: {
+    event: apiEvent({
+      method: 'POST',
+      resource: '/mcp',
+      role: 'admin',
+      headers: { Accept: 'application/json, text/event-stream' },
+      body: {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: {
+          name: 'request_approval',
+          arguments: {
+            summary: 'Test',
+            reviewers: ['cfo@company.com'],
+            payload: {},
+            wait_seconds: 0,
+          },
+        },
+      },
+    }),
+    accepts: (result) => {
+      const { statusCode, body } = result as APIGatewayProxyResult;
+      return statusCode === 200 && JSON.parse(body).result?.structuredContent?.status === 'pending';
+    },
+  },
   admin: {
     event: apiEvent({ method: 'GET', resource: '/v1/keys', role: 'admin' }),
     accepts: (result) => (result as APIGatewayProxyResult).statusCode === 200,

@@ -109,13 +109,14 @@ describe('CountersignStack', () => {
     template.hasOutput('WebhookSigningSecretArn', {});
   });
 
-  it('scopes SendTaskSuccess to this state machine, for the decision and stage functions only', () => {
+  it('scopes SendTaskSuccess to this state machine, for the decision, MCP and stage functions only', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const holders = Object.entries(policies).filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('states:SendTaskSuccess'),
     );
     expect(holders.map(([id]) => id.replace(/roleDefaultPolicy.*/, '')).sort()).toEqual([
       'Countersignintentsdecide',
+      'Countersignmcp',
       'Countersignreview',
       'Countersignslackinteractions',
       'Countersignstagetask',
@@ -140,6 +141,37 @@ describe('CountersignStack', () => {
       StatusCode: '404',
       ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"not_found"') },
     });
+  });
+
+  it('serves /mcp (POST, GET, DELETE) from the MCP function, which may start executions', () => {
+    const resources = template.findResources('AWS::ApiGateway::Resource', {
+      Properties: { PathPart: 'mcp' },
+    });
+    const [mcpResource] = Object.keys(resources);
+    expect(mcpResource).toBeDefined();
+    const mcpFunction = Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Metadata?.['countersign:function'] === 'mcp',
+    );
+    expect(mcpFunction?.[1].Properties.Timeout).toBe(29);
+    for (const method of ['POST', 'GET', 'DELETE']) {
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: method,
+        ResourceId: { Ref: mcpResource },
+        Integration: Match.objectLike({
+          Type: 'AWS_PROXY',
+          Uri: Match.objectLike({
+            'Fn::Join': Match.arrayWith([
+              Match.arrayWith([{ 'Fn::GetAtt': [mcpFunction?.[0], 'Arn'] }]),
+            ]),
+          }),
+        }),
+      });
+    }
+    const starters = Object.entries(template.findResources('AWS::IAM::Policy')).filter(
+      ([, policy]) =>
+        JSON.stringify(policy.Properties.PolicyDocument).includes('states:StartExecution'),
+    );
+    expect(starters.map(([id]) => id)).toContainEqual(expect.stringMatching(/^Countersignmcp/));
   });
 
   it('the local stack runs exactly this definition', () => {

@@ -25,6 +25,8 @@ const ITEMS = {
   team: 'TEAM#finance',
   intent: 'INTENT#int_01',
   idempotency: 'IDEMPOTENCY#ab12',
+  policy: 'POLICY#intent.payment.*',
+  usage: 'USAGE#key_01',
 } as const;
 type ItemType = keyof typeof ITEMS;
 
@@ -103,14 +105,15 @@ describe('table writes by item type', () => {
     );
     expect(byFunction).toEqual({
       health: [],
-      'intents-write': ['intent', 'idempotency'],
+      'intents-write': ['intent', 'idempotency', 'usage'],
       'intents-read': [],
       'intents-decide': ['intent'],
-      admin: ['API key', 'team'],
+      admin: ['API key', 'team', 'policy'],
+      mcp: ['intent', 'idempotency', 'usage'],
       review: ['intent'],
       'slack-interactions': ['intent'],
       'plan-stage': ['intent'],
-      'stage-task': ['intent'],
+      'stage-task': ['intent', 'usage'],
       'notify-decided': ['intent'],
       'deliver-callback': ['intent'],
       reconciler: ['intent'],

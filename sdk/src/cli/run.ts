@@ -19,6 +19,7 @@ import {
 import { clean, describeDecision } from './format.js';
 import { approve, pending, reject, show, watch } from './intents.js';
 import { keysCreate, keysList, keysRevoke } from './keys.js';
+import { mcp, mcpGateway } from './mcp.js';
 import {
   policiesDelete,
   policiesDryRun,
@@ -46,6 +47,8 @@ export const COMMANDS: readonly Command[] = [
   policiesDryRun,
   auditVerify,
   auditExport,
+  mcp,
+  mcpGateway,
 ];
 
 const GROUPS: Record<string, string> = {
