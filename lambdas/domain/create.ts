@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { payloadSha256 } from '../../sdk/src/audit';
 import { type AuditEventDraft, GENESIS_HASH } from './audit';
 import { DomainError } from './errors';
 import type { IntentState, NotificationChannel } from './intent';
@@ -118,6 +119,10 @@ export function newIntent(
       policy,
       deadline_at: deadline,
       payload_bytes: payloadBytes,
+      // What was asked, so that the chain covers it (the payload itself lives outside the trail).
+      payload_sha256: payloadSha256(input.payload),
+      callback_url: callbackUrl,
+      from_agent: context.from_agent,
     },
   };
   return { intent, event };

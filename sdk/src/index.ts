@@ -18,11 +18,14 @@ export {
   canonicalize,
   GENESIS_HASH,
   hashAuditEvent,
+  type IntentForTrail,
+  payloadSha256,
   type TrailBroken,
   type TrailHead,
   type TrailIntact,
   type TrailProblem,
   type TrailVerification,
+  verifyIntentTrail,
   verifyTrail,
 } from './audit.js';
 export {

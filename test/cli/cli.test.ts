@@ -488,7 +488,9 @@ describe('audit', () => {
       ok: true,
       event_count: intent.event_count,
       last_event_hash: intent.last_event_hash,
+      payload_covered: true,
     });
+    expect(human.stdout).toMatch(/The created event records this payload \(payload_sha256\)/);
   });
 
   it('the library flags every tampering of a real trail: edit, removal, truncation, reorder', async () => {

@@ -1,6 +1,6 @@
 /** `audit verify <id>` and `audit export --since ... --format jsonl|csv`. */
 import { open } from 'node:fs/promises';
-import { canonicalize, type TrailVerification, verifyTrail } from '../audit.js';
+import { canonicalize, type TrailVerification, verifyIntentTrail } from '../audit.js';
 import type { CountersignClient } from '../client.js';
 import type { AuditEvent, Intent } from '../types.js';
 import {
@@ -55,13 +55,17 @@ export const auditVerify: Command = {
     "Fetches the intent's audit trail and the intent, and checks the chain the contract defines:",
     'each event follows the previous one (seq), chains onto its prev_hash (64 zeros for the',
     'first), and hashes to its hash (SHA-256 of prev_hash + the RFC 8785 canonical event); and',
-    'the trail ends where the intent says (event_count, last_event_hash), so a cut-off tail shows.',
+    'the trail ends where the intent says (event_count, last_event_hash), so a cut-off tail shows;',
+    'and the created event records what the intent holds: the SHA-256 of its RFC 8785 canonical',
+    'payload (payload_sha256), its callback_url, from_agent, to_agent and intent_type, so a payload',
+    'or callback URL changed after the fact shows. Intents created before the trail recorded',
+    'payload_sha256 verify without that check, and the output says so.',
     'Prints OK, or exactly where and how the trail breaks. Exit 0 when intact, 4 when broken.',
   ].join('\n'),
   options: {},
   optionHelp: [],
   jsonHelp:
-    '{"intent_id", "ok": true, "event_count", "last_event_hash"} or {"intent_id", "ok": false, "problem", "index", "seq", "intact_count", "message"}',
+    '{"intent_id", "ok": true, "event_count", "last_event_hash", "payload_covered"} or {"intent_id", "ok": false, "problem", "index", "seq", "intact_count", "message"}',
   positionals: { min: 1, max: 1 },
   examples: [
     'countersign audit verify int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z',
@@ -71,10 +75,7 @@ export const auditVerify: Command = {
     const id = firstPositional(args);
     const { client } = await connect(ctx);
     const { intent, events } = await snapshot(client, id, ctx.io.signal);
-    const result = verifyTrail(events, {
-      eventCount: intent.event_count,
-      lastEventHash: intent.last_event_hash,
-    });
+    const result = verifyIntentTrail(intent, events);
     report(ctx, intent.id, result);
     return result.ok ? EXIT.OK : EXIT.VERIFY_FAILED;
   },
@@ -90,6 +91,7 @@ function report(ctx: Context, id: string, result: TrailVerification): void {
             ok: true,
             event_count: result.eventCount,
             last_event_hash: result.lastEventHash,
+            payload_covered: result.payloadCovered ?? false,
           }
         : {
             intent_id: id,
@@ -108,6 +110,12 @@ function report(ctx: Context, id: string, result: TrailVerification): void {
       ctx,
       `OK  ${clean(id)}: the audit trail is intact. ${result.eventCount} events chain from the genesis hash to ${result.lastEventHash}, as the intent records.`,
     );
+    println(
+      ctx,
+      result.payloadCovered
+        ? '  The created event records this payload (payload_sha256), callback_url and from_agent.'
+        : '  This intent was created before the trail recorded payload_sha256: its payload and callback_url are not covered by the chain.',
+    );
     return;
   }
   println(ctx, `BROKEN  ${clean(id)}: ${clean(result.message)}`);
@@ -116,7 +124,9 @@ function report(ctx: Context, id: string, result: TrailVerification): void {
   const where =
     result.index === null
       ? 'the trail does not end where the intent says it does'
-      : `the chain breaks at position ${result.index + 1} (${result.problem})`;
+      : result.problem === 'intent_mismatch'
+        ? 'the intent no longer holds what its created event records'
+        : `the chain breaks at position ${result.index + 1} (${result.problem})`;
   println(ctx, `  ${intact}; ${where}.`);
 }
 
