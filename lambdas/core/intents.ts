@@ -17,7 +17,7 @@ import type { PolicyInput } from '../domain/policy';
 import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-domains';
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
-import type { Clock, IntentRepository, Workflow } from './ports';
+import type { Clock, IntentRepository, Signer, Workflow } from './ports';
 import { transitionIntent } from './transitions';
 
 export interface IntentServiceDeps {
@@ -31,6 +31,8 @@ export interface IntentServiceDeps {
   waitPollMs: number;
   /** Email domains reviewers must belong to; absent means any. */
   allowedReviewerDomains?: readonly string[];
+  /** Signs the receipt of a decision or cancellation. */
+  signer: Signer;
 }
 
 export async function createIntent(
@@ -266,7 +268,7 @@ export async function decideIntent(
  * the vote decided the intent or ended a chain step.
  */
 export async function recordVote(
-  deps: Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'>,
+  deps: Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock' | 'signer'>,
   id: string,
   vote: {
     by: string;
@@ -290,6 +292,7 @@ export async function recordVote(
         { ...vote, at: deps.clock.now().toISOString() },
       ),
     current,
+    deps.signer,
   );
   if (transition.signal && after.task_token) {
     await deps.workflow.wake(after.task_token, {
@@ -316,6 +319,7 @@ export async function cancelIntent(
     (intent) =>
       applyCancel(intent, principal.name, input.reason || null, deps.clock.now().toISOString()),
     visible,
+    deps.signer,
   );
   if (after.task_token) await deps.workflow.wake(after.task_token, { reason: 'cancelled' });
   return toView(after);

@@ -14,7 +14,14 @@ import {
   settleNotifications,
   stageClockStart,
 } from '../domain/stages';
-import type { Clock, EmailSender, IntentRepository, TeamRepository, Workflow } from './ports';
+import type {
+  Clock,
+  EmailSender,
+  IntentRepository,
+  Signer,
+  TeamRepository,
+  Workflow,
+} from './ports';
 import type { NotificationOutcome, SlackNotifier } from './slack-notify';
 import { transitionIntent } from './transitions';
 
@@ -30,8 +37,8 @@ export interface StageRunnerDeps {
   linkSigningSecret: string;
 }
 
-/** PlanStage reads the intent and the clock, and writes the timeout; it sends nothing. */
-export type PlanStageDeps = Pick<StageRunnerDeps, 'intents' | 'clock'>;
+/** PlanStage reads the intent and the clock, and writes the timeout (and its receipt); it sends nothing. */
+export type PlanStageDeps = Pick<StageRunnerDeps, 'intents' | 'clock'> & { signer: Signer };
 
 /** What the PlanStage task returns to the state machine (its Choice reads `action`). */
 /** Every field is always present (null when unused): the state machine's ResultSelector reads them all. */
@@ -81,6 +88,7 @@ export async function planNextStage(deps: PlanStageDeps, intentId: string): Prom
         intentId,
         (current) => applyTimeout(current, deps.clock.now().toISOString()),
         intent,
+        deps.signer,
       ));
     } catch (error) {
       // A decision landed first: it wins, the timeout changes nothing.

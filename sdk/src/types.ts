@@ -129,6 +129,12 @@ export interface Intent {
   event_count: number;
   /** Hash of the last audit event. */
   last_event_hash: string;
+  /**
+   * Once the intent left `pending`: the signed receipt of its decision, a compact JWS of type
+   * `countersign-receipt` (verify it with `verifyReceipt`). Absent while pending, and on intents
+   * decided before the deployment signed receipts.
+   */
+  receipt?: string;
 }
 
 /** The body of `POST /v1/intents`. */

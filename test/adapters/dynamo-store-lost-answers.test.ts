@@ -17,6 +17,7 @@ import { transitionIntent } from '../../lambdas/core/transitions';
 import { applyVote } from '../../lambdas/domain/decisions';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { LOCAL_TABLE_NAME } from '../../local/stack';
+import { testSigner } from '../handlers/signing-key';
 import { intentMaker, startLocalTable, withEvents } from './local-table';
 
 let stop: () => Promise<void> = async () => undefined;
@@ -204,6 +205,7 @@ describe('a create whose first attempt landed but whose answer was lost', () => 
   const started: string[] = [];
   const deps = (): IntentServiceDeps => ({
     intents: repository,
+    signer: testSigner(),
     workflow: {
       start: async (id) => {
         started.push(id);
