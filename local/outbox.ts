@@ -23,8 +23,8 @@ export interface OutboxItem {
     error: string | null;
     /** `Countersign-Signature` (deprecated HMAC). */
     signature: string;
-    /** `Countersign-JWS`. */
-    jws: string;
+    /** `Countersign-JWS` (absent on items recorded before callbacks carried it). */
+    jws?: string;
   };
 }
 
