@@ -26,6 +26,13 @@ export const FUNCTIONS = {
     routes: [{ method: 'GET', path: '/healthz' }],
     timeoutSeconds: 5,
   },
+  jwks: {
+    id: 'jwks',
+    entry: 'lambdas/handlers/jwks.ts',
+    description: 'GET /.well-known/jwks.json: the public keys of receipts and callbacks',
+    routes: [{ method: 'GET', path: '/.well-known/jwks.json' }],
+    timeoutSeconds: 10,
+  },
   intentsWrite: {
     id: 'intents-write',
     entry: 'lambdas/handlers/intents-write.ts',

@@ -90,7 +90,12 @@ export class CountersignStack extends Stack {
     output(
       'WebhookSigningSecretArn',
       this.countersign.webhookSigningSecret.secretArn,
-      'The key that signs callbacks: aws secretsmanager get-secret-value --secret-id <arn>',
+      'Deprecated (the HMAC Countersign-Signature header, removed next release): aws secretsmanager get-secret-value --secret-id <arn>',
+    );
+    output(
+      'SigningKeyArn',
+      this.countersign.signingKey.keyArn,
+      'The KMS key that signs receipts and callbacks; its public key is served at /.well-known/jwks.json',
     );
   }
 }

@@ -16,7 +16,8 @@ import {
   ProjectionType,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, type Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConfigurationSet } from 'aws-cdk-lib/aws-ses';
@@ -133,6 +134,11 @@ export class Countersign extends Construct {
   /** The HMAC key of review links. */
   readonly linkSigningSecret: ISecret;
   /**
+   * The Ed25519 KMS key that signs receipts and callbacks; its public half is served at
+   * `/.well-known/jwks.json`. The private key never leaves KMS.
+   */
+  readonly signingKey: IKey;
+  /**
    * The first admin key, generated at deploy time and never in the template: read it with
    * `aws secretsmanager get-secret-value --secret-id <arn>` and pass it to `countersign login`.
    */
@@ -179,6 +185,7 @@ export class Countersign extends Construct {
       });
     const functions = {
       health: makeFunction('health'),
+      jwks: makeFunction('jwks'),
       intentsWrite: makeFunction('intentsWrite'),
       intentsRead: makeFunction('intentsRead'),
       intentsDecide: makeFunction('intentsDecide'),
@@ -306,6 +313,29 @@ export class Countersign extends Construct {
     );
     this.webhookSigningSecret.grantRead(functions.deliverCallback);
 
+    // Receipts and callbacks: only the functions that end intents (decisions, cancellations,
+    // timeouts) or deliver callbacks may sign; only the JWKS function reads the public key.
+    this.signingKey = new Key(this, 'SigningKey', {
+      description: 'Countersign: signs receipts and callbacks (Ed25519, JWS EdDSA)',
+      keySpec: KeySpec.ECC_NIST_EDWARDS25519,
+      keyUsage: KeyUsage.SIGN_VERIFY,
+      // Receipts stay verifiable only while their key is published: never delete it with the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const fn of [
+      functions.intentsDecide,
+      functions.review,
+      functions.slackInteractions,
+      functions.planStage,
+      functions.reconciler,
+      functions.deliverCallback,
+    ]) {
+      this.grantSigning(fn);
+    }
+    functions.jwks.addEnvironment('SIGNING_KEY_ARN', this.signingKey.keyArn);
+    this.signingKey.grant(functions.jwks, 'kms:GetPublicKey');
+    this.protectAuditTrail(functions, table);
+
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -376,6 +406,64 @@ export class Countersign extends Construct {
       slackSigningSecret.secretArn,
     );
     slackSigningSecret.grantRead(functions.slackInteractions);
+  }
+
+  /** Lets `fn` sign receipts and callbacks (`kms:Sign` on the signing key, nothing else). */
+  private grantSigning(fn: CountersignFunction): Grant {
+    fn.addEnvironment('SIGNING_KEY_ARN', this.signingKey.keyArn);
+    return this.signingKey.grant(fn, 'kms:Sign');
+  }
+
+  /**
+   * The audit trail's items (`INTENT#<id>` / `EVENT#<seq>`) are only ever added, with a
+   * conditional Put in the transaction of the change they record. IAM cannot name a sort-key
+   * prefix (`dynamodb:LeadingKeys` is the partition key only) nor tell a new item from an
+   * existing one, so it cannot say "no EVENT# writes" exactly; what it can say is denied here:
+   * - no function deletes an intent's items (META, payload, events), nor batch-writes at all
+   *   (BatchWriteItem deletes too, and is authorized on its own action);
+   * - the functions that record events never update an intent's items in place (they only Put;
+   *   the hourly quota counters, USAGE# items, are the one thing they update);
+   * - the admin function, which records no events, cannot write intent items at all.
+   * What remains (a Put over an existing event by a function that records events) is caught by
+   * the hash chain, the intent's head and the KMS-signed receipt (docs/deploy.md, Permissions).
+   */
+  private protectAuditTrail(
+    functions: Record<FunctionKey, CountersignFunction>,
+    table: ITableV2,
+  ): void {
+    const intentItems = { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['INTENT#*'] } };
+    const deny = (actions: string[], conditions?: Record<string, unknown>) =>
+      new PolicyStatement({
+        effect: Effect.DENY,
+        actions,
+        resources: [table.tableArn],
+        ...(conditions ? { conditions } : {}),
+      });
+    const writers = [
+      functions.intentsWrite,
+      functions.mcp,
+      functions.intentsDecide,
+      functions.review,
+      functions.slackInteractions,
+      functions.planStage,
+      functions.stageTask,
+      functions.notifyDecided,
+      functions.deliverCallback,
+      functions.reconciler,
+    ];
+    for (const fn of [...writers, functions.admin]) {
+      fn.addToRolePolicy(deny(['dynamodb:BatchWriteItem', 'dynamodb:PartiQLDelete']));
+      fn.addToRolePolicy(deny(['dynamodb:DeleteItem'], intentItems));
+    }
+    for (const fn of writers) {
+      fn.addToRolePolicy(deny(['dynamodb:UpdateItem'], intentItems));
+      fn.addToRolePolicy(deny(['dynamodb:PartiQLUpdate']));
+    }
+    functions.admin.addToRolePolicy(
+      deny(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert'], {
+        'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['INTENT#*', 'IDEMPOTENCY#*'] },
+      }),
+    );
   }
 
   /** Lets another principal (an agent's role, say) start approval executions directly. */

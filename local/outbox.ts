@@ -15,13 +15,16 @@ export interface OutboxItem {
   kind: string | null;
   at: string;
   slack?: { channel: string; user: string | null; ts: string; blocks: unknown[] };
-  /** Webhook items only: one callback attempt, with the signature header it carried. */
+  /** Webhook items only: one callback attempt, with the signature headers it carried. */
   webhook?: {
     attempt: number;
     ok: boolean;
     status: number | null;
     error: string | null;
+    /** `Countersign-Signature` (deprecated HMAC). */
     signature: string;
+    /** `Countersign-JWS` (absent on items recorded before callbacks carried it). */
+    jws?: string;
   };
 }
 

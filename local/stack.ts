@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -81,6 +81,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
 
   try {
     const secrets = loadOrCreateSecrets(dataDir);
+    const signingKeyFile = loadOrCreateSigningKey(dataDir);
     const defaultPolicies = loadDefaultPolicies(dataDir);
 
     // Synthesis (a child process, or the cached template) runs while DynamoDB Local's JVM starts.
@@ -190,6 +191,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       ...routing.env,
       ALLOW_LOOPBACK_CALLBACKS: 'true',
       WEBHOOK_SIGNING_SECRET: secrets.webhook_signing_secret,
+      SIGNING_KEY_FILE: signingKeyFile,
       WEBHOOK_OUTBOX_URL: webhooks.endpoint,
       DEFAULT_POLICIES: defaultPolicies,
       // Local mode's base under every operator policy: any reviewer a request names, until an
@@ -317,6 +319,24 @@ function loadOrCreateSecrets(dataDir: string): Omit<LocalSettings, 'url'> {
   };
   writeJsonAtomically(file, { url: null, ...created });
   return created;
+}
+
+/**
+ * The Ed25519 key that signs receipts and callbacks, as KMS holds it in AWS: made once per data
+ * dir (PKCS #8 PEM, readable by this user only) and kept, so that receipts signed before a
+ * restart still verify against `/.well-known/jwks.json`.
+ */
+function loadOrCreateSigningKey(dataDir: string): string {
+  const file = path.join(dataDir, 'signing-key.pem');
+  if (existsSync(file)) {
+    chmodSync(file, 0o600);
+    return file;
+  }
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const temporary = `${file}.tmp`;
+  writeFileSync(temporary, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  renameSync(temporary, file);
+  return file;
 }
 
 async function ensureKey(

@@ -131,6 +131,7 @@ export class HttpCallbackLog implements CallbackLog {
         url: entry.url,
         body: entry.body,
         signature: entry.signature,
+        jws: entry.jws,
         attempt: entry.attempt,
         ok: entry.ok,
         status: entry.result.kind === 'response' ? entry.result.status : null,

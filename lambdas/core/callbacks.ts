@@ -1,4 +1,5 @@
 import { toView } from '../domain/intent';
+import { CALLBACK_JWS_HEADER, callbackClaims, JWS_TYPES } from '../domain/receipts';
 import {
   CALLBACK_RETRY,
   callbackAttempts,
@@ -8,13 +9,20 @@ import {
   SIGNATURE_HEADER,
   signWebhook,
 } from '../domain/webhook';
-import type { CallbackLog, CallbackSender, Clock, IntentRepository } from './ports';
+import type { CallbackLog, CallbackSender, Clock, IntentRepository, Signer } from './ports';
 import { transitionIntent } from './transitions';
 
 export interface CallbackDeps {
   intents: IntentRepository;
   clock: Clock;
   sender: CallbackSender;
+  /** Signs each request (`Countersign-JWS`): the deployment's key, which no agent holds. */
+  signer: Signer;
+  /**
+   * Deprecated, for one release: the deployment-wide HMAC secret of the old
+   * `Countersign-Signature` header. Every agent's receiver holds it, so it proves nothing about
+   * who sent a callback; receivers move to `Countersign-JWS`.
+   */
   signingSecret: string;
   log?: CallbackLog;
 }
@@ -44,8 +52,9 @@ export class CallbackRetryableError extends Error {
 }
 
 /**
- * One delivery attempt of the final intent to its `callback_url`, signed, and recorded in the
- * trail whatever it came to. It never changes the intent's status or decision. A task retried
+ * One delivery attempt of the final intent to its `callback_url`, signed with the deployment's
+ * key over the time, the URL and the raw body (`Countersign-JWS`), and recorded in the trail
+ * whatever it came to. It never changes the intent's status or decision. A task retried
  * after a delivered attempt sends nothing more.
  */
 export async function deliverCallback(
@@ -60,18 +69,20 @@ export async function deliverCallback(
 
   const attempt = callbackAttempts(events) + 1;
   const body = JSON.stringify(toView(intent));
-  const signature = signWebhook(
-    body,
-    deps.signingSecret,
-    Math.floor(deps.clock.now().getTime() / 1000),
-  );
   const url = intent.callback_url;
+  const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
+  const signature = signWebhook(body, deps.signingSecret, timestamp);
+  const jws = await deps.signer.sign(
+    JWS_TYPES.callback,
+    callbackClaims(intent.id, url, body, timestamp),
+  );
   const result = await deps.sender.post({
     url,
     body,
     headers: {
       'Content-Type': 'application/json',
       'User-Agent': 'Countersign-Webhook/1',
+      [CALLBACK_JWS_HEADER]: jws,
       [SIGNATURE_HEADER]: signature,
       'Countersign-Delivery-Attempt': String(attempt),
     },
@@ -88,7 +99,7 @@ export async function deliverCallback(
   );
   const ok = verdict === 'delivered';
   await deps.log
-    ?.record({ intentId: intent.id, url, body, signature, attempt, result, ok })
+    ?.record({ intentId: intent.id, url, body, signature, jws, attempt, result, ok })
     .catch(() => undefined);
 
   const status = result.kind === 'response' ? result.status : null;

@@ -20,7 +20,7 @@ import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-d
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
 import { type PolicyServiceDeps, policyFor } from './policies';
-import type { Clock, IntentRepository, UsageMeter, Workflow } from './ports';
+import type { Clock, IntentRepository, Signer, UsageMeter, Workflow } from './ports';
 import { creatorKeyOf, takeIntentQuota } from './quotas';
 import { transitionIntent } from './transitions';
 
@@ -39,6 +39,8 @@ export interface IntentServiceDeps {
   allowedReviewerDomains?: readonly string[];
   /** Counts what keys with a quota use (`core/quotas.ts`). */
   usage?: UsageMeter;
+  /** Signs the receipt of a decision or cancellation. */
+  signer: Signer;
 }
 
 export async function createIntent(
@@ -286,7 +288,7 @@ export async function decideIntent(
  * the vote decided the intent or ended a chain step.
  */
 export async function recordVote(
-  deps: Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'>,
+  deps: Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock' | 'signer'>,
   id: string,
   vote: {
     by: string;
@@ -323,6 +325,7 @@ export async function recordVote(
       );
     },
     current,
+    deps.signer,
   );
   if (transition.signal && after.task_token) {
     await deps.workflow.wake(after.task_token, {
@@ -349,6 +352,7 @@ export async function cancelIntent(
     (intent) =>
       applyCancel(intent, principal.name, input.reason || null, deps.clock.now().toISOString()),
     visible,
+    deps.signer,
   );
   if (after.task_token) await deps.workflow.wake(after.task_token, { reason: 'cancelled' });
   return toView(after);

@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../domain/audit';
 import type { IntentState, IntentStatus } from '../domain/intent';
 import type { StoredPolicy } from '../domain/operator-policy';
+import type { JsonWebKeySet } from '../domain/receipts';
 import type { SlackBlock, SlackModalView } from '../domain/slack-blocks';
 import type { DeliveryResult } from '../domain/webhook';
 
@@ -46,6 +47,18 @@ export interface IntentRepository {
   /** The unexpired idempotency record of `principal`'s `key` at `at`, if a create wrote one. */
   findIdempotency(principal: string, key: string, at: Date): Promise<IdempotencyRecord | null>;
   list(query: ListIntentsQuery): Promise<{ items: IntentState[]; nextCursor: string | null }>;
+}
+
+/**
+ * The deployment's signing key: receipts and callbacks are compact JWS made with it. In AWS the
+ * private key never leaves KMS; locally it is a file in the data directory. Only its public half
+ * is ever served (`GET /.well-known/jwks.json`).
+ */
+export interface Signer {
+  /** A compact JWS of `claims`, with `typ` and the key's `kid` in its header. */
+  sign(typ: string, claims: object): Promise<string>;
+  /** The public keys that verify what `sign` makes, as a JWK Set. */
+  publicKeys(): Promise<JsonWebKeySet>;
 }
 
 export type Role = 'agent' | 'reviewer' | 'admin';
@@ -221,7 +234,10 @@ export interface CallbackLog {
     intentId: string;
     url: string;
     body: string;
+    /** The deprecated HMAC header's value. */
     signature: string;
+    /** The `Countersign-JWS` header's value. */
+    jws: string;
     attempt: number;
     result: DeliveryResult;
     ok: boolean;

@@ -1,7 +1,7 @@
 import { applyTimeout } from '../domain/decisions';
 import { DomainError } from '../domain/errors';
 import type { IntentState } from '../domain/intent';
-import type { Clock, ExecutionStatus, IntentRepository, WorkflowExecutions } from './ports';
+import type { Clock, ExecutionStatus, IntentRepository, Signer, WorkflowExecutions } from './ports';
 import { transitionIntent } from './transitions';
 
 /**
@@ -26,6 +26,8 @@ export interface ReconcilerDeps {
   intents: IntentRepository;
   executions: WorkflowExecutions;
   clock: Clock;
+  /** Signs the receipt of a timeout the reconciler applies itself. */
+  signer: Signer;
 }
 
 export interface ReconcileOptions {
@@ -165,6 +167,7 @@ export async function repairIntent(
         intent.id,
         (latest) => applyTimeout(latest, deps.clock.now().toISOString()),
         intent,
+        deps.signer,
       );
     } catch (error) {
       if (error instanceof DomainError && error.code === 'already_decided') {

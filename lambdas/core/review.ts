@@ -7,7 +7,8 @@ import { type IntentServiceDeps, recordVote } from './intents';
 import { decisionLine, messagePage, reviewPage } from './review-html';
 import { transitionIntent } from './transitions';
 
-export interface ReviewDeps extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'> {
+export interface ReviewDeps
+  extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock' | 'signer'> {
   linkSigningSecret: string;
 }
 

@@ -41,7 +41,7 @@ import { type SlackGateway, SlackUnavailableError } from './ports';
  * every message posted for it (core/stage-runner.ts), this one included.
  */
 export interface SlackInteractionDeps
-  extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock'> {
+  extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock' | 'signer'> {
   slack: SlackGateway;
 }
 

@@ -18,6 +18,7 @@ import type {
   Clock,
   EmailSender,
   IntentRepository,
+  Signer,
   TeamRepository,
   UsageMeter,
   Workflow,
@@ -40,8 +41,8 @@ export interface StageRunnerDeps {
   usage?: UsageMeter;
 }
 
-/** PlanStage reads the intent and the clock, and writes the timeout; it sends nothing. */
-export type PlanStageDeps = Pick<StageRunnerDeps, 'intents' | 'clock'>;
+/** PlanStage reads the intent and the clock, and writes the timeout (and its receipt); it sends nothing. */
+export type PlanStageDeps = Pick<StageRunnerDeps, 'intents' | 'clock'> & { signer: Signer };
 
 /** What the PlanStage task returns to the state machine (its Choice reads `action`). */
 /** Every field is always present (null when unused): the state machine's ResultSelector reads them all. */
@@ -91,6 +92,7 @@ export async function planNextStage(deps: PlanStageDeps, intentId: string): Prom
         intentId,
         (current) => applyTimeout(current, deps.clock.now().toISOString()),
         intent,
+        deps.signer,
       ));
     } catch (error) {
       // A decision landed first: it wins, the timeout changes nothing.

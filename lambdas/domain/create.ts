@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { payloadSha256 } from '../../sdk/src/audit';
 import { type AuditEventDraft, GENESIS_HASH } from './audit';
 import { DomainError } from './errors';
 import type { IntentState, NotificationChannel } from './intent';
@@ -126,6 +127,10 @@ export function newIntent(
       payload_bytes: payloadBytes,
       operator_policy: context.policySource,
       reviewers_added_by_request: addedByRequest,
+      // What was asked, so that the chain covers it (the payload itself lives outside the trail).
+      payload_sha256: payloadSha256(input.payload),
+      callback_url: callbackUrl,
+      from_agent: context.from_agent,
     },
   };
   const rule = matchingRule(context.operatorPolicy.rules, input.payload);

@@ -68,6 +68,11 @@ export interface IntentView {
   next_action_at: string | null;
   event_count: number;
   last_event_hash: string;
+  /**
+   * The signed receipt (a compact JWS of `domain/receipts.ts`'s claims), stored with the final
+   * transition. Absent while pending, and on intents decided before receipts were signed.
+   */
+  receipt?: string;
 }
 
 /**

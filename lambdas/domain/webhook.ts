@@ -1,8 +1,10 @@
 /**
  * The signed callback: when an intent leaves `pending` and has a `callback_url`, Countersign
- * POSTs the final intent there, signed with HMAC-SHA256 under the deployment's webhook signing
- * secret (`Countersign-Signature: t=<unix seconds>,v1=<hex>` over `"<t>.<raw body>"`), retrying
- * with backoff, and records every attempt in the trail. Nothing here changes the decision.
+ * POSTs the final intent there, signed with the deployment's key over the time, the URL and the
+ * raw body (`Countersign-JWS`, see `receipts.ts`) and, for one more release, with HMAC-SHA256
+ * under the deprecated deployment-wide secret (`Countersign-Signature: t=<unix seconds>,v1=<hex>`
+ * over `"<t>.<raw body>"`), retrying with backoff, and records every attempt in the trail.
+ * Nothing here changes the decision.
  */
 import { BlockList, isIP } from 'node:net';
 import type { AuditEventDraft } from './audit';

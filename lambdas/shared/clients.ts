@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -28,6 +29,10 @@ export const dynamoDocumentClient = DynamoDBDocumentClient.from(
   { marshallOptions: { removeUndefinedValues: true } },
 );
 export const sfnClient = new SFNClient({});
+/** Signs receipts and callbacks (`kms:Sign`) and serves the public key (`kms:GetPublicKey`). */
+export const kmsClient = new KMSClient({
+  requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+});
 const sesRegion = getOptionalStringFromEnv(ENV.emailRegion);
 /**
  * Attempts per SendEmail, the first included; throttling (429) and 5xx are retried with the

@@ -50,7 +50,12 @@ export const ENV = {
   slackSigningSecret: 'SLACK_SIGNING_SECRET',
   /** The Slack Web API base URL. @default - https://slack.com/api/ (local mode: the stand-in) */
   slackApiUrl: 'SLACK_API_URL',
+  /** Deprecated (the HMAC callback header, kept for one release): the shared webhook secret. */
   webhookSigningSecret: 'WEBHOOK_SIGNING_SECRET',
+  /** AWS: the ARN of the KMS key (Ed25519) that signs receipts and callbacks. */
+  signingKeyArn: 'SIGNING_KEY_ARN',
+  /** Local mode: the PEM file of the Ed25519 key that signs receipts and callbacks (mode 0600). */
+  signingKeyFile: 'SIGNING_KEY_FILE',
   /** Local mode only: the stand-in that records each callback attempt in the outbox. */
   webhookOutboxUrl: 'WEBHOOK_OUTBOX_URL',
 } as const;

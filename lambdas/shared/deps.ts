@@ -8,12 +8,13 @@ import { DynamoUsageMeter } from '../adapters/dynamo-usage';
 import { HttpCallbackLog, HttpCallbackSender } from '../adapters/http-callback';
 import { SesEmailSender } from '../adapters/ses-email';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow';
+import { KeyFileSigner, KmsSigner } from '../adapters/signers';
 import { SlackWebGateway } from '../adapters/slack-web';
 import { withBootstrapAdminKey } from '../core/auth';
 import type { CallbackDeps } from '../core/callbacks';
 import type { IntentServiceDeps } from '../core/intents';
 import type { PolicyServiceDeps } from '../core/policies';
-import type { Clock, KeyRepository, TeamRepository } from '../core/ports';
+import type { Clock, KeyRepository, Signer, TeamRepository } from '../core/ports';
 import type { ReconcilerDeps } from '../core/reconciler';
 import type { SlackInteractionDeps } from '../core/slack-interactions';
 import { SlackNotifier } from '../core/slack-notify';
@@ -27,7 +28,7 @@ import {
   parsePolicyDefaults,
 } from '../domain/operator-policy';
 import { parseAllowedDomains } from '../domain/reviewer-domains';
-import { dynamoDocumentClient, sesClient, sfnClient, slackWebClient } from './clients';
+import { dynamoDocumentClient, kmsClient, sesClient, sfnClient, slackWebClient } from './clients';
 import {
   ENV,
   getBooleanFromEnv,
@@ -122,6 +123,22 @@ export const policyBase = memo<PolicyBase>(() =>
     : deploymentBase(allowedReviewerDomains()),
 );
 
+const configuredSigner = memo<Signer>(() => {
+  const keyArn = getOptionalStringFromEnv(ENV.signingKeyArn);
+  if (keyArn) return new KmsSigner(kmsClient, keyArn);
+  return new KeyFileSigner(getStringFromEnv(ENV.signingKeyFile));
+});
+/**
+ * The deployment's signing key: KMS in AWS (`SIGNING_KEY_ARN`), a key file locally
+ * (`SIGNING_KEY_FILE`). Resolved on first use, so that the functions that share the intent
+ * service but never end an intent (create, read) need no key; neither variable set where
+ * something is signed is a deployment mistake, reported then.
+ */
+export const signer: Signer = {
+  sign: (typ, claims) => configuredSigner().sign(typ, claims),
+  publicKeys: () => configuredSigner().publicKeys(),
+};
+
 export const intentServiceDeps = memo<IntentServiceDeps>(() => {
   return {
     intents: intentRepository(),
@@ -134,6 +151,7 @@ export const intentServiceDeps = memo<IntentServiceDeps>(() => {
     waitPollMs: getNumberFromEnv(ENV.waitPollMs, 200),
     allowedReviewerDomains: allowedReviewerDomains(),
     usage: usageMeter(),
+    signer,
   };
 });
 
@@ -141,6 +159,7 @@ export const intentServiceDeps = memo<IntentServiceDeps>(() => {
 export const planStageDeps = memo<PlanStageDeps>(() => ({
   intents: intentRepository(),
   clock: systemClock,
+  signer,
 }));
 
 /** The stage task and NotifyDecided: the functions that send email and Slack messages. */
@@ -192,6 +211,7 @@ export const slackInteractionDeps = memoAsync<SlackInteractionDeps>(async () => 
   intents: intentRepository(),
   workflow: workflow(),
   clock: systemClock,
+  signer,
   slack: new SlackWebGateway(
     await slackWebClient(
       await secretFromEnv(ENV.slackBotToken),
@@ -232,6 +252,7 @@ export const callbackDeps = memoAsync<CallbackDeps>(async () => {
     sender: new HttpCallbackSender({
       allowLoopback: getBooleanFromEnv(ENV.allowLoopbackCallbacks),
     }),
+    signer,
     signingSecret: await secretFromEnv(ENV.webhookSigningSecret),
     ...(outboxUrl ? { log: new HttpCallbackLog(outboxUrl) } : {}),
   };
@@ -241,6 +262,7 @@ export const reviewDeps = memoAsync(async () => ({
   intents: intentRepository(),
   workflow: workflow(),
   clock: systemClock,
+  signer,
   linkSigningSecret: await secretFromEnv(ENV.linkSigningSecret),
 }));
 
@@ -248,6 +270,7 @@ export const reconcilerDeps = memo<ReconcilerDeps>(() => ({
   intents: intentRepository(),
   executions: workflow(),
   clock: systemClock,
+  signer,
 }));
 
 /** `ALLOWED_REVIEWER_DOMAINS`: comma-separated email domains; unset means any. */

@@ -104,6 +104,8 @@ interface OutboxItem {
     status: number | null;
     error: string | null;
     signature: string;
+    /** Absent on items recorded before callbacks carried it. */
+    jws?: string;
   };
 }
 
@@ -825,6 +827,7 @@ function renderWebhook(item: OutboxItem): Child[] {
     el('div', { class: 'msg-subject' }, outcome),
     remembered(`${item.id}:body`, 'Body and signature', () => [
       el('pre', {}, prettyText(item.text)),
+      hook?.jws ? el('p', { class: 'small muted mono' }, `Countersign-JWS: ${hook.jws}`) : null,
       hook
         ? el('p', { class: 'small muted mono' }, `Countersign-Signature: ${hook.signature}`)
         : null,

@@ -14,6 +14,7 @@ const deliverySchema = z.object({
   url: z.string(),
   body: z.string(),
   signature: z.string(),
+  jws: z.string(),
   attempt: z.number().int(),
   ok: z.boolean(),
   status: z.number().int().nullable(),
@@ -51,6 +52,7 @@ export async function startWebhookStandIn(options: { outbox: Outbox }): Promise<
         status: delivery.status,
         error: delivery.error,
         signature: delivery.signature,
+        jws: delivery.jws,
       },
     });
     sendJson(res, 200, { recorded: true });

@@ -146,7 +146,10 @@ export interface TrailHead {
  * - `prev_hash`: an entry does not chain onto the one before it;
  * - `hash`: an entry's content does not match its own hash: it was altered;
  * - `event_count`: the trail has fewer (truncated) or more events than the intent records;
- * - `last_event_hash`: the trail's last hash is not the intent's: its tail was rewritten.
+ * - `last_event_hash`: the trail's last hash is not the intent's: its tail was rewritten;
+ * - `intent_mismatch`: the trail is sound, but its `created` event does not record what the
+ *   intent now holds (its payload, `callback_url`, `from_agent`, `to_agent` or `intent_type`
+ *   were changed after the fact). Only {@link verifyIntentTrail} checks this.
  */
 export type TrailProblem =
   | 'malformed'
@@ -154,7 +157,8 @@ export type TrailProblem =
   | 'prev_hash'
   | 'hash'
   | 'event_count'
-  | 'last_event_hash';
+  | 'last_event_hash'
+  | 'intent_mismatch';
 
 export interface TrailIntact {
   ok: true;
@@ -164,6 +168,12 @@ export interface TrailIntact {
   lastEventHash: string;
   /** Whether `event_count` and `last_event_hash` of the intent were checked too. */
   headChecked: boolean;
+  /**
+   * Set by {@link verifyIntentTrail}: whether the `created` event records the payload's hash, so
+   * that the trail covers what was asked. `false` for intents created before the trail recorded
+   * it: their payload, callback URL and creator are not covered by the chain.
+   */
+  payloadCovered?: boolean;
 }
 
 export interface TrailBroken {
@@ -301,4 +311,98 @@ function short(hash: string): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The lowercase hex SHA-256 of the RFC 8785 canonical form of `payload`: what the `created`
+ * event and the receipt record as `payload_sha256`.
+ *
+ * @example
+ * ```ts
+ * payloadSha256({ amount: 40000, iban: 'DE89…' }) === receipt.payload_sha256;
+ * ```
+ */
+export function payloadSha256(payload: unknown): string {
+  return createHash('sha256').update(canonicalize(payload), 'utf8').digest('hex');
+}
+
+/** What {@link verifyIntentTrail} compares with the trail: an intent as the API returns it. */
+export interface IntentForTrail {
+  payload: unknown;
+  callback_url: string | null;
+  from_agent: string;
+  to_agent: string;
+  intent_type: string;
+  event_count: number;
+  last_event_hash: string;
+}
+
+/** The fields of the `created` event that must equal the intent's, and what each is computed from. */
+const CREATED_FIELDS: readonly [string, (intent: IntentForTrail) => unknown][] = [
+  ['payload_sha256', (intent) => payloadSha256(intent.payload)],
+  ['callback_url', (intent) => intent.callback_url ?? null],
+  ['from_agent', (intent) => intent.from_agent],
+  ['to_agent', (intent) => intent.to_agent],
+  ['intent_type', (intent) => intent.intent_type],
+];
+
+/**
+ * Verifies an intent's trail ({@link verifyTrail} with the intent's head) and that the trail
+ * covers what was asked: the `created` event's `payload_sha256` is the hash of the intent's
+ * payload as it is now, and its `callback_url`, `from_agent`, `to_agent` and `intent_type` are
+ * the intent's. So a payload (an IBAN, an amount) or a callback URL changed in the store after
+ * the fact is caught, even though no event was touched.
+ *
+ * Intents created before the `created` event recorded `payload_sha256` still verify (their
+ * chain and head are checked); the result says `payloadCovered: false` instead of failing.
+ *
+ * @example
+ * ```ts
+ * const intent = await client.getIntent(id);
+ * const result = verifyIntentTrail(intent, (await client.events(id)).items);
+ * if (!result.ok) console.error(result.message);
+ * else if (!result.payloadCovered) console.warn('created before payload hashing');
+ * ```
+ */
+export function verifyIntentTrail(
+  intent: IntentForTrail,
+  events: readonly unknown[],
+): TrailVerification {
+  const chain = verifyTrail(events, {
+    eventCount: intent.event_count,
+    lastEventHash: intent.last_event_hash,
+  });
+  if (!chain.ok) return chain;
+  const created = events[0];
+  const data = isRecord(created) && isRecord(created.data) ? created.data : undefined;
+  const mismatch = (message: string): TrailBroken => ({
+    ok: false,
+    problem: 'intent_mismatch',
+    index: 0,
+    seq: 1,
+    intactCount: chain.eventCount,
+    message,
+  });
+  if (!isRecord(created) || created.type !== 'created' || data === undefined) {
+    return mismatch('the trail does not start with a created event.');
+  }
+  if (!('payload_sha256' in data)) return { ...chain, payloadCovered: false };
+  for (const [field, expected] of CREATED_FIELDS) {
+    let actual: unknown;
+    try {
+      actual = expected(intent);
+    } catch (error) {
+      return mismatch(
+        `the intent's ${field} cannot be computed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    if (data[field] !== actual) {
+      const what =
+        field === 'payload_sha256'
+          ? `the intent's payload hashes to ${short(String(actual))}, but the created event records ${short(String(data[field]))}: the payload was changed after it was asked for`
+          : `the intent's ${field} is ${JSON.stringify(actual)}, but the created event records ${JSON.stringify(data[field])}`;
+      return mismatch(`${what}.`);
+    }
+  }
+  return { ...chain, payloadCovered: true };
 }

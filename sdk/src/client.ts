@@ -8,6 +8,7 @@ import {
   retryAfterMs,
   type SleepFunction,
 } from './http.js';
+import { type JsonWebKeySet, JWKS_PATH } from './signatures.js';
 import type {
   ApiKey,
   CreatedKey,
@@ -434,6 +435,19 @@ export class CountersignClient {
     return this.#http.request<EventsResponse>({
       method: 'GET',
       path: `${intentPath(id)}/events`,
+      signal: options.signal,
+      retry: true,
+    });
+  }
+
+  /**
+   * The deployment's public keys (`GET /.well-known/jwks.json`, no key needed), which verify
+   * receipts (`verifyReceipt`) and callbacks (`verifyCallback`). Cache them.
+   */
+  async jwks(options: RequestOptions = {}): Promise<JsonWebKeySet> {
+    return this.#http.request<JsonWebKeySet>({
+      method: 'GET',
+      path: JWKS_PATH,
       signal: options.signal,
       retry: true,
     });

@@ -24,11 +24,14 @@ export {
   canonicalize,
   GENESIS_HASH,
   hashAuditEvent,
+  type IntentForTrail,
+  payloadSha256,
   type TrailBroken,
   type TrailHead,
   type TrailIntact,
   type TrailProblem,
   type TrailVerification,
+  verifyIntentTrail,
   verifyTrail,
 } from './audit.js';
 export {
@@ -47,6 +50,28 @@ export {
   WaitTimeoutError,
 } from './errors.js';
 export type { FetchFunction, SleepFunction } from './http.js';
+export {
+  CALLBACK_JWS_HEADER,
+  type CallbackClaims,
+  type CallbackVerification,
+  encodeJws,
+  fetchJwks,
+  type IntentForReceipt,
+  type JsonWebKeySet,
+  JWKS_PATH,
+  JWS_TYPES,
+  type JwsVerification,
+  type KeySource,
+  type KeySourceOptions,
+  type PublicJwk,
+  type ReceiptClaims,
+  type ReceiptVerification,
+  type VerifyCallbackOptions,
+  type VerifyReceiptOptions,
+  verifyCallback,
+  verifyJws,
+  verifyReceipt,
+} from './signatures.js';
 export type * from './types.js';
 export { SDK_VERSION } from './version.js';
 export {

@@ -134,6 +134,12 @@ export interface Intent {
    * until approved, the payload itself where nobody edited. Absent on servers without that feature.
    */
   approved_payload?: JsonObject | null;
+  /**
+   * Once the intent left `pending`: the signed receipt of its decision, a compact JWS of type
+   * `countersign-receipt` (verify it with `verifyReceipt`). Absent while pending, and on intents
+   * decided before the deployment signed receipts.
+   */
+  receipt?: string;
 }
 
 /** The body of `POST /v1/intents`. */

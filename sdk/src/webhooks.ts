@@ -1,5 +1,9 @@
 /**
- * Verifying Countersign's signed callbacks. When an intent leaves `pending` and has a
+ * The deprecated HMAC signature of callbacks, sent for one more release. Its secret is shared by
+ * every agent of a deployment, so any agent can sign a callback another agent's receiver would
+ * accept: verify the `Countersign-JWS` header with `verifyCallback` (`signatures.ts`) instead.
+ *
+ * When an intent leaves `pending` and has a
  * `callback_url`, Countersign POSTs the final intent there with the header
  * `Countersign-Signature: t=<unix seconds>,v1=<hex>`, where `<hex>` is the HMAC-SHA256 of
  * `"<t>.<raw body>"` under the deployment's webhook signing secret. The server signs with
@@ -31,6 +35,8 @@ export interface VerifyWebhookOptions {
 }
 
 /**
+ * @deprecated The HMAC secret is shared by every agent of a deployment; use `verifyCallback`.
+ *
  * Checks a callback's `Countersign-Signature` header against the raw body, as received and
  * before any JSON parsing, with a constant-time comparison, and refuses a timestamp outside the
  * tolerance (a replay). Several `v1=` values are accepted (any may match), for secret rotation.

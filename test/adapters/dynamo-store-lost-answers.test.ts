@@ -19,6 +19,7 @@ import type { IntentState } from '../../lambdas/domain/intent';
 import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
 import { LOCAL_TABLE_NAME } from '../../local/stack';
 import { InMemoryPolicyRepository } from '../fakes/memory-policies';
+import { testSigner } from '../handlers/signing-key';
 import { intentMaker, startLocalTable, withEvents } from './local-table';
 
 let stop: () => Promise<void> = async () => undefined;
@@ -153,14 +154,19 @@ describe('a commit whose first attempt landed but whose answer was lost', () => 
       const intent = await stored();
       stripTokens = strip;
       loseAnswers('TransactWriteItemsCommand');
-      const { after, transition } = await transitionIntent(repository, intent.id, (current) =>
-        applyVote(current, {
-          by: 'cfo@company.com',
-          outcome: 'approve',
-          comment: null,
-          channel: 'api',
-          at: new Date().toISOString(),
-        }),
+      const { after, transition } = await transitionIntent(
+        repository,
+        intent.id,
+        (current) =>
+          applyVote(current, {
+            by: 'cfo@company.com',
+            outcome: 'approve',
+            comment: null,
+            channel: 'api',
+            at: new Date().toISOString(),
+          }),
+        undefined,
+        testSigner(),
       );
       expect(after).toMatchObject({ status: 'approved', version: intent.version + 1 });
       expect(transition.signal).toBe(true);
@@ -206,6 +212,7 @@ describe('a create whose first attempt landed but whose answer was lost', () => 
   const started: string[] = [];
   const deps = (): IntentServiceDeps => ({
     intents: repository,
+    signer: testSigner(),
     workflow: {
       start: async (id) => {
         started.push(id);

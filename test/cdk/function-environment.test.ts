@@ -6,9 +6,11 @@
  * handler is imported afresh with its synthesized environment only and invoked once, with the
  * AWS calls answered by mocks.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -82,6 +84,7 @@ const environments = synthesizedEnvironments();
 const dynamo = mockClient(DynamoDBDocumentClient);
 const secrets = mockClient(SecretsManagerClient);
 const sfn = mockClient(SFNClient);
+const kms = mockClient(KMSClient);
 mockClient(SESv2Client);
 const savedEnv = { ...process.env };
 
@@ -108,6 +111,12 @@ beforeEach(() => {
   dynamo.on(BatchGetCommand).resolves({ Responses: {} });
   secrets.on(GetSecretValueCommand).resolves({ SecretString: 's'.repeat(64) });
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
+  // KMS answers GetPublicKey with the DER SubjectPublicKeyInfo of the key.
+  const { publicKey } = generateKeyPairSync('ed25519');
+  kms.on(GetPublicKeyCommand).resolves({
+    PublicKey: publicKey.export({ format: 'der', type: 'spki' }),
+    KeySpec: 'ECC_NIST_EDWARDS25519',
+  });
 });
 afterAll(() => {
   process.env = savedEnv;
@@ -120,6 +129,12 @@ const anything = () => true;
 /** One ordinary invocation per function: enough to build every dependency it uses. */
 const INVOCATIONS: Record<FunctionKey, Invocation> = {
   health: { event: apiEvent({ method: 'GET', resource: '/healthz' }), accepts: answered },
+  jwks: {
+    event: apiEvent({ method: 'GET', resource: '/.well-known/jwks.json' }),
+    accepts: (result) =>
+      (result as APIGatewayProxyResult).statusCode === 200 &&
+      JSON.parse((result as APIGatewayProxyResult).body).keys[0].kty === 'OKP',
+  },
   intentsWrite: {
     event: apiEvent({
       method: 'POST',

@@ -109,6 +109,120 @@ describe('CountersignStack', () => {
     template.hasOutput('WebhookSigningSecretArn', {});
   });
 
+  /** The policy statements of each function's role, by function id. */
+  function statementsByFunction(): Map<
+    string,
+    { Effect: string; Action: unknown; Resource: unknown; Condition?: unknown }[]
+  > {
+    const byFunction = new Map<
+      string,
+      { Effect: string; Action: unknown; Resource: unknown; Condition?: unknown }[]
+    >();
+    for (const [id, policy] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
+      const fn = /^Countersign(.+?)roleDefaultPolicy/.exec(id)?.[1];
+      if (!fn) continue;
+      byFunction.set(fn, [
+        ...(byFunction.get(fn) ?? []),
+        ...policy.Properties.PolicyDocument.Statement,
+      ]);
+    }
+    return byFunction;
+  }
+  const actionsOf = (statement: { Action: unknown }) => [statement.Action].flat() as string[];
+
+  it('signs receipts and callbacks with an Ed25519 KMS key: kms:Sign for the signers, GetPublicKey for the JWKS', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'ECC_NIST_EDWARDS25519',
+      KeyUsage: 'SIGN_VERIFY',
+    });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    const holders = (action: string) =>
+      [...statementsByFunction()]
+        .filter(([, statements]) =>
+          statements.some((s) => s.Effect === 'Allow' && actionsOf(s).includes(action)),
+        )
+        .map(([fn]) => fn)
+        .sort();
+    expect(holders('kms:Sign')).toEqual([
+      'delivercallback',
+      'intentsdecide',
+      'planstage',
+      'reconciler',
+      'review',
+      'slackinteractions',
+    ]);
+    expect(holders('kms:GetPublicKey')).toEqual(['jwks']);
+    for (const [fn, statements] of statementsByFunction()) {
+      const kms = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+      // One action on the signing key itself, never a wildcard.
+      for (const statement of kms) {
+        expect({ fn, actions: actionsOf(statement) }).toEqual({
+          fn,
+          actions: [fn === 'jwks' ? 'kms:GetPublicKey' : 'kms:Sign'],
+        });
+        expect(JSON.stringify(statement.Resource)).toMatch(/SigningKey/);
+      }
+    }
+    const functions = template.findResources('AWS::Lambda::Function');
+    const jwks = Object.values(functions).find(
+      (fn) => fn.Metadata?.['countersign:function'] === 'jwks',
+    );
+    expect(jwks?.Properties.Environment.Variables.SIGNING_KEY_ARN).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/SigningKey/), 'Arn'],
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '.well-known' });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'jwks.json' });
+  });
+
+  it('lets no function delete or rewrite trail items, and the admin function write no intent item', () => {
+    const statements = statementsByFunction();
+    const denies = (fn: string) => (statements.get(fn) ?? []).filter((s) => s.Effect === 'Deny');
+    const denied = (fn: string, action: string, condition?: unknown) =>
+      denies(fn).some(
+        (s) =>
+          actionsOf(s).includes(action) &&
+          JSON.stringify(s.Condition) === JSON.stringify(condition),
+      );
+    const intentItems = { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['INTENT#*'] } };
+    const writers = [
+      'intentswrite',
+      'mcp',
+      'intentsdecide',
+      'review',
+      'slackinteractions',
+      'planstage',
+      'stagetask',
+      'notifydecided',
+      'delivercallback',
+      'reconciler',
+    ];
+    for (const fn of [...writers, 'admin']) {
+      expect({ fn, batch: denied(fn, 'dynamodb:BatchWriteItem') }).toEqual({ fn, batch: true });
+      expect({ fn, deletes: denied(fn, 'dynamodb:DeleteItem', intentItems) }).toEqual({
+        fn,
+        deletes: true,
+      });
+    }
+    for (const fn of writers) {
+      expect({ fn, updates: denied(fn, 'dynamodb:UpdateItem', intentItems) }).toEqual({
+        fn,
+        updates: true,
+      });
+    }
+    expect(
+      denied('admin', 'dynamodb:PutItem', {
+        'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['INTENT#*', 'IDEMPOTENCY#*'] },
+      }),
+    ).toBe(true);
+    // The read function and the JWKS function write nothing at all.
+    for (const fn of ['intentsread', 'jwks']) {
+      const allowed = (statements.get(fn) ?? [])
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap(actionsOf);
+      expect(allowed.filter((a) => /PutItem|UpdateItem|DeleteItem|BatchWrite/.test(a))).toEqual([]);
+    }
+  });
+
   it('scopes SendTaskSuccess to this state machine, for the decision, MCP and stage functions only', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const holders = Object.entries(policies).filter(([, policy]) =>

@@ -94,29 +94,39 @@ describe('table writes by item type', () => {
       mayWrite(statementsOf(id), action, ITEMS[type]),
     );
 
+  /** Who may put each item type; updates and deletes never touch an intent's items (its trail). */
+  const PUTS: Record<string, ItemType[]> = {
+    health: [],
+    jwks: [],
+    'intents-write': ['intent', 'idempotency', 'usage'],
+    'intents-read': [],
+    'intents-decide': ['intent'],
+    admin: ['API key', 'team', 'policy'],
+    mcp: ['intent', 'idempotency', 'usage'],
+    review: ['intent'],
+    'slack-interactions': ['intent'],
+    'plan-stage': ['intent'],
+    'stage-task': ['intent', 'usage'],
+    'notify-decided': ['intent'],
+    'deliver-callback': ['intent'],
+    reconciler: ['intent'],
+  };
+  const withoutIntents = Object.fromEntries(
+    Object.entries(PUTS).map(([id, types]) => [id, types.filter((type) => type !== 'intent')]),
+  );
+
   it.each([
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:BatchWriteItem',
-  ])('lets each function %s only the items it owns; API keys only the admin function', (action) => {
-    const byFunction = Object.fromEntries(
-      Object.values(FUNCTIONS).map((spec) => [spec.id, writable(spec.id, action)]),
-    );
-    expect(byFunction).toEqual({
-      health: [],
-      'intents-write': ['intent', 'idempotency', 'usage'],
-      'intents-read': [],
-      'intents-decide': ['intent'],
-      admin: ['API key', 'team', 'policy'],
-      mcp: ['intent', 'idempotency', 'usage'],
-      review: ['intent'],
-      'slack-interactions': ['intent'],
-      'plan-stage': ['intent'],
-      'stage-task': ['intent', 'usage'],
-      'notify-decided': ['intent'],
-      'deliver-callback': ['intent'],
-      reconciler: ['intent'],
-    });
-  });
+    ['dynamodb:PutItem', PUTS],
+    ['dynamodb:UpdateItem', withoutIntents],
+    ['dynamodb:DeleteItem', withoutIntents],
+    ['dynamodb:BatchWriteItem', Object.fromEntries(Object.keys(PUTS).map((id) => [id, []]))],
+  ])(
+    'lets each function %s only the items it owns; API keys only the admin function',
+    (action, expected) => {
+      const byFunction = Object.fromEntries(
+        Object.values(FUNCTIONS).map((spec) => [spec.id, writable(spec.id, action)]),
+      );
+      expect(byFunction).toEqual(expected);
+    },
+  );
 });

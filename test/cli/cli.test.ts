@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AuditEvent,
   CountersignClient,
+  hashAuditEvent,
   type Intent,
   SDK_VERSION,
   verifyTrail,
@@ -476,6 +477,7 @@ describe('keys (admin)', () => {
 /** The local stack behind a proxy that serves tampered audit trails. */
 async function tamperingProxy(
   tamper: (events: AuditEvent[]) => AuditEvent[],
+  tamperIntent: (intent: Intent) => Intent = (intent) => intent,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer(async (request, response) => {
     const upstream = await fetch(`${stack.url}${request.url ?? '/'}`, {
@@ -486,6 +488,11 @@ async function tamperingProxy(
     if (upstream.ok && /\/events$/.test(new URL(request.url ?? '/', stack.url).pathname)) {
       const trail = JSON.parse(body) as { items: AuditEvent[] };
       body = JSON.stringify({ items: tamper(trail.items) });
+    } else if (
+      upstream.ok &&
+      /^\/v1\/intents\/[^/]+$/.test(new URL(request.url ?? '/', stack.url).pathname)
+    ) {
+      body = JSON.stringify(tamperIntent(JSON.parse(body) as Intent));
     }
     response.writeHead(upstream.status, { 'content-type': 'application/json' });
     response.end(body);
@@ -607,7 +614,11 @@ describe('audit', () => {
       ok: true,
       event_count: intent.event_count,
       last_event_hash: intent.last_event_hash,
+      payload_covered: true,
+      receipt: 'verified',
     });
+    expect(human.stdout).toMatch(/Its receipt verifies with the deployment's public key/);
+    expect(human.stdout).toMatch(/The created event records this payload \(payload_sha256\)/);
   });
 
   it('the library flags every tampering of a real trail: edit, removal, truncation, reorder', async () => {
@@ -664,6 +675,48 @@ describe('audit', () => {
       } finally {
         await proxy.close();
       }
+    }
+  });
+
+  it('verify exits 4 for a trail rewritten with fresh hashes and head: the signed receipt names the real one', async () => {
+    const intent = await decidedIntent('Rotate the prod database password', 'Not during the audit');
+    // Someone with table access rewrites the rejection's reason and re-chains every later event,
+    // and the intent's head with it: the chain and the head verify.
+    const rewrite = (events: AuditEvent[]) => {
+      let prevHash = events[0]?.prev_hash ?? '';
+      return events.map((event) => {
+        const data =
+          event.type === 'rejection' ? { ...event.data, comment: 'Looks good' } : event.data;
+        const unsealed = { ...event, data, prev_hash: prevHash };
+        prevHash = hashAuditEvent(unsealed);
+        return { ...unsealed, hash: prevHash };
+      });
+    };
+    const { items } = await agent.events(intent.id);
+    const rewritten = rewrite(items);
+    expect(
+      verifyTrail(rewritten, {
+        eventCount: items.length,
+        lastEventHash: rewritten.at(-1)?.hash ?? '',
+      }),
+    ).toMatchObject({ ok: true });
+    const proxy = await tamperingProxy(rewrite, (served) => ({
+      ...served,
+      last_event_hash: rewritten.at(-1)?.hash ?? '',
+    }));
+    try {
+      const result = await cli(['audit', 'verify', intent.id], {
+        env: env({ COUNTERSIGN_URL: proxy.url, COUNTERSIGN_API_KEY: reviewerKey }),
+      });
+      expect(result.code).toBe(4);
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `^BROKEN  ${intent.id}: the receipt was signed over event \\d+ .* the trail was rewritten`,
+        ),
+      );
+      expect(result.stdout).toMatch(/signed receipt does not vouch for this intent and trail/);
+    } finally {
+      await proxy.close();
     }
   });
 

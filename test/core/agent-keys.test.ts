@@ -17,6 +17,7 @@ import { LOCAL_TABLE_NAME } from '../../local/stack';
 import { startLocalTable } from '../adapters/local-table';
 import { T0 } from '../domain/fixtures';
 import { InMemoryPolicyRepository } from '../fakes/memory-policies';
+import { testSigner } from '../handlers/signing-key';
 
 /**
  * Agent key limits through the core services on DynamoDB Local: the key record as stored and
@@ -55,6 +56,7 @@ function serviceDeps(): IntentServiceDeps {
     allowLoopbackCallbacks: false,
     waitPollMs: 50,
     usage,
+    signer: testSigner(),
   };
 }
 

@@ -14,6 +14,7 @@ import {
 import type { AuditEvent } from '../../lambdas/domain/audit';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { pendingIntent, T0 } from '../domain/fixtures';
+import { testSigner } from '../handlers/signing-key';
 
 /** Intents in memory, with the same optimistic versioning as the DynamoDB store. */
 class MemoryIntents implements IntentRepository {
@@ -76,13 +77,15 @@ class MemoryExecutions implements WorkflowExecutions {
   }
 }
 
+const signer = testSigner();
+
 function setup(now: Date) {
   const intents = new MemoryIntents();
   const executions = new MemoryExecutions();
   const repaired: { id: string; outcome: RepairOutcome }[] = [];
   const failed: string[] = [];
   const run = (options = DEFAULT_RECONCILE_OPTIONS) =>
-    reconcilePending({ intents, executions, clock: { now: () => now } }, options, {
+    reconcilePending({ intents, executions, clock: { now: () => now }, signer }, options, {
       repaired: (id, outcome) => repaired.push({ id, outcome }),
       failed: (id) => failed.push(id),
     });

@@ -11,6 +11,7 @@ import { DynamoIntentRepository } from '../../lambdas/adapters/dynamo-store';
 import { recordVote } from '../../lambdas/core/intents';
 import type {
   EmailMessage,
+  Signer,
   SlackGateway,
   SlackMessage,
   Team,
@@ -31,6 +32,7 @@ import { LOCAL_TABLE_NAME } from '../../local/stack';
 import { verifyTrail } from '../../sdk/src/audit';
 import { startLocalTable, withEvents } from '../adapters/local-table';
 import { T0 } from '../domain/fixtures';
+import { testSigner } from '../handlers/signing-key';
 
 /** Attempts the state machine gives a stage task (its Retry), as in the failing deployment. */
 const STAGE_ATTEMPTS = 6;
@@ -75,7 +77,7 @@ class Outboxes implements SlackGateway {
   async openView() {}
 }
 
-function depsFor(outboxes: Outboxes, teamList: Team[]): StageRunnerDeps {
+function depsFor(outboxes: Outboxes, teamList: Team[]): StageRunnerDeps & { signer: Signer } {
   const teams: TeamRepository = {
     get: async (name) => teamList.find((team) => team.name === name) ?? null,
     put: async () => undefined,
@@ -91,6 +93,7 @@ function depsFor(outboxes: Outboxes, teamList: Team[]): StageRunnerDeps {
     slack: new SlackNotifier(outboxes, teams),
     publicBaseUrl: 'https://approvals.example.com',
     linkSigningSecret: 'test-secret',
+    signer: testSigner(),
   };
 }
 
@@ -117,7 +120,10 @@ async function createIntent(id: string, reviewers: string[], channels: string[])
 }
 
 /** The first stage's task, retried by the state machine while it fails. */
-async function runFirstStage(deps: StageRunnerDeps, id: string): Promise<number> {
+async function runFirstStage(
+  deps: StageRunnerDeps & { signer: Signer },
+  id: string,
+): Promise<number> {
   const plan = await planNextStage(deps, id);
   expect(plan.action).toBe('await');
   for (let attempt = 1; ; attempt += 1) {

@@ -6,7 +6,9 @@ import {
   GENESIS_HASH,
   sealEvents,
 } from '../../lambdas/domain/audit';
-import { verifyTrail } from '../../sdk/src/audit';
+import { createIntentSchema, newIntent } from '../../lambdas/domain/create';
+import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
+import { canonicalize, verifyIntentTrail, verifyTrail } from '../../sdk/src/audit';
 
 const draft = (
   type: AuditEventDraft['type'],
@@ -75,5 +77,106 @@ describe('the audit chain', () => {
     const truncated = events.slice(0, 2);
     expect(verifyTrail(truncated)).toMatchObject({ ok: true, eventCount: 2 });
     expect(verifyTrail(truncated, head)).toMatchObject({ ok: false, problem: 'event_count' });
+  });
+});
+
+describe('the trail covers what was asked', () => {
+  const payment = {
+    intent_type: 'intent.payment.v1',
+    to_agent: 'agent://payments',
+    payload: { iban: 'DE89370400440532013000', amount: 40000, reviewer: 'cfo@company.com' },
+    callback_url: 'https://agent.example.com/hooks/countersign',
+  };
+
+  /** A created intent and its sealed trail, through the real creation path. */
+  function created() {
+    const { intent, events } = newIntent(createIntentSchema.parse(payment), {
+      id: 'int_PAY',
+      from_agent: 'agent://payments',
+      now: new Date('2026-11-24T09:00:00.000Z'),
+      configuredChannels: ['email'],
+      operatorPolicy: {},
+      policySource: { name: 'built-in', version: 0, source: 'built-in' },
+      base: PERMISSIVE_BASE,
+      allowLoopbackCallbacks: false,
+    });
+    const sealed = sealEvents(intent, events);
+    return {
+      intent: {
+        ...intent,
+        event_count: sealed.event_count,
+        last_event_hash: sealed.last_event_hash,
+      },
+      events: sealed.events,
+    };
+  }
+
+  it('records the SHA-256 of the RFC 8785 canonical payload, the callback URL and the creator', () => {
+    const { events } = created();
+    expect(events[0]?.data).toMatchObject({
+      payload_sha256: createHash('sha256').update(canonicalize(payment.payload)).digest('hex'),
+      callback_url: payment.callback_url,
+      from_agent: 'agent://payments',
+    });
+    // Key order does not matter: the hash is of the canonical form.
+    const reordered = {
+      reviewer: 'cfo@company.com',
+      amount: 40000,
+      iban: 'DE89370400440532013000',
+    };
+    expect(events[0]?.data.payload_sha256).toBe(
+      createHash('sha256').update(canonicalize(reordered)).digest('hex'),
+    );
+  });
+
+  it('verifies the intent as created, and fails once its payload or callback URL is swapped', () => {
+    const { intent, events } = created();
+    expect(verifyIntentTrail(intent, events)).toMatchObject({ ok: true, payloadCovered: true });
+
+    const swapped = {
+      ...intent,
+      payload: { ...intent.payload, iban: 'GB33BUKB20201555555555', amount: 90000 },
+    };
+    expect(verifyIntentTrail(swapped, events)).toMatchObject({
+      ok: false,
+      problem: 'intent_mismatch',
+      seq: 1,
+      message: expect.stringMatching(/payload was changed/),
+    });
+    const redirected = { ...intent, callback_url: 'https://mallory.example.com/hook' };
+    expect(verifyIntentTrail(redirected, events)).toMatchObject({
+      ok: false,
+      problem: 'intent_mismatch',
+      message: expect.stringMatching(/callback_url/),
+    });
+    const otherAgent = { ...intent, from_agent: 'agent://mallory' };
+    expect(verifyIntentTrail(otherAgent, events)).toMatchObject({
+      ok: false,
+      problem: 'intent_mismatch',
+    });
+  });
+
+  it('still verifies an intent created before payload hashing, and says the payload is not covered', () => {
+    const { intent } = created();
+    // The created event as it was written before: payload_bytes only.
+    const legacy = sealEvents({ event_count: 0, last_event_hash: GENESIS_HASH }, [
+      draft('created', {
+        intent_type: intent.intent_type,
+        to_agent: intent.to_agent,
+        payload_bytes: 80,
+      }),
+    ]);
+    const old = {
+      ...intent,
+      event_count: legacy.event_count,
+      last_event_hash: legacy.last_event_hash,
+    };
+    expect(verifyIntentTrail(old, legacy.events)).toMatchObject({
+      ok: true,
+      payloadCovered: false,
+    });
+    // The chain itself is still checked for them.
+    const edited = legacy.events.map((e) => ({ ...e, data: { ...e.data, payload_bytes: 81 } }));
+    expect(verifyIntentTrail(old, edited)).toMatchObject({ ok: false, problem: 'hash' });
   });
 });

@@ -1,7 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CountersignClient, CountersignError, type Intent, verifyTrail } from '../../sdk/src/index';
+import {
+  CountersignClient,
+  CountersignError,
+  type Intent,
+  verifyIntentTrail,
+  verifyTrail,
+} from '../../sdk/src/index';
 import {
   newDataDir,
   outboxItems,
@@ -379,8 +385,22 @@ describe('the audit trail', () => {
       expect.arrayContaining(['created', 'notified', 'approval', 'approved']),
     );
     expect(verifyTrail(items, head)).toMatchObject({ ok: true, eventCount: items.length });
+    expect(verifyIntentTrail(intent, items)).toMatchObject({ ok: true, payloadCovered: true });
 
-    // Someone with table access rewrites who approved.
+    // Someone with table access swaps what was asked (the payload is not an event), or where
+    // the answer goes: the created event's payload_sha256 and callback_url catch both.
+    const swapped = { ...intent, payload: { ...intent.payload, amount: 90000 } };
+    expect(verifyIntentTrail(swapped, items)).toMatchObject({
+      ok: false,
+      problem: 'intent_mismatch',
+    });
+    const redirected = { ...intent, callback_url: 'https://mallory.example.com/hook' };
+    expect(verifyIntentTrail(redirected, items)).toMatchObject({
+      ok: false,
+      problem: 'intent_mismatch',
+    });
+
+    // Or rewrites who approved.
     const altered = structuredClone(items);
     const approval = altered.find((event) => event.type === 'approval');
     if (!approval) throw new Error('no approval event');

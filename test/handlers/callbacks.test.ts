@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,9 +11,11 @@ import {
 import type { IntentRepository } from '../../lambdas/core/ports';
 import { type AuditEvent, sealEvents } from '../../lambdas/domain/audit';
 import type { IntentState } from '../../lambdas/domain/intent';
-import { CALLBACK_RETRY, verifyWebhookSignature } from '../../lambdas/domain/webhook';
+import { CALLBACK_RETRY, signWebhook, verifyWebhookSignature } from '../../lambdas/domain/webhook';
+import { encodeJws, JWS_TYPES, verifyCallback } from '../../sdk/src/index';
 import { pendingIntent } from '../domain/fixtures';
 import { until } from '../sdk/scripted-server';
+import { testSigner } from './signing-key';
 
 /** A receiver on loopback that answers with the statuses it is given, in order, and records requests. */
 let server: Server;
@@ -92,6 +95,7 @@ function setup(callbackUrl: string | null, options: { allowLoopback?: boolean } 
     intents: intents as unknown as IntentRepository,
     clock: { now: () => new Date() },
     sender: new HttpCallbackSender({ allowLoopback: options.allowLoopback ?? true }),
+    signer: testSigner(),
     signingSecret: SECRET,
   };
   return { intents, deps };
@@ -131,6 +135,50 @@ describe('deliverCallback', () => {
     expect(intents.intent.status).toBe('approved');
     expect(intents.intent.decision).toEqual(before.decision);
     expect(intents.intent.updated_at).toBe(before.updated_at);
+  });
+
+  it('signs with the deployment key over the time, the URL and the body: no agent can forge one', async () => {
+    const { intents, deps } = setup(receiverUrl);
+    await deliverCallback(deps, { intent_id: intents.intent.id, retry_count: 0 });
+    const [request] = received;
+    const header = request?.headers['countersign-jws'] as string;
+    const rawBody = request?.body ?? '';
+    const keys = await deps.signer.publicKeys();
+    const verify = (changes: Partial<Parameters<typeof verifyCallback>[0]> = {}) =>
+      verifyCallback({ header, rawBody, url: receiverUrl, keys, ...changes });
+    expect(await verify()).toMatchObject({ ok: true, intentId: intents.intent.id });
+
+    // Agent A wants B's receiver to act on B's pending intent. With the shared HMAC secret it
+    // can sign anything, and the old header verifies: that is why it is deprecated.
+    const forgedBody = JSON.stringify({ ...JSON.parse(rawBody), id: 'int_OF_AGENT_B' });
+    const now = Math.floor(Date.now() / 1000);
+    expect(
+      verifyWebhookSignature(signWebhook(forgedBody, SECRET, now), forgedBody, SECRET).ok,
+    ).toBe(true);
+    // With its own key, claiming the deployment's kid, the JWS does not verify.
+    const { privateKey: agentKey } = generateKeyPairSync('ed25519');
+    const kid = keys.keys[0]?.kid ?? '';
+    const forged = await encodeJws(
+      { alg: 'EdDSA', kid, typ: JWS_TYPES.callback },
+      { intent_id: intents.intent.id, iat: now, url: receiverUrl, body_sha256: 'f'.repeat(64) },
+      (input) => sign(null, input, agentKey),
+    );
+    expect(await verify({ header: forged, rawBody: forgedBody })).toMatchObject({
+      ok: false,
+      reason: 'the signature does not match',
+    });
+    // A genuine signature replayed with another body, or to another receiver's URL.
+    expect(await verify({ rawBody: forgedBody })).toMatchObject({
+      ok: false,
+      reason: 'the body is not the one that was signed',
+    });
+    expect(await verify({ url: 'https://agent-b.example.com/hooks/countersign' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^signed for /),
+    });
+    // Or later than the tolerance, or without the header.
+    expect(await verify({ now: Date.now() + 301_000 })).toMatchObject({ ok: false });
+    expect(await verify({ header: undefined })).toMatchObject({ ok: false });
   });
 
   it('records a failed attempt and throws for the state machine to retry; a retry delivers', async () => {

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { hashApiKey } from '../../lambdas/core/auth';
 import type { Role } from '../../lambdas/core/ports';
+import { testSigningKeyFile } from './signing-key';
 
 /** Environment the handlers read; set before the handler modules are first used. */
 export function setHandlerEnvironment(): void {
@@ -10,6 +11,7 @@ export function setHandlerEnvironment(): void {
     PUBLIC_BASE_URL: 'https://approvals.example.com',
     EMAIL_FROM: 'countersign@example.com',
     LINK_SIGNING_SECRET: 'test-secret',
+    SIGNING_KEY_FILE: testSigningKeyFile(),
     NOTIFICATION_CHANNELS: 'email',
     // Handler mechanics, not policy: the permissive base lets the seed's payload.reviewer through.
     POLICY_BASE: 'permissive',

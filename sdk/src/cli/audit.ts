@@ -1,7 +1,8 @@
 /** `audit verify <id>` and `audit export --since ... --format jsonl|csv`. */
 import { open } from 'node:fs/promises';
-import { canonicalize, type TrailVerification, verifyTrail } from '../audit.js';
+import { canonicalize, type TrailVerification, verifyIntentTrail } from '../audit.js';
 import type { CountersignClient } from '../client.js';
+import { verifyReceipt } from '../signatures.js';
 import type { AuditEvent, Intent } from '../types.js';
 import {
   type Args,
@@ -55,13 +56,20 @@ export const auditVerify: Command = {
     "Fetches the intent's audit trail and the intent, and checks the chain the contract defines:",
     'each event follows the previous one (seq), chains onto its prev_hash (64 zeros for the',
     'first), and hashes to its hash (SHA-256 of prev_hash + the RFC 8785 canonical event); and',
-    'the trail ends where the intent says (event_count, last_event_hash), so a cut-off tail shows.',
+    'the trail ends where the intent says (event_count, last_event_hash), so a cut-off tail shows;',
+    'and the created event records what the intent holds: the SHA-256 of its RFC 8785 canonical',
+    'payload (payload_sha256), its callback_url, from_agent, to_agent and intent_type, so a payload',
+    'or callback URL changed after the fact shows. Intents created before the trail recorded',
+    'payload_sha256 verify without that check, and the output says so.',
+    "A decided intent's receipt is verified too, with the deployment's public keys",
+    '(/.well-known/jwks.json): signed by the deployment, about this intent and payload, and naming',
+    'the final event of this very trail, so a trail rewritten with fresh hashes still shows.',
     'Prints OK, or exactly where and how the trail breaks. Exit 0 when intact, 4 when broken.',
   ].join('\n'),
   options: {},
   optionHelp: [],
   jsonHelp:
-    '{"intent_id", "ok": true, "event_count", "last_event_hash"} or {"intent_id", "ok": false, "problem", "index", "seq", "intact_count", "message"}',
+    '{"intent_id", "ok": true, "event_count", "last_event_hash", "payload_covered", "receipt": "verified"|"none"} or {"intent_id", "ok": false, "problem", "index", "seq", "intact_count", "message"}',
   positionals: { min: 1, max: 1 },
   examples: [
     'countersign audit verify int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z',
@@ -71,16 +79,62 @@ export const auditVerify: Command = {
     const id = firstPositional(args);
     const { client } = await connect(ctx);
     const { intent, events } = await snapshot(client, id, ctx.io.signal);
-    const result = verifyTrail(events, {
-      eventCount: intent.event_count,
-      lastEventHash: intent.last_event_hash,
-    });
-    report(ctx, intent.id, result);
+    const trail = verifyIntentTrail(intent, events);
+    const receipt = trail.ok ? await checkReceipt(client, intent, events, ctx.io.signal) : null;
+    const result: AuditVerdict =
+      receipt && !receipt.ok
+        ? {
+            ok: false,
+            problem: 'receipt',
+            index: null,
+            seq: null,
+            intactCount: events.length,
+            message: receipt.message,
+          }
+        : trail;
+    report(ctx, intent.id, result, receipt?.ok ? 'verified' : 'none');
     return result.ok ? EXIT.OK : EXIT.VERIFY_FAILED;
   },
 };
 
-function report(ctx: Context, id: string, result: TrailVerification): void {
+/** The trail's verdict, or `receipt` when the trail is sound but the receipt is not. */
+type AuditVerdict =
+  | TrailVerification
+  | (Omit<Extract<TrailVerification, { ok: false }>, 'problem'> & { problem: 'receipt' });
+
+/**
+ * A decided intent's receipt, checked against the deployment's keys and this intent, and tied
+ * to this trail: the event it names is the trail's event of that number. Null when there is no
+ * receipt (pending, or decided before the deployment signed receipts).
+ */
+async function checkReceipt(
+  client: CountersignClient,
+  intent: Intent,
+  events: AuditEvent[],
+  signal: AbortSignal,
+): Promise<{ ok: true } | { ok: false; message: string } | null> {
+  if (!intent.receipt) return null;
+  const verdict = await verifyReceipt(intent.receipt, {
+    keys: await client.jwks({ signal }),
+    intent,
+  });
+  if (!verdict.ok) return { ok: false, message: `the receipt does not verify: ${verdict.reason}.` };
+  const { event_count: count, last_event_hash: hash } = verdict.claims;
+  if (events[count - 1]?.hash !== hash) {
+    return {
+      ok: false,
+      message: `the receipt was signed over event ${count} with hash ${hash.slice(0, 12)}…, which this trail does not hold: the trail was rewritten.`,
+    };
+  }
+  return { ok: true };
+}
+
+function report(
+  ctx: Context,
+  id: string,
+  result: AuditVerdict,
+  receipt: 'verified' | 'none',
+): void {
   if (ctx.json) {
     printJson(
       ctx,
@@ -90,6 +144,8 @@ function report(ctx: Context, id: string, result: TrailVerification): void {
             ok: true,
             event_count: result.eventCount,
             last_event_hash: result.lastEventHash,
+            payload_covered: result.payloadCovered ?? false,
+            receipt,
           }
         : {
             intent_id: id,
@@ -108,15 +164,31 @@ function report(ctx: Context, id: string, result: TrailVerification): void {
       ctx,
       `OK  ${clean(id)}: the audit trail is intact. ${result.eventCount} events chain from the genesis hash to ${result.lastEventHash}, as the intent records.`,
     );
+    println(
+      ctx,
+      result.payloadCovered
+        ? '  The created event records this payload (payload_sha256), callback_url and from_agent.'
+        : '  This intent was created before the trail recorded payload_sha256: its payload and callback_url are not covered by the chain.',
+    );
+    if (receipt === 'verified') {
+      println(
+        ctx,
+        `  Its receipt verifies with the deployment's public key and names this trail's final event.`,
+      );
+    }
     return;
   }
   println(ctx, `BROKEN  ${clean(id)}: ${clean(result.message)}`);
   const intact =
     result.intactCount === 0 ? 'No event verifies' : `Events 1 to ${result.intactCount} verify`;
   const where =
-    result.index === null
-      ? 'the trail does not end where the intent says it does'
-      : `the chain breaks at position ${result.index + 1} (${result.problem})`;
+    result.problem === 'receipt'
+      ? `the deployment's signed receipt does not vouch for this intent and trail`
+      : result.index === null
+        ? 'the trail does not end where the intent says it does'
+        : result.problem === 'intent_mismatch'
+          ? 'the intent no longer holds what its created event records'
+          : `the chain breaks at position ${result.index + 1} (${result.problem})`;
   println(ctx, `  ${intact}; ${where}.`);
 }
 
