@@ -1,10 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoKeyRepository } from '../lambdas/adapters/dynamo-store';
@@ -51,6 +61,17 @@ export interface LocalSettings {
   webhook_signing_secret: string;
   /** Not in the contract's list, but local: the HMAC key of review links. */
   link_signing_secret: string;
+  /**
+   * Local too: the credentials the stack gives its handlers for the SES and Slack stand-ins and
+   * the engine, which answer no other (made per data dir, like the keys).
+   */
+  stand_in_credentials: StandInCredentials;
+}
+
+export interface StandInCredentials {
+  aws_access_key_id: string;
+  aws_secret_access_key: string;
+  slack_bot_token: string;
 }
 
 export interface RunningStack {
@@ -71,7 +92,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
   const log = options.log ?? ((line: string) => console.log(line));
   const host = options.host ?? '127.0.0.1';
   const dataDir = path.resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // Review links, keys and secrets live here: the user's alone, even in a data dir made before.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makePrivate(dataDir);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const closer of closers.reverse()) {
@@ -105,11 +128,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     await ensureKey(keys, 'agent', LOCAL_AGENT, secrets.api_keys.agent);
 
     const outbox = new Outbox(path.join(dataDir, 'outbox.jsonl'));
-    const ses = await startSesStandIn({ outbox });
+    const credentials = secrets.stand_in_credentials;
+    const ses = await startSesStandIn({ outbox, accessKeyId: credentials.aws_access_key_id });
     closers.push(() => ses.close());
     const slack = await startSlackStandIn({
       outbox,
       directoryFile: path.join(dataDir, 'slack-users.json'),
+      botToken: credentials.slack_bot_token,
     });
     closers.push(() => slack.close());
     const webhooks = await startWebhookStandIn({ outbox });
@@ -118,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       sesEndpoint: ses.endpoint,
       slackApiUrl: `${slack.endpoint}/api/`,
       slackSigningSecret: secrets.slack_signing_secret,
+      credentials,
     });
 
     const definition = loadLocalDefinition(await template);
@@ -173,7 +199,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       },
     });
     closers.push(() => engine.close());
-    sfnEndpoint = await engine.listen(0, '127.0.0.1');
+    sfnEndpoint = await engine.listen(0, '127.0.0.1', {
+      accessKeyId: await handlerAccessKeyId(routing.env),
+    });
 
     for (const name of routing.unset) delete process.env[name];
     Object.assign(process.env, {
@@ -283,30 +311,56 @@ export function localTableDefinition() {
   };
 }
 
-/** Keys and secrets are made once per data dir and kept, so a restart serves the same keys. */
+/**
+ * Keys and secrets are made once per data dir and kept, so a restart serves the same keys. They
+ * are written to `local.json` only once the stack serves them (with its URL): a start that fails
+ * before makes new ones next time, and the keys it stored unknown to anyone are harmless.
+ */
 function loadOrCreateSecrets(dataDir: string): Omit<LocalSettings, 'url'> {
   const file = path.join(dataDir, 'local.json');
-  if (existsSync(file)) {
-    const existing = JSON.parse(readFileSync(file, 'utf8')) as LocalSettings;
-    return {
-      api_keys: existing.api_keys,
-      slack_signing_secret: existing.slack_signing_secret,
-      webhook_signing_secret: existing.webhook_signing_secret,
-      link_signing_secret: existing.link_signing_secret,
-    };
-  }
+  const existing = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSettings>)
+    : {};
   const secret = () => randomBytes(32).toString('hex');
-  const created = {
-    api_keys: {
+  return {
+    api_keys: existing.api_keys ?? {
       admin: newApiKey('admin', LOCAL_ADMIN, new Date()).key,
       agent: newApiKey('agent', LOCAL_AGENT, new Date()).key,
     },
-    slack_signing_secret: secret(),
-    webhook_signing_secret: secret(),
-    link_signing_secret: secret(),
+    slack_signing_secret: existing.slack_signing_secret ?? secret(),
+    webhook_signing_secret: existing.webhook_signing_secret ?? secret(),
+    link_signing_secret: existing.link_signing_secret ?? secret(),
+    stand_in_credentials: existing.stand_in_credentials ?? {
+      aws_access_key_id: `LOCAL${randomBytes(16).toString('hex').toUpperCase()}`,
+      aws_secret_access_key: secret(),
+      slack_bot_token: `xoxb-local-${secret()}`,
+    },
   };
-  writeJsonAtomically(file, { url: null, ...created });
-  return created;
+}
+
+/**
+ * The access key id the handlers' AWS clients sign with: the stand-ins' where the stack set
+ * credentials, else the user's own (real SES), resolved as the handlers resolve them.
+ */
+async function handlerAccessKeyId(routingEnv: Record<string, string>): Promise<string> {
+  if (routingEnv.AWS_ACCESS_KEY_ID) return routingEnv.AWS_ACCESS_KEY_ID;
+  const client = new SFNClient({ region: LOCAL_REGION });
+  try {
+    return (await client.config.credentials()).accessKeyId;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Directories 0700 and files 0600 under `dir` (the data dir of a stack started before). */
+function makePrivate(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const entryPath = path.join(dir, entry.name);
+    if (entry.isDirectory()) makePrivate(entryPath);
+    else if (entry.isFile() && (lstatSync(entryPath).mode & 0o077) !== 0)
+      chmodSync(entryPath, 0o600);
+  }
 }
 
 async function ensureKey(
@@ -320,9 +374,10 @@ async function ensureKey(
   await keys.put({ ...record, key_hash: hashApiKey(key), prefix: key.slice(0, 10) });
 }
 
+/** Readers see the old file or the new one, never a part; the new one is the user's alone. */
 function writeJsonAtomically(file: string, value: unknown): void {
-  const temporary = `${file}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(temporary, file);
 }
 

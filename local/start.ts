@@ -5,6 +5,9 @@ import { startLocalStack } from './stack';
 // Lambda runs Node 22; Node 20 is supported locally on purpose (see the README), so the AWS
 // SDK's notice about its future Node 22 requirement is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Everything the stack writes (review links in the outbox, the engine's journal, DynamoDB Local's
+// files) is the user's alone, whoever else shares the machine.
+process.umask(0o077);
 const port = Number(process.env.COUNTERSIGN_PORT ?? 4700);
 const dataDir = process.env.COUNTERSIGN_DATA_DIR ?? '.countersign';
 
