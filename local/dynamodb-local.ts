@@ -23,6 +23,8 @@ import {
 
 export interface DynamoDbLocal {
   endpoint: string;
+  /** Resolves with how the JVM ended ("exited with SIGKILL"), also after `stop()`. */
+  exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -82,8 +84,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   child.stdout?.on('data', remember);
   child.stderr?.on('data', remember);
   let exited: string | null = null;
+  let reportExit: (how: string) => void = () => undefined;
+  const exitedPromise = new Promise<string>((resolve) => {
+    reportExit = resolve;
+  });
   child.once('exit', (code, signal) => {
     exited = `exited with ${signal ?? `code ${String(code)}`}`;
+    reportExit(exited);
   });
   child.once('error', (error) => {
     exited = error.message.includes('ENOENT')
@@ -130,6 +137,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
 
   return {
     endpoint,
+    exited: exitedPromise,
     async stop() {
       await stopChild(child);
       rmSync(pidFile, { force: true });

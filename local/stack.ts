@@ -40,6 +40,7 @@ import { startSesStandIn } from './standins/ses';
 import { type SlackStandIn, startSlackStandIn } from './standins/slack';
 import { startWebhookStandIn } from './standins/webhook';
 import { LocalStepFunctions } from './stepfunctions';
+import { Availability, Supervisor } from './supervisor';
 
 /**
  * The whole service on one machine: DynamoDB Local on disk, the local Step Functions engine
@@ -52,6 +53,11 @@ export interface LocalStackOptions {
   port: number;
   host?: string;
   log?: (line: string) => void;
+  /**
+   * A part died and could not be brought back (see supervisor.ts): the stack can no longer
+   * serve. `npm start` stops with the reason and a non-zero exit.
+   */
+  onFatal?: (reason: string) => void;
 }
 
 export interface LocalSettings {
@@ -112,8 +118,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       path.join(REPOSITORY_ROOT, 'node_modules', '.cache', 'countersign'),
     );
     template.catch(() => undefined);
-    const dynamo = await startDynamoDbLocal({ dataDir: path.join(dataDir, 'dynamodb') });
-    closers.push(() => dynamo.stop());
+    const dynamoDir = path.join(dataDir, 'dynamodb');
+    const dynamo = await startDynamoDbLocal({ dataDir: dynamoDir });
+    // A JVM that dies is started again on the same data and port (so the endpoint the handlers
+    // were given stays right); until then the API answers 503.
+    const availability = new Availability();
+    const dynamoPort = Number(new URL(dynamo.endpoint).port);
+    const dynamoSupervisor = new Supervisor(dynamo, {
+      name: 'DynamoDB Local',
+      start: () => startDynamoDbLocal({ dataDir: dynamoDir, port: dynamoPort }),
+      log,
+      availability,
+      onGiveUp: (reason) => (options.onFatal ?? log)(reason),
+    });
+    closers.push(() => dynamoSupervisor.stop());
     const dynamoClient = new DynamoDBClient({
       endpoint: dynamo.endpoint,
       region: LOCAL_REGION,
@@ -154,7 +172,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       routes: Object.values(FUNCTIONS).flatMap((spec) =>
         spec.routes.map((route) => ({ method: route.method, path: route.path, target: spec.id })),
       ),
-      invoke: (target, event) => invokeApi(target, event),
+      invoke: (target, event) =>
+        whileAvailable(availability, target, () => invokeApi(target, event)),
       extra: (req, res) => serveLocalRoutes(req, res, { outbox, keys, slack, serveConsole }),
     });
     // The local console (`/_local/`): its Slack clicks are signed here and sent to this server,
@@ -195,7 +214,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
         if (!spec) throw new Error(`no local function for ${functionName}`);
         // Executions resumed from the journal wait until the handlers can reach the engine.
         await engineListening;
-        return (await handlerFor(spec))(payload, lambdaContext(spec));
+        const handler = await handlerFor(spec);
+        // A task whose store went away under it runs again once it is back, as Lambda's own
+        // retries would: the outage is the local stack's, not one the flow should count.
+        for (;;) {
+          await availability.whenUp();
+          const epoch = availability.epoch;
+          try {
+            return await handler(payload, lambdaContext(spec));
+          } catch (error) {
+            if (availability.down === undefined && availability.epoch === epoch) throw error;
+          }
+        }
       },
     });
     closers.push(() => engine.close());
@@ -211,6 +241,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
       TABLE_NAME: LOCAL_TABLE_NAME,
       STATE_MACHINE_ARN: stateMachineArn,
+      // Locally the engine is a part that can be down, so readiness checks it too.
+      READINESS_STATE_MACHINE_ARN: stateMachineArn,
       PUBLIC_BASE_URL: url,
       LINK_SIGNING_SECRET: secrets.link_signing_secret,
       NOTIFICATION_CHANNELS: 'email,slack',
@@ -379,6 +411,45 @@ function writeJsonAtomically(file: string, value: unknown): void {
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(temporary, file);
+}
+
+/** Seconds a client is asked to wait (`Retry-After`) while a part of the stack restarts. */
+const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * An API call while a part of the stack is down, or one that failed because a part went down
+ * under it, is 503 `unavailable` with `Retry-After` (the SDKs retry it), never a 500. `GET
+ * /healthz` is not held back: liveness stays cheap, and readiness says what is down itself.
+ */
+async function whileAvailable(
+  availability: Availability,
+  target: string,
+  invoke: () => Promise<APIGatewayProxyResult>,
+): Promise<APIGatewayProxyResult> {
+  if (target === FUNCTIONS.health.id) return invoke();
+  const unavailable = (reason: string): APIGatewayProxyResult => ({
+    ...json(503, {
+      error: {
+        code: 'unavailable',
+        message: `The local stack is restarting a part (${reason}); retry shortly.`,
+        details: [],
+      },
+    }),
+    headers: { ...json(503, {}).headers, 'Retry-After': String(RETRY_AFTER_SECONDS) },
+  });
+  const down = availability.down;
+  if (down !== undefined) return unavailable(down);
+  const epoch = availability.epoch;
+  const hitByOutage = () => availability.down !== undefined || availability.epoch !== epoch;
+  const during = () => availability.down ?? 'a part restarted during the request';
+  let result: APIGatewayProxyResult;
+  try {
+    result = await invoke();
+  } catch (error) {
+    if (hitByOutage()) return unavailable(during());
+    throw error;
+  }
+  return result.statusCode >= 500 && hitByOutage() ? unavailable(during()) : result;
 }
 
 function lambdaContext(spec: FunctionSpec) {

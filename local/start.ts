@@ -11,14 +11,23 @@ process.umask(0o077);
 const port = Number(process.env.COUNTERSIGN_PORT ?? 4700);
 const dataDir = process.env.COUNTERSIGN_DATA_DIR ?? '.countersign';
 
-const stack = await startLocalStack({ dataDir, port }).catch((error: unknown) => {
-  console.error(
-    `Countersign could not start: ${error instanceof Error ? error.message : String(error)}`,
-  );
-  process.exit(1);
-});
-
 let stopping = false;
+// A part that died and could not be brought back: say why and stop, rather than answer errors.
+const stopForGood = (reason: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.error(`Countersign stopped: ${reason}`);
+  stack.close().finally(() => process.exit(1));
+};
+const stack = await startLocalStack({ dataDir, port, onFatal: stopForGood }).catch(
+  (error: unknown) => {
+    console.error(
+      `Countersign could not start: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exit(1);
+  },
+);
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;

@@ -22,6 +22,8 @@ export interface StackProcess {
   dataDir: string;
   settings: LocalSettings;
   output: () => string;
+  /** Resolves with node's exit code when the service exits (of itself or stopped). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
   kill(): Promise<void>;
 }
@@ -66,6 +68,9 @@ export async function startStack(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -88,6 +93,7 @@ export async function startStack(
     dataDir,
     settings,
     output: () => output,
+    exited,
     stop: () => terminate(child, 'SIGTERM'),
     kill: () => terminate(child, 'SIGKILL'),
   };
@@ -280,4 +286,9 @@ export function isLoopbackAddress(address: string): boolean {
     address === '::1' ||
     address === '0:0:0:0:0:0:0:1'
   );
+}
+
+/** The pid of the stack's DynamoDB Local JVM, as the stack records it. */
+export function dynamoDbLocalPid(stack: Pick<StackProcess, 'dataDir'>): number {
+  return Number(readFileSync(path.join(stack.dataDir, 'dynamodb', 'dynamodb-local.pid'), 'utf8'));
 }
