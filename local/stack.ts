@@ -174,7 +174,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       ),
       invoke: (target, event) =>
         whileAvailable(availability, target, () => invokeApi(target, event)),
-      extra: (req, res) => serveLocalRoutes(req, res, { outbox, keys, slack, serveConsole }),
+      extra: (req, res) => {
+        // The console's page and assets need no store; its data and actions wait for it.
+        const down = availability.down;
+        if (down !== undefined && /^\/_local\/(outbox|slack|console\/)/.test(req.url ?? '')) {
+          sendResult(res, unavailable(down));
+          return true;
+        }
+        return serveLocalRoutes(req, res, { outbox, keys, slack, serveConsole, availability });
+      },
     });
     // The local console (`/_local/`): its Slack clicks are signed here and sent to this server,
     // with the secret the interactions handler verifies (the real app's when Slack is real).
@@ -416,6 +424,34 @@ function writeJsonAtomically(file: string, value: unknown): void {
 /** Seconds a client is asked to wait (`Retry-After`) while a part of the stack restarts. */
 const RETRY_AFTER_SECONDS = 2;
 
+function unavailable(reason: string): APIGatewayProxyResult {
+  const result = json(503, {
+    error: {
+      code: 'unavailable',
+      message: `The local stack is restarting a part (${reason}); retry shortly.`,
+      details: [],
+    },
+  });
+  return { ...result, headers: { ...result.headers, 'Retry-After': String(RETRY_AFTER_SECONDS) } };
+}
+
+function unavailableDuring(availability: Availability): APIGatewayProxyResult {
+  return unavailable(availability.down ?? 'a part restarted during the request');
+}
+
+/**
+ * Whether a call that failed began before an outage that is on now or was since. A JVM killed
+ * under a call may fail it before its exit is seen, so a failure first waits a moment for it.
+ */
+async function cutShortByOutage(availability: Availability, epoch: number): Promise<boolean> {
+  const hit = () => availability.down !== undefined || availability.epoch !== epoch;
+  if (!hit()) await new Promise((resolve) => setTimeout(resolve, OUTAGE_NOTICE_MS));
+  return hit();
+}
+
+/** How long a failed call waits to see whether a part died under it (exits are seen in ms). */
+const OUTAGE_NOTICE_MS = 250;
+
 /**
  * An API call while a part of the stack is down, or one that failed because a part went down
  * under it, is 503 `unavailable` with `Retry-After` (the SDKs retry it), never a 500. `GET
@@ -427,29 +463,19 @@ async function whileAvailable(
   invoke: () => Promise<APIGatewayProxyResult>,
 ): Promise<APIGatewayProxyResult> {
   if (target === FUNCTIONS.health.id) return invoke();
-  const unavailable = (reason: string): APIGatewayProxyResult => ({
-    ...json(503, {
-      error: {
-        code: 'unavailable',
-        message: `The local stack is restarting a part (${reason}); retry shortly.`,
-        details: [],
-      },
-    }),
-    headers: { ...json(503, {}).headers, 'Retry-After': String(RETRY_AFTER_SECONDS) },
-  });
   const down = availability.down;
   if (down !== undefined) return unavailable(down);
   const epoch = availability.epoch;
-  const hitByOutage = () => availability.down !== undefined || availability.epoch !== epoch;
-  const during = () => availability.down ?? 'a part restarted during the request';
   let result: APIGatewayProxyResult;
   try {
     result = await invoke();
   } catch (error) {
-    if (hitByOutage()) return unavailable(during());
+    if (await cutShortByOutage(availability, epoch)) return unavailableDuring(availability);
     throw error;
   }
-  return result.statusCode >= 500 && hitByOutage() ? unavailable(during()) : result;
+  return result.statusCode >= 500 && (await cutShortByOutage(availability, epoch))
+    ? unavailableDuring(availability)
+    : result;
 }
 
 function lambdaContext(spec: FunctionSpec) {
@@ -468,15 +494,15 @@ async function serveLocalRoutes(
     keys: DynamoKeyRepository;
     slack: SlackStandIn;
     serveConsole: ReturnType<typeof createConsoleRoutes>;
+    availability: Availability;
   },
 ): Promise<boolean> {
+  const { availability } = context;
+  const epoch = availability.epoch;
   if (await context.serveConsole(req, res)) return true;
   const url = new URL(req.url ?? '/', 'http://local');
   if (!url.pathname.startsWith('/_local/')) return false;
-  const send = (result: APIGatewayProxyResult) => {
-    res.writeHead(result.statusCode, result.headers as Record<string, string>);
-    res.end(result.body);
-  };
+  const send = (result: APIGatewayProxyResult) => sendResult(res, result);
   try {
     if (url.pathname === '/_local/outbox' && req.method === 'GET') {
       const principal = await authenticate(req.headers.authorization, context.keys);
@@ -495,9 +521,17 @@ async function serveLocalRoutes(
     }
     throw new DomainError('not_found', `No local route ${url.pathname}.`);
   } catch (error) {
-    send(errorResult(error));
+    // As on the API: a call that a part's death cut short is 503, not 500.
+    const result = errorResult(error);
+    const cutShort = result.statusCode >= 500 && (await cutShortByOutage(availability, epoch));
+    send(cutShort ? unavailableDuring(availability) : result);
     return true;
   }
+}
+
+function sendResult(res: import('node:http').ServerResponse, result: APIGatewayProxyResult): void {
+  res.writeHead(result.statusCode, result.headers as Record<string, string>);
+  res.end(result.body);
 }
 
 function listen(server: Server, port: number, host: string): Promise<string> {

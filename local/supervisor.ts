@@ -127,7 +127,8 @@ export class Supervisor<Part extends SupervisedProcess> {
         this.#watch(part);
         return;
       } catch (error) {
-        lastError = `did not start: ${error instanceof Error ? error.message : String(error)}`;
+        const message = error instanceof Error ? error.message : String(error);
+        lastError = `did not start: ${message.length > 600 ? `${message.slice(0, 600)}…` : message}`;
       }
     }
   }

@@ -37,7 +37,10 @@ const body = (n: number, policy: Record<string, unknown>) => ({
   policy,
 });
 
-/** Raw API answers during an outage: every status seen, and the first 503 as sent. */
+/**
+ * Raw answers during an outage (the API and the console's outbox; readiness apart): every
+ * status seen, and the first 503 of the API as sent.
+ */
 function observe(url: string, headers: Record<string, string>) {
   const statuses: number[] = [];
   const readiness: number[] = [];
@@ -45,11 +48,13 @@ function observe(url: string, headers: Record<string, string>) {
   let running = true;
   const done = (async () => {
     while (running) {
-      const [read, ready] = await Promise.all([
+      const [read, ready, outbox] = await Promise.all([
         fetch(`${url}/v1/intents?limit=1`, { headers }),
         fetch(`${url}/healthz?ready=1`),
+        fetch(`${url}/_local/outbox`, { headers }),
       ]);
-      statuses.push(read.status);
+      statuses.push(read.status, outbox.status);
+      await outbox.arrayBuffer();
       readiness.push(ready.status);
       if (read.status === 503 && !first503) {
         first503 = { body: await read.json(), retryAfter: read.headers.get('retry-after') };
