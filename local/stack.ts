@@ -100,7 +100,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
   const dataDir = path.resolve(options.dataDir);
   // Review links, keys and secrets live here: the user's alone, even in a data dir made before.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  makePrivate(dataDir);
+  makeDataDirPrivate(dataDir);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const closer of closers.reverse()) {
@@ -392,14 +392,30 @@ async function handlerAccessKeyId(routingEnv: Record<string, string>): Promise<s
   }
 }
 
-/** Directories 0700 and files 0600 under `dir` (the data dir of a stack started before). */
-function makePrivate(dir: string): void {
-  chmodSync(dir, 0o700);
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const entryPath = path.join(dir, entry.name);
-    if (entry.isDirectory()) makePrivate(entryPath);
-    else if (entry.isFile() && (lstatSync(entryPath).mode & 0o077) !== 0)
-      chmodSync(entryPath, 0o600);
+/** What the stack keeps in its data dir; nothing else there is touched (it may be any dir). */
+const DATA_DIR_ENTRIES = [
+  'local.json',
+  'outbox.jsonl',
+  'slack-users.json',
+  'policies.json',
+  'dynamodb',
+  'stepfunctions',
+];
+
+/** The data dir 0700 and what the stack keeps in it 0700 (dirs) and 0600 (files). */
+function makeDataDirPrivate(dataDir: string): void {
+  chmodSync(dataDir, 0o700);
+  for (const name of DATA_DIR_ENTRIES) makePrivate(path.join(dataDir, name));
+}
+
+function makePrivate(entryPath: string): void {
+  if (!existsSync(entryPath)) return;
+  const stat = lstatSync(entryPath);
+  if (stat.isDirectory()) {
+    chmodSync(entryPath, 0o700);
+    for (const name of readdirSync(entryPath)) makePrivate(path.join(entryPath, name));
+  } else if (stat.isFile() && (stat.mode & 0o077) !== 0) {
+    chmodSync(entryPath, 0o600);
   }
 }
 

@@ -41,8 +41,8 @@ describe('npm start exposes nothing beyond the user', () => {
     dataDir = newDataDir();
     // A data dir left readable by others (as earlier versions made it), with a file in it.
     chmodSync(dataDir, 0o755);
-    const earlier = path.join(dataDir, 'notes.txt');
-    writeFileSync(earlier, 'made before\n', { mode: 0o644 });
+    const earlier = path.join(dataDir, 'outbox.jsonl');
+    writeFileSync(earlier, '', { mode: 0o644 });
     chmodSync(earlier, 0o644);
 
     // Every state of local.json seen while the stack starts.
