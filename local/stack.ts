@@ -155,7 +155,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       botToken: credentials.slack_bot_token,
     });
     closers.push(() => slack.close());
-    const webhooks = await startWebhookStandIn({ outbox });
+    const webhooks = await startWebhookStandIn({
+      outbox,
+      signingSecret: secrets.webhook_signing_secret,
+    });
     closers.push(() => webhooks.close());
     const routing = notificationRouting(process.env, {
       sesEndpoint: ses.endpoint,
