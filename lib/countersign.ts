@@ -211,6 +211,11 @@ export class Countersign extends Construct {
     this.stateMachine = workflow.stateMachine;
 
     // Least privilege: each function gets only the table access and the calls it makes.
+    // Readiness (`GET /healthz?ready=1`) describes the table: no access to its items.
+    functions.health.addEnvironment('TABLE_NAME', table.tableName);
+    functions.health.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:DescribeTable'], resources: [table.tableArn] }),
+    );
     functions.intentsRead.bindTable(table, 'read');
     functions.intentsRead.addEnvironment('WAIT_POLL_MS', '250');
     for (const fn of [

@@ -6,14 +6,17 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { foreignHostMessage, isLoopbackHost } from './request-guard';
 
 /**
  * API Gateway (REST, Lambda proxy integration) on this machine: matches a request against the
  * deployed resource templates, turns it into the event API Gateway would send, invokes the same
  * handler, and writes its result back. Where API Gateway itself answers (no such route, a body
  * over its 10 MB limit, a handler that throws), the answer matches the gateway responses the
- * CDK construct configures.
+ * CDK construct configures. Unlike API Gateway it answers only requests addressed to its own
+ * loopback address (a 403 `forbidden` otherwise: see request-guard.ts).
  */
 export interface LocalRoute {
   method: string;
@@ -41,15 +44,22 @@ export function createApiGatewayServer(options: ApiGatewayOptions): Server {
     ...route,
     segments: route.path.split('/').filter(Boolean),
   }));
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       console.error('local API gateway:', error);
       if (!res.headersSent) writeError(res, 500, 'internal', 'Internal server error.');
       else res.destroy();
     });
   });
+  return server;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const address = server.address() as AddressInfo;
+    if (!isLoopbackHost(req.headers.host, address.port, address.address)) {
+      await drain(req);
+      writeError(res, 403, 'forbidden', foreignHostMessage(address.port));
+      return;
+    }
     if (options.extra && (await options.extra(req, res))) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = matchRoute(routes, req.method ?? 'GET', url.pathname);

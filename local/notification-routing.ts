@@ -1,3 +1,5 @@
+import type { StandInCredentials } from './stack';
+
 /**
  * Where the local stack's notices go. By default SES and Slack are the stand-ins, which record
  * into the outbox. A user who wants real email or real Slack while trying Countersign on their
@@ -7,8 +9,8 @@
  * Real email (SES v2): `COUNTERSIGN_EMAIL_FROM` (a sender verified in SES), AWS credentials
  * (`AWS_PROFILE`, or `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`), optionally
  * `COUNTERSIGN_SES_REGION` (else `AWS_REGION`) and `COUNTERSIGN_SES_CONFIGURATION_SET`. The
- * user's credentials are kept for every client: DynamoDB Local (shared database) and the local
- * engine accept any.
+ * user's credentials are kept for every client: DynamoDB Local (shared database) accepts any,
+ * and the local engine accepts those.
  *
  * Real Slack: `COUNTERSIGN_SLACK_BOT_TOKEN` and `COUNTERSIGN_SLACK_SIGNING_SECRET` of the user's
  * Slack app, optionally `COUNTERSIGN_SLACK_API_URL` (a proxy). Button clicks reach the stack only
@@ -34,7 +36,13 @@ export class LocalConfigurationError extends Error {
 
 export function notificationRouting(
   userEnv: Record<string, string | undefined>,
-  standIns: { sesEndpoint: string; slackApiUrl: string; slackSigningSecret: string },
+  standIns: {
+    sesEndpoint: string;
+    slackApiUrl: string;
+    slackSigningSecret: string;
+    /** What the stand-ins accept (they answer no other credentials). */
+    credentials: StandInCredentials;
+  },
 ): NotificationRouting {
   const read = (name: string) => {
     const value = userEnv[name]?.trim();
@@ -62,9 +70,9 @@ export function notificationRouting(
     if (configurationSet) env.EMAIL_CONFIGURATION_SET = configurationSet;
     // A user's AWS_ENDPOINT_URL_SESV2 (a VPC endpoint, a test double) is theirs to keep.
   } else {
-    // Nothing leaves the machine: placeholder credentials, whatever the user's shell holds.
-    env.AWS_ACCESS_KEY_ID = 'local';
-    env.AWS_SECRET_ACCESS_KEY = 'local';
+    // Nothing leaves the machine: the stand-ins' credentials, whatever the user's shell holds.
+    env.AWS_ACCESS_KEY_ID = standIns.credentials.aws_access_key_id;
+    env.AWS_SECRET_ACCESS_KEY = standIns.credentials.aws_secret_access_key;
     unset.push('AWS_SESSION_TOKEN', 'AWS_PROFILE');
     env.EMAIL_FROM = 'countersign@localhost';
     env.AWS_ENDPOINT_URL_SESV2 = standIns.sesEndpoint;
@@ -86,7 +94,7 @@ export function notificationRouting(
     else unset.push('SLACK_API_URL');
   } else {
     env.SLACK_API_URL = standIns.slackApiUrl;
-    env.SLACK_BOT_TOKEN = 'xoxb-countersign-local';
+    env.SLACK_BOT_TOKEN = standIns.credentials.slack_bot_token;
     env.SLACK_SIGNING_SECRET = standIns.slackSigningSecret;
   }
 

@@ -39,11 +39,11 @@ export class Outbox {
   private readonly listeners = new Set<(item: OutboxItem) => void>();
 
   constructor(private readonly file: string) {
-    mkdirSync(path.dirname(file), { recursive: true });
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     if (!existsSync(file)) return;
     const text = readFileSync(file, 'utf8');
     // End a line cut short by a crash, so that the next message starts on a line of its own.
-    if (text.length > 0 && !text.endsWith('\n')) appendFileSync(file, '\n');
+    if (text.length > 0 && !text.endsWith('\n')) appendFileSync(file, '\n', { mode: 0o600 });
     const byId = new Map<string, OutboxItem>();
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
@@ -64,7 +64,7 @@ export class Outbox {
       id: `msg_${randomUUID()}`,
       at: input.at ?? new Date().toISOString(),
     };
-    appendFileSync(this.file, `${JSON.stringify(item)}\n`);
+    appendFileSync(this.file, `${JSON.stringify(item)}\n`, { mode: 0o600 });
     this.items.push(item);
     for (const listener of this.listeners) listener(item);
     return item;

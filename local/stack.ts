@@ -1,10 +1,20 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoKeyRepository } from '../lambdas/adapters/dynamo-store';
@@ -30,6 +40,7 @@ import { startSesStandIn } from './standins/ses';
 import { type SlackStandIn, startSlackStandIn } from './standins/slack';
 import { startWebhookStandIn } from './standins/webhook';
 import { LocalStepFunctions } from './stepfunctions';
+import { Availability, Supervisor } from './supervisor';
 
 /**
  * The whole service on one machine: DynamoDB Local on disk, the local Step Functions engine
@@ -42,6 +53,11 @@ export interface LocalStackOptions {
   port: number;
   host?: string;
   log?: (line: string) => void;
+  /**
+   * A part died and could not be brought back (see supervisor.ts): the stack can no longer
+   * serve. `npm start` stops with the reason and a non-zero exit.
+   */
+  onFatal?: (reason: string) => void;
 }
 
 export interface LocalSettings {
@@ -51,6 +67,17 @@ export interface LocalSettings {
   webhook_signing_secret: string;
   /** Not in the contract's list, but local: the HMAC key of review links. */
   link_signing_secret: string;
+  /**
+   * Local too: the credentials the stack gives its handlers for the SES and Slack stand-ins and
+   * the engine, which answer no other (made per data dir, like the keys).
+   */
+  stand_in_credentials: StandInCredentials;
+}
+
+export interface StandInCredentials {
+  aws_access_key_id: string;
+  aws_secret_access_key: string;
+  slack_bot_token: string;
 }
 
 export interface RunningStack {
@@ -71,7 +98,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
   const log = options.log ?? ((line: string) => console.log(line));
   const host = options.host ?? '127.0.0.1';
   const dataDir = path.resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // Review links, keys and secrets live here: the user's alone, even in a data dir made before.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDataDirPrivate(dataDir);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const closer of closers.reverse()) {
@@ -90,8 +119,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       path.join(REPOSITORY_ROOT, 'node_modules', '.cache', 'countersign'),
     );
     template.catch(() => undefined);
-    const dynamo = await startDynamoDbLocal({ dataDir: path.join(dataDir, 'dynamodb') });
-    closers.push(() => dynamo.stop());
+    const dynamoDir = path.join(dataDir, 'dynamodb');
+    const dynamo = await startDynamoDbLocal({ dataDir: dynamoDir });
+    // A JVM that dies is started again on the same data and port (so the endpoint the handlers
+    // were given stays right); until then the API answers 503.
+    const availability = new Availability();
+    const dynamoPort = Number(new URL(dynamo.endpoint).port);
+    const dynamoSupervisor = new Supervisor(dynamo, {
+      name: 'DynamoDB Local',
+      start: () => startDynamoDbLocal({ dataDir: dynamoDir, port: dynamoPort }),
+      log,
+      availability,
+      onGiveUp: (reason) => (options.onFatal ?? log)(reason),
+    });
+    closers.push(() => dynamoSupervisor.stop());
     const dynamoClient = new DynamoDBClient({
       endpoint: dynamo.endpoint,
       region: LOCAL_REGION,
@@ -106,19 +147,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     await ensureKey(keys, 'agent', LOCAL_AGENT, secrets.api_keys.agent);
 
     const outbox = new Outbox(path.join(dataDir, 'outbox.jsonl'));
-    const ses = await startSesStandIn({ outbox });
+    const credentials = secrets.stand_in_credentials;
+    const ses = await startSesStandIn({ outbox, accessKeyId: credentials.aws_access_key_id });
     closers.push(() => ses.close());
     const slack = await startSlackStandIn({
       outbox,
       directoryFile: path.join(dataDir, 'slack-users.json'),
+      botToken: credentials.slack_bot_token,
     });
     closers.push(() => slack.close());
-    const webhooks = await startWebhookStandIn({ outbox });
+    const webhooks = await startWebhookStandIn({
+      outbox,
+      signingSecret: secrets.webhook_signing_secret,
+    });
     closers.push(() => webhooks.close());
     const routing = notificationRouting(process.env, {
       sesEndpoint: ses.endpoint,
       slackApiUrl: `${slack.endpoint}/api/`,
       slackSigningSecret: secrets.slack_signing_secret,
+      credentials,
     });
 
     const definition = loadLocalDefinition(await template);
@@ -129,8 +176,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       routes: Object.values(FUNCTIONS).flatMap((spec) =>
         spec.routes.map((route) => ({ method: route.method, path: route.path, target: spec.id })),
       ),
-      invoke: (target, event) => invokeApi(target, event),
-      extra: (req, res) => serveLocalRoutes(req, res, { outbox, keys, slack, serveConsole }),
+      invoke: (target, event) =>
+        whileAvailable(availability, target, () => invokeApi(target, event)),
+      extra: (req, res) => {
+        // The console's page and assets need no store; its data and actions wait for it.
+        const down = availability.down;
+        if (down !== undefined && /^\/_local\/(outbox|slack|console\/)/.test(req.url ?? '')) {
+          sendResult(res, unavailable(down));
+          return true;
+        }
+        return serveLocalRoutes(req, res, { outbox, keys, slack, serveConsole, availability });
+      },
     });
     // The local console (`/_local/`): its Slack clicks are signed here and sent to this server,
     // with the secret the interactions handler verifies (the real app's when Slack is real).
@@ -170,11 +226,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
         if (!spec) throw new Error(`no local function for ${functionName}`);
         // Executions resumed from the journal wait until the handlers can reach the engine.
         await engineListening;
-        return (await handlerFor(spec))(payload, lambdaContext(spec));
+        const handler = await handlerFor(spec);
+        // A task whose store went away under it runs again once it is back, as Lambda's own
+        // retries would: the outage is the local stack's, not one the flow should count.
+        for (;;) {
+          await availability.whenUp();
+          const epoch = availability.epoch;
+          try {
+            return await handler(payload, lambdaContext(spec));
+          } catch (error) {
+            if (availability.down === undefined && availability.epoch === epoch) throw error;
+          }
+        }
       },
     });
     closers.push(() => engine.close());
-    sfnEndpoint = await engine.listen(0, '127.0.0.1');
+    sfnEndpoint = await engine.listen(0, '127.0.0.1', {
+      accessKeyId: await handlerAccessKeyId(routing.env),
+    });
 
     for (const name of routing.unset) delete process.env[name];
     Object.assign(process.env, {
@@ -184,6 +253,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
       TABLE_NAME: LOCAL_TABLE_NAME,
       STATE_MACHINE_ARN: stateMachineArn,
+      // Locally the engine is a part that can be down, so readiness checks it too.
+      READINESS_STATE_MACHINE_ARN: stateMachineArn,
       PUBLIC_BASE_URL: url,
       LINK_SIGNING_SECRET: secrets.link_signing_secret,
       NOTIFICATION_CHANNELS: 'email,slack',
@@ -295,30 +366,72 @@ export function localTableDefinition() {
   };
 }
 
-/** Keys and secrets are made once per data dir and kept, so a restart serves the same keys. */
+/**
+ * Keys and secrets are made once per data dir and kept, so a restart serves the same keys. They
+ * are written to `local.json` only once the stack serves them (with its URL): a start that fails
+ * before makes new ones next time, and the keys it stored unknown to anyone are harmless.
+ */
 function loadOrCreateSecrets(dataDir: string): Omit<LocalSettings, 'url'> {
   const file = path.join(dataDir, 'local.json');
-  if (existsSync(file)) {
-    const existing = JSON.parse(readFileSync(file, 'utf8')) as LocalSettings;
-    return {
-      api_keys: existing.api_keys,
-      slack_signing_secret: existing.slack_signing_secret,
-      webhook_signing_secret: existing.webhook_signing_secret,
-      link_signing_secret: existing.link_signing_secret,
-    };
-  }
+  const existing = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSettings>)
+    : {};
   const secret = () => randomBytes(32).toString('hex');
-  const created = {
-    api_keys: {
+  return {
+    api_keys: existing.api_keys ?? {
       admin: newApiKey('admin', LOCAL_ADMIN, new Date()).key,
       agent: newApiKey('agent', LOCAL_AGENT, new Date()).key,
     },
-    slack_signing_secret: secret(),
-    webhook_signing_secret: secret(),
-    link_signing_secret: secret(),
+    slack_signing_secret: existing.slack_signing_secret ?? secret(),
+    webhook_signing_secret: existing.webhook_signing_secret ?? secret(),
+    link_signing_secret: existing.link_signing_secret ?? secret(),
+    stand_in_credentials: existing.stand_in_credentials ?? {
+      aws_access_key_id: `LOCAL${randomBytes(16).toString('hex').toUpperCase()}`,
+      aws_secret_access_key: secret(),
+      slack_bot_token: `xoxb-local-${secret()}`,
+    },
   };
-  writeJsonAtomically(file, { url: null, ...created });
-  return created;
+}
+
+/**
+ * The access key id the handlers' AWS clients sign with: the stand-ins' where the stack set
+ * credentials, else the user's own (real SES), resolved as the handlers resolve them.
+ */
+async function handlerAccessKeyId(routingEnv: Record<string, string>): Promise<string> {
+  if (routingEnv.AWS_ACCESS_KEY_ID) return routingEnv.AWS_ACCESS_KEY_ID;
+  const client = new SFNClient({ region: LOCAL_REGION });
+  try {
+    return (await client.config.credentials()).accessKeyId;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** What the stack keeps in its data dir; nothing else there is touched (it may be any dir). */
+const DATA_DIR_ENTRIES = [
+  'local.json',
+  'outbox.jsonl',
+  'slack-users.json',
+  'policies.json',
+  'dynamodb',
+  'stepfunctions',
+];
+
+/** The data dir 0700 and what the stack keeps in it 0700 (dirs) and 0600 (files). */
+function makeDataDirPrivate(dataDir: string): void {
+  chmodSync(dataDir, 0o700);
+  for (const name of DATA_DIR_ENTRIES) makePrivate(path.join(dataDir, name));
+}
+
+function makePrivate(entryPath: string): void {
+  if (!existsSync(entryPath)) return;
+  const stat = lstatSync(entryPath);
+  if (stat.isDirectory()) {
+    chmodSync(entryPath, 0o700);
+    for (const name of readdirSync(entryPath)) makePrivate(path.join(entryPath, name));
+  } else if (stat.isFile() && (stat.mode & 0o077) !== 0) {
+    chmodSync(entryPath, 0o600);
+  }
 }
 
 /**
@@ -350,10 +463,68 @@ async function ensureKey(
   await keys.put({ ...record, key_hash: hashApiKey(key), prefix: key.slice(0, 10) });
 }
 
+/** Readers see the old file or the new one, never a part; the new one is the user's alone. */
 function writeJsonAtomically(file: string, value: unknown): void {
-  const temporary = `${file}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(temporary, file);
+}
+
+/** Seconds a client is asked to wait (`Retry-After`) while a part of the stack restarts. */
+const RETRY_AFTER_SECONDS = 2;
+
+function unavailable(reason: string): APIGatewayProxyResult {
+  const result = json(503, {
+    error: {
+      code: 'unavailable',
+      message: `The local stack is restarting a part (${reason}); retry shortly.`,
+      details: [],
+    },
+  });
+  return { ...result, headers: { ...result.headers, 'Retry-After': String(RETRY_AFTER_SECONDS) } };
+}
+
+function unavailableDuring(availability: Availability): APIGatewayProxyResult {
+  return unavailable(availability.down ?? 'a part restarted during the request');
+}
+
+/**
+ * Whether a call that failed began before an outage that is on now or was since. A JVM killed
+ * under a call may fail it before its exit is seen, so a failure first waits a moment for it.
+ */
+async function cutShortByOutage(availability: Availability, epoch: number): Promise<boolean> {
+  const hit = () => availability.down !== undefined || availability.epoch !== epoch;
+  if (!hit()) await new Promise((resolve) => setTimeout(resolve, OUTAGE_NOTICE_MS));
+  return hit();
+}
+
+/** How long a failed call waits to see whether a part died under it (exits are seen in ms). */
+const OUTAGE_NOTICE_MS = 250;
+
+/**
+ * An API call while a part of the stack is down, or one that failed because a part went down
+ * under it, is 503 `unavailable` with `Retry-After` (the SDKs retry it), never a 500. `GET
+ * /healthz` is not held back: liveness stays cheap, and readiness says what is down itself.
+ */
+async function whileAvailable(
+  availability: Availability,
+  target: string,
+  invoke: () => Promise<APIGatewayProxyResult>,
+): Promise<APIGatewayProxyResult> {
+  if (target === FUNCTIONS.health.id) return invoke();
+  const down = availability.down;
+  if (down !== undefined) return unavailable(down);
+  const epoch = availability.epoch;
+  let result: APIGatewayProxyResult;
+  try {
+    result = await invoke();
+  } catch (error) {
+    if (await cutShortByOutage(availability, epoch)) return unavailableDuring(availability);
+    throw error;
+  }
+  return result.statusCode >= 500 && (await cutShortByOutage(availability, epoch))
+    ? unavailableDuring(availability)
+    : result;
 }
 
 function lambdaContext(spec: FunctionSpec) {
@@ -372,15 +543,15 @@ async function serveLocalRoutes(
     keys: DynamoKeyRepository;
     slack: SlackStandIn;
     serveConsole: ReturnType<typeof createConsoleRoutes>;
+    availability: Availability;
   },
 ): Promise<boolean> {
+  const { availability } = context;
+  const epoch = availability.epoch;
   if (await context.serveConsole(req, res)) return true;
   const url = new URL(req.url ?? '/', 'http://local');
   if (!url.pathname.startsWith('/_local/')) return false;
-  const send = (result: APIGatewayProxyResult) => {
-    res.writeHead(result.statusCode, result.headers as Record<string, string>);
-    res.end(result.body);
-  };
+  const send = (result: APIGatewayProxyResult) => sendResult(res, result);
   try {
     if (url.pathname === '/_local/outbox' && req.method === 'GET') {
       const principal = await authenticate(req.headers.authorization, context.keys);
@@ -399,9 +570,17 @@ async function serveLocalRoutes(
     }
     throw new DomainError('not_found', `No local route ${url.pathname}.`);
   } catch (error) {
-    send(errorResult(error));
+    // As on the API: a call that a part's death cut short is 503, not 500.
+    const result = errorResult(error);
+    const cutShort = result.statusCode >= 500 && (await cutShortByOutage(availability, epoch));
+    send(cutShort ? unavailableDuring(availability) : result);
     return true;
   }
+}
+
+function sendResult(res: import('node:http').ServerResponse, result: APIGatewayProxyResult): void {
+  res.writeHead(result.statusCode, result.headers as Record<string, string>);
+  res.end(result.body);
 }
 
 function listen(server: Server, port: number, host: string): Promise<string> {

@@ -18,16 +18,16 @@ import { ENV, getOptionalStringFromEnv } from './config';
  * loaded, in under a second) instead of holding its caller, and with it every request grouped
  * behind it (`adapters/coalescer.ts`), until the function's own timeout.
  */
-export const dynamoDocumentClient = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    requestHandler: {
-      connectionTimeout: 3000,
-      requestTimeout: 20_000,
-      throwOnRequestTimeout: true,
-    },
-  }),
-  { marshallOptions: { removeUndefinedValues: true } },
-);
+export const dynamoClient = new DynamoDBClient({
+  requestHandler: {
+    connectionTimeout: 3000,
+    requestTimeout: 20_000,
+    throwOnRequestTimeout: true,
+  },
+});
+export const dynamoDocumentClient = DynamoDBDocumentClient.from(dynamoClient, {
+  marshallOptions: { removeUndefinedValues: true },
+});
 export const sfnClient = new SFNClient({});
 /** Signs receipts and callbacks (`kms:Sign`) and serves the public key (`kms:GetPublicKey`). */
 export const kmsClient = new KMSClient({

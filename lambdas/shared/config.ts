@@ -31,6 +31,8 @@ export function getBooleanFromEnv(name: string): boolean {
 export const ENV = {
   tableName: 'TABLE_NAME',
   stateMachineArn: 'STATE_MACHINE_ARN',
+  /** The state machine readiness checks (the local stack's engine); unset in AWS. */
+  readinessStateMachineArn: 'READINESS_STATE_MACHINE_ARN',
   publicBaseUrl: 'PUBLIC_BASE_URL',
   emailFrom: 'EMAIL_FROM',
   emailConfigurationSet: 'EMAIL_CONFIGURATION_SET',

@@ -262,7 +262,7 @@ export function createConsoleRoutes(context: ConsoleContext) {
     await fetch(`${context.slack.endpoint}/api/${method}`, {
       method: 'POST',
       headers: {
-        Authorization: 'Bearer xoxb-countersign-local',
+        Authorization: `Bearer ${context.slack.botToken}`,
         'Content-Type': 'application/x-www-form-urlencoded',
       },
       body: new URLSearchParams(args).toString(),

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { foreignHostMessage, isLoopbackHost } from '../request-guard';
 
 export interface StandIn {
   endpoint: string;
@@ -36,11 +37,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** A loopback HTTP server on a free port, for a stand-in of a remote service. */
+/**
+ * A loopback HTTP server on a free port, for a stand-in of a remote service. Requests whose
+ * `Host` is not this server's loopback address get 403 (see request-guard.ts).
+ */
 export function startStandIn(
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
 ): Promise<StandIn> {
   const server: Server = createServer((req, res) => {
+    const { port } = server.address() as AddressInfo;
+    if (!isLoopbackHost(req.headers.host, port)) {
+      req.resume();
+      sendJson(res, 403, { message: foreignHostMessage(port) });
+      return;
+    }
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { message: String(error) });
       else res.destroy();

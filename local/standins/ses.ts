@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Outbox } from '../outbox';
+import { sameSecret, sigV4AccessKeyId } from '../request-guard';
 import { readBody, type StandIn, sendJson, startStandIn } from './http-util';
 
 /**
@@ -23,9 +24,23 @@ const sendEmailSchema = z.object({
   }),
 });
 
-export async function startSesStandIn(options: { outbox: Outbox }): Promise<StandIn> {
+export async function startSesStandIn(options: {
+  outbox: Outbox;
+  /** The access key id the stack gave its handlers; requests signed with another get 403, as SES. */
+  accessKeyId: string;
+}): Promise<StandIn> {
   return startStandIn(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://ses.local');
+    if (!sameSecret(sigV4AccessKeyId(req.headers.authorization), options.accessKeyId)) {
+      req.resume();
+      sendJson(
+        res,
+        403,
+        { message: 'The security token included in the request is invalid.' },
+        { 'x-amzn-errortype': 'UnrecognizedClientException' },
+      );
+      return;
+    }
     if (req.method !== 'POST' || url.pathname !== '/v2/email/outbound-emails') {
       sendJson(
         res,

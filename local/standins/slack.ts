@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Outbox } from '../outbox';
+import { sameSecret } from '../request-guard';
 import { readBody, type StandIn, sendJson, startStandIn } from './http-util';
 
 /** A modal opened with `views.open`, as Slack would hold it for the user who clicked. */
@@ -22,6 +23,8 @@ export interface EphemeralMessage {
 export interface SlackStandIn extends StandIn {
   /** What Slack shows people outside the channel history: modals and ephemeral messages. */
   interactions(): { views: OpenedView[]; ephemerals: EphemeralMessage[] };
+  /** The token its methods accept. */
+  botToken: string;
 }
 
 /** How many modals and ephemeral messages are kept in memory (they are transient in Slack too). */
@@ -38,6 +41,8 @@ const KEPT_INTERACTIONS = 200;
 export async function startSlackStandIn(options: {
   outbox: Outbox;
   directoryFile?: string;
+  /** The bot token the stack gave its handlers; any other is `invalid_auth`, as in Slack. */
+  botToken: string;
 }): Promise<SlackStandIn> {
   const { outbox } = options;
   const directory = loadDirectory(options.directoryFile);
@@ -51,9 +56,11 @@ export async function startSlackStandIn(options: {
     const url = new URL(req.url ?? '/', 'http://slack.local');
     const method = url.pathname.replace(/^\/api\//, '');
     const raw = req.method === 'POST' ? await readBody(req) : '';
-    // Like Slack: every method but the few public ones needs a token.
-    if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
-      return sendJson(res, 200, { ok: false, error: 'not_authed' });
+    // Like Slack: every method but the few public ones needs a token, the one the stack set.
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (token === undefined) return sendJson(res, 200, { ok: false, error: 'not_authed' });
+    if (!sameSecret(token, options.botToken)) {
+      return sendJson(res, 200, { ok: false, error: 'invalid_auth' });
     }
     const args = parseArguments(raw, req.headers['content-type'] ?? '', url.searchParams);
     switch (method) {
@@ -148,6 +155,7 @@ export async function startSlackStandIn(options: {
   });
   return {
     ...standIn,
+    botToken: options.botToken,
     interactions: () => ({ views: [...views], ephemerals: [...ephemerals] }),
   };
 }

@@ -31,7 +31,9 @@ export type ServiceErrorCode =
   | 'ValidationException'
   | 'UnknownOperationException'
   | 'SerializationException'
-  | 'ServiceUnavailable';
+  | 'ServiceUnavailable'
+  | 'AccessDeniedException'
+  | 'UnrecognizedClientException';
 
 /** An AWS Step Functions API error; `name` is the AWS error code the SDK turns into an exception class. */
 export class ServiceError extends Error {

@@ -3,11 +3,15 @@
  * `@aws-sdk/client-sfn` does: `POST /`, `X-Amz-Target: AWSStepFunctions.<Operation>`, JSON bodies
  * with timestamps as epoch seconds, and errors as HTTP 4xx with
  * `{"__type": "com.amazonaws.swf.service.v2.model#<Code>", "message": "..."}` (the SDK keeps the part
- * after `#` as the exception name). Request signatures are accepted without checking.
+ * after `#` as the exception name). Requests whose `Host` is not this server's loopback address
+ * get 403 (DNS rebinding); given `accessKeyId`, a request must be signed (SigV4) with that access
+ * key id, else 400 `UnrecognizedClientException` as AWS answers. The signature itself is not
+ * checked.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { foreignHostMessage, isLoopbackHost, sameSecret, sigV4AccessKeyId } from '../request-guard';
 import { ServiceError } from './errors.js';
 
 const CONTENT_TYPE = 'application/x-amz-json-1.0';
@@ -17,10 +21,18 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export type OperationHandler = (input: Record<string, unknown>) => Promise<unknown>;
 
+export interface SfnHttpAccess {
+  /** The only access key id whose signed requests are answered; unset: any. */
+  accessKeyId?: string;
+}
+
 export class SfnHttpServer {
   private server: Server | undefined;
 
-  constructor(private readonly operations: Readonly<Record<string, OperationHandler>>) {}
+  constructor(
+    private readonly operations: Readonly<Record<string, OperationHandler>>,
+    private readonly access: SfnHttpAccess = {},
+  ) {}
 
   listen(port: number, host = '127.0.0.1'): Promise<string> {
     if (this.server) throw new Error('the HTTP server is already listening');
@@ -53,6 +65,24 @@ export class SfnHttpServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     try {
+      const address = this.server?.address() as AddressInfo | null | undefined;
+      const port = address?.port ?? 0;
+      if (!isLoopbackHost(request.headers.host, port, address?.address)) {
+        request.resume();
+        throw new ServiceError('AccessDeniedException', foreignHostMessage(port), 403);
+      }
+      const { accessKeyId } = this.access;
+      if (
+        accessKeyId !== undefined &&
+        !sameSecret(sigV4AccessKeyId(request.headers.authorization), accessKeyId)
+      ) {
+        request.resume();
+        throw new ServiceError(
+          'UnrecognizedClientException',
+          'The security token included in the request is invalid.',
+          400,
+        );
+      }
       if (request.method !== 'POST') {
         throw new ServiceError(
           'UnknownOperationException',

@@ -2,7 +2,7 @@
  * Countersign's durable local AWS Step Functions engine. See README.md in this folder.
  */
 import { Engine, type LocalStepFunctionsOptions } from './engine.js';
-import { SfnHttpServer } from './http-server.js';
+import { type SfnHttpAccess, SfnHttpServer } from './http-server.js';
 
 export { DEFAULT_TASK_TIMEOUT_SECONDS } from './definition.js';
 export type {
@@ -27,21 +27,27 @@ export class LocalStepFunctions extends Engine {
     return engine;
   }
 
-  /** Serves the Step Functions API over HTTP; returns the endpoint URL. Port 0 picks a free port. */
-  async listen(port: number, host = '127.0.0.1'): Promise<string> {
+  /**
+   * Serves the Step Functions API over HTTP; returns the endpoint URL. Port 0 picks a free port.
+   * `access` names the credentials a request must be signed with (see http-server.ts).
+   */
+  async listen(port: number, host = '127.0.0.1', access: SfnHttpAccess = {}): Promise<string> {
     if (this.httpServer) throw new Error('already listening');
-    const server = new SfnHttpServer({
-      StartExecution: (input) => this.startExecution(input),
-      DescribeExecution: (input) => this.describeExecution(input),
-      StopExecution: (input) => this.stopExecution(input),
-      SendTaskSuccess: (input) => this.sendTaskSuccess(input),
-      SendTaskFailure: (input) => this.sendTaskFailure(input),
-      SendTaskHeartbeat: (input) => this.sendTaskHeartbeat(input),
-      GetExecutionHistory: (input) => this.getExecutionHistory(input),
-      ListExecutions: (input) => this.listExecutions(input),
-      DescribeStateMachine: (input) => this.describeStateMachine(input),
-      ListStateMachines: () => this.listStateMachines(),
-    });
+    const server = new SfnHttpServer(
+      {
+        StartExecution: (input) => this.startExecution(input),
+        DescribeExecution: (input) => this.describeExecution(input),
+        StopExecution: (input) => this.stopExecution(input),
+        SendTaskSuccess: (input) => this.sendTaskSuccess(input),
+        SendTaskFailure: (input) => this.sendTaskFailure(input),
+        SendTaskHeartbeat: (input) => this.sendTaskHeartbeat(input),
+        GetExecutionHistory: (input) => this.getExecutionHistory(input),
+        ListExecutions: (input) => this.listExecutions(input),
+        DescribeStateMachine: (input) => this.describeStateMachine(input),
+        ListStateMachines: () => this.listStateMachines(),
+      },
+      access,
+    );
     this.httpServer = server;
     return server.listen(port, host);
   }

@@ -7,7 +7,7 @@ import { Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECIDED_NOTICE_RETRY } from '../../lambdas/domain/stages';
 import { CALLBACK_RETRY } from '../../lambdas/domain/webhook';
-import { FUNCTIONS } from '../../lambdas/functions';
+import { FUNCTION_METADATA_KEY, FUNCTIONS } from '../../lambdas/functions';
 import { ApprovalWorkflow } from '../../lib/approval-workflow';
 import { CountersignStack } from '../../lib/countersign-stack';
 import { loadLocalDefinition } from '../../local/cdk-definition';
@@ -241,6 +241,31 @@ describe('CountersignStack', () => {
       ).find((s) => JSON.stringify(s.Action).includes('SendTaskSuccess'));
       expect(JSON.stringify(statement?.Resource)).toContain(':stateMachine:Countersign-Workflow-');
     }
+  });
+
+  it('lets the health function describe the table for readiness, and nothing more', () => {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.startsWith('Countersignhealth'),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = policies[0]?.[1].Properties.PolicyDocument.Statement as {
+      Effect: string;
+      Action: unknown;
+      Resource: unknown;
+    }[];
+    // What it may do; the denies every function carries (PartiQL writes) take nothing away here.
+    const onTable = statements.filter(
+      (statement) =>
+        statement.Effect === 'Allow' && JSON.stringify(statement.Action).includes('dynamodb:'),
+    );
+    expect(onTable.map((statement) => statement.Action)).toEqual(['dynamodb:DescribeTable']);
+    expect(JSON.stringify(onTable[0]?.Resource)).toMatch(
+      /"Fn::GetAtt":\["CountersignTable[0-9A-F]+","Arn"\]/,
+    );
+    const health = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (fn) => fn.Metadata?.[FUNCTION_METADATA_KEY] === FUNCTIONS.health.id,
+    );
+    expect(Object.keys(health?.Properties.Environment.Variables ?? {})).toContain('TABLE_NAME');
   });
 
   it('throttles the API and answers unknown routes in the contract error shape', () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../../local/dynamodb-local';
@@ -21,6 +22,8 @@ export interface StackProcess {
   dataDir: string;
   settings: LocalSettings;
   output: () => string;
+  /** Resolves with node's exit code when the service exits (of itself or stopped). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
   kill(): Promise<void>;
 }
@@ -65,6 +68,9 @@ export async function startStack(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -87,6 +93,7 @@ export async function startStack(
     dataDir,
     settings,
     output: () => output,
+    exited,
     stop: () => terminate(child, 'SIGTERM'),
     kill: () => terminate(child, 'SIGKILL'),
   };
@@ -168,4 +175,120 @@ export function reviewerClients(
     }
     return client;
   };
+}
+
+/**
+ * One HTTP request with the given headers as sent (fetch replaces `Host`): how a page reached
+ * through DNS rebinding calls a loopback server under its own host name.
+ */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+/** The processes of a process group (the stack's node and its JVM), from /proc. */
+export function processGroupMembers(groupId: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command name, which is in parentheses and may hold spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === groupId) members.push(Number(entry));
+    } catch {
+      // The process ended while listed.
+    }
+  }
+  return members;
+}
+
+/**
+ * The TCP sockets the given processes listen on, read from /proc (the sockets among their file
+ * descriptors, matched by inode against /proc/net/tcp and tcp6). Addresses are shown as
+ * `ss` shows them: `127.0.0.1`, `::ffff:127.0.0.1`, `::`, `0.0.0.0`.
+ */
+export function listeningSockets(pids: number[]): { address: string; port: number }[] {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode) inodes.add(inode);
+      } catch {
+        // Closed while listed.
+      }
+    }
+  }
+  const sockets: { address: string; port: number }[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      const [local, state, inode] = [columns[1], columns[3], columns[9]];
+      if (!local || state !== '0A' || !inode || !inodes.has(inode)) continue;
+      const [hexAddress = '', hexPort = ''] = local.split(':');
+      sockets.push({ address: procAddress(hexAddress), port: Number.parseInt(hexPort, 16) });
+    }
+  }
+  return sockets;
+}
+
+/** An address of /proc/net/tcp(6): 32-bit words in host (little-endian) byte order. */
+function procAddress(hex: string): string {
+  const words = hex.match(/.{8}/g) ?? [];
+  const bytes = words.flatMap((word) =>
+    (word.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)),
+  );
+  if (bytes.length === 4) return bytes.join('.');
+  const isMapped =
+    bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 255 && bytes[11] === 255;
+  if (isMapped) return `::ffff:${bytes.slice(12).join('.')}`;
+  const groups: string[] = [];
+  for (let index = 0; index < 16; index += 2) {
+    groups.push((((bytes[index] ?? 0) << 8) | (bytes[index + 1] ?? 0)).toString(16));
+  }
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+/** Whether a listening address can be reached from this machine only. */
+export function isLoopbackAddress(address: string): boolean {
+  return (
+    address === '127.0.0.1' ||
+    address === '::ffff:127.0.0.1' ||
+    address === '::1' ||
+    address === '0:0:0:0:0:0:0:1'
+  );
+}
+
+/** The pid of the stack's DynamoDB Local JVM, as the stack records it. */
+export function dynamoDbLocalPid(stack: Pick<StackProcess, 'dataDir'>): number {
+  return Number(readFileSync(path.join(stack.dataDir, 'dynamodb', 'dynamodb-local.pid'), 'utf8'));
 }

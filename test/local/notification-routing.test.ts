@@ -5,10 +5,15 @@ const standIns = {
   sesEndpoint: 'http://127.0.0.1:4801',
   slackApiUrl: 'http://127.0.0.1:4802/api/',
   slackSigningSecret: 'stand-in-secret',
+  credentials: {
+    aws_access_key_id: 'LOCALSTANDIN',
+    aws_secret_access_key: 'stand-in-aws-secret',
+    slack_bot_token: 'xoxb-local-stand-in',
+  },
 };
 
 describe('notificationRouting (npm start)', () => {
-  it('sends to the stand-ins by default, with placeholder credentials whatever the shell holds', () => {
+  it('sends to the stand-ins by default, with their credentials whatever the shell holds', () => {
     const routing = notificationRouting(
       { AWS_PROFILE: 'prod-admin', AWS_SESSION_TOKEN: 'abc', SLACK_API_URL: 'https://x' },
       standIns,
@@ -17,7 +22,9 @@ describe('notificationRouting (npm start)', () => {
     expect(routing).toMatchObject({ email: 'stand-in', slack: 'stand-in' });
     expect(routing.env).toMatchObject({
       AWS_ENDPOINT_URL_SESV2: standIns.sesEndpoint,
-      AWS_ACCESS_KEY_ID: 'local',
+      AWS_ACCESS_KEY_ID: 'LOCALSTANDIN',
+      AWS_SECRET_ACCESS_KEY: 'stand-in-aws-secret',
+      SLACK_BOT_TOKEN: 'xoxb-local-stand-in',
       SLACK_API_URL: standIns.slackApiUrl,
       SLACK_SIGNING_SECRET: 'stand-in-secret',
     });
