@@ -77,7 +77,9 @@ if (failures.size === 0) {
   console.log(`\nTests that failed at least once in ${runs} runs:`);
   for (const [test, { count, firstMessage }] of failures) {
     console.log(`- ${count}/${runs} ${test}`);
-    if (firstMessage) console.log(`    ${firstMessage.split('\n')[0]?.slice(0, 300)}`);
+    // The first lines say what differed (an assertion's expected and received values).
+    for (const line of firstMessage.split('\n').slice(0, 12))
+      console.log(`    ${line.slice(0, 300)}`);
   }
   process.exitCode = 1;
 }

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../domain/audit';
 import type { IntentView } from '../domain/intent';
-import { escapeHtml } from '../domain/messages';
+import { addedByRequestLine, escapeHtml } from '../domain/messages';
 
 /**
  * Server-rendered review pages. No script at all: nothing on the page can submit the form by
@@ -70,7 +70,7 @@ ${stepLine}
 <h1>${escapeHtml(intent.summary)}</h1>
 <div class="muted">${escapeHtml(intent.intent_type)} · for ${escapeHtml(intent.to_agent)}</div>
 <p>Status: <span class="status">${escapeHtml(intent.status)}</span>${pending ? ` · decide before ${escapeHtml(intent.deadline_at)} (then ${intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected'} automatically)` : ''}</p>
-<p class="muted">Asked: ${escapeHtml(intent.recipients.join(', '))}${intent.approvals.length > 0 ? ` · approvals so far: ${escapeHtml(intent.approvals.map((a) => a.by).join(', '))}` : ''}</p>
+${addedNotice(intent, reviewer)}<p class="muted">Asked: ${escapeHtml(intent.recipients.join(', '))}${intent.approvals.length > 0 ? ` · approvals so far: ${escapeHtml(intent.approvals.map((a) => a.by).join(', '))}` : ''}</p>
 </div>
 ${form}
 <div class="card"><strong>Payload</strong>${payloadBlock}</div>
@@ -99,4 +99,13 @@ export function messagePage(title: string, text: string, kind: 'ok' | 'warn' | '
     title,
     `<div class="banner ${kind}" role="status"><strong>${escapeHtml(title)}</strong><p>${escapeHtml(text)}</p></div>`,
   );
+}
+
+/** Who was asked because the agent's request named them, said first to the reviewer concerned. */
+function addedNotice(intent: IntentView, reviewer: string): string {
+  if (intent.added_by_request?.includes(reviewer)) {
+    return `<p class="banner warn">You were named by the agent's request, not by the operator's policy.</p>\n`;
+  }
+  const line = addedByRequestLine(intent);
+  return line ? `<p class="muted">${escapeHtml(line)}</p>\n` : '';
 }

@@ -104,6 +104,7 @@ export function newIntent(
     next_action_at: createdAt,
     event_count: 0,
     last_event_hash: GENESIS_HASH,
+    added_by_request: addedByRequest,
     version: 0,
     asked: reviewers,
     step_started_at: createdAt,

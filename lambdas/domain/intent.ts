@@ -73,6 +73,11 @@ export interface IntentView {
    * transition. Absent while pending, and on intents decided before receipts were signed.
    */
   receipt?: string;
+  /**
+   * Reviewers the agent's request named that the operator's policy did not (it admitted them):
+   * every message to reviewers says so. Absent on intents created before operator policies.
+   */
+  added_by_request?: string[];
 }
 
 /**

@@ -28,11 +28,13 @@ export function renderMessage(
   const subject = singleLine(`${subjectPrefix}Approval needed: ${intent.summary}`).slice(0, 200);
   const remaining = formatDuration((Date.parse(intent.deadline_at) - now.getTime()) / 1000);
   const fields = keyFields(intent.payload);
+  const addedLine = addedByRequestLine(intent);
   const text = [
     KIND_LINE[kind],
     '',
     singleLine(intent.summary),
     `Requested by ${singleLine(intent.from_agent)} for ${singleLine(intent.to_agent)}`,
+    ...(addedLine ? [addedLine] : []),
     ...fieldLines(fields, intent.payload),
     '',
     `Decide before ${intent.deadline_at} (in ${remaining}); without a decision it will be ${intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected'} automatically.`,
@@ -45,12 +47,24 @@ export function renderMessage(
 <p>${escapeHtml(KIND_LINE[kind])}</p>
 <h2 style="font-size:18px">${escapeHtml(intent.summary)}</h2>
 <p style="color:#555">Requested by ${escapeHtml(intent.from_agent)} for ${escapeHtml(intent.to_agent)}</p>
-${fieldTable(fields, intent.payload)}
+${addedLine ? `<p style="color:#8a4b00">${escapeHtml(addedLine)}</p>\n` : ''}${fieldTable(fields, intent.payload)}
 <p>Decide before <strong>${escapeHtml(intent.deadline_at)}</strong> (in ${escapeHtml(remaining)}).</p>
 <p><a ses:no-track href="${escapeHtml(reviewUrl)}" style="display:inline-block;padding:10px 16px;background:#1a56db;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>
 <p style="color:#777;font-size:12px">Opening the link does not decide anything; you approve or reject on the page.</p>
 </body></html>`;
   return { subject, text, html };
+}
+
+/**
+ * Says plainly who was asked because the agent's request named them, not the operator's policy:
+ * a reviewer should know when the agent being checked chose who checks it. Null when nobody was.
+ */
+export function addedByRequestLine(intent: Pick<IntentView, 'added_by_request'>): string | null {
+  const added = intent.added_by_request ?? [];
+  if (added.length === 0) return null;
+  return singleLine(
+    `Named by the agent's request, not by the operator's policy: ${added.join(', ')}`,
+  );
 }
 
 /**

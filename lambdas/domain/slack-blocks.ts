@@ -1,6 +1,7 @@
 import { formatDuration } from './durations';
 import type { IntentView } from './intent';
 import {
+  addedByRequestLine,
   keyFields,
   notShownLine,
   type RequestKind,
@@ -189,6 +190,10 @@ export function renderSlackNotification(
         mrkdwn(`Any member of ${escapeMrkdwn(`team:${options.audience.team}`)} may decide.`),
       ],
     });
+  }
+  const addedLine = addedByRequestLine(intent);
+  if (addedLine) {
+    blocks.push({ type: 'context', elements: [mrkdwn(`:warning: ${escapeMrkdwn(addedLine)}`)] });
   }
   blocks.push({
     type: 'actions',

@@ -140,6 +140,8 @@ export interface Intent {
    * decided before the deployment signed receipts.
    */
   receipt?: string;
+  /** Reviewers the agent's request named that the operator's policy did not; messages say so. */
+  added_by_request?: string[];
 }
 
 /** The body of `POST /v1/intents`. */

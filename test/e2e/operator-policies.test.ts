@@ -135,6 +135,22 @@ describe('operator policies', () => {
       15_000,
       'the notices of the two accepted intents',
     );
+    // Every message to reviewers says who the agent's request named, not the operator's policy.
+    const toLead = (await outboxItems(stack)).filter(
+      (item) => item.intent_id === ids[1] && item.kind === 'notify',
+    );
+    expect(toLead.length).toBeGreaterThan(0);
+    for (const item of toLead) {
+      expect(JSON.stringify(item)).toContain(
+        "Named by the agent's request, not by the operator's policy: lead@company.com",
+      );
+    }
+    const leadEmail = toLead.find(
+      (item) => item.channel === 'email' && item.to === 'lead@company.com',
+    );
+    const page = await (await fetch(leadEmail?.review_url ?? '')).text();
+    expect(page).toContain("You were named by the agent's request, not by the operator's policy.");
+    expect(withColleague.body.added_by_request).toEqual(['lead@company.com']);
     const recipients = new Set((await outboxItems(stack)).map((item) => item.to));
     expect([...recipients].filter((to) => /attacker|cornpany/.test(to ?? ''))).toEqual([]);
 
