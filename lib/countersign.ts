@@ -1,4 +1,4 @@
-import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   LambdaIntegration,
@@ -46,9 +46,11 @@ export interface CountersignProps {
    */
   readonly emailConfigurationSet?: IConfigurationSet;
   /**
-   * Email domains reviewers may belong to (`company.com`): reviewers, escalation targets, team
-   * members and reviewer keys outside them are refused with 400 `validation_failed`.
-   * @default - any domain
+   * Your email domains (`company.com`). Requests may name reviewers in them (the base under every
+   * operator policy); reviewers, escalation targets, team members and reviewer keys outside them
+   * are refused. Set it for a deployment: without it `cdk synth` warns, and a request may name no
+   * reviewer of its own until an admin sets a policy that names or admits reviewers.
+   * @default - no domain: only reviewers named by operator policies are asked
    */
   readonly allowedReviewerDomains?: string[];
   /**
@@ -57,8 +59,10 @@ export interface CountersignProps {
    */
   readonly publicBaseUrl?: string;
   /**
-   * Default policies by intent type (`"*"` for all), applied under each request's own policy.
-   * @default - the built-in defaults: reminders at 5 and 30 minutes, timeout after 8 hours rejecting
+   * Operator policies by intent type pattern (`intent.payment.*`, `"*"` for all), as
+   * `PUT /v1/policies/{intent_type}` takes them; a policy stored through the API replaces the one
+   * of the same pattern here. Checked at synth.
+   * @default - none: the built-in defaults (reminders at 5 and 30 minutes, 8 hours rejecting)
    */
   readonly defaultPolicies?: Record<string, unknown>;
   /**
@@ -276,6 +280,14 @@ export class Countersign extends Construct {
       linkSigningSecret.grantRead(fn);
     }
 
+    if (!props.allowedReviewerDomains || props.allowedReviewerDomains.length === 0) {
+      // Secure by default: requests may then name no reviewer of their own, so only reviewers an
+      // operator's policy names are ever asked. Said at synth, so that nobody deploys it unaware.
+      Annotations.of(this).addWarningV2(
+        'countersign:no-reviewer-domains',
+        'allowedReviewerDomains is not set: agents may name no reviewers until an admin sets a policy (PUT /v1/policies/*); set it (-c allowedReviewerDomains=company.com) to admit your own domains',
+      );
+    }
     if (props.allowedReviewerDomains) {
       const domains = props.allowedReviewerDomains.map((domain) => domain.trim().toLowerCase());
       for (const fn of [functions.intentsWrite, functions.mcp, functions.admin]) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import aslValidator from 'asl-validator';
 import { App, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -316,6 +316,21 @@ describe('Countersign deployment (defaults and opt-outs)', () => {
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
+  });
+
+  it('warns at synth when no reviewer domains are set, and not once they are', () => {
+    const warnings = (props: CountersignStackProps) => {
+      const { outdir, stack } = synth(props);
+      try {
+        return Annotations.fromStack(stack)
+          .findWarning('*', Match.stringLikeRegexp('allowedReviewerDomains is not set'))
+          .map((warning) => warning.id);
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    };
+    expect(warnings({})).toHaveLength(1);
+    expect(warnings({ allowedReviewerDomains: ['company.com'] })).toEqual([]);
   });
 
   it('lets a throwaway stack destroy its table: no deletion protection, no retain', () => {
