@@ -125,6 +125,19 @@ const fixed =
   (method: string, path: string, body?: unknown) =>
   async (): Promise<{ method: string; path: string; body?: unknown }> => ({ method, path, body });
 
+/** Operator policies: a pattern of its own for each cell, so that cells never share one. */
+const MATRIX_POLICY = {
+  reviewers: ['cfo@company.com'],
+  rules: [{ name: 'small', effect: 'approve', when: [{ pointer: '/amount', op: 'lt', value: 1 }] }],
+};
+let patterns = 0;
+const newPattern = () => `intent.matrix${++patterns}.*`;
+async function storedPattern(): Promise<string> {
+  const pattern = newPattern();
+  expect((await call('admin', 'PUT', `/v1/policies/${pattern}`, MATRIX_POLICY)).status).toBe(201);
+  return pattern;
+}
+
 const unauthenticated = { none: 401, revoked: 401 } as const;
 const adminOnly = (success: number): Row['expect'] => ({
   ...unauthenticated,
@@ -278,6 +291,31 @@ const ROWS: Row[] = [
       await call('admin', 'POST', '/v1/teams', { name: 'temporary', members: ['t@company.com'] });
       return { method: 'DELETE', path: '/v1/teams/temporary' };
     },
+    expect: adminOnly(200),
+  },
+  {
+    name: 'PUT /v1/policies/{intent_type}',
+    request: async () => fixed('PUT', `/v1/policies/${newPattern()}`, MATRIX_POLICY)(),
+    expect: adminOnly(201),
+  },
+  { name: 'GET /v1/policies', request: fixed('GET', '/v1/policies'), expect: adminOnly(200) },
+  {
+    name: 'GET /v1/policies/{intent_type}',
+    request: async () => ({ method: 'GET', path: `/v1/policies/${await storedPattern()}` }),
+    expect: adminOnly(200),
+  },
+  {
+    name: 'DELETE /v1/policies/{intent_type}',
+    request: async () => ({ method: 'DELETE', path: `/v1/policies/${await storedPattern()}` }),
+    expect: adminOnly(200),
+  },
+  {
+    name: 'POST /v1/policies/dry-run (what rules would decide)',
+    request: fixed('POST', '/v1/policies/dry-run', {
+      intent_type: 'intent.report.review_approval.v1',
+      policy: MATRIX_POLICY,
+      limit: 5,
+    }),
     expect: adminOnly(200),
   },
   { name: 'GET /_local/outbox', request: fixed('GET', '/_local/outbox'), expect: adminOnly(200) },
