@@ -49,7 +49,25 @@ export async function startStack(
   port?: number,
   env: Record<string, string> = {},
 ): Promise<StackProcess> {
-  const chosenPort = port ?? (await freePort());
+  // A port found free can be taken by another test's stack before this one listens on it (the
+  // test files run in parallel): then the stack exits with EADDRINUSE, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOn(dataDir, port ?? (await freePort()), env);
+    } catch (error) {
+      const taken = error instanceof PortTakenError;
+      if (!taken || port !== undefined || attempt >= 4) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startStackOn(
+  dataDir: string,
+  chosenPort: number,
+  env: Record<string, string>,
+): Promise<StackProcess> {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('COUNTERSIGN_')),
   );
@@ -107,8 +125,12 @@ async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ready()) {
-    if (child.exitCode !== null)
-      throw new Error(`the stack exited (${child.exitCode}):\n${output()}`);
+    if (child.exitCode !== null) {
+      const message = `the stack exited (${child.exitCode}):\n${output()}`;
+      throw /could not start: listen EADDRINUSE/.test(output())
+        ? new PortTakenError(message)
+        : new Error(message);
+    }
     if (Date.now() > deadline) throw new Error(`the stack did not start in time:\n${output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
