@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, TypedDict, Union
 
 from . import _p256, ed25519
+from ._http import _parse_json
 from .audit import canonicalize
 from .errors import CountersignError
 
@@ -183,7 +184,7 @@ def verify_jws(jws: str, jwks: Mapping[str, Any], typ: str) -> JwsVerification:
     if len(parts) != 3 or not all(_BASE64URL.match(part) for part in parts):
         return failed("malformed", "not a compact JWS")
     encoded_header, encoded_payload, encoded_signature = parts
-    header = _parse_json(encoded_header)
+    header = _parse_base64url_json(encoded_header)
     if (
         not isinstance(header, dict)
         or not isinstance(header.get("kid"), str)
@@ -217,7 +218,7 @@ def verify_jws(jws: str, jwks: Mapping[str, Any], typ: str) -> JwsVerification:
     )
     if not valid:
         return failed("signature", "the signature does not match")
-    claims = _parse_json(encoded_payload)
+    claims = _parse_base64url_json(encoded_payload)
     if not isinstance(claims, dict):
         return failed("malformed", "the JWS payload is not a JSON object")
     return JwsVerification(True, claims=claims, kid=kid, alg=algorithm)
@@ -350,7 +351,7 @@ def fetch_jwks(source: str, *, timeout: float = 30.0) -> JsonWebKeySet:
         ) from None
     except (OSError, ValueError) as cause:
         raise CountersignError(f"GET {url} failed: {cause}", code="network_error") from cause
-    body = _parse_json_text(text)
+    body = _parse_json(text)
     if not isinstance(body, dict) or not isinstance(body.get("keys"), list):
         raise CountersignError(f"{url} is not a JWK Set", code="invalid_response")
     result: JsonWebKeySet = body  # type: ignore[assignment]
@@ -401,20 +402,13 @@ def _decode(text: Any) -> Optional[bytes]:
         return None
 
 
-def _parse_json(encoded: str) -> Any:
+def _parse_base64url_json(encoded: str) -> Any:
     raw = _decode(encoded)
     if raw is None:
         return None
     try:
-        return _parse_json_text(raw.decode("utf-8"))
+        return _parse_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return None
-
-
-def _parse_json_text(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
         return None
 
 

@@ -2,19 +2,18 @@
 
 import asyncio
 import unittest
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from countersign import (
     AsyncCountersignClient,
-    CountersignClient,
     NotFoundError,
     OperatorPolicy,
     PermissionDeniedError,
     ServerError,
 )
 from tests.scripted_server import Recorded, Reply, ScriptedServer, error
+from tests.test_client import API_KEY, ClientTestCase
 
-API_KEY = "csk_admin_policies"
 
 POLICY: OperatorPolicy = {
     "reviewers": ["cfo@company.com"],
@@ -36,16 +35,7 @@ def stored(intent_type: str = "intent.payment.*", version: int = 1) -> Dict[str,
     }
 
 
-class PolicyTest(unittest.TestCase):
-    def serve(self, script: Any) -> ScriptedServer:
-        server = ScriptedServer(script)
-        self.addCleanup(server.stop)
-        return server
-
-    def client(self, server: ScriptedServer) -> CountersignClient:
-        self.sleeps: List[float] = []
-        return CountersignClient(server.base_url, API_KEY, sleep=self.sleeps.append)
-
+class PolicyTest(ClientTestCase):
     def test_put_policy_sends_the_policy_as_json_to_the_encoded_pattern(self) -> None:
         server = self.serve(lambda request: Reply(201, stored()))
         result = self.client(server).put_policy("intent.payment.*", POLICY)
