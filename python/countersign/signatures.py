@@ -43,7 +43,8 @@ JWKS_PATH = "/.well-known/jwks.json"
 DEFAULT_CALLBACK_TOLERANCE = 300
 """How far (in seconds) a callback's signing time may be from the receiver's clock."""
 
-_BASE64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+#: base64url without padding; matched whole (``fullmatch``: ``$`` would let a final newline in).
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class _PublicJwkRequired(TypedDict):
@@ -181,7 +182,7 @@ def verify_jws(jws: str, jwks: Mapping[str, Any], typ: str) -> JwsVerification:
         return JwsVerification(False, problem=problem, reason=reason)
 
     parts = jws.split(".") if isinstance(jws, str) else []
-    if len(parts) != 3 or not all(_BASE64URL.match(part) for part in parts):
+    if len(parts) != 3 or not all(_BASE64URL.fullmatch(part) for part in parts):
         return failed("malformed", "not a compact JWS")
     encoded_header, encoded_payload, encoded_signature = parts
     header = _parse_base64url_json(encoded_header)
@@ -394,7 +395,7 @@ def _header_value(headers: Union[Mapping[str, str], str, None]) -> Optional[str]
 
 def _decode(text: Any) -> Optional[bytes]:
     """base64url without padding, as JOSE writes it; ``None`` when it is not that."""
-    if not isinstance(text, str) or not _BASE64URL.match(text):
+    if not isinstance(text, str) or not _BASE64URL.fullmatch(text):
         return None
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -200,6 +200,14 @@ class SignedByServerTest(unittest.TestCase):
         self.assertTrue(verify_callback(*args, tolerance_seconds=60, now=signed_at + 60))
         self.assertFalse(verify_callback(*args, tolerance_seconds=60, now=signed_at + 61))
 
+    def test_anything_around_the_compact_form_is_malformed(self) -> None:
+        receipt = self.case("receipt", "valid, without the intent")["receipt"]
+        self.assertTrue(verify_receipt(receipt, SIGNED["jwks"]))
+        for bad in (receipt + "\n", receipt + "=", " " + receipt, receipt + ".x", ""):
+            with self.subTest(bad=bad[-3:]):
+                verdict = verify_receipt(bad, SIGNED["jwks"])
+                self.assertEqual((verdict.problem, verdict.reason), ("malformed", "not a compact JWS"))
+
     def test_an_empty_or_odd_key_set_fails_cleanly(self) -> None:
         receipt = self.case("receipt", "valid, without the intent")["receipt"]
         kid = SIGNED["jwks"]["keys"][0]["kid"]
