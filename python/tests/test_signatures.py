@@ -1,6 +1,7 @@
 """Ed25519 against RFC 8032's test vectors, and receipts and callbacks signed by the server's own
 code (``fixtures/signed_by_server.ts``) verified here with the TypeScript SDK's verdicts."""
 
+import base64
 import json
 import shutil
 import subprocess
@@ -199,6 +200,23 @@ class SignedByServerTest(unittest.TestCase):
         signed_at = case["now"] - 301
         self.assertTrue(verify_callback(*args, tolerance_seconds=60, now=signed_at + 60))
         self.assertFalse(verify_callback(*args, tolerance_seconds=60, now=signed_at + 61))
+
+    def test_a_changed_es256_receipt_fails(self) -> None:
+        receipt = self.case("receipt", "ES256 key")["receipt"]
+        header, payload, signature = receipt.split(".")
+        self.assertTrue(verify_receipt(receipt, SIGNED["jwks"]))
+        claims = dict(SIGNED["claims"], by="intern@acme.example")
+        forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        raw = base64.urlsafe_b64decode(signature + "==")
+        # s = 0 has no inverse: it must fail as a signature, not raise.
+        zero_s = base64.urlsafe_b64encode(raw[:32] + bytes(32)).decode().rstrip("=")
+        for forged in (
+            f"{header}.{forged_payload}.{signature}",
+            f"{header}.{payload}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}{signature[-1]}",
+            f"{header}.{payload}.{zero_s}",
+        ):
+            verdict = verify_receipt(forged, SIGNED["jwks"])
+            self.assertEqual(verdict.problem, "signature", verdict.reason)
 
     def test_anything_around_the_compact_form_is_malformed(self) -> None:
         receipt = self.case("receipt", "valid, without the intent")["receipt"]
