@@ -10,7 +10,8 @@
 
 Standard library only, Python 3.9+. ``AsyncCountersignClient`` has the same methods for asyncio;
 ``@require_approval`` turns a tool function into one that asks people first; ``verify_events``
-checks an audit trail's hash chain.
+checks an audit trail's hash chain; ``verify_receipt`` and ``verify_callback`` check the
+deployment's Ed25519 signatures on receipts and callbacks.
 """
 
 from ._core import SDK_VERSION as __version__
@@ -18,6 +19,21 @@ from .aio import AsyncCountersignClient
 from .approval import ApprovalRejected, require_approval
 from .audit import GENESIS_HASH, TrailVerification, canonicalize, hash_event, verify_events
 from .client import CountersignClient
+from .signatures import (
+    CALLBACK_JWS_HEADER,
+    CallbackClaims,
+    CallbackVerification,
+    JsonWebKeySet,
+    JwsVerification,
+    PublicJwk,
+    ReceiptClaims,
+    ReceiptVerification,
+    fetch_jwks,
+    payload_sha256,
+    verify_callback,
+    verify_jws,
+    verify_receipt,
+)
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -43,7 +59,13 @@ from .types import (
     Intent,
     IntentStatus,
     ListIntentsResponse,
+    ListPoliciesResponse,
+    OperatorPolicy,
+    PolicyDryRunResponse,
     PolicyInput,
+    PolicyRule,
+    RuleCondition,
+    StoredPolicy,
     Team,
 )
 
@@ -55,31 +77,50 @@ __all__ = [
     "AuditEvent",
     "AuthenticationError",
     "BadRequestError",
+    "CALLBACK_JWS_HEADER",
+    "CallbackClaims",
+    "CallbackVerification",
     "ConflictError",
     "CountersignClient",
     "CountersignError",
     "CountersignNetworkError",
-    "CreatedKey",
     "CreateIntentRequest",
     "CreateKeyRequest",
+    "CreatedKey",
     "Decision",
     "DecisionRequest",
     "EventsResponse",
     "GENESIS_HASH",
     "Intent",
     "IntentStatus",
+    "JsonWebKeySet",
+    "JwsVerification",
     "ListIntentsResponse",
+    "ListPoliciesResponse",
     "NotFoundError",
+    "OperatorPolicy",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PolicyDryRunResponse",
     "PolicyInput",
+    "PolicyRule",
+    "PublicJwk",
     "RateLimitedError",
+    "ReceiptClaims",
+    "ReceiptVerification",
+    "RuleCondition",
     "ServerError",
+    "StoredPolicy",
     "Team",
     "TrailVerification",
     "WaitTimeoutError",
     "canonicalize",
+    "fetch_jwks",
     "hash_event",
+    "payload_sha256",
     "require_approval",
+    "verify_callback",
     "verify_events",
+    "verify_jws",
+    "verify_receipt",
 ]

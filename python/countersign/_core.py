@@ -16,11 +16,14 @@ from typing import Any, Callable, Dict, Optional
 from ._http import Plan, Request, Send, Sleep, Transport, backoff_delay, retrying
 from .audit import verify_events
 from .errors import CountersignError, WaitTimeoutError
+from .signatures import JWKS_PATH
 from .types import (
     CreateIntentRequest,
     CreateKeyRequest,
     DecisionRequest,
     Intent,
+    OperatorPolicy,
+    PolicyDryRunRequest,
     PutTeamRequest,
 )
 
@@ -36,6 +39,8 @@ MAX_POLL_SECONDS = 25
 MIN_POLL_INTERVAL = 1.0
 #: ``wait_for`` may end its last long poll this much after its timeout, and no more.
 WAIT_OVERSHOOT = 1.0
+#: What ``encodeURIComponent`` leaves as it is besides letters, digits and ``-_.~``.
+URI_COMPONENT_SAFE = "!*'()"
 #: How often ``verify_events(intent_id)`` reads a trail that grows while it is read.
 TRAIL_READS = 5
 
@@ -169,6 +174,33 @@ class ClientCore:
     def delete_team(self, name: str) -> Plan:
         return self.call("DELETE", f"/v1/teams/{quote(name)}", retry=False)
 
+    def put_policy(self, intent_type: str, policy: OperatorPolicy) -> Plan:
+        # Writing the same policy again only bumps its version, so a retry is safe.
+        return self.call("PUT", policy_path(intent_type), body=policy, retry=True)
+
+    def get_policy(self, intent_type: str) -> Plan:
+        return self.call("GET", policy_path(intent_type), retry=True)
+
+    def list_policies(self) -> Plan:
+        return self.call("GET", "/v1/policies", retry=True)
+
+    def delete_policy(self, intent_type: str) -> Plan:
+        # Not retried: a repeat would be 404.
+        return self.call("DELETE", policy_path(intent_type), retry=False)
+
+    def dry_run_policy(
+        self, intent_type: str, policy: OperatorPolicy, limit: Optional[int]
+    ) -> Plan:
+        body: PolicyDryRunRequest = {"intent_type": intent_type, "policy": policy}
+        if limit is not None:
+            body["limit"] = limit
+        # Reads only, so it is retried.
+        return self.call("POST", "/v1/policies/dry-run", body=body, retry=True)
+
+    def jwks(self) -> Plan:
+        # Public keys: no API key needed, so none is sent.
+        return self.call("GET", JWKS_PATH, retry=True, authenticate=False)
+
     def health(self) -> Plan:
         return self.call("GET", "/healthz", retry=True, authenticate=False)
 
@@ -226,6 +258,12 @@ class ClientCore:
 
 def intent_path(intent_id: str) -> str:
     return f"/v1/intents/{quote(intent_id)}"
+
+
+def policy_path(intent_type: str) -> str:
+    """``/v1/policies/{pattern}``, encoded as the TypeScript SDK's ``encodeURIComponent`` does:
+    ``*`` (``intent.payment.*``) stays as it is, ``/`` and ``?`` cannot change the route."""
+    return f"/v1/policies/{urllib.parse.quote(intent_type, safe=URI_COMPONENT_SAFE)}"
 
 
 def quote(segment: str) -> str:

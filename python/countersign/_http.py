@@ -81,7 +81,7 @@ class Transport:
         timeout = request.timeout if request.timeout is not None else self.request_timeout
         data = (
             json.dumps(request.body if request.body is not None else {}).encode("utf-8")
-            if request.method == "POST"
+            if _sends_body(request.method)
             else None
         )
         http_request = urllib.request.Request(
@@ -130,7 +130,7 @@ class Transport:
 
     def _headers(self, request: Request) -> Dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}
-        if request.method == "POST":
+        if _sends_body(request.method):
             headers["Content-Type"] = "application/json"
         if request.authenticate:
             headers["Authorization"] = f"Bearer {self._api_key}"
@@ -225,6 +225,11 @@ def retrying(request: Request, max_retries: int) -> Plan:
             if not request.retry or failures > max_retries or not error.transient:
                 raise
             yield Sleep(backoff_delay(failures, error.retry_after))
+
+
+def _sends_body(method: str) -> bool:
+    """POST and PUT carry a JSON body (``{}`` when there is none); GET and DELETE none."""
+    return method in ("POST", "PUT")
 
 
 def _read(response: Any) -> str:

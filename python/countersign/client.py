@@ -12,6 +12,7 @@ from ._core import DEFAULT_MAX_RETRIES, DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TI
 from ._http import Plan, Send
 from .audit import TrailVerification
 from .errors import CountersignError
+from .signatures import JsonWebKeySet
 from .types import (
     ApiKey,
     CreatedKey,
@@ -24,8 +25,12 @@ from .types import (
     IntentStatus,
     ListIntentsResponse,
     ListKeysResponse,
+    ListPoliciesResponse,
     ListTeamsResponse,
+    OperatorPolicy,
+    PolicyDryRunResponse,
     PutTeamRequest,
+    StoredPolicy,
     Team,
 )
 
@@ -236,6 +241,52 @@ class CountersignClient:
     def delete_team(self, name: str) -> Team:
         """Deletes a team (admin) and returns it."""
         result: Team = self._run(self._core.delete_team(name))
+        return result
+
+    def put_policy(self, intent_type: str, policy: OperatorPolicy) -> StoredPolicy:
+        """Creates or replaces the operator policy of an intent type, a prefix
+        (``intent.payment.*``) or ``*`` (admin); its ``version`` counts up from 1. Writing the
+        same policy again only bumps the version, so it is retried.
+
+        >>> admin.put_policy("intent.payment.*", {
+        ...     "reviewers": ["cfo@company.com"],
+        ...     "allow_request_reviewers": {"domains": ["company.com"]},
+        ...     "rules": [{"name": "small", "effect": "approve",
+        ...                "when": [{"pointer": "/amount", "op": "lt", "value": 100}]}]})
+        """
+        result: StoredPolicy = self._run(self._core.put_policy(intent_type, policy))
+        return result
+
+    def get_policy(self, intent_type: str) -> StoredPolicy:
+        """The stored policy of a pattern (admin); ``NotFoundError`` when none is stored."""
+        result: StoredPolicy = self._run(self._core.get_policy(intent_type))
+        return result
+
+    def list_policies(self) -> ListPoliciesResponse:
+        """Every stored policy, and the patterns the deployment's configuration sets (admin)."""
+        result: ListPoliciesResponse = self._run(self._core.list_policies())
+        return result
+
+    def delete_policy(self, intent_type: str) -> StoredPolicy:
+        """Deletes a stored policy (admin) and returns it. Not retried: a repeat would be 404."""
+        result: StoredPolicy = self._run(self._core.delete_policy(intent_type))
+        return result
+
+    def dry_run_policy(
+        self, intent_type: str, policy: OperatorPolicy, limit: Optional[int] = None
+    ) -> PolicyDryRunResponse:
+        """What ``policy``'s rules would have decided for the ``limit`` (1 to 500, default 100)
+        most recent intents of ``intent_type`` (admin; reads only, changes nothing)."""
+        result: PolicyDryRunResponse = self._run(
+            self._core.dry_run_policy(intent_type, policy, limit)
+        )
+        return result
+
+    def jwks(self) -> JsonWebKeySet:
+        """The deployment's public keys (``GET /.well-known/jwks.json``, sent without the API
+        key), which verify receipts (:func:`~countersign.verify_receipt`) and callbacks
+        (:func:`~countersign.verify_callback`). Cache them: they change only on rotation."""
+        result: JsonWebKeySet = self._run(self._core.jwks())
         return result
 
     def health(self) -> HealthResponse:

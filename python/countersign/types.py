@@ -238,6 +238,102 @@ class ListTeamsResponse(TypedDict):
     items: List[Team]
 
 
+class _RuleConditionRequired(TypedDict):
+    #: A JSON Pointer into the payload (``/amount``).
+    pointer: str
+    op: Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]
+
+
+class RuleCondition(_RuleConditionRequired, total=False):
+    """One condition of a rule: a JSON Pointer into the payload, an operator and a value."""
+
+    value: Any
+
+
+class PolicyRule(TypedDict):
+    """An operator's rule: the first whose every condition holds decides at create."""
+
+    name: str
+    effect: Literal["approve", "reject"]
+    when: List[RuleCondition]
+
+
+class AllowRequestReviewers(TypedDict, total=False):
+    """Whom a request may add; ``"*"`` in ``domains`` or ``teams`` admits any."""
+
+    domains: List[str]
+    principals: List[str]
+    teams: List[str]
+
+
+class OperatorPolicy(PolicyInput, total=False):
+    """An operator policy as an admin writes it (every field optional): the request policy's
+    fields, and who is always asked, whom a request may add, and rules that decide at create."""
+
+    reviewers: List[str]
+    allow_request_reviewers: AllowRequestReviewers
+    payload_reviewer_fallback: bool
+    allow_timeout_approve: bool
+    rules: List[PolicyRule]
+
+
+class StoredPolicy(OperatorPolicy):
+    """A policy as stored: the admin's document with its pattern and version."""
+
+    intent_type: str
+    version: int
+    updated_at: str
+    updated_by: str
+
+
+class ListedPolicy(StoredPolicy):
+    source: Literal["api"]
+
+
+class ConfiguredPolicy(TypedDict):
+    """A pattern the deployment's configuration sets that no stored policy replaces."""
+
+    intent_type: str
+    source: Literal["config"]
+
+
+class ListPoliciesResponse(TypedDict):
+    items: List[ListedPolicy]
+    configured: List[ConfiguredPolicy]
+
+
+class _PolicyDryRunRequired(TypedDict):
+    intent_type: str
+    policy: OperatorPolicy
+
+
+class PolicyDryRunRequest(_PolicyDryRunRequired, total=False):
+    """The body of ``POST /v1/policies/dry-run``."""
+
+    #: How many of the most recent intents of that type, 1 to 500 (default 100).
+    limit: int
+
+
+class PolicyDryRunItem(TypedDict):
+    id: str
+    created_at: str
+    would: Literal["approve", "reject", "ask"]
+    #: The rule that would have decided; ``None`` where the intent would have been asked.
+    rule: Optional[str]
+
+
+class PolicyDryRunSummary(TypedDict):
+    total: int
+    approve: int
+    reject: int
+    ask: int
+
+
+class PolicyDryRunResponse(TypedDict):
+    items: List[PolicyDryRunItem]
+    summary: PolicyDryRunSummary
+
+
 class HealthResponse(TypedDict):
     ok: bool
 

@@ -120,7 +120,7 @@ class ScriptedServer:
                 self.wfile.write(data)
                 self.close_connection = True
 
-            do_GET = do_POST = do_DELETE = _handle
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
 
         server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         server.daemon_threads = True

@@ -4,7 +4,7 @@ its types for callers. Each ``type: ignore`` marks a misuse mypy must report; we
 
 import os
 
-from countersign import CountersignClient, Intent, require_approval
+from countersign import CountersignClient, Intent, require_approval, verify_callback, verify_receipt
 
 # The seed's four lines type-check as they are.
 client = CountersignClient(api_key=os.environ["COUNTERSIGN_API_KEY"])
@@ -39,3 +39,18 @@ refund("forty", "ACME")  # type: ignore[arg-type]
 up: bool = ping("db1")
 ping(1)  # type: ignore[arg-type]
 wrong: int = refund(1, "x")  # type: ignore[assignment]
+
+# Receipts, callbacks and policies, as the README writes them.
+jwks = client.jwks()
+verdict = verify_receipt(result.get("receipt", ""), jwks, result)
+if verdict and verdict.claims is not None:
+    count: int = verdict.claims["event_count"]
+    verdict.claims["no_such_claim"]  # type: ignore[typeddict-item]
+headers = {"Countersign-JWS": "a.b.c", "Content-Type": "application/json"}
+callback = verify_callback(headers, b"{}", "https://agent.example.com/hook", jwks, 60)
+because: str = callback.reason
+verify_callback(headers, 42, "https://agent.example.com/hook", jwks)  # type: ignore[arg-type]
+stored = client.put_policy("intent.payment.*", {"reviewers": ["cfo@company.com"], "rules": [{"name": "small", "effect": "approve", "when": [{"pointer": "/amount", "op": "lt", "value": 100}]}]})
+version: int = stored["version"]
+client.put_policy("*", {"rules": [{"name": "x", "effect": "maybe", "when": []}]})  # type: ignore[typeddict-item]
+would: str = client.dry_run_policy("intent.payment.refund.v1", stored, limit=10)["items"][0]["would"]
