@@ -51,5 +51,6 @@ describe('sdk entry points', () => {
 
   it('each framework adapter brings in its framework only', () => {
     expect(packages(staticImports('langgraph/index.ts'))).toEqual(['@langchain/langgraph']);
+    expect(packages(staticImports('ai/index.ts'))).toEqual(['ai']);
   });
 });
