@@ -163,6 +163,39 @@ export function toolCallIntent(args: unknown[], spec: ToolIntentSpec): CreateInt
   };
 }
 
+/** How the framework adapters ask about a tool call the framework paused on. */
+export interface ToolCallApprovalOptions extends Omit<ToolIntentSpec, 'tool' | 'summary'> {
+  /** An agent key's client: it sends the intents and waits for them. */
+  client: CountersignClient;
+  /** The line reviewers see for a call; default: the call as it reads. */
+  summary?: (toolName: string, input: unknown) => string;
+  /** Stop waiting after this many milliseconds with a `WaitTimeoutError`. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends the intent for one paused tool call, under `idempotencyKey` (the framework's id of the
+ * call, so that a resumed process finds the intent it sent), and waits for the final intent.
+ */
+export async function askAboutToolCall(
+  tool: string,
+  input: unknown,
+  idempotencyKey: string | undefined,
+  options: ToolCallApprovalOptions,
+): Promise<Intent> {
+  const { client, summary, timeoutMs, signal, ...spec } = options;
+  const request = toolCallIntent([input], { ...spec, tool, summary: summary?.(tool, input) });
+  const id = await client.sendIntent(request, {
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  return await client.waitFor(id, {
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(signal ? { signal } : {}),
+  });
+}
+
 /** Whether a final intent lets the tool run (approved, or timed out with the approve action). */
 export function isApproved(intent: Intent): boolean {
   return (

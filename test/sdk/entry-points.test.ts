@@ -52,5 +52,6 @@ describe('sdk entry points', () => {
   it('each framework adapter brings in its framework only', () => {
     expect(packages(staticImports('langgraph/index.ts'))).toEqual(['@langchain/langgraph']);
     expect(packages(staticImports('ai/index.ts'))).toEqual(['ai']);
+    expect(packages(staticImports('openai-agents/index.ts'))).toEqual(['@openai/agents-core']);
   });
 });

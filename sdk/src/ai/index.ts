@@ -31,22 +31,12 @@ import type {
 import {
   ApprovalRejectedError,
   approvedArguments,
+  askAboutToolCall,
   isApproved,
-  type ToolIntentSpec,
-  toolCallIntent,
+  type ToolCallApprovalOptions,
 } from '../approval.js';
-import type { CountersignClient } from '../client.js';
-import type { Intent } from '../types.js';
 
-export interface DecideToolApprovalsOptions extends Omit<ToolIntentSpec, 'tool' | 'summary'> {
-  /** An agent key's client: it sends the intents and waits for them. */
-  client: CountersignClient;
-  /** The line reviewers see for a call; default: the call as it reads. */
-  summary?: (toolName: string, input: unknown) => string;
-  /** Stop waiting after this many milliseconds with a `WaitTimeoutError`. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
+export type DecideToolApprovalsOptions = ToolCallApprovalOptions;
 
 /** A tool call waiting for approval in the messages. */
 export interface OpenToolApproval {
@@ -126,21 +116,8 @@ async function decide(
   input: unknown;
   response: { approved: boolean; reason: string };
 }> {
-  const { client, summary, timeoutMs, signal, ...spec } = options;
   const tool = toolCall.toolName;
-  const request = toolCallIntent([toolCall.input], {
-    ...spec,
-    tool,
-    summary: summary?.(tool, toolCall.input),
-  });
-  const id = await client.sendIntent(request, {
-    idempotencyKey: `ai-${approvalId}`,
-    ...(signal ? { signal } : {}),
-  });
-  const intent: Intent = await client.waitFor(id, {
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(signal ? { signal } : {}),
-  });
+  const intent = await askAboutToolCall(tool, toolCall.input, `ai-${approvalId}`, options);
   if (!isApproved(intent)) {
     const reason = new ApprovalRejectedError(tool, intent).message;
     return { approvalId, toolCall, input: undefined, response: { approved: false, reason } };

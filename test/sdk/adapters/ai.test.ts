@@ -1,10 +1,10 @@
 import { generateText, type ModelMessage, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { decideToolApprovals, openToolApprovals } from '../../../sdk/src/ai/index.js';
 import { until } from '../scripted-server.js';
-import { CountersignApi, REVIEWER } from './countersign-api.js';
+import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
 
 /**
  * The Vercel AI SDK adapter with the real `ai` package and a scripted model: the model calls a
@@ -12,16 +12,7 @@ import { CountersignApi, REVIEWER } from './countersign-api.js';
  * again, a reviewer decides through the API, and the next generateText runs the tool with the
  * approved input, or the model reads the rejection's reason.
  */
-let api: CountersignApi | undefined;
-afterEach(async () => {
-  await api?.stop();
-  api = undefined;
-});
-
-interface Email {
-  to: string;
-  subject: string;
-}
+const api = useCountersignApi();
 
 const usage = {
   inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
@@ -93,7 +84,6 @@ function toolResultSeen(model: MockLanguageModelV3): unknown {
 
 describe('Vercel AI SDK adapter', () => {
   it('a saved run resumes after the decision with the approved input', async () => {
-    api = await CountersignApi.start();
     const model = scriptedModel();
     const saved = await runUntilApproval(model, []);
 
@@ -101,19 +91,19 @@ describe('Vercel AI SDK adapter', () => {
     const messages = JSON.parse(saved) as ModelMessage[];
     expect(openToolApprovals(messages)).toHaveLength(1);
     const decided = decideToolApprovals(messages, {
-      client: api.agentClient(),
+      client: api().agentClient(),
       reviewers: [REVIEWER],
     });
-    await until(() => api?.created.length === 1);
-    expect(api.created[0]?.body).toMatchObject({
+    await until(() => api().created.length === 1);
+    expect(api().created[0]?.body).toMatchObject({
       intent_type: 'intent.tool.sendEmail.v1',
       summary: 'sendEmail(to="board@company.com", subject="Q1 results")',
       payload: { to: 'board@company.com', subject: 'Q1 results' },
       reviewers: [REVIEWER],
     });
-    const id = String(api.intents()[0]?.id);
-    api.editBeforeApproving(id, { subject: 'Q1 results (audited)' });
-    await api.reviewerClient().approve(id, 'With the audited figures');
+    const id = String(api().intents()[0]?.id);
+    api().editBeforeApproving(id, { subject: 'Q1 results (audited)' });
+    await api().reviewerClient().approve(id, 'With the audited figures');
 
     const answered = await decided;
     expect(openToolApprovals(answered)).toEqual([]);
@@ -126,18 +116,17 @@ describe('Vercel AI SDK adapter', () => {
     });
     expect(result.text).toBe('Done.');
     // Answering again asks nobody: the messages hold the answer.
-    expect(await decideToolApprovals(answered, { client: api.agentClient() })).toEqual(answered);
-    expect(api.created).toHaveLength(1);
+    expect(await decideToolApprovals(answered, { client: api().agentClient() })).toEqual(answered);
+    expect(api().created).toHaveLength(1);
   });
 
   it('the model reads the rejection and the tool does not run', async () => {
-    api = await CountersignApi.start();
     const model = scriptedModel();
     const sent: Email[] = [];
     const messages = JSON.parse(await runUntilApproval(model, sent)) as ModelMessage[];
-    const decided = decideToolApprovals(messages, { client: api.agentClient() });
-    await until(() => api?.created.length === 1);
-    await api.reviewerClient().reject(String(api.intents()[0]?.id), 'Not before the audit');
+    const decided = decideToolApprovals(messages, { client: api().agentClient() });
+    await until(() => api().created.length === 1);
+    await api().reviewerClient().reject(String(api().intents()[0]?.id), 'Not before the audit');
 
     await generateText({ model, tools: emailTools(sent), messages: await decided });
     expect(sent).toEqual([]);

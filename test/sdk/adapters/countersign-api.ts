@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import type { Intent, JsonObject } from '../../../sdk/src/index.js';
 import { CountersignClient } from '../../../sdk/src/index.js';
 import {
@@ -17,6 +18,28 @@ import {
 export const AGENT_KEY = 'csk_test-agent';
 export const REVIEWER_KEY = 'csk_test-reviewer';
 export const REVIEWER = 'cfo@company.com';
+
+/** The tool call every adapter test makes. */
+export interface Email {
+  to: string;
+  subject: string;
+}
+
+/** A fresh API for each test of the calling file, stopped after it: `api()` is the current one. */
+export function useCountersignApi(): () => CountersignApi {
+  let current: CountersignApi | undefined;
+  beforeEach(async () => {
+    current = await CountersignApi.start();
+  });
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  return () => {
+    if (!current) throw new Error('No Countersign API outside a test.');
+    return current;
+  };
+}
 
 export interface CreatedIntent {
   body: {

@@ -1,5 +1,5 @@
 import { Annotation, MemorySaver, StateGraph } from '@langchain/langgraph';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApprovalRejectedError } from '../../../sdk/src/index.js';
 import {
   pendingApprovals,
@@ -7,7 +7,7 @@ import {
   resumeApprovals,
   sendApprovals,
 } from '../../../sdk/src/langgraph/index.js';
-import { CountersignApi, REVIEWER } from './countersign-api.js';
+import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
 
 /**
  * The LangGraph adapter with the real @langchain/langgraph: a node asks for approval, the graph
@@ -15,16 +15,7 @@ import { CountersignApi, REVIEWER } from './countersign-api.js';
  * approved input, or the node sees the rejection. "Restart": the checkpointer's saved state is
  * serialized, and a new graph instance on a new checkpointer loaded from it finishes the run.
  */
-let api: CountersignApi | undefined;
-afterEach(async () => {
-  await api?.stop();
-  api = undefined;
-});
-
-interface Email {
-  to: string;
-  subject: string;
-}
+const api = useCountersignApi();
 
 const State = Annotation.Root({
   email: Annotation<Email>(),
@@ -72,16 +63,15 @@ const email: Email = { to: 'board@company.com', subject: 'Q1 results' };
 
 describe('LangGraph adapter', () => {
   it('pauses, survives a restart while waiting, and resumes with the approved input', async () => {
-    api = await CountersignApi.start();
     const config = { configurable: { thread_id: 'thread-1' } };
     const firstSaver = new MemorySaver();
     const firstSent: Email[] = [];
     const first = emailGraph(firstSaver, firstSent);
 
     await first.invoke({ email }, config);
-    const [intentId] = await sendApprovals(first, config, { client: api.agentClient() });
-    expect(api.created).toHaveLength(1);
-    expect(api.created[0]?.body).toMatchObject({
+    const [intentId] = await sendApprovals(first, config, { client: api().agentClient() });
+    expect(api().created).toHaveLength(1);
+    expect(api().created[0]?.body).toMatchObject({
       intent_type: 'intent.tool.sendEmail.v1',
       to_agent: 'agent://tools/sendEmail',
       summary: 'sendEmail(to="board@company.com", subject="Q1 results")',
@@ -98,35 +88,38 @@ describe('LangGraph adapter', () => {
         value: { countersign: 'decision', tool: 'sendEmail', intent_id: intentId },
       }),
     ]);
-    const finished = resumeApprovals(restarted, config, { client: api.agentClient() });
-    api.editBeforeApproving(String(intentId), { subject: 'Q1 results (audited)' });
-    await api.reviewerClient().approve(String(intentId), 'With the audited figures');
+    const finished = resumeApprovals(restarted, config, { client: api().agentClient() });
+    api().editBeforeApproving(String(intentId), { subject: 'Q1 results (audited)' });
+    await api().reviewerClient().approve(String(intentId), 'With the audited figures');
 
     expect(await finished).toMatchObject({
       result: 'sent to board@company.com: Q1 results (audited)',
     });
     expect(sent).toEqual([{ to: 'board@company.com', subject: 'Q1 results (audited)' }]);
-    expect(api.created).toHaveLength(1);
+    expect(api().created).toHaveLength(1);
     expect(await pendingApprovals(restarted, config)).toEqual([]);
   });
 
   it('a rejection reaches the node as ApprovalRejectedError with the reason', async () => {
-    api = await CountersignApi.start();
     const config = { configurable: { thread_id: 'thread-2' } };
     const sent: Email[] = [];
     const graph = emailGraph(new MemorySaver(), sent);
     await graph.invoke({ email }, config);
-    const [intentId] = await sendApprovals(graph, config, { client: api.agentClient() });
+    const [intentId] = await sendApprovals(graph, config, { client: api().agentClient() });
     // Sending again (a driver retrying) finds the same intent.
-    expect(await sendApprovals(graph, config, { client: api.agentClient() })).toEqual([intentId]);
+    expect(await sendApprovals(graph, config, { client: api().agentClient() })).toEqual([intentId]);
 
-    const finished = resumeApprovals(graph, config, { client: api.agentClient() });
-    await api.reviewerClient().reject(String(intentId), 'The board gets it after the audit');
+    const finished = resumeApprovals(graph, config, { client: api().agentClient() });
+    await api().reviewerClient().reject(String(intentId), 'The board gets it after the audit');
 
     expect(await finished).toMatchObject({
       result: `not sent: ${REVIEWER} rejected sendEmail: The board gets it after the audit`,
     });
     expect(sent).toEqual([]);
-    expect(api.intents().map((intent) => intent.status)).toEqual(['rejected']);
+    expect(
+      api()
+        .intents()
+        .map((intent) => intent.status),
+    ).toEqual(['rejected']);
   });
 });
