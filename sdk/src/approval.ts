@@ -12,7 +12,13 @@
  * changed replaces the caller's; the others stay as the caller passed them.
  */
 import type { CountersignClient } from './client.js';
-import type { Intent, IntentStatus, JsonObject, PolicyInput } from './types.js';
+import type {
+  CreateIntentRequest,
+  Intent,
+  IntentStatus,
+  JsonObject,
+  PolicyInput,
+} from './types.js';
 
 export interface WithApprovalOptions<Args extends unknown[]> {
   /** The client that sends the intent and waits (an agent key). */
@@ -111,40 +117,106 @@ export function withApproval<Args extends unknown[], Result>(
   if (tool === '') {
     throw new TypeError('withApproval: the function has no name; pass options.name.');
   }
-  const intentType = options.intentType ?? `intent.tool.${dottedNamePart(tool)}.v1`;
-  const toAgent = options.toAgent ?? `agent://tools/${tool}`;
+  const { intentType, toAgent, reviewers, policy } = options;
+  const spec: ToolIntentSpec = { tool, intentType, toAgent, reviewers, policy };
 
   return async (...args: Args): Promise<Awaited<Result>> => {
-    const objectCall = args.length === 1 && isPlainObject(args[0]);
-    const payload: JsonObject = objectCall
-      ? (toJson(args[0]) as JsonObject)
-      : { args: args.map((arg) => toJson(arg)) };
     const summary =
-      typeof options.summary === 'function'
-        ? options.summary(...args)
-        : (options.summary ?? readableCall(tool, payload, objectCall));
+      typeof options.summary === 'function' ? options.summary(...args) : options.summary;
     const id = await options.client.sendIntent(
-      {
-        intent_type: intentType,
-        to_agent: toAgent,
-        summary: oneLine(summary, tool),
-        payload,
-        ...(options.reviewers ? { reviewers: options.reviewers } : {}),
-        ...(options.policy ? { policy: options.policy } : {}),
-      },
+      toolCallIntent(args, { ...spec, summary }),
       options.signal ? { signal: options.signal } : {},
     );
-    const intent = await options.client.waitFor(id, {
+    const final = await options.client.waitFor(id, {
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const approved =
-      intent.status === 'approved' ||
-      (intent.status === 'timed_out' && intent.decision?.outcome === 'approved');
-    if (!approved) throw new ApprovalRejectedError(tool, intent);
-    const approvedArgs = applyEdits(args, payload, objectCall, intent.approved_payload);
-    return await fn(...approvedArgs);
+    if (!isApproved(final)) throw new ApprovalRejectedError(tool, final);
+    return await fn(...approvedArguments(args, final));
   };
+}
+
+/**
+ * How one tool is asked about, resolved: what `withApproval` and the framework adapters
+ * (`@countersign/sdk/langgraph`, `/ai`, `/openai-agents`) share.
+ */
+export interface ToolIntentSpec {
+  tool: string;
+  intentType?: string | undefined;
+  toAgent?: string | undefined;
+  /** The line reviewers see; default: the call as it reads. */
+  summary?: string | undefined;
+  reviewers?: string[] | undefined;
+  policy?: PolicyInput | undefined;
+}
+
+/** The intent that asks whether the tool may run with these arguments. */
+export function toolCallIntent(args: unknown[], spec: ToolIntentSpec): CreateIntentRequest {
+  const { payload, objectCall } = callPayload(args);
+  return {
+    intent_type: spec.intentType ?? `intent.tool.${dottedNamePart(spec.tool)}.v1`,
+    to_agent: spec.toAgent ?? `agent://tools/${spec.tool}`,
+    summary: oneLine(spec.summary ?? readableCall(spec.tool, payload, objectCall), spec.tool),
+    payload,
+    ...(spec.reviewers ? { reviewers: spec.reviewers } : {}),
+    ...(spec.policy ? { policy: spec.policy } : {}),
+  };
+}
+
+/** How the framework adapters ask about a tool call the framework paused on. */
+export interface ToolCallApprovalOptions extends Omit<ToolIntentSpec, 'tool' | 'summary'> {
+  /** An agent key's client: it sends the intents and waits for them. */
+  client: CountersignClient;
+  /** The line reviewers see for a call; default: the call as it reads. */
+  summary?: (toolName: string, input: unknown) => string;
+  /** Stop waiting after this many milliseconds with a `WaitTimeoutError`. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends the intent for one paused tool call, under `idempotencyKey` (the framework's id of the
+ * call, so that a resumed process finds the intent it sent), and waits for the final intent.
+ */
+export async function askAboutToolCall(
+  tool: string,
+  input: unknown,
+  idempotencyKey: string | undefined,
+  options: ToolCallApprovalOptions,
+): Promise<Intent> {
+  const { client, summary, timeoutMs, signal, ...spec } = options;
+  const request = toolCallIntent([input], { ...spec, tool, summary: summary?.(tool, input) });
+  const id = await client.sendIntent(request, {
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  return await client.waitFor(id, {
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+/** Whether a final intent lets the tool run (approved, or timed out with the approve action). */
+export function isApproved(intent: Intent): boolean {
+  return (
+    intent.status === 'approved' ||
+    (intent.status === 'timed_out' && intent.decision?.outcome === 'approved')
+  );
+}
+
+/** The arguments the tool runs with: the caller's, with each value a reviewer edited replaced. */
+export function approvedArguments<Args extends unknown[]>(args: Args, intent: Intent): Args {
+  const { payload, objectCall } = callPayload(args);
+  return applyEdits(args, payload, objectCall, intent.approved_payload);
+}
+
+/** One plain object is sent as it is; any other call as `{ "args": [...] }`. */
+function callPayload(args: unknown[]): { payload: JsonObject; objectCall: boolean } {
+  const objectCall = args.length === 1 && isPlainObject(args[0]);
+  const payload: JsonObject = objectCall
+    ? (toJson(args[0]) as JsonObject)
+    : { args: args.map((arg) => toJson(arg)) };
+  return { payload, objectCall };
 }
 
 /** The arguments with each value a reviewer changed in `approved_payload` replaced. */

@@ -48,4 +48,10 @@ describe('sdk entry points', () => {
     expect(mcp.some((name) => name.startsWith('@modelcontextprotocol/sdk/'))).toBe(true);
     expect(mcp).toContain('zod');
   });
+
+  it('each framework adapter brings in its framework only', () => {
+    expect(packages(staticImports('langgraph/index.ts'))).toEqual(['@langchain/langgraph']);
+    expect(packages(staticImports('ai/index.ts'))).toEqual(['ai']);
+    expect(packages(staticImports('openai-agents/index.ts'))).toEqual(['@openai/agents-core']);
+  });
 });

@@ -1,0 +1,138 @@
+import { generateText, type ModelMessage, tool } from 'ai';
+import { MockLanguageModelV3 } from 'ai/test';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { decideToolApprovals, openToolApprovals } from '../../../sdk/src/ai/index.js';
+import { until } from '../scripted-server.js';
+import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
+
+/**
+ * The Vercel AI SDK adapter with the real `ai` package and a scripted model: the model calls a
+ * tool that needs approval, generateText stops, the messages are saved (JSON) and picked up
+ * again, a reviewer decides through the API, and the next generateText runs the tool with the
+ * approved input, or the model reads the rejection's reason.
+ */
+const api = useCountersignApi();
+
+const usage = {
+  inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
+  outputTokens: { total: 5, text: 5, reasoning: undefined },
+};
+
+/** A model that first calls sendEmail, then answers with a line of text. */
+function scriptedModel(): MockLanguageModelV3 {
+  let calls = 0;
+  return new MockLanguageModelV3({
+    doGenerate: async () => {
+      calls += 1;
+      if (calls === 1) {
+        return {
+          content: [
+            {
+              type: 'tool-call',
+              toolCallId: 'call-1',
+              toolName: 'sendEmail',
+              input: JSON.stringify({ to: 'board@company.com', subject: 'Q1 results' }),
+            },
+          ],
+          finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
+          usage,
+          warnings: [],
+        };
+      }
+      return {
+        content: [{ type: 'text', text: 'Done.' }],
+        finishReason: { unified: 'stop', raw: 'stop' },
+        usage,
+        warnings: [],
+      };
+    },
+  });
+}
+
+function emailTools(sent: Email[]) {
+  return {
+    sendEmail: tool({
+      description: 'Sends an email',
+      inputSchema: z.object({ to: z.string(), subject: z.string() }),
+      needsApproval: true,
+      execute: async (email: Email) => {
+        sent.push(email);
+        return `sent to ${email.to}: ${email.subject}`;
+      },
+    }),
+  };
+}
+
+/** Runs until the tool call waits for approval; returns the messages as saved JSON. */
+async function runUntilApproval(model: MockLanguageModelV3, sent: Email[]): Promise<string> {
+  const messages: ModelMessage[] = [{ role: 'user', content: 'Send the Q1 results to the board' }];
+  const result = await generateText({ model, tools: emailTools(sent), messages });
+  expect(result.content).toContainEqual(expect.objectContaining({ type: 'tool-approval-request' }));
+  expect(sent).toEqual([]);
+  return JSON.stringify([...messages, ...result.response.messages]);
+}
+
+/** What the model was given as the tool's result in its last call. */
+function toolResultSeen(model: MockLanguageModelV3): unknown {
+  const prompt = model.doGenerateCalls.at(-1)?.prompt ?? [];
+  return prompt
+    .filter((message) => message.role === 'tool')
+    .flatMap((message) => message.content)
+    .find((part) => part.type === 'tool-result')?.output;
+}
+
+describe('Vercel AI SDK adapter', () => {
+  it('a saved run resumes after the decision with the approved input', async () => {
+    const model = scriptedModel();
+    const saved = await runUntilApproval(model, []);
+
+    // Another process picks the saved messages up.
+    const messages = JSON.parse(saved) as ModelMessage[];
+    expect(openToolApprovals(messages)).toHaveLength(1);
+    const decided = decideToolApprovals(messages, {
+      client: api().agentClient(),
+      reviewers: [REVIEWER],
+    });
+    await until(() => api().created.length === 1);
+    expect(api().created[0]?.body).toMatchObject({
+      intent_type: 'intent.tool.sendEmail.v1',
+      summary: 'sendEmail(to="board@company.com", subject="Q1 results")',
+      payload: { to: 'board@company.com', subject: 'Q1 results' },
+      reviewers: [REVIEWER],
+    });
+    const id = String(api().intents()[0]?.id);
+    api().editBeforeApproving(id, { subject: 'Q1 results (audited)' });
+    await api().reviewerClient().approve(id, 'With the audited figures');
+
+    const answered = await decided;
+    expect(openToolApprovals(answered)).toEqual([]);
+    const sent: Email[] = [];
+    const result = await generateText({ model, tools: emailTools(sent), messages: answered });
+    expect(sent).toEqual([{ to: 'board@company.com', subject: 'Q1 results (audited)' }]);
+    expect(toolResultSeen(model)).toEqual({
+      type: 'text',
+      value: 'sent to board@company.com: Q1 results (audited)',
+    });
+    expect(result.text).toBe('Done.');
+    // Answering again asks nobody: the messages hold the answer.
+    expect(await decideToolApprovals(answered, { client: api().agentClient() })).toEqual(answered);
+    expect(api().created).toHaveLength(1);
+  });
+
+  it('the model reads the rejection and the tool does not run', async () => {
+    const model = scriptedModel();
+    const sent: Email[] = [];
+    const messages = JSON.parse(await runUntilApproval(model, sent)) as ModelMessage[];
+    const decided = decideToolApprovals(messages, { client: api().agentClient() });
+    await until(() => api().created.length === 1);
+    await api().reviewerClient().reject(String(api().intents()[0]?.id), 'Not before the audit');
+
+    await generateText({ model, tools: emailTools(sent), messages: await decided });
+    expect(sent).toEqual([]);
+    expect(toolResultSeen(model)).toEqual({
+      type: 'execution-denied',
+      reason: `${REVIEWER} rejected sendEmail: Not before the audit`,
+    });
+  });
+});

@@ -1,0 +1,174 @@
+import {
+  Agent,
+  type Model,
+  type ModelRequest,
+  type ModelResponse,
+  Runner,
+  RunState,
+  tool,
+  Usage,
+} from '@openai/agents-core';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { decideInterruptions } from '../../../sdk/src/openai-agents/index.js';
+import { until } from '../scripted-server.js';
+import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
+
+/**
+ * The OpenAI Agents adapter with the real @openai/agents-core and a scripted model: the model
+ * calls a tool that needs approval, the run stops with an interruption, its state is saved as a
+ * string, another agent instance restores it, a reviewer decides through the API, and the run
+ * resumes: the tool runs with the model's arguments, or the model reads the rejection's reason.
+ */
+const api = useCountersignApi();
+
+/** Calls sendEmail first; once the tool's output is in its input, answers with that output. */
+class ScriptedModel implements Model {
+  readonly requests: ModelRequest[] = [];
+
+  async getResponse(request: ModelRequest): Promise<ModelResponse> {
+    this.requests.push(request);
+    const toolOutput = toolOutputSeen(request);
+    return {
+      usage: new Usage(),
+      output:
+        toolOutput === undefined
+          ? [
+              {
+                type: 'function_call',
+                callId: 'call-1',
+                name: 'sendEmail',
+                arguments: JSON.stringify({ to: 'board@company.com', subject: 'Q1 results' }),
+                status: 'completed',
+              },
+            ]
+          : [
+              {
+                type: 'message',
+                role: 'assistant',
+                status: 'completed',
+                content: [{ type: 'output_text', text: `Tool said: ${toolOutput}` }],
+              },
+            ],
+    };
+  }
+
+  // biome-ignore lint/correctness/useYield: the tests run without streaming.
+  async *getStreamedResponse(): AsyncIterable<never> {
+    throw new Error('not scripted');
+  }
+}
+
+/** The text of the function call's output in a model request, if there is one. */
+function toolOutputSeen(request: ModelRequest): string | undefined {
+  if (typeof request.input === 'string') return undefined;
+  for (const item of request.input) {
+    if (item.type !== 'function_call_result') continue;
+    const output = item.output;
+    if (typeof output === 'string') return output;
+    if ('text' in output) return output.text;
+    return JSON.stringify(output);
+  }
+  return undefined;
+}
+
+function emailAgent(model: ScriptedModel, sent: Email[]) {
+  return new Agent({
+    name: 'Mailer',
+    instructions: 'Send what you are asked to send.',
+    model,
+    tools: [
+      tool({
+        name: 'sendEmail',
+        description: 'Sends an email',
+        parameters: z.object({ to: z.string(), subject: z.string() }),
+        needsApproval: true,
+        execute: async (email: Email) => {
+          sent.push(email);
+          return `sent to ${email.to}: ${email.subject}`;
+        },
+      }),
+    ],
+  });
+}
+
+const runner = new Runner({ tracingDisabled: true });
+
+/** Runs until the tool call is interrupted for approval; returns the state as saved. */
+async function runUntilApproval(): Promise<string> {
+  const sent: Email[] = [];
+  const result = await runner.run(
+    emailAgent(new ScriptedModel(), sent),
+    'Send the Q1 results to the board',
+  );
+  expect(result.interruptions.map((item) => item.name)).toEqual(['sendEmail']);
+  expect(sent).toEqual([]);
+  return result.state.toString();
+}
+
+describe('OpenAI Agents adapter', () => {
+  it('a saved run resumes in a new agent after the approval and runs the tool', async () => {
+    const saved = await runUntilApproval();
+
+    // Another process: a new agent, the state restored from the saved string.
+    const model = new ScriptedModel();
+    const sent: Email[] = [];
+    const agent = emailAgent(model, sent);
+    const state = await RunState.fromString(agent, saved);
+    const decided = decideInterruptions(state, {
+      client: api().agentClient(),
+      reviewers: [REVIEWER],
+    });
+    await until(() => api().created.length === 1);
+    expect(api().created[0]?.body).toMatchObject({
+      intent_type: 'intent.tool.sendEmail.v1',
+      summary: 'sendEmail(to="board@company.com", subject="Q1 results")',
+      payload: { to: 'board@company.com', subject: 'Q1 results' },
+      reviewers: [REVIEWER],
+    });
+    expect(api().created[0]?.idempotencyKey).toBe('openai-agents-call-1');
+    await api().reviewerClient().approve(String(api().intents()[0]?.id), 'Go ahead');
+
+    const result = await runner.run(agent, await decided);
+    expect(result.interruptions).toEqual([]);
+    expect(sent).toEqual([{ to: 'board@company.com', subject: 'Q1 results' }]);
+    expect(result.finalOutput).toBe('Tool said: sent to board@company.com: Q1 results');
+  });
+
+  it('the model reads the rejection and the tool does not run', async () => {
+    const saved = await runUntilApproval();
+    const model = new ScriptedModel();
+    const sent: Email[] = [];
+    const agent = emailAgent(model, sent);
+    const decided = decideInterruptions(await RunState.fromString(agent, saved), {
+      client: api().agentClient(),
+    });
+    await until(() => api().created.length === 1);
+    await api().reviewerClient().reject(String(api().intents()[0]?.id), 'Not before the audit');
+
+    const result = await runner.run(agent, await decided);
+    expect(sent).toEqual([]);
+    expect(result.finalOutput).toBe(
+      `Tool said: ${REVIEWER} rejected sendEmail: Not before the audit`,
+    );
+  });
+
+  it('a call approved only with edited values is not run as the model made it', async () => {
+    const saved = await runUntilApproval();
+    const sent: Email[] = [];
+    const agent = emailAgent(new ScriptedModel(), sent);
+    const decided = decideInterruptions(await RunState.fromString(agent, saved), {
+      client: api().agentClient(),
+    });
+    await until(() => api().created.length === 1);
+    const id = String(api().intents()[0]?.id);
+    api().editBeforeApproving(id, { to: 'cfo@company.com' });
+    await api().reviewerClient().approve(id);
+
+    const result = await runner.run(agent, await decided);
+    expect(sent).toEqual([]);
+    expect(result.finalOutput).toBe(
+      `Tool said: ${REVIEWER} approved sendEmail only with these arguments, so it was not run as called: {"to":"cfo@company.com","subject":"Q1 results"}. Call it again with them.`,
+    );
+  });
+});
