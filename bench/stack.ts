@@ -4,9 +4,14 @@
  * with 20 agents, < 1 GB for 10,000 pending intents, serving again within 15 s of kill -9.
  *
  * BENCH_PENDING (default 10000) sets how many intents are kept pending for the memory and
- * restart measurements.
+ * restart measurements. Decision-to-resume is measured twice: with the TypeScript SDK's
+ * `waitFor` in this process, and with the Python SDK's `wait_for` (bench/python-waiters.py,
+ * 200 threads in one Python process), each against the same target.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import { CountersignClient, type CreateIntentRequest } from '../sdk/src/index';
 import {
   newDataDir,
@@ -89,16 +94,7 @@ async function measureResume(
   agent: CountersignClient,
   reviewer: CountersignClient,
 ): Promise<number[]> {
-  const ids = await pool(WAITERS, (n) => agent.sendIntent(intentBody(n, 'reviewer@company.com')));
-  // 200 agents waiting, not 200 being created: let the first notices go out before deciding.
-  await until(
-    async () => {
-      const notified = new Set((await outboxItems(stack)).map((item) => item.intent_id));
-      return ids.every((id) => notified.has(id)) ? true : undefined;
-    },
-    120_000,
-    'the first notices of the waiting intents',
-  );
+  const ids = await waitingIntents(stack, agent);
   const resumed = new Map<string, number>();
   const waits = ids.map((id) =>
     agent.waitFor(id, { timeoutMs: 120_000 }).then(() => resumed.set(id, performance.now())),
@@ -139,6 +135,64 @@ async function waitServing(url: string, agentKey: string, probeId: string): Prom
   }
 }
 
+/** Creates the 200 intents to wait on, and waits until their first notices went out. */
+async function waitingIntents(stack: StackProcess, agent: CountersignClient): Promise<string[]> {
+  const ids = await pool(WAITERS, (n) => agent.sendIntent(intentBody(n, 'reviewer@company.com')));
+  // 200 agents waiting, not 200 being created: let the first notices go out before deciding.
+  await until(
+    async () => {
+      const notified = new Set((await outboxItems(stack)).map((item) => item.intent_id));
+      return ids.every((id) => notified.has(id)) ? true : undefined;
+    },
+    120_000,
+    'the first notices of the waiting intents',
+  );
+  return ids;
+}
+
+/**
+ * Decision-to-resume with the Python SDK: one Python process waits on the 200 intents, and
+ * reports when each `wait_for` returned (wall-clock milliseconds, the same clock as Date.now).
+ */
+async function measurePythonResume(
+  stack: StackProcess,
+  agent: CountersignClient,
+  reviewer: CountersignClient,
+): Promise<number[]> {
+  const ids = await waitingIntents(stack, agent);
+  const root = path.resolve(import.meta.dirname, '..');
+  const child = spawn('python3', [path.join(root, 'bench', 'python-waiters.py')], {
+    env: {
+      ...process.env,
+      PYTHONPATH: path.join(root, 'python'),
+      COUNTERSIGN_URL: stack.url,
+      COUNTERSIGN_API_KEY: stack.settings.api_keys.agent,
+    },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const resumed = new Map<string, number>();
+  let ready = false;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line === 'ready') ready = true;
+    const [id, at] = line.split(' ');
+    if (id && at) resumed.set(id, Number(at));
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.stdin.end(JSON.stringify(ids));
+  await until(() => (ready ? true : undefined), 60_000, 'the Python waiters to start');
+  // Let every waiter's long poll reach the server before deciding.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const latencies: number[] = [];
+  for (const id of ids) {
+    const decidedAt = Date.now();
+    await reviewer.decide(id, { outcome: 'approve' });
+    while (!resumed.has(id)) await new Promise((resolve) => setImmediate(resolve));
+    latencies.push((resumed.get(id) ?? decidedAt) - decidedAt);
+  }
+  await exited;
+  return latencies.sort((a, b) => a - b);
+}
+
 async function main() {
   const dataDir = newDataDir();
   let stack: StackProcess | undefined;
@@ -170,6 +224,11 @@ async function main() {
     process.stderr.write(
       `  ${Math.round(createsPerSecond)} creates/s; resume p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms\n`,
     );
+    process.stderr.write(`${WAITERS} Python waiters (one process, a thread each)...\n`);
+    const pythonLatencies = await measurePythonResume(stack, agent, reviewer);
+    process.stderr.write(
+      `  Python resume p50 ${percentile(pythonLatencies, 50).toFixed(1)} ms, p99 ${percentile(pythonLatencies, 99).toFixed(1)} ms\n`,
+    );
 
     process.stderr.write(`filling to ${PENDING} pending intents...\n`);
     const probeId = await agent.sendIntent(intentBody(-1, 'pending@company.com'));
@@ -196,6 +255,8 @@ async function main() {
       resume_p50_ms: Number(percentile(latencies, 50).toFixed(1)),
       resume_p99_ms: Number(percentile(latencies, 99).toFixed(1)),
       resume_max_ms: Number(percentile(latencies, 100).toFixed(1)),
+      python_resume_p50_ms: Number(percentile(pythonLatencies, 50).toFixed(1)),
+      python_resume_p99_ms: Number(percentile(pythonLatencies, 99).toFixed(1)),
       pending_intents: PENDING,
       memory_mb: memoryMb,
       memory_after_restart_mb: memoryAfterRestartMb,
@@ -210,6 +271,8 @@ async function main() {
       ['the same, 5 to 15 s after a start', String(results.creates_per_second_cold), ''],
       ['decision-to-resume p50 (200 waiting)', `${results.resume_p50_ms} ms`, ''],
       ['decision-to-resume p99 (200 waiting)', `${results.resume_p99_ms} ms`, '<= 100 ms'],
+      ['the same with the Python SDK, p50', `${results.python_resume_p50_ms} ms`, ''],
+      ['the same with the Python SDK, p99', `${results.python_resume_p99_ms} ms`, '<= 100 ms'],
       [`memory with ${PENDING} pending (node + JVM)`, `${results.memory_mb} MB`, '< 1024 MB'],
       [
         `serving again after kill -9 (${PENDING} pending)`,
