@@ -339,8 +339,13 @@ export class Countersign extends Construct {
       // Receipts stay verifiable only while their key is published: never delete it with the stack.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Every function that can end an intent signs its receipt: decisions and cancellations (API,
+    // MCP, review page, Slack), timeouts (PlanStage, the reconciler), an operator's rule at create
+    // (intents-write, MCP); and the callback function signs callbacks.
     for (const fn of [
+      functions.intentsWrite,
       functions.intentsDecide,
+      functions.mcp,
       functions.review,
       functions.slackInteractions,
       functions.planStage,

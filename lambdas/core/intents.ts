@@ -22,7 +22,7 @@ import { intentChanges } from './intent-changes';
 import { type PolicyServiceDeps, policyFor } from './policies';
 import type { Clock, IntentRepository, Signer, UsageMeter, Workflow } from './ports';
 import { creatorKeyOf, takeIntentQuota } from './quotas';
-import { transitionIntent } from './transitions';
+import { transitionIntent, withReceipt } from './transitions';
 
 export interface IntentServiceDeps {
   intents: IntentRepository;
@@ -78,12 +78,15 @@ export async function createIntent(
     });
   }
   const sealed = sealEvents(intent, events);
-  const stored: IntentState = {
+  const sealedIntent: IntentState = {
     ...intent,
     event_count: sealed.event_count,
     last_event_hash: sealed.last_event_hash,
     creator_key: creatorKeyOf(principal),
   };
+  // An operator's rule decided at create: the intent is final, so it carries its receipt too.
+  const stored =
+    sealedIntent.status === 'pending' ? sealedIntent : await withReceipt(sealedIntent, deps.signer);
   const bodyHash = createHash('sha256')
     .update(canonicalize(body) ?? '')
     .digest('hex');

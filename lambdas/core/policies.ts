@@ -22,6 +22,8 @@ export interface PolicyServiceDeps {
   /** Policies from the deployment's configuration (construct props, `policies.json`). */
   configured: ReadonlyMap<string, OperatorPolicy>;
   clock: Clock;
+  /** Where no policy matches: local mode's permissive `*`. @default - no policy (the base alone) */
+  fallback?: OperatorPolicy;
 }
 
 const NO_POLICY: OperatorPolicy = {};
@@ -44,7 +46,10 @@ export async function policyFor(
     if (fromConfig)
       return { policy: fromConfig, source: { name: pattern, version: 0, source: 'config' } };
   }
-  return { policy: NO_POLICY, source: { name: 'built-in', version: 0, source: 'built-in' } };
+  return {
+    policy: deps.fallback ?? NO_POLICY,
+    source: { name: deps.fallback ? '*' : 'built-in', version: 0, source: 'built-in' },
+  };
 }
 
 export function policyView(stored: StoredPolicy) {

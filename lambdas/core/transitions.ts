@@ -58,7 +58,10 @@ export async function transitionIntent(
   throw new Error(`intent ${intentId} stayed contended for ${MAX_ATTEMPTS} attempts`);
 }
 
-async function withReceipt(final: IntentState, signer: Signer | undefined): Promise<IntentState> {
+export async function withReceipt(
+  final: IntentState,
+  signer: Signer | undefined,
+): Promise<IntentState> {
   if (!signer) throw new Error(`intent ${final.id} ends without a signer for its receipt`);
   return { ...final, receipt: await signer.sign(JWS_TYPES.receipt, receiptClaims(final)) };
 }

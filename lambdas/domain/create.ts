@@ -19,6 +19,7 @@ import {
 import { callbackUrlIssue } from './webhook';
 
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
+export const MAX_INTENT_TYPE_PARTS = 20;
 
 export const createIntentSchema = z
   .object({
@@ -29,7 +30,11 @@ export const createIntentSchema = z
       .regex(
         /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
         'must be a dotted name such as intent.report.review.v1',
-      ),
+      )
+      // Each create looks up the policy of every prefix: a bounded number of them.
+      .refine((type) => type.split('.').length <= MAX_INTENT_TYPE_PARTS, {
+        message: `must have at most ${MAX_INTENT_TYPE_PARTS} dotted parts`,
+      }),
     to_agent: z.string().min(1).max(500),
     summary: z.string().trim().min(1).max(500).optional(),
     payload: z.record(z.string(), z.unknown()),

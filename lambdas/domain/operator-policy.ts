@@ -38,7 +38,13 @@ const condition = z
   })
   .strict()
   .superRefine((value, ctx) => {
-    if ((value.op === 'in' || value.op === 'not_in') && !Array.isArray(value.value)) {
+    if (value.value !== undefined && !isPlainJson(value.value, 8)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: 'must be JSON: finite numbers, at most 8 levels deep',
+      });
+    } else if ((value.op === 'in' || value.op === 'not_in') && !Array.isArray(value.value)) {
       ctx.addIssue({ code: 'custom', path: ['value'], message: `${value.op} needs an array` });
     } else if (
       value.op === 'exists' &&
@@ -73,7 +79,19 @@ export const operatorPolicySchema = policyInputSchema
           .max(100)
           .optional(),
         principals: z.array(emailOrDomain).max(100).optional(),
-        teams: z.array(z.string().max(64)).max(100).optional(),
+        teams: z
+          .array(
+            z
+              .string()
+              .trim()
+              .toLowerCase()
+              .transform((team) => team.replace(/^team:/, ''))
+              .refine((team) => team === '*' || /^[a-z0-9][a-z0-9_-]{0,63}$/.test(team), {
+                message: 'must be a team name (finance, or team:finance) or *',
+              }),
+          )
+          .max(100)
+          .optional(),
       })
       .strict()
       .transform(
@@ -150,6 +168,25 @@ export const PERMISSIVE_BASE: PolicyBase = {
   reminder_floor_seconds: 1,
 };
 
+/**
+ * Local mode's `*` until an admin (or `policies.json`) sets one: any reviewer a request names,
+ * `payload.reviewer`, approve-on-timeout; so the seed's four lines and second-scale policies work
+ * out of the box. It is a policy, not the base: a policy an admin sets is read as in AWS.
+ */
+export const LOCAL_DEFAULT_POLICY: OperatorPolicy = {
+  allow_request_reviewers: { domains: ['*'], principals: [], teams: ['*'] },
+  payload_reviewer_fallback: true,
+  allow_timeout_approve: true,
+};
+
+/** Local mode's base: a deployment's with no domain, and the 1 s reminder floor. */
+export const LOCAL_BASE: PolicyBase = {
+  allow_request_reviewers: { domains: [], principals: [], teams: [] },
+  payload_reviewer_fallback: false,
+  allow_timeout_approve: false,
+  reminder_floor_seconds: 1,
+};
+
 export function deploymentBase(allowedDomains: readonly string[] | undefined): PolicyBase {
   return {
     allow_request_reviewers: { domains: [...(allowedDomains ?? [])], principals: [], teams: ['*'] },
@@ -205,23 +242,30 @@ export function resolveIntentPolicy(
   const allowTimeoutApprove = operator.allow_timeout_approve ?? base.allow_timeout_approve;
   const asked = request.policy ?? {};
   const violations: FieldIssue[] = [];
-  const operatorNamed = new Set([
-    ...(operator.reviewers ?? []),
-    ...(operator.steps ?? []).flatMap((step) => step.reviewers),
-    ...(operator.escalate ?? []).flatMap((entry) => entry.to),
-  ]);
+  const operatorReviewers = operator.reviewers ?? [];
+  const operatorChain = operator.steps && operator.steps.length > 0 ? operator.steps : null;
+  const quorum = Math.max(operator.required_approvals ?? 1, asked.required_approvals ?? 1);
   const added = new Set<string>();
-  const admit = (field: string, reviewers: readonly string[]): string[] => {
+  /**
+   * A request may name only reviewers the policy admits. Naming one the operator already asks in
+   * the very place the request widens adds nobody, so it is allowed (`alreadyThere`); an operator's
+   * reviewer of another step or an escalation is not admitted anywhere else by being named there.
+   */
+  const admit = (
+    field: string,
+    reviewers: readonly string[],
+    alreadyThere: readonly string[],
+  ): string[] => {
     for (const reviewer of reviewers) {
-      if (operatorNamed.has(reviewer)) continue;
+      if (alreadyThere.includes(reviewer)) continue;
       if (admits(admission, reviewer)) added.add(reviewer);
       else violations.push({ field, message: `${reviewer} is not a reviewer this policy admits` });
     }
-    return [...reviewers];
+    return unique(reviewers);
   };
 
-  // Who is asked: the operator's reviewers plus the admitted ones the request names. A request's
-  // own chain replaces its `reviewers` and the payload fallback, as in the contract.
+  // Who the request names outside a chain: `reviewers`, else the payload where the policy reads
+  // it. A request's own chain replaces both, as in the contract.
   let requested: { field: string; reviewers: string[] } | undefined;
   if (asked.steps && asked.steps.length > 0) {
     requested = undefined;
@@ -230,40 +274,68 @@ export function resolveIntentPolicy(
   } else if (fallback) {
     requested = payloadReviewers(request.payload);
   }
-  const requestReviewers = requested ? admit(requested.field, requested.reviewers) : [];
-  const operatorReviewers = operator.reviewers ?? [];
 
-  // Chains: the operator's steps come first; a request may only add steps after them.
+  // Steps a request adds come after everything the operator asks; they only add scrutiny, so the
+  // operator's own reviewers may stand in them too.
+  const everyOperatorReviewer = [
+    ...operatorReviewers,
+    ...(operatorChain ?? []).flatMap((step) => step.reviewers),
+    ...(operator.escalate ?? []).flatMap((entry) => entry.to),
+  ];
   const requestSteps = (asked.steps ?? []).map((step, index) => ({
-    reviewers: admit(`policy.steps.${index}.reviewers`, step.reviewers),
+    reviewers: admit(`policy.steps.${index}.reviewers`, step.reviewers, everyOperatorReviewer),
     required_approvals: step.required_approvals ?? 1,
   }));
+
   let steps: ResolvedStep[] | null = null;
-  if (operator.steps && operator.steps.length > 0) {
+  let reviewers: string[];
+  if (operatorChain) {
+    // The operator's chain stands as written (a request may raise a step's quorum); reviewers the
+    // request names become a step of their own after it, never members of an operator's step.
+    const ownStep = requested ? admit(requested.field, requested.reviewers, []) : [];
     steps = [
-      ...operator.steps.map((step) => ({
-        reviewers: [...step.reviewers],
-        required_approvals: step.required_approvals ?? 1,
+      ...operatorChain.map((step) => ({
+        reviewers: unique(step.reviewers),
+        required_approvals: Math.max(step.required_approvals ?? 1, asked.required_approvals ?? 1),
       })),
+      ...(ownStep.length > 0
+        ? [{ reviewers: ownStep, required_approvals: asked.required_approvals ?? 1 }]
+        : []),
       ...requestSteps,
     ];
-  } else if (requestSteps.length > 0) {
-    steps = requestSteps;
+    reviewers = (steps[0] as ResolvedStep).reviewers;
+    if ((asked.escalate ?? []).length > 0) {
+      violations.push({
+        field: 'policy.escalate',
+        message: "a request may not add escalations to the operator's chain of steps",
+      });
+    }
+  } else {
+    // The operator's reviewers and the admitted ones the request names decide together, with
+    // the larger quorum; a request's own steps follow them.
+    const first = unique([
+      ...operatorReviewers,
+      ...(requested ? admit(requested.field, requested.reviewers, operatorReviewers) : []),
+    ]);
+    if (requestSteps.length > 0) {
+      steps =
+        first.length > 0
+          ? [{ reviewers: first, required_approvals: quorum }, ...requestSteps]
+          : requestSteps.map((step) => ({
+              ...step,
+              required_approvals: Math.max(step.required_approvals, quorum),
+            }));
+      reviewers = (steps[0] as ResolvedStep).reviewers;
+    } else {
+      reviewers = first;
+    }
   }
-  if (steps) {
-    const first = steps[0] as ResolvedStep;
-    first.reviewers = unique([...operatorReviewers, ...first.reviewers, ...requestReviewers]);
-    for (const step of steps) step.reviewers = unique(step.reviewers);
-  }
-  const reviewers = steps
-    ? (steps[0] as ResolvedStep).reviewers
-    : unique([...operatorReviewers, ...requestReviewers]);
 
   const escalate = [
     ...(operator.escalate ?? []).map((entry) => ({ after: entry.after, to: unique(entry.to) })),
-    ...(asked.escalate ?? []).map((entry, index) => ({
+    ...(operatorChain ? [] : (asked.escalate ?? [])).map((entry, index) => ({
       after: entry.after,
-      to: unique(admit(`policy.escalate.${index}.to`, entry.to)),
+      to: admit(`policy.escalate.${index}.to`, entry.to, operatorReviewers),
     })),
   ].sort((a, b) => a.after - b.after);
 
@@ -287,20 +359,26 @@ export function resolveIntentPolicy(
     });
   }
   // Where only the operator's own policy approves on timeout, a request may not hasten it.
-  if (operatorApproves && !allowTimeoutApprove && after < operatorAfter) {
+  if (action === 'approve' && operatorApproves && !allowTimeoutApprove && after < operatorAfter) {
     violations.push({
       field: 'policy.timeout.after',
       message: `an approving timeout may not come sooner than the policy's ${operatorAfter}s`,
     });
   }
 
-  const channelChoice =
-    operator.channels || asked.channels
-      ? unique([...(operator.channels ?? []), ...(asked.channels ?? [])])
-      : [...configuredChannels];
-  const channels = NOTIFICATION_CHANNELS.filter(
-    (channel) => channelChoice.includes(channel) && configuredChannels.includes(channel),
-  );
+  // A request may add to the operator's channels, never take them away; where the operator
+  // names none it may choose among the deployment's, but not leave people untold (a request for
+  // the webhook alone still reaches the reviewers on the deployment's own channels).
+  const configured = (wanted: readonly NotificationChannel[]) =>
+    NOTIFICATION_CHANNELS.filter(
+      (channel) => wanted.includes(channel) && configuredChannels.includes(channel),
+    );
+  const reachesPeople = (list: readonly NotificationChannel[]) =>
+    list.some((channel) => channel === 'email' || channel === 'slack');
+  let channels = configured([...(operator.channels ?? []), ...(asked.channels ?? [])]);
+  if (!operator.channels && (!asked.channels || !reachesPeople(channels))) {
+    channels = configured([...channels, ...configuredChannels]);
+  }
 
   if (violations.length > 0) {
     throw new DomainError(
@@ -326,7 +404,7 @@ export function resolveIntentPolicy(
       remind_after: remindAfter,
       escalate,
       timeout: { after, action },
-      required_approvals: Math.max(operator.required_approvals ?? 1, asked.required_approvals ?? 1),
+      required_approvals: quorum,
       steps,
       channels,
     },
@@ -507,4 +585,13 @@ export function parsePolicyDefaults(value: unknown, source: string): Map<string,
     policies.set(pattern, parsed.data);
   }
   return policies;
+}
+
+/** A value JSON can carry as it is: finite numbers, no deeper than `depth` levels. */
+function isPlainJson(value: unknown, depth: number): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (depth <= 0 || typeof value !== 'object') return false;
+  const items = Array.isArray(value) ? value : Object.values(value);
+  return items.every((item) => isPlainJson(item, depth - 1));
 }

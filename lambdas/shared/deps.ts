@@ -22,8 +22,9 @@ import type { PlanStageDeps, StageRunnerDeps } from '../core/stage-runner';
 import { NOTIFICATION_CHANNELS, type NotificationChannel } from '../domain/intent';
 import {
   deploymentBase,
+  LOCAL_BASE,
+  LOCAL_DEFAULT_POLICY,
   type OperatorPolicy,
-  PERMISSIVE_BASE,
   type PolicyBase,
   parsePolicyDefaults,
 } from '../domain/operator-policy';
@@ -105,22 +106,24 @@ const workflow = memo(
   () => new StepFunctionsWorkflow(sfnClient, () => getStringFromEnv(ENV.stateMachineArn)),
 );
 
+/**
+ * `POLICY_BASE=permissive` is local mode: a permissive `*` policy until an admin or
+ * `policies.json` sets one, and a 1 s reminder floor. Unset (AWS): request reviewers only in
+ * ALLOWED_REVIEWER_DOMAINS, no payload fallback, no approve-on-timeout, a 60 s floor.
+ */
+const localMode = () => getOptionalStringFromEnv(ENV.policyBase) === 'permissive';
+
 /** Operator policies: the table's, over those the deployment configures (`DEFAULT_POLICIES`). */
 export const policyServiceDeps = memo<PolicyServiceDeps>(() => ({
   policies: new DynamoPolicyRepository(dynamoDocumentClient, tableName()),
   configured: parseDefaultPolicies(getOptionalStringFromEnv(ENV.defaultPolicies)),
   clock: systemClock,
+  ...(localMode() ? { fallback: LOCAL_DEFAULT_POLICY } : {}),
 }));
 
-/**
- * What a policy's missing fields mean: `POLICY_BASE=permissive` (local mode: any reviewer a
- * request names, payload.reviewer, approve-on-timeout, 1 s reminder floor), else the
- * deployment's strict base (request reviewers only in ALLOWED_REVIEWER_DOMAINS, 60 s floor).
- */
+/** What a field an operator policy leaves out means. */
 export const policyBase = memo<PolicyBase>(() =>
-  getOptionalStringFromEnv(ENV.policyBase) === 'permissive'
-    ? PERMISSIVE_BASE
-    : deploymentBase(allowedReviewerDomains()),
+  localMode() ? LOCAL_BASE : deploymentBase(allowedReviewerDomains()),
 );
 
 const configuredSigner = memo<Signer>(() => {
@@ -131,7 +134,7 @@ const configuredSigner = memo<Signer>(() => {
 /**
  * The deployment's signing key: KMS in AWS (`SIGNING_KEY_ARN`), a key file locally
  * (`SIGNING_KEY_FILE`). Resolved on first use, so that the functions that share the intent
- * service but never end an intent (create, read) need no key; neither variable set where
+ * service but never end an intent (reads) need no key; neither variable set where
  * something is signed is a deployment mistake, reported then.
  */
 export const signer: Signer = {

@@ -146,6 +146,8 @@ describe('CountersignStack', () => {
     expect(holders('kms:Sign')).toEqual([
       'delivercallback',
       'intentsdecide',
+      'intentswrite',
+      'mcp',
       'planstage',
       'reconciler',
       'review',

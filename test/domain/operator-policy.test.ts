@@ -12,7 +12,7 @@ import {
   type PolicyBase,
   resolveIntentPolicy,
 } from '../../lambdas/domain/operator-policy';
-import { policyInputSchema } from '../../lambdas/domain/policy';
+import { policyInputSchema, requiredApprovalsFor } from '../../lambdas/domain/policy';
 
 const STRICT = deploymentBase(['company.com']);
 const operator = (raw: Record<string, unknown>) => operatorPolicySchema.parse(raw);
@@ -213,10 +213,13 @@ describe('policy names and rules', () => {
 describe('for any operator policy and any request, the effective policy is never easier', () => {
   const emails = ['cfo@company.com', 'lead@company.com', 'ext@partner.com', 'me@attacker.example'];
   const email = fc.constantFrom(...emails);
+  const reviewerList = fc.uniqueArray(email, { minLength: 1, maxLength: 2 });
   const seconds = fc.integer({ min: 1, max: 86_400 });
+  const channel = fc.constantFrom<'email' | 'slack' | 'webhook'>('email', 'slack', 'webhook');
+  const CONFIGURED = ['email', 'slack'] as const;
   const operatorArb = fc.record(
     {
-      reviewers: fc.uniqueArray(email, { minLength: 1, maxLength: 2 }),
+      reviewers: reviewerList,
       allow_request_reviewers: fc.record({
         domains: fc.subarray(['company.com', 'partner.com', '*']),
         principals: fc.subarray(['ext@partner.com']),
@@ -224,18 +227,18 @@ describe('for any operator policy and any request, the effective policy is never
       }),
       payload_reviewer_fallback: fc.boolean(),
       required_approvals: fc.integer({ min: 1, max: 3 }),
-      remind_after: fc.uniqueArray(seconds, { maxLength: 3 }),
-      escalate: fc.array(
-        fc.record({ after: seconds, to: fc.uniqueArray(email, { minLength: 1, maxLength: 2 }) }),
-        {
-          maxLength: 2,
-        },
+      steps: fc.array(
+        fc.record({ reviewers: reviewerList, required_approvals: fc.integer({ min: 1, max: 2 }) }),
+        { minLength: 1, maxLength: 2 },
       ),
+      remind_after: fc.uniqueArray(seconds, { maxLength: 3 }),
+      escalate: fc.array(fc.record({ after: seconds, to: reviewerList }), { maxLength: 2 }),
       timeout: fc.record(
         { after: seconds, action: fc.constantFrom('approve', 'reject') },
         { requiredKeys: [] },
       ),
       allow_timeout_approve: fc.boolean(),
+      channels: fc.uniqueArray(channel, { minLength: 1, maxLength: 3 }),
     },
     { requiredKeys: [] },
   );
@@ -243,36 +246,20 @@ describe('for any operator policy and any request, the effective policy is never
     {
       reviewers: fc.uniqueArray(
         fc.oneof(email, fc.constant('team:finance'), fc.constant('team:ops')),
-        {
-          minLength: 1,
-          maxLength: 3,
-        },
+        { minLength: 1, maxLength: 3 },
       ),
       payload: fc.record({ reviewer: email }, { requiredKeys: [] }),
       policy: fc.record(
         {
           required_approvals: fc.integer({ min: 1, max: 3 }),
           remind_after: fc.uniqueArray(seconds, { maxLength: 3 }),
-          escalate: fc.array(
-            fc.record({
-              after: seconds,
-              to: fc.uniqueArray(email, { minLength: 1, maxLength: 2 }),
-            }),
-            {
-              maxLength: 2,
-            },
-          ),
+          escalate: fc.array(fc.record({ after: seconds, to: reviewerList }), { maxLength: 2 }),
           timeout: fc.record(
             { after: seconds, action: fc.constantFrom('approve', 'reject') },
             { requiredKeys: [] },
           ),
-          steps: fc.array(
-            fc.record({ reviewers: fc.uniqueArray(email, { minLength: 1, maxLength: 2 }) }),
-            {
-              minLength: 1,
-              maxLength: 2,
-            },
-          ),
+          steps: fc.array(fc.record({ reviewers: reviewerList }), { minLength: 1, maxLength: 2 }),
+          channels: fc.uniqueArray(channel, { minLength: 1, maxLength: 3 }),
         },
         { requiredKeys: [] },
       ),
@@ -280,7 +267,32 @@ describe('for any operator policy and any request, the effective policy is never
     { requiredKeys: [] },
   );
 
+  /** Admission computed from the generated lists directly, not by the code under test. */
+  function admittedByLists(
+    allow: { domains?: string[]; principals?: string[]; teams?: string[] } | undefined,
+    base: PolicyBase,
+    reviewer: string,
+  ): boolean {
+    const lists = allow
+      ? {
+          domains: allow.domains ?? [],
+          principals: allow.principals ?? [],
+          teams: allow.teams ?? [],
+        }
+      : base.allow_request_reviewers;
+    if (reviewer.startsWith('team:')) {
+      return lists.teams.includes('*') || lists.teams.includes(reviewer.slice(5));
+    }
+    const domain = reviewer.split('@')[1] ?? '';
+    return (
+      lists.principals.includes(reviewer) ||
+      lists.domains.includes('*') ||
+      lists.domains.includes(domain)
+    );
+  }
+
   it('holds for every generated pair, in a deployment and in local mode', () => {
+    let accepted = 0;
     fc.assert(
       fc.property(
         operatorArb,
@@ -288,33 +300,64 @@ describe('for any operator policy and any request, the effective policy is never
         fc.constantFrom(STRICT, PERMISSIVE_BASE),
         (rawOperator, request, base) => {
           const policy = operator(rawOperator);
-          const result = resolveOrError(policy, base, request);
-          if (result instanceof DomainError) {
-            expect(['policy_violation', 'validation_failed']).toContain(result.code);
+          let result: ReturnType<typeof resolveIntentPolicy>;
+          try {
+            result = resolveIntentPolicy(
+              policy,
+              base,
+              {
+                reviewers: request.reviewers,
+                policy: request.policy ? policyInputSchema.parse(request.policy) : undefined,
+                payload: request.payload ?? {},
+              },
+              CONFIGURED,
+            );
+          } catch (error) {
+            if (!(error instanceof DomainError)) throw error;
+            expect(['policy_violation', 'validation_failed']).toContain(error.code);
             return;
           }
+          accepted++;
           const effective = result.policy;
-          const admission = policy.allow_request_reviewers ?? base.allow_request_reviewers;
-          const operatorNamed = new Set([
+          const operatorQuorum = policy.required_approvals ?? 1;
+          const isOperators = new Set([
             ...(policy.reviewers ?? []),
+            ...(policy.steps ?? []).flatMap((step) => step.reviewers),
             ...(policy.escalate ?? []).flatMap((entry) => entry.to),
           ]);
-          // No fewer approvals than the operator requires.
-          expect(effective.required_approvals).toBeGreaterThanOrEqual(
-            policy.required_approvals ?? 1,
-          );
-          // Nobody asked, in any step or escalation, that the operator did not name or admit.
-          const everyone = [
+          const fine = (reviewer: string) =>
+            isOperators.has(reviewer) ||
+            admittedByLists(rawOperator.allow_request_reviewers, base, reviewer);
+          // Nobody is asked, in any step or escalation, that the operator did not name or admit.
+          for (const reviewer of [
             ...result.reviewers,
             ...(effective.steps ?? []).flatMap((step) => step.reviewers),
             ...effective.escalate.flatMap((entry) => entry.to),
-          ];
-          for (const reviewer of everyone) {
-            expect(operatorNamed.has(reviewer) || admits(admission, reviewer)).toBe(true);
+          ]) {
+            expect(fine(reviewer), reviewer).toBe(true);
           }
-          // The operator's own reviewers and escalations are all still there.
-          for (const reviewer of policy.reviewers ?? [])
-            expect(result.reviewers).toContain(reviewer);
+          if (policy.steps && policy.steps.length > 0) {
+            // The operator's chain stands: its steps first, exactly its reviewers, at least its
+            // quorum; only the operator's escalations.
+            policy.steps.forEach((step, index) => {
+              const own = effective.steps?.[index];
+              expect(own?.reviewers).toEqual([...new Set(step.reviewers)]);
+              expect(own?.required_approvals).toBeGreaterThanOrEqual(step.required_approvals ?? 1);
+            });
+            expect(effective.escalate).toEqual(
+              [...(policy.escalate ?? [])].sort((a, b) => a.after - b.after),
+            );
+          } else if ((policy.reviewers ?? []).length > 0) {
+            // The operator's reviewers decide first, with at least the operator's quorum.
+            for (const reviewer of policy.reviewers ?? []) {
+              expect(result.reviewers).toContain(reviewer);
+            }
+            expect(requiredApprovalsFor(effective, 0)).toBeGreaterThanOrEqual(operatorQuorum);
+          } else {
+            // Whatever the request asks for, its first step needs the operator's quorum.
+            expect(requiredApprovalsFor(effective, 0)).toBeGreaterThanOrEqual(operatorQuorum);
+          }
+          expect(effective.required_approvals).toBeGreaterThanOrEqual(operatorQuorum);
           for (const entry of policy.escalate ?? [])
             expect(effective.escalate).toContainEqual(entry);
           // Approve on timeout only where the operator chose or allowed it.
@@ -324,11 +367,20 @@ describe('for any operator policy and any request, the effective policy is never
                 (policy.allow_timeout_approve ?? base.allow_timeout_approve),
             ).toBe(true);
           }
+          // The operator's channels stay; where it names none, people are still told.
+          for (const kept of (policy.channels ?? []).filter((c) =>
+            (CONFIGURED as readonly string[]).includes(c),
+          )) {
+            expect(effective.channels).toContain(kept);
+          }
+          if (!policy.channels) {
+            expect(effective.channels.some((c) => c === 'email' || c === 'slack')).toBe(true);
+          }
           // The operator's reminders stay; a requested one is never closer than the floor.
           const own = policy.remind_after ?? [];
           for (const value of own) expect(effective.remind_after).toContain(value);
-          const added = effective.remind_after.filter((value) => !own.includes(value));
-          for (const value of added) {
+          const addedReminders = effective.remind_after.filter((value) => !own.includes(value));
+          for (const value of addedReminders) {
             expect(value).toBeGreaterThanOrEqual(base.reminder_floor_seconds);
             for (const other of effective.remind_after) {
               if (other !== value) {
@@ -338,7 +390,97 @@ describe('for any operator policy and any request, the effective policy is never
           }
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     );
+    // A property that refuses everything proves nothing: most pairs must resolve.
+    expect(accepted).toBeGreaterThan(600);
+  });
+});
+
+describe('an operator chain and quorum hold whatever the request adds (review findings)', () => {
+  const CFO = 'cfo@company.com';
+  const CONTROLLER = 'controller@company.com';
+  const MANAGER = 'manager@company.com';
+
+  it("a request's own chain keeps the operator's reviewers and quorum as its first step", () => {
+    const result = resolveOrError(
+      operator({ reviewers: [CFO, CONTROLLER], required_approvals: 2 }),
+      STRICT,
+      { policy: { steps: [{ reviewers: [CFO] }] } },
+    );
+    expect(result).toMatchObject({
+      reviewers: [CFO, CONTROLLER],
+      policy: {
+        steps: [
+          { reviewers: [CFO, CONTROLLER], required_approvals: 2 },
+          { reviewers: [CFO], required_approvals: 1 },
+        ],
+      },
+    });
+  });
+
+  it("no request moves an operator's reviewer into another step of the operator's chain", () => {
+    const chain = operator({
+      steps: [{ reviewers: [MANAGER] }, { reviewers: [CFO] }],
+      allow_request_reviewers: {},
+    });
+    // Escalations reach every step: an agent could add the manager to the CFO's step.
+    expect(
+      resolveOrError(chain, STRICT, { policy: { escalate: [{ after: '1m', to: [MANAGER] }] } }),
+    ).toMatchObject({ code: 'policy_violation', details: [{ field: 'policy.escalate' }] });
+    // Naming the CFO does not put the CFO in the manager's step.
+    expect(resolveOrError(chain, STRICT, { reviewers: [CFO] })).toMatchObject({
+      code: 'policy_violation',
+      details: [{ field: 'reviewers' }],
+    });
+    // Admitted reviewers the request names form a step of their own, after the operator's.
+    const admitted = operator({
+      steps: [{ reviewers: [MANAGER] }, { reviewers: [CFO] }],
+      allow_request_reviewers: { domains: ['company.com'] },
+    });
+    expect(resolveOrError(admitted, STRICT, { reviewers: [CFO] })).toMatchObject({
+      reviewers: [MANAGER],
+      policy: {
+        steps: [
+          { reviewers: [MANAGER], required_approvals: 1 },
+          { reviewers: [CFO], required_approvals: 1 },
+          { reviewers: [CFO], required_approvals: 1 },
+        ],
+      },
+    });
+  });
+
+  it('a request for channels nobody reads still tells people on the configured ones', () => {
+    const result = resolveIntentPolicy(
+      operator({ reviewers: [CFO] }),
+      STRICT,
+      { payload: {}, policy: policyInputSchema.parse({ channels: ['webhook'] }) },
+      ['email'],
+    );
+    expect(result.policy.channels).toEqual(['email']);
+  });
+
+  it("a stricter request is fine where the operator's policy approves on timeout", () => {
+    expect(
+      resolveOrError(
+        operator({ reviewers: [CFO], timeout: { after: '8h', action: 'approve' } }),
+        STRICT,
+        {
+          policy: { timeout: { after: '1h', action: 'reject' } },
+        },
+      ),
+    ).toMatchObject({ policy: { timeout: { after: 3600, action: 'reject' } } });
+  });
+
+  it('admits teams however the operator spelled them', () => {
+    for (const spelling of ['Finance', 'team:finance', ' finance ']) {
+      const policy = operator({ allow_request_reviewers: { teams: [spelling] } });
+      expect(resolveOrError(policy, STRICT, { reviewers: ['team:finance'] })).toMatchObject({
+        reviewers: ['team:finance'],
+      });
+    }
+    expect(
+      operatorPolicySchema.safeParse({ allow_request_reviewers: { teams: ['no way'] } }).success,
+    ).toBe(false);
   });
 });

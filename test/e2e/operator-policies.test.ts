@@ -83,6 +83,15 @@ describe('operator policies', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('validation_failed');
     expect((await asAdmin('PUT', '/v1/policies/bad%20type!', {})).status).toBe(400);
+    // An intent type of 100 dotted parts would make every create look up 101 policies.
+    const longType = await create({
+      intent_type: `a${'.a'.repeat(99)}`,
+      reviewers: ['cfo@company.com'],
+    });
+    expect(longType.status).toBe(400);
+    expect(longType.body.error.details).toEqual([
+      expect.objectContaining({ field: 'intent_type' }),
+    ]);
 
     const first = await asAdmin('PUT', '/v1/policies/intent.payment.*', PAYMENTS);
     expect(first.status).toBe(201);
@@ -96,6 +105,24 @@ describe('operator policies', () => {
       'intent.payment.*',
     ]);
     expect((await asAdmin('GET', '/v1/policies/intent.other.*')).status).toBe(404);
+
+    // Any JSON a rule compares with is stored as sent; what JSON cannot carry is refused.
+    const big = {
+      rules: [{ name: 'big', effect: 'reject', when: [{ pointer: '/n', op: 'gt', value: 1e20 }] }],
+    };
+    expect((await asAdmin('PUT', '/v1/policies/intent.big.*', big)).status).toBe(201);
+    expect((await asAdmin('GET', '/v1/policies/intent.big.*')).body.rules).toEqual(big.rules);
+    let deep: unknown = 1;
+    for (let level = 0; level < 12; level++) deep = [deep];
+    const tooDeep = {
+      rules: [{ name: 'deep', effect: 'reject', when: [{ pointer: '/n', op: 'eq', value: deep }] }],
+    };
+    expect((await asAdmin('PUT', '/v1/policies/intent.big.*', tooDeep)).status).toBe(400);
+    // A deleted pattern's versions go on: the created event's version names one document.
+    expect((await asAdmin('DELETE', '/v1/policies/intent.big.*')).status).toBe(200);
+    expect((await asAdmin('GET', '/v1/policies/intent.big.*')).status).toBe(404);
+    expect((await asAdmin('PUT', '/v1/policies/intent.big.*', big)).body.version).toBe(2);
+    expect((await asAdmin('DELETE', '/v1/policies/intent.big.*')).status).toBe(200);
   });
 
   it("refuses the agent's own reviewer, a look-alike, approve-by-clock, and notifies nobody outside", async () => {
@@ -169,6 +196,8 @@ describe('operator policies', () => {
       status: 'approved',
       decision: { outcome: 'approved', by: 'rule:small-refunds', channel: 'rule' },
     });
+    // Final at once, so it carries its signed receipt like any decided intent.
+    expect(small.body.receipt).toEqual(expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/));
     const crypto = await create({ payload: { amount: 40, currency: 'BTC' } });
     expect(crypto.body).toMatchObject({
       status: 'rejected',
@@ -227,5 +256,17 @@ describe('operator policies', () => {
     const permissive = await create({ reviewers: ['anyone@elsewhere.example'] });
     expect(permissive.status).toBe(201);
     expect(permissive.body.recipients).toEqual(['anyone@elsewhere.example']);
+
+    // An admin's own `*` replaces local mode's permissive one, and reads as it would in AWS.
+    expect(
+      (await asAdmin('PUT', '/v1/policies/*', { reviewers: ['cfo@company.com'] })).status,
+    ).toBe(201);
+    expect((await create({ reviewers: ['me@attacker.example'] })).status).toBe(403);
+    expect(
+      (await create({ policy: { timeout: { after: '1s', action: 'approve' } } })).body.error,
+    ).toMatchObject({ code: 'policy_violation', details: [{ field: 'policy.timeout.action' }] });
+    expect((await create({})).body.recipients).toEqual(['cfo@company.com']);
+    expect((await asAdmin('DELETE', '/v1/policies/*')).status).toBe(200);
+    expect((await create({ reviewers: ['anyone@elsewhere.example'] })).status).toBe(201);
   });
 });

@@ -30,13 +30,19 @@ import {
 const ON_TIME_MS = 2000;
 
 /** Deployment defaults, read by `npm start` from the data dir (see the README). */
+const OPEN = {
+  allow_request_reviewers: { domains: ['*'], teams: ['*'] },
+  allow_timeout_approve: true,
+};
 const DEFAULT_POLICIES = {
   'intent.expense.v1': {
+    ...OPEN,
     remind_after: ['1h'],
     timeout: { after: '2h', action: 'approve' },
     required_approvals: 2,
   },
-  '*': { remind_after: ['10m'], timeout: { after: '3h' } },
+  // Replaces local mode's permissive `*`: a policy says itself what requests may add.
+  '*': { ...OPEN, remind_after: ['10m'], timeout: { after: '3h' } },
 };
 
 let stack: StackProcess;
