@@ -99,16 +99,29 @@ async function measureResume(
   const waits = ids.map((id) =>
     agent.waitFor(id, { timeoutMs: 120_000 }).then(() => resumed.set(id, performance.now())),
   );
-  // Let every waiter's long poll reach the server before deciding.
+  const latencies = await decideOneByOne(ids, reviewer, resumed, () => performance.now());
+  await Promise.all(waits);
+  return latencies;
+}
+
+/**
+ * Lets every waiter's long poll reach the server, then approves the intents one by one and
+ * times each from the decision to its waiter's return (`resumed`, on the clock `now` reads).
+ */
+async function decideOneByOne(
+  ids: string[],
+  reviewer: CountersignClient,
+  resumed: Map<string, number>,
+  now: () => number,
+): Promise<number[]> {
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const latencies: number[] = [];
   for (const id of ids) {
-    const decidedAt = performance.now();
+    const decidedAt = now();
     await reviewer.decide(id, { outcome: 'approve' });
     while (!resumed.has(id)) await new Promise((resolve) => setImmediate(resolve));
     latencies.push((resumed.get(id) ?? decidedAt) - decidedAt);
   }
-  await Promise.all(waits);
   return latencies.sort((a, b) => a - b);
 }
 
@@ -180,17 +193,10 @@ async function measurePythonResume(
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.stdin.end(JSON.stringify(ids));
   await until(() => (ready ? true : undefined), 60_000, 'the Python waiters to start');
-  // Let every waiter's long poll reach the server before deciding.
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  const latencies: number[] = [];
-  for (const id of ids) {
-    const decidedAt = Date.now();
-    await reviewer.decide(id, { outcome: 'approve' });
-    while (!resumed.has(id)) await new Promise((resolve) => setImmediate(resolve));
-    latencies.push((resumed.get(id) ?? decidedAt) - decidedAt);
-  }
+  // The Python process reports wall-clock milliseconds: Date.now is the same clock.
+  const latencies = await decideOneByOne(ids, reviewer, resumed, () => Date.now());
   await exited;
-  return latencies.sort((a, b) => a - b);
+  return latencies;
 }
 
 async function main() {
