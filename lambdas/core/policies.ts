@@ -87,7 +87,7 @@ export async function putPolicy(
   const policy = operatorPolicySchema.parse(body);
   const stored = await deps.policies.put({
     intent_type: intentType,
-    policy: JSON.parse(JSON.stringify(policy)) as OperatorPolicy,
+    policy,
     document: body,
     updated_at: deps.clock.now().toISOString(),
     updated_by: principal.name,

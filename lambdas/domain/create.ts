@@ -150,7 +150,6 @@ export function newIntent(
       status: outcome,
       decision: { outcome, by, at: createdAt, comment: null, channel: 'rule' },
       next_action_at: null,
-      pending_notifications: [],
     },
     events: [
       event,

@@ -149,9 +149,10 @@ export interface StoredPolicy {
 }
 
 /**
- * The deployment's base, under every policy: what a field left out of a policy means. Local mode
- * is permissive (the seed's four lines and second-scale policies work out of the box); a
- * deployment admits request reviewers only in its configured domains.
+ * The base under every policy: what a field left out of a policy means. A deployment admits
+ * request reviewers only in its configured domains (teams are admitted: their members are checked
+ * against those domains when a team is written); local mode admits none, and its permissiveness
+ * is a policy of its own (`LOCAL_DEFAULT_POLICY`).
  */
 export interface PolicyBase {
   allow_request_reviewers: ReviewerAdmission;
@@ -160,13 +161,6 @@ export interface PolicyBase {
   /** The shortest reminder spacing a request may ask for, in seconds. */
   reminder_floor_seconds: number;
 }
-
-export const PERMISSIVE_BASE: PolicyBase = {
-  allow_request_reviewers: { domains: ['*'], principals: [], teams: ['*'] },
-  payload_reviewer_fallback: true,
-  allow_timeout_approve: true,
-  reminder_floor_seconds: 1,
-};
 
 /**
  * Local mode's `*` until an admin (or `policies.json`) sets one: any reviewer a request names,

@@ -118,7 +118,3 @@ export function assertReviewersCanReachQuorum(policy: ResolvedPolicy, reviewers:
     );
   }
 }
-
-function _unique(values: string[]): string[] {
-  return [...new Set(values)];
-}

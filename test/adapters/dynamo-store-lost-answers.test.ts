@@ -16,9 +16,8 @@ import { createIntent, type IntentServiceDeps } from '../../lambdas/core/intents
 import { transitionIntent } from '../../lambdas/core/transitions';
 import { applyVote } from '../../lambdas/domain/decisions';
 import type { IntentState } from '../../lambdas/domain/intent';
-import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
 import { LOCAL_TABLE_NAME } from '../../local/stack';
-import { InMemoryPolicyRepository } from '../fakes/memory-policies';
+import { InMemoryPolicyRepository, PERMISSIVE_BASE } from '../fakes/memory-policies';
 import { testSigner } from '../handlers/signing-key';
 import { intentMaker, startLocalTable, withEvents } from './local-table';
 

@@ -11,12 +11,11 @@ import { authenticate, type Principal } from '../../lambdas/core/auth';
 import { createIntent, decideIntent, type IntentServiceDeps } from '../../lambdas/core/intents';
 import type { EmailMessage } from '../../lambdas/core/ports';
 import { runStage, type StageRunnerDeps } from '../../lambdas/core/stage-runner';
-import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
 import { errorResult } from '../../lambdas/shared/http';
 import { LOCAL_TABLE_NAME } from '../../local/stack';
 import { startLocalTable } from '../adapters/local-table';
 import { T0 } from '../domain/fixtures';
-import { InMemoryPolicyRepository } from '../fakes/memory-policies';
+import { InMemoryPolicyRepository, PERMISSIVE_BASE } from '../fakes/memory-policies';
 import { testSigner } from '../handlers/signing-key';
 
 /**

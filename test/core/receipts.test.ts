@@ -7,12 +7,11 @@ import { transitionIntent } from '../../lambdas/core/transitions';
 import { type AuditEvent, sealEvents } from '../../lambdas/domain/audit';
 import { applyTimeout, applyView } from '../../lambdas/domain/decisions';
 import type { IntentState } from '../../lambdas/domain/intent';
-import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
 import { receiptClaims } from '../../lambdas/domain/receipts';
 import { payloadSha256 } from '../../sdk/src/audit';
 import { encodeJws, JWS_TYPES, verifyIntentTrail, verifyReceipt } from '../../sdk/src/index';
 import { pendingIntent, T0 } from '../domain/fixtures';
-import { InMemoryPolicyRepository } from '../fakes/memory-policies';
+import { InMemoryPolicyRepository, PERMISSIVE_BASE } from '../fakes/memory-policies';
 import { testSigner } from '../handlers/signing-key';
 
 const signer = testSigner();

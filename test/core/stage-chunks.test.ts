@@ -26,12 +26,12 @@ import {
   type StageRunnerDeps,
 } from '../../lambdas/core/stage-runner';
 import { createIntentSchema, newIntent } from '../../lambdas/domain/create';
-import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
 import { MAX_RECIPIENTS_PER_STEP } from '../../lambdas/domain/stages';
 import { LOCAL_TABLE_NAME } from '../../local/stack';
 import { verifyTrail } from '../../sdk/src/audit';
 import { startLocalTable, withEvents } from '../adapters/local-table';
 import { T0 } from '../domain/fixtures';
+import { PERMISSIVE_BASE } from '../fakes/memory-policies';
 import { testSigner } from '../handlers/signing-key';
 
 /** Attempts the state machine gives a stage task (its Retry), as in the failing deployment. */

@@ -7,8 +7,8 @@ import {
   sealEvents,
 } from '../../lambdas/domain/audit';
 import { createIntentSchema, newIntent } from '../../lambdas/domain/create';
-import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
 import { canonicalize, verifyIntentTrail, verifyTrail } from '../../sdk/src/audit';
+import { PERMISSIVE_BASE } from '../fakes/memory-policies';
 
 const draft = (
   type: AuditEventDraft['type'],

@@ -1,6 +1,6 @@
 import { createIntentSchema, newIntent } from '../../lambdas/domain/create';
 import type { IntentState } from '../../lambdas/domain/intent';
-import { PERMISSIVE_BASE } from '../../lambdas/domain/operator-policy';
+import { PERMISSIVE_BASE } from '../fakes/memory-policies';
 
 export const T0 = new Date('2026-11-24T09:00:00.000Z');
 

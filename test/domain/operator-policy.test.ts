@@ -8,11 +8,11 @@ import {
   matchingRule,
   type OperatorPolicy,
   operatorPolicySchema,
-  PERMISSIVE_BASE,
   type PolicyBase,
   resolveIntentPolicy,
 } from '../../lambdas/domain/operator-policy';
 import { policyInputSchema, requiredApprovalsFor } from '../../lambdas/domain/policy';
+import { PERMISSIVE_BASE } from '../fakes/memory-policies';
 
 const STRICT = deploymentBase(['company.com']);
 const operator = (raw: Record<string, unknown>) => operatorPolicySchema.parse(raw);

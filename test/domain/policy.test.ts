@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../lambdas/domain/errors';
 import {
   operatorPolicySchema,
-  PERMISSIVE_BASE,
   parsePolicyDefaults,
   resolveIntentPolicy,
 } from '../../lambdas/domain/operator-policy';
 import { BUILT_IN_POLICY, policyInputSchema } from '../../lambdas/domain/policy';
+import { PERMISSIVE_BASE } from '../fakes/memory-policies';
 import { pendingIntent } from './fixtures';
 
 const resolve = (

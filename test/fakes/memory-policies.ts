@@ -1,5 +1,22 @@
 import type { PolicyRepository } from '../../lambdas/core/ports';
-import type { StoredPolicy } from '../../lambdas/domain/operator-policy';
+import {
+  LOCAL_BASE,
+  LOCAL_DEFAULT_POLICY,
+  type PolicyBase,
+  type StoredPolicy,
+} from '../../lambdas/domain/operator-policy';
+
+/**
+ * Local mode in one base, for tests that resolve without a policy store: local mode's base with
+ * its permissive `*` policy's fields, as `npm start` resolves an intent no policy matches.
+ */
+export const PERMISSIVE_BASE: PolicyBase = {
+  ...LOCAL_BASE,
+  allow_request_reviewers:
+    LOCAL_DEFAULT_POLICY.allow_request_reviewers ?? LOCAL_BASE.allow_request_reviewers,
+  payload_reviewer_fallback: true,
+  allow_timeout_approve: true,
+};
 
 /** The policy store in memory, for core and handler tests that need no DynamoDB. */
 export class InMemoryPolicyRepository implements PolicyRepository {
