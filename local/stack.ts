@@ -293,15 +293,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
 
     const settings: LocalSettings = { ...secrets, url };
     writeJsonAtomically(path.join(dataDir, 'local.json'), settings);
-    log(`Countersign is running at ${url}`);
-    log(`  admin key: ${settings.api_keys.admin}`);
-    log(`  agent key: ${settings.api_keys.agent}  (principal ${LOCAL_AGENT})`);
-    log(`  outbox:    ${url}/_local/outbox   console: ${url}/_local/`);
-    if (routing.email === 'ses') log(`  email:     real SES, from ${process.env.EMAIL_FROM}`);
-    if (routing.slack === 'slack') log('  slack:     the real Slack workspace of your bot token');
-    log(`  settings:  ${path.join(dataDir, 'local.json')}`);
+    // One write, so that whoever watches the output for the first line sees the whole banner.
     log(
-      '  policies:  permissive until an admin sets one (PUT /v1/policies/*): requests may name any reviewer',
+      [
+        `Countersign is running at ${url}`,
+        `  admin key: ${settings.api_keys.admin}`,
+        `  agent key: ${settings.api_keys.agent}  (principal ${LOCAL_AGENT})`,
+        `  outbox:    ${url}/_local/outbox   console: ${url}/_local/`,
+        ...(routing.email === 'ses'
+          ? [`  email:     real SES, from ${process.env.EMAIL_FROM}`]
+          : []),
+        ...(routing.slack === 'slack'
+          ? ['  slack:     the real Slack workspace of your bot token']
+          : []),
+        `  settings:  ${path.join(dataDir, 'local.json')}`,
+        '  policies:  permissive until an admin sets one (PUT /v1/policies/*): requests may name any reviewer',
+      ].join('\n'),
     );
     return { url, settings, outbox, close };
   } catch (error) {

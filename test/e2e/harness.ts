@@ -98,7 +98,8 @@ async function startStackOn(
   });
   await waitFor(
     child,
-    () => output.includes('Countersign is running at'),
+    // The banner's last line: the whole banner has arrived, not only its first chunk.
+    () => /Countersign is running at[\s\S]*\n {2}policies: /.test(output),
     () => output,
     90_000,
   );
