@@ -1,5 +1,5 @@
+import type { RequestKind } from '../domain/intent';
 import { type IntentState, type PendingNotification, toView } from '../domain/intent';
-import type { RequestKind } from '../domain/messages';
 import { isTeamRef } from '../domain/policy';
 import {
   renderSlackNotification,

@@ -1,10 +1,7 @@
 import { formatDuration } from './durations';
-import type { IntentView } from './intent';
+import type { IntentView, RequestKind } from './intent';
 
 /** Notification texts. Plain strings here; HTML is escaped field by field. */
-export type MessageKind = 'notify' | 'remind' | 'escalate' | 'decided';
-/** The kinds that ask for a decision; `decided` reports one (`renderDecidedMessage`). */
-export type RequestKind = Exclude<MessageKind, 'decided'>;
 
 export interface RenderedMessage {
   subject: string;

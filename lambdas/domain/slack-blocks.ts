@@ -1,10 +1,9 @@
 import { formatDuration } from './durations';
-import type { IntentView } from './intent';
+import type { IntentView, RequestKind } from './intent';
 import {
   addedByRequestLine,
   keyFields,
   notShownLine,
-  type RequestKind,
   singleLine,
   withoutBidiControls,
 } from './messages';

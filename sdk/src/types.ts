@@ -1,6 +1,9 @@
 /**
- * The wire types of the Countersign HTTP API v1. Field names stay snake_case because they are
- * the JSON the API sends and receives; the SDK never renames them.
+ * The contract: the wire types of the Countersign HTTP API v1, the one set that the server
+ * (`lambdas/`), this SDK and the local console import (type-only, so the SDK stays free of
+ * runtime dependencies). Field names stay snake_case because they are the JSON the API sends
+ * and receives. `test/contract/types.test.ts` checks that the three agree, and that the
+ * response schemas of the OpenAPI document (`GET /v1/openapi.json`) describe these types.
  *
  * @packageDocumentation
  */
@@ -196,11 +199,8 @@ export interface CancelRequest {
   reason?: string;
 }
 
-/**
- * The kinds of audit events. The union is open (`string & {}`) so that an SDK older than the
- * server still accepts event types added later.
- */
-export type AuditEventType =
+/** The kinds of audit events this version of the contract defines. */
+export type KnownAuditEventType =
   | 'created'
   | 'notified'
   | 'reminded'
@@ -214,16 +214,29 @@ export type AuditEventType =
   | 'timed_out'
   | 'cancelled'
   | 'callback_sent'
-  | 'notification_failed'
-  | (string & {});
+  | 'notification_failed';
+
+/**
+ * The kinds of audit events. The union is open (`string & {}`) so that an SDK older than the
+ * server still accepts event types added later.
+ */
+export type AuditEventType = KnownAuditEventType | (string & {});
+
+/**
+ * What a message to a person is for: the first request for a decision, a reminder, an
+ * escalation (to recipients added later), or the notice that the intent was decided. The `kind`
+ * of `notified` events and of the local outbox's items.
+ */
+export type NotificationKind = 'notify' | 'remind' | 'escalate' | 'decided';
 
 /**
  * One entry of an intent's hash-chained audit trail. `hash` is the lowercase hex SHA-256 of
- * `prev_hash + canonical`, where `canonical` is the event without `hash` under RFC 8785.
+ * `prev_hash + canonical`, where `canonical` is the event without `hash` under RFC 8785. The
+ * server writes only {@link KnownAuditEventType}s (`AuditEvent<KnownAuditEventType>`).
  */
-export interface AuditEvent {
+export interface AuditEvent<Type extends string = AuditEventType> {
   seq: number;
-  type: AuditEventType;
+  type: Type;
   at: string;
   actor: string;
   channel: string;
@@ -365,8 +378,8 @@ export interface HealthResponse {
   ok: boolean;
 }
 
-/** The error codes of the contract. The union is open for codes added later. */
-export type ApiErrorCode =
+/** The error codes this version of the contract defines. */
+export type KnownErrorCode =
   | 'invalid_request'
   | 'validation_failed'
   | 'unauthenticated'
@@ -377,11 +390,23 @@ export type ApiErrorCode =
   | 'already_voted'
   | 'idempotency_conflict'
   | 'not_pending'
+  /**
+   * A vote from a button or form shown for a chain step that is over. Only the channels that
+   * bind votes to a step (Slack, the review page) answer it; the API never does.
+   */
+  | 'step_over'
+  /** A request asks for something the operator's policy does not allow (403). */
   | 'policy_violation'
   | 'payload_too_large'
+  /** Over a key's hourly quota, with `Retry-After`. */
   | 'rate_limited'
-  | 'internal'
-  | (string & {});
+  /** A part the API needs does not answer (readiness, a local restart), with `Retry-After`. */
+  | 'unavailable'
+  /** A fault; never with its text. */
+  | 'internal';
+
+/** The error codes of the contract. The union is open for codes added later. */
+export type ApiErrorCode = KnownErrorCode | (string & {});
 
 /** One problem with a request, naming the field. */
 export interface ErrorDetail {
