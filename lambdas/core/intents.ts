@@ -214,7 +214,7 @@ export async function waitForIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-const listQuerySchema = z
+export const listQuerySchema = z
   .object({
     status: z.enum(INTENT_STATUSES).optional(),
     reviewer: z.literal('me').optional(),
@@ -250,7 +250,7 @@ export async function listIntents(
   }
 }
 
-const decisionSchema = z
+export const decisionSchema = z
   .object({
     outcome: z.enum(['approve', 'reject']),
     comment: z.string().trim().max(2000).optional(),
@@ -338,7 +338,7 @@ export async function recordVote(
   return toView(after);
 }
 
-const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
+export const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
 
 export async function cancelIntent(
   deps: IntentServiceDeps,
