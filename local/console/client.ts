@@ -62,6 +62,9 @@ interface SlackView {
 /** An outbox item as `GET /_local/outbox` serves it, with the Slack blocks this page renders. */
 type OutboxItem = StoredOutboxItem<SlackBlock>;
 
+/** The contract's types as this page reads them (`test/contract/types.test.ts` compares them). */
+export type { AuditEvent, Intent, OutboxItem };
+
 interface ConsoleAnswer {
   status: number;
   response: unknown;

@@ -374,8 +374,10 @@ export interface PolicyDryRunResponse {
   summary: { total: number; approve: number; reject: number; ask: number };
 }
 
+/** `GET /healthz`; with `?ready=1`, also `ready` once the parts the API needs answer. */
 export interface HealthResponse {
   ok: boolean;
+  ready?: boolean;
 }
 
 /** The error codes this version of the contract defines. */
@@ -414,10 +416,10 @@ export interface ErrorDetail {
   message: string;
 }
 
-/** Every non-2xx response of the API. */
-export interface ErrorBody {
+/** Every non-2xx response of the API (the server sends only {@link KnownErrorCode}s). */
+export interface ErrorBody<Code extends string = ApiErrorCode> {
   error: {
-    code: ApiErrorCode;
+    code: Code;
     message: string;
     details: ErrorDetail[];
     /** The current intent, on errors about an existing intent (the 409s). */
