@@ -141,7 +141,7 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
   }
 }
 
-export async function loadVisible(
+async function loadVisible(
   deps: Pick<IntentServiceDeps, 'intents'>,
   principal: Principal,
   id: string,
@@ -159,7 +159,7 @@ export async function getIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-export const WAIT_DEFAULT_SECONDS = 20;
+const WAIT_DEFAULT_SECONDS = 20;
 const WAIT_MIN_SECONDS = 1;
 const WAIT_MAX_SECONDS = 25;
 

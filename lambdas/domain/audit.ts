@@ -10,14 +10,14 @@ import type { AuditEvent as ContractAuditEvent, KnownAuditEventType } from '../.
 export { GENESIS_HASH };
 
 /** The server writes only the event types this version of the contract defines. */
-export type AuditEventType = KnownAuditEventType;
+type AuditEventType = KnownAuditEventType;
 
 export type AuditEvent = ContractAuditEvent<AuditEventType>;
 
 /** An event before it is sealed into the chain (numbered and hashed). */
 export type AuditEventDraft = Omit<AuditEvent, 'seq' | 'prev_hash' | 'hash'>;
 
-export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
+function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
   return hashAuditEvent(event);
 }
 

@@ -10,8 +10,6 @@ import type {
 } from '../../sdk/src/types';
 
 export type {
-  Approval,
-  Decision,
   DecisionChannel,
   Intent as IntentView,
   IntentStatus,
@@ -100,14 +98,6 @@ export interface PendingNotification {
   message_id?: string;
 }
 
-export const INTERNAL_FIELDS = [
-  'version',
-  'asked',
-  'step_started_at',
-  'stage_index',
-  'task_token',
-] as const;
-
 export function toView(state: IntentState): IntentView {
   const {
     version: _version,
@@ -123,8 +113,4 @@ export function toView(state: IntentState): IntentView {
     ...view
   } = state;
   return view;
-}
-
-export function isFinal(status: IntentStatus): boolean {
-  return status !== 'pending';
 }

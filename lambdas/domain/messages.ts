@@ -105,7 +105,7 @@ ${reviewUrl ? `<p><a ses:no-track href="${escapeHtml(reviewUrl)}">See the reques
 }
 
 /** The outcome of a final intent in words: a short title and one sentence. */
-export function describeOutcome(intent: IntentView): { title: string; sentence: string } {
+function describeOutcome(intent: IntentView): { title: string; sentence: string } {
   const decision = intent.decision;
   const at = decision?.at ?? intent.updated_at;
   switch (intent.status) {
@@ -133,7 +133,7 @@ export function describeOutcome(intent: IntentView): { title: string; sentence: 
 }
 
 /** Top-level payload fields a message shows, and the characters of each value it shows. */
-export const SHOWN_FIELDS = 8;
+const SHOWN_FIELDS = 8;
 const SHOWN_VALUE_CHARS = 200;
 
 /**

@@ -19,21 +19,21 @@ import { requiredApprovalsFor } from './policy';
  * Buttons carry the intent id and the chain step they were shown for (`<id>:<step>`), never a
  * task token or a review link's secret.
  */
-export interface PlainText {
+interface PlainText {
   type: 'plain_text';
   text: string;
   emoji?: boolean;
 }
 
-export interface Mrkdwn {
+interface Mrkdwn {
   type: 'mrkdwn';
   text: string;
   verbatim?: boolean;
 }
 
-export type TextObject = PlainText | Mrkdwn;
+type TextObject = PlainText | Mrkdwn;
 
-export interface ButtonElement {
+interface ButtonElement {
   type: 'button';
   action_id: string;
   text: PlainText;
@@ -102,7 +102,7 @@ export const SLACK_REASON_MAX = 2000;
 /** The actions block id names the audience, so that a click tells whom the message was for. */
 const ACTIONS_BLOCK_PREFIX = 'countersign.decide';
 
-export function actionsBlockId(audience: SlackAudience): string {
+function actionsBlockId(audience: SlackAudience): string {
   return audience.kind === 'team'
     ? `${ACTIONS_BLOCK_PREFIX}:team:${audience.team}`
     : `${ACTIONS_BLOCK_PREFIX}:user`;

@@ -109,7 +109,7 @@ export function stageClockStart(intent: IntentState, now: number): number {
 }
 
 /** The step's reviewers: the chain step's list, or the intent's first-asked list. */
-export function stepReviewers(policy: ResolvedPolicy, step: number, initial: string[]): string[] {
+function stepReviewers(policy: ResolvedPolicy, step: number, initial: string[]): string[] {
   return policy.steps?.[step]?.reviewers ?? initial;
 }
 
@@ -291,7 +291,7 @@ export function settleNotifications(
   return { intent: current, events, signal: false };
 }
 
-export function settleNotification(
+function settleNotification(
   intent: IntentState,
   notification: PendingNotification,
   outcome: { ok: true; messageId: string } | { ok: false; error: string; reason?: string },

@@ -32,7 +32,7 @@ import {
   teamViewSchema,
 } from './schemas';
 
-export type HttpMethod = FunctionSpec['routes'][number]['method'];
+type HttpMethod = FunctionSpec['routes'][number]['method'];
 
 /** One documented answer: a JSON body, an HTML page, or nothing. */
 export interface ResponseSpec {

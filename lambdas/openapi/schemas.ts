@@ -59,7 +59,7 @@ export const KNOWN_ERROR_CODES = [
 
 const decisionChannel = z.enum(['email', 'slack', 'cli', 'api', 'web', 'timeout', 'rule']);
 
-export const resolvedPolicySchema = named(
+const resolvedPolicySchema = named(
   'ResolvedPolicy',
   z.object({
     remind_after: z.array(z.number()),
