@@ -6,6 +6,7 @@ import {
   fitPayload,
   formatTime,
   formatWhen,
+  listOf,
   type PayloadBudget,
   type PayloadLeaf,
   planSentence,
@@ -101,12 +102,14 @@ ${addedLine ? `<p style="color:#8a4b00">${escapeHtml(addedLine)}</p>\n` : ''}${p
  * Says plainly who was asked because the agent's request named them, not the operator's policy:
  * a reviewer should know when the agent being checked chose who checks it. Null when nobody was.
  */
-export function addedByRequestLine(intent: Pick<IntentView, 'added_by_request'>): string | null {
+export function addedByRequestLine(
+  intent: Pick<IntentView, 'added_by_request'>,
+  maxNames = Number.POSITIVE_INFINITY,
+): string | null {
   const added = intent.added_by_request ?? [];
   if (added.length === 0) return null;
-  return singleLine(
-    `Named by the agent's request, not by the operator's policy: ${added.join(', ')}`,
-  );
+  const shown = added.length > maxNames ? listOf(added, maxNames) : added.join(', ');
+  return singleLine(`Named by the agent's request, not by the operator's policy: ${shown}`);
 }
 
 /**

@@ -231,8 +231,12 @@ export function isBranch(value: unknown): value is Record<string, unknown> | unk
 }
 
 /** The entries of a branch: fields by key, array items by index. */
-export function entriesOf(branch: Record<string, unknown> | unknown[]): [string | number, unknown][] {
-  return Array.isArray(branch) ? branch.map((item, index) => [index, item]) : Object.entries(branch);
+export function entriesOf(
+  branch: Record<string, unknown> | unknown[],
+): [string | number, unknown][] {
+  return Array.isArray(branch)
+    ? branch.map((item, index) => [index, item])
+    : Object.entries(branch);
 }
 
 /** A leaf value as shown: a string as it is, anything else as its JSON. */
@@ -358,14 +362,22 @@ export type PlanSource = Pick<
  * and the deadline ("At 17:00 UTC (in 8 h) this request times out and is rejected."). Empty once
  * the intent is final.
  */
-export function describePlan(intent: PlanSource, now: Date): PlanEntry[] {
+export function describePlan(
+  intent: PlanSource,
+  now: Date,
+  options: {
+    /** At most this many addresses per sentence (`listOf`), for channels with short texts. */
+    maxNames?: number;
+  } = {},
+): PlanEntry[] {
+  const names = (items: string[]) => listOf(items, options.maxNames);
   if (intent.status !== 'pending') return [];
   const deadline = Date.parse(intent.deadline_at);
   const stepStart = stepStartOf(intent, now);
   const entries: PlanEntry[] = [];
   for (const stage of planStages(intent.policy, stepStart, deadline)) {
     if (stage.adds.length === 0) continue;
-    const who = listOf(stage.adds);
+    const who = names(stage.adds);
     const at = new Date(stage.at).toISOString();
     entries.push(
       stage.at <= now.getTime()
@@ -399,7 +411,7 @@ export function describePlan(intent: PlanSource, now: Date): PlanEntry[] {
     entries.push({
       kind: 'next_step',
       at: null,
-      before: `This is step ${intent.step + 1} of ${steps.length}. Once it is approved, ${listOf(next.reviewers)} ${next.reviewers.length === 1 ? 'is' : 'are'} asked.`,
+      before: `This is step ${intent.step + 1} of ${steps.length}. Once it is approved, ${names(next.reviewers)} ${next.reviewers.length === 1 ? 'is' : 'are'} asked.`,
       after: '',
     });
   }
@@ -415,7 +427,9 @@ export function describePlan(intent: PlanSource, now: Date): PlanEntry[] {
 
 /** A plan entry as plain text in the reader's zone. */
 export function planSentence(entry: PlanEntry, reader: Reader): string {
-  return entry.at === null ? entry.before : `${entry.before}${formatWhen(entry.at, reader)}${entry.after}`;
+  return entry.at === null
+    ? entry.before
+    : `${entry.before}${formatWhen(entry.at, reader)}${entry.after}`;
 }
 
 function stepStartOf(intent: PlanSource, now: Date): number {
@@ -428,8 +442,11 @@ function stepStartOf(intent: PlanSource, now: Date): number {
   return previous.length > 0 ? Math.max(...previous) : Date.parse(intent.created_at);
 }
 
-/** `a`, `a and b`, `a, b and c`. */
-export function listOf(items: string[]): string {
+/** `a`, `a and b`, `a, b and c`; past `max` names, `a, b and 3 more`. */
+export function listOf(items: string[], max = Number.POSITIVE_INFINITY): string {
+  if (items.length > max) {
+    return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+  }
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }

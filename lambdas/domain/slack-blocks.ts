@@ -1,8 +1,8 @@
 import type { IntentState, IntentView } from './intent';
 import {
   addedByRequestLine,
-  rawNameOf,
   type RequestKind,
+  rawNameOf,
   singleLine,
   withoutBidiControls,
 } from './messages';
@@ -12,8 +12,8 @@ import {
   describePlan,
   type FittedPayload,
   fitPayload,
-  formatRelative,
   formatFullTime,
+  formatRelative,
   type PayloadBudget,
   type PlanEntry,
 } from './readable';
@@ -222,7 +222,7 @@ export function renderSlackNotification(
       ],
     });
   }
-  const addedLine = addedByRequestLine(intent);
+  const addedLine = addedByRequestLine(intent, SLACK_NAMES);
   if (addedLine) {
     blocks.push({ type: 'context', elements: [mrkdwn(`:warning: ${escapeMrkdwn(addedLine)}`)] });
   }
@@ -360,6 +360,8 @@ export function ephemeralRefusal(
  */
 export const SLACK_PAYLOAD: PayloadBudget = { rows: 20, labelChars: 80, valueChars: 200 };
 const SLACK_RAW_NAME_CHARS = 80;
+/** Addresses named per sentence: ten of 254 characters stay within one text's 3,000. */
+const SLACK_NAMES = 10;
 
 /** Slack's Block Kit limits that agent text could reach. */
 export const SLACK_LIMITS = {
@@ -369,6 +371,7 @@ export const SLACK_LIMITS = {
   fieldsPerSection: 10,
   contextElements: 10,
   headerChars: 150,
+  confirmTextChars: 300,
 } as const;
 
 function describeIntent(intent: IntentView): SlackBlock[] {
@@ -424,9 +427,14 @@ function planBlocks(
 ): SlackBlock[] {
   const lines = describePlan(
     stepClock
-      ? { ...intent, step_started_at: stepClock.step_started_at, stage_index: stepClock.stage_index }
+      ? {
+          ...intent,
+          step_started_at: stepClock.step_started_at,
+          stage_index: stepClock.stage_index,
+        }
       : intent,
     now,
+    { maxNames: SLACK_NAMES },
   ).map((entry) => planLine(entry, now));
   const blocks: SlackBlock[] = [];
   let text = '';
@@ -458,9 +466,7 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
       value: decisionButtonValue(intent),
       confirm: {
         title: plain('Approve this request?'),
-        text: mrkdwn(
-          `*${escapeMrkdwn(plainSummary(intent))}*\n${notShown ? `${escapeMrkdwn(notShown)}\n` : ''}The agent proceeds once approved.`,
-        ),
+        text: mrkdwn(approveConfirmation(intent, notShown)),
         confirm: plain('Approve'),
         deny: plain('Cancel'),
       },
@@ -482,6 +488,21 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
     });
   }
   return buttons;
+}
+
+/**
+ * The Approve confirmation within Slack's 300 characters: what is left out and what approving
+ * does always; the summary as far as it fits, ending with `…` when cut.
+ */
+function approveConfirmation(intent: IntentView, notShown: string | null): string {
+  const rest = `${notShown ? `${escapeMrkdwn(notShown)}\n` : ''}The agent proceeds once approved.`;
+  const room = SLACK_LIMITS.confirmTextChars - rest.length - 3;
+  const summary = plainSummary(intent);
+  let shown = escapeMrkdwn(summary);
+  for (let chars = summary.length; shown.length > room && chars > 0; chars -= 1) {
+    shown = escapeMrkdwn(cut(summary, chars));
+  }
+  return `*${shown}*\n${rest}`;
 }
 
 function outcomeLine(intent: IntentView): { mrkdwn: string; plain: string } {
@@ -571,6 +592,7 @@ function plain(text: string): PlainText {
   return { type: 'plain_text', text, emoji: true };
 }
 
+/** The budgets above keep texts within Slack's limit; the cut here is a last resort, marked. */
 function mrkdwn(text: string): Mrkdwn {
-  return { type: 'mrkdwn', text: text.slice(0, 3000), verbatim: true };
+  return { type: 'mrkdwn', text: cut(text, SLACK_LIMITS.textChars), verbatim: true };
 }

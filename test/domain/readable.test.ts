@@ -49,9 +49,9 @@ describe('times in the reader’s zone', () => {
 
   it("decides 'today' in the reader's zone, not in UTC", () => {
     // 23:30 UTC on the 2nd is already the 3rd in Berlin, where `now` is still the 2nd.
-    expect(
-      formatTime('2026-12-02T23:30:00.000Z', { now, timeZone: 'Europe/Berlin' }),
-    ).toBe('Thu 3 Dec, 00:30 CET');
+    expect(formatTime('2026-12-02T23:30:00.000Z', { now, timeZone: 'Europe/Berlin' })).toBe(
+      'Thu 3 Dec, 00:30 CET',
+    );
     expect(formatTime('2026-12-02T23:30:00.000Z', { now })).toBe('23:30 UTC');
   });
 
@@ -265,9 +265,9 @@ describe('the plan in words', () => {
       { ...intent, step_started_at: T0.toISOString(), stage_index: 1 },
       minutes(120),
     );
-    expect(
-      planSentence(later[0] ?? fail(), { now: minutes(120), timeZone: 'Europe/Berlin' }),
-    ).toBe('Nobody had decided by 11:30 CET (30 min ago), so controller@company.com was asked too.');
+    expect(planSentence(later[0] ?? fail(), { now: minutes(120), timeZone: 'Europe/Berlin' })).toBe(
+      'Nobody had decided by 11:30 CET (30 min ago), so controller@company.com was asked too.',
+    );
   });
 
   it('says what a timeout that approves does, what a quorum and a chain still need', () => {
@@ -304,13 +304,19 @@ describe('the plan in words', () => {
       ...base,
       step: 1,
       approvals: [
-        { by: 'a@x.com', at: minutes(30).toISOString(), comment: null, channel: 'slack' as const, step: 0 },
+        {
+          by: 'a@x.com',
+          at: minutes(30).toISOString(),
+          comment: null,
+          channel: 'slack' as const,
+          step: 0,
+        },
       ],
     };
     const { step_started_at: _s, stage_index: _i, ...onlyView } = view;
-    expect(planSentence(describePlan(onlyView, minutes(40))[0] ?? fail(), { now: minutes(40) })).toBe(
-      'If nobody decides by 10:30 UTC (in 50 min), boss@x.com is asked too.',
-    );
+    expect(
+      planSentence(describePlan(onlyView, minutes(40))[0] ?? fail(), { now: minutes(40) }),
+    ).toBe('If nobody decides by 10:30 UTC (in 50 min), boss@x.com is asked too.');
   });
 
   it('has nothing to say once the request is final', () => {
