@@ -65,12 +65,31 @@ const LONG_TEXT_LINES = 4;
 const PREVIEW_CHARS = 120;
 /** A folded branch's summary names its first few fields. */
 const PREVIEW_KEYS = 4;
+/** A nested value with at most this many leaves shows open inside its opened parent. */
+const OPEN_NESTED_LEAVES = 12;
+
+/** Whether a branch has more than `max` leaves; stops counting past it. */
+function hasMoreLeaves(branch: Record<string, unknown> | unknown[], max: number): boolean {
+  let leaves = 0;
+  const stack: unknown[] = [branch];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (isBranch(next)) {
+      for (const [, value] of entriesOf(next)) stack.push(value);
+    } else {
+      leaves += 1;
+      if (leaves > max) return true;
+    }
+  }
+  return false;
+}
 
 /**
  * The payload as a table: one row per field, its label in words and its raw key (in `<code>`,
  * when the words differ from it; the JSON Pointer is the row's `title` either way), its value
- * escaped. Objects and arrays fold into `<details>` naming their size and first fields; long
- * text folds with its start shown. Every value is in the page, folded or not.
+ * escaped. Objects and arrays fold into `<details>` naming their size and first fields (the
+ * payload's own fields folded, small values inside them open); long text folds with its start
+ * shown. Every value is in the page, folded or not.
  */
 export function payloadTableHtml(payload: Record<string, unknown>): string {
   if (Object.keys(payload).length === 0) return '<p class="muted">The payload is empty.</p>';
@@ -94,7 +113,9 @@ function branchTable(
 
 function valueHtml(value: unknown, path: (string | number)[]): string {
   if (isBranch(value)) {
-    return `<details><summary>${escapeHtml(branchSummary(value))}</summary>${branchTable(value, path)}</details>`;
+    // Folded at the top; inside an opened fold, small values show at once (one click, not one per level).
+    const open = path.length > 1 && !hasMoreLeaves(value, OPEN_NESTED_LEAVES) ? ' open' : '';
+    return `<details${open}><summary>${escapeHtml(branchSummary(value))}</summary>${branchTable(value, path)}</details>`;
   }
   const { value: text, kind } = leafText(value);
   if (kind !== 'string') return `<span class="${kind}">${escapeHtml(text)}</span>`;

@@ -163,7 +163,7 @@ describe('the payload in rows', () => {
 
 /** Every `<` of the output opens or closes one of the table's own elements. */
 const OWN_TAG =
-  /^<\/?(table|tr|th|td|code|span|details|summary|div|p)( (class|title|scope)="[^"<>]*")*>$/;
+  /^<\/?(table|tr|th|td|code|span|details|summary|div|p)( (class|title|scope)="[^"<>]*"| open)*>$/;
 function foreignMarkup(html: string): string[] {
   const found: string[] = [];
   for (let i = html.indexOf('<'); i >= 0; i = html.indexOf('<', i + 1)) {
@@ -233,10 +233,25 @@ describe('hostile payloads on the page', () => {
       expect(html).toContain(`&lt;b&gt;value ${i}&lt;/b&gt;`);
     }
     expect(html).toContain('the bottom &lt;script&gt;');
-    expect(html.match(/<details>/g)?.length).toBe(60);
+    // The payload's own field folds; inside it, small values are open (one click, not sixty).
+    expect(html.match(/<details>/g)?.length).toBe(1);
+    expect(html.match(/<details open>/g)?.length).toBe(59);
     expect(html).toContain('THE END');
     expect(html).toContain('(show all 112,007 characters)');
     expect(foreignMarkup(html)).toEqual([]);
+  });
+});
+
+describe('folding', () => {
+  it('folds the payload’s own objects, and inside them only the large ones', () => {
+    const html = payloadTableHtml({
+      outer: { big: Array.from({ length: 13 }, (_, i) => i), small: [1, 2] },
+      flat: 'text',
+    });
+    expect(html.match(/<details>/g)?.length).toBe(2);
+    expect(html).toContain('<details><summary>2 fields: Big, Small</summary>');
+    expect(html).toContain('<details><summary>13 items</summary>');
+    expect(html).toContain('<details open><summary>2 items</summary>');
   });
 });
 
