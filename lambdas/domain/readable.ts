@@ -27,7 +27,7 @@ export const UTC = 'UTC';
 export function isTimeZone(zone: string): boolean {
   if (zone.length === 0 || zone.length > 64) return false;
   try {
-    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    formatter('day', zone);
     return true;
   } catch {
     return false;
@@ -73,17 +73,33 @@ export function formatTime(at: string | Date, reader: Reader): string {
   const ms = typeof at === 'string' ? Date.parse(at) : at.getTime();
   if (!Number.isFinite(ms)) return String(at);
   const timeZone = zoneOf(reader);
-  const day = (value: number) =>
-    new Intl.DateTimeFormat('en-GB', { ...TIME_FORMATS.day, timeZone }).format(value);
-  const shown = day(ms);
-  const today = day(reader.now.getTime());
-  const form =
-    shown === today
-      ? TIME_FORMATS.sameDay
-      : shown.slice(-4) === today.slice(-4)
-        ? TIME_FORMATS.sameYear
-        : TIME_FORMATS.otherYear;
-  return `${new Intl.DateTimeFormat('en-GB', { ...form, timeZone }).format(ms)} ${zoneLabel(timeZone, ms)}`;
+  const shown = formatter('day', timeZone).format(ms);
+  const today = formatter('day', timeZone).format(reader.now.getTime());
+  const form: keyof typeof TIME_FORMATS =
+    shown === today ? 'sameDay' : shown.slice(-4) === today.slice(-4) ? 'sameYear' : 'otherYear';
+  return `${formatter(form, timeZone).format(ms)} ${zoneLabel(timeZone, ms)}`;
+}
+
+/**
+ * Formatters are slow to make and a page may show hundreds of times (its history): each is made
+ * once per form, zone and locale, for the few zones a process meets.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(
+  form: keyof typeof TIME_FORMATS | 'zoneName',
+  timeZone: string,
+  locale = 'en-GB',
+): Intl.DateTimeFormat {
+  const key = `${form} ${timeZone} ${locale}`;
+  let made = formatters.get(key);
+  if (!made) {
+    const options: Intl.DateTimeFormatOptions =
+      form === 'zoneName' ? { timeZoneName: 'short' } : TIME_FORMATS[form];
+    made = new Intl.DateTimeFormat(locale, { ...options, timeZone });
+    if (formatters.size >= 1000) formatters.clear();
+    formatters.set(key, made);
+  }
+  return made;
 }
 
 /** A moment with its full date whatever the day (`3 Dec 2026, 10:30 UTC`), for text that outlives its day. */
@@ -91,14 +107,14 @@ export function formatFullTime(at: string | Date, timeZone?: string): string {
   const ms = typeof at === 'string' ? Date.parse(at) : at.getTime();
   if (!Number.isFinite(ms)) return String(at);
   const zone = zoneOf({ timeZone });
-  return `${new Intl.DateTimeFormat('en-GB', { ...TIME_FORMATS.otherYear, timeZone: zone }).format(ms)} ${zoneLabel(zone, ms)}`;
+  return `${formatter('otherYear', zone).format(ms)} ${zoneLabel(zone, ms)}`;
 }
 
 /** A zone's short name at a moment: `UTC`, `CET`, `EST`, else its offset (`GMT+5:30`). */
 export function zoneLabel(timeZone: string, at: number): string {
   if (timeZone === UTC || timeZone === 'Etc/UTC') return UTC;
   const named = (locale: string) =>
-    new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' })
+    formatter('zoneName', timeZone, locale)
       .formatToParts(at)
       .find((part) => part.type === 'timeZoneName')?.value ?? '';
   const british = named('en-GB');
