@@ -98,7 +98,7 @@ ${pending ? `<section aria-label="What happens next"><strong>What happens next</
 ${zoneNoteHtml(reader)}
 </div>
 ${form}
-<div class="card"><strong>Payload</strong>${payloadTableHtml(intent.payload)}
+<div class="card"><strong>Payload</strong>${payloadTableHtml(intent.payload, reader)}
 <details><summary>As JSON</summary><pre>${escapeHtml(JSON.stringify(intent.payload, null, 2))}</pre></details></div>
 <div class="card"><strong>History</strong><ol>${events
       .map(

@@ -87,18 +87,22 @@ function hasMoreLeaves(branch: Record<string, unknown> | unknown[], max: number)
 /**
  * The payload as a table: one row per field, its label in words and its raw key (in `<code>`,
  * when the words differ from it; the JSON Pointer is the row's `title` either way), its value
- * escaped. Objects and arrays fold into `<details>` naming their size and first fields (the
+ * escaped; a timestamp is also shown in the reader's zone. Objects and arrays fold into `<details>` naming their size and first fields (the
  * payload's own fields folded, small values inside them open); long text folds with its start
  * shown. Every value is in the page, folded or not.
  */
-export function payloadTableHtml(payload: Record<string, unknown>): string {
+export function payloadTableHtml(payload: Record<string, unknown>, reader?: Reader): string {
   if (Object.keys(payload).length === 0) return '<p class="muted">The payload is empty.</p>';
-  return branchTable(payload, []);
+  return branchTable(payload, [], reader);
 }
+
+/** A timestamp with its zone (RFC 3339), which a value may be: shown in the reader's zone too. */
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d)$/i;
 
 function branchTable(
   branch: Record<string, unknown> | unknown[],
   path: (string | number)[],
+  reader: Reader | undefined,
 ): string {
   const rows = entriesOf(branch).map(([key, value]) => {
     const here = [...path, key];
@@ -106,20 +110,23 @@ function branchTable(
       typeof key === 'number'
         ? `#${key + 1}`
         : `${escapeHtml(humanizeKey(key))}${showsRawKey(key) ? ` <code>${escapeHtml(key)}</code>` : ''}`;
-    return `<tr title="${escapeHtml(pointerOf(here))}"><th scope="row">${label}</th><td>${valueHtml(value, here)}</td></tr>`;
+    return `<tr title="${escapeHtml(pointerOf(here))}"><th scope="row">${label}</th><td>${valueHtml(value, here, reader)}</td></tr>`;
   });
   return `<table class="payload">${rows.join('')}</table>`;
 }
 
-function valueHtml(value: unknown, path: (string | number)[]): string {
+function valueHtml(value: unknown, path: (string | number)[], reader: Reader | undefined): string {
   if (isBranch(value)) {
     // Folded at the top; inside an opened fold, small values show at once (one click, not one per level).
     const open = path.length > 1 && !hasMoreLeaves(value, OPEN_NESTED_LEAVES) ? ' open' : '';
-    return `<details${open}><summary>${escapeHtml(branchSummary(value))}</summary>${branchTable(value, path)}</details>`;
+    return `<details${open}><summary>${escapeHtml(branchSummary(value))}</summary>${branchTable(value, path, reader)}</details>`;
   }
   const { value: text, kind } = leafText(value);
   if (kind !== 'string') return `<span class="${kind}">${escapeHtml(text)}</span>`;
   if (text === '') return '<span class="empty">(empty text)</span>';
+  if (reader && TIMESTAMP.test(text) && Number.isFinite(Date.parse(text))) {
+    return `<span class="text">${escapeHtml(text)}</span><br>${timeHtml(text, reader)}`;
+  }
   const lines = text.split('\n').length;
   if (text.length <= LONG_TEXT_CHARS && lines <= LONG_TEXT_LINES) {
     return `<span class="text">${escapeHtml(text)}</span>`;

@@ -34,6 +34,7 @@ function invoice(): IntentState {
         amount_cents: 120000,
         lines: [{ sku: 'A1', qty: 2 }],
         terms: 'Net 30. '.repeat(60),
+        pay_by: '2026-11-25T12:00:00Z',
       },
     }),
     step_started_at: T0.toISOString(),
@@ -70,6 +71,10 @@ describe('the review page, readable', () => {
     expect(html).toContain('<tr title="/lines/0/sku"><th scope="row">SKU <code>sku</code></th>');
     expect(html).toContain('(show all 480 characters)');
     expect(html).toContain('<details><summary>As JSON</summary><pre>');
+    // A timestamp in the payload: as the agent wrote it, and in the reader's zone.
+    expect(html).toContain(
+      '<span class="text">2026-11-25T12:00:00Z</span><br><time datetime="2026-11-25T12:00:00.000Z" data-local>Wed 25 Nov, 12:00 UTC</time> <span class="rel">(in 1 d 3 h)</span>',
+    );
   });
 
   it('lists the history with readable times', () => {
