@@ -2,7 +2,11 @@ import { generateText, type ModelMessage, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decideToolApprovals, openToolApprovals } from '../../../sdk/src/ai/index.js';
+import {
+  decideToolApprovals,
+  openToolApprovals,
+  sendToolApprovals,
+} from '../../../sdk/src/ai/index.js';
 import { until } from '../scripted-server.js';
 import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
 
@@ -10,7 +14,8 @@ import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
  * The Vercel AI SDK adapter with the real `ai` package and a scripted model: the model calls a
  * tool that needs approval, generateText stops, the messages are saved (JSON) and picked up
  * again, a reviewer decides through the API, and the next generateText runs the tool with the
- * approved input, or the model reads the rejection's reason.
+ * approved input, or the model reads the rejection's reason. A process that dies while waiting
+ * and starts again from the messages it saved waits on the intent they name.
  */
 const api = useCountersignApi();
 
@@ -134,5 +139,53 @@ describe('Vercel AI SDK adapter', () => {
       type: 'execution-denied',
       reason: `${REVIEWER} rejected sendEmail: Not before the audit`,
     });
+  });
+
+  it('a process that dies while waiting resumes from its saved messages on the same intent', async () => {
+    const model = scriptedModel();
+    const messages = JSON.parse(await runUntilApproval(model, [])) as ModelMessage[];
+    let saved = '';
+    const dying = new AbortController();
+    const first = decideToolApprovals(messages, {
+      client: api().agentClient(),
+      signal: dying.signal,
+      onSent: (sent) => {
+        saved = JSON.stringify(sent);
+        dying.abort(new Error('the process died'));
+      },
+    });
+    await expect(first).rejects.toThrow('the process died');
+    const [intent] = api().intents();
+    expect(openToolApprovals(JSON.parse(saved) as ModelMessage[])).toEqual([
+      expect.objectContaining({ intentId: intent?.id }),
+    ]);
+
+    // Long after: the API no longer knows the Idempotency-Key, the saved messages still name the intent.
+    api().forgetIdempotencyKeys();
+    const restarted = decideToolApprovals(JSON.parse(saved) as ModelMessage[], {
+      client: api().agentClient(),
+    });
+    await api().reviewerClient().approve(String(intent?.id));
+    const sent: Email[] = [];
+    await generateText({ model, tools: emailTools(sent), messages: await restarted });
+    expect(sent).toEqual([{ to: 'board@company.com', subject: 'Q1 results' }]);
+    expect(api().created).toHaveLength(1);
+  });
+
+  it('sendToolApprovals records the intents in the messages, once', async () => {
+    const messages = JSON.parse(await runUntilApproval(scriptedModel(), [])) as ModelMessage[];
+    const sent = await sendToolApprovals(messages, { client: api().agentClient() });
+    const id = api().intents()[0]?.id;
+    const toolCalls = sent.flatMap((message) =>
+      message.role === 'assistant' && typeof message.content !== 'string'
+        ? message.content.filter((part) => part.type === 'tool-call')
+        : [],
+    );
+    expect(toolCalls.map((part) => part.providerOptions)).toEqual([
+      { countersign: { intentId: id } },
+    ]);
+    api().forgetIdempotencyKeys();
+    expect(await sendToolApprovals(sent, { client: api().agentClient() })).toEqual(sent);
+    expect(api().created).toHaveLength(1);
   });
 });

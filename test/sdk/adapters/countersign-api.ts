@@ -89,6 +89,11 @@ export class CountersignApi {
     return [...this.#intents.values()];
   }
 
+  /** Forgets every `Idempotency-Key`, as the API does after 24 hours. */
+  forgetIdempotencyKeys(): void {
+    this.#byKey.clear();
+  }
+
   /** The reviewer will approve `id` with these values changed. */
   editBeforeApproving(id: string, changes: JsonObject): void {
     this.#edits.set(id, changes);

@@ -10,7 +10,11 @@ import {
 } from '@openai/agents-core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decideInterruptions } from '../../../sdk/src/openai-agents/index.js';
+import {
+  decideInterruptions,
+  INTENT_IDS_KEY,
+  sendInterruptions,
+} from '../../../sdk/src/openai-agents/index.js';
 import { until } from '../scripted-server.js';
 import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
 
@@ -19,6 +23,7 @@ import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
  * calls a tool that needs approval, the run stops with an interruption, its state is saved as a
  * string, another agent instance restores it, a reviewer decides through the API, and the run
  * resumes: the tool runs with the model's arguments, or the model reads the rejection's reason.
+ * A process that dies while waiting and restores the state it saved waits on the intent it names.
  */
 const api = useCountersignApi();
 
@@ -170,5 +175,56 @@ describe('OpenAI Agents adapter', () => {
     expect(result.finalOutput).toBe(
       `Tool said: ${REVIEWER} approved sendEmail only with these arguments, so it was not run as called: {"to":"cfo@company.com","subject":"Q1 results"}. Call it again with them.`,
     );
+  });
+
+  it('a process that dies while waiting resumes from its saved state on the same intent', async () => {
+    const saved = await runUntilApproval();
+    let savedWhileWaiting = '';
+    const dying = new AbortController();
+    const first = decideInterruptions(
+      await RunState.fromString(emailAgent(new ScriptedModel(), []), saved),
+      {
+        client: api().agentClient(),
+        signal: dying.signal,
+        onSent: (state) => {
+          savedWhileWaiting = state.toString();
+          dying.abort(new Error('the process died'));
+        },
+      },
+    );
+    await expect(first).rejects.toThrow('the process died');
+    const [intent] = api().intents();
+    expect(JSON.parse(savedWhileWaiting).context.context).toEqual({
+      [INTENT_IDS_KEY]: { 'call-1': intent?.id },
+    });
+
+    // Long after: the API no longer knows the Idempotency-Key, the saved state still names the intent.
+    api().forgetIdempotencyKeys();
+    const sent: Email[] = [];
+    const agent = emailAgent(new ScriptedModel(), sent);
+    const state = await RunState.fromString(agent, savedWhileWaiting);
+    const decided = decideInterruptions(state, { client: api().agentClient() });
+    await api().reviewerClient().approve(String(intent?.id));
+    const result = await runner.run(agent, await decided);
+    expect(sent).toEqual([{ to: 'board@company.com', subject: 'Q1 results' }]);
+    expect(result.finalOutput).toBe('Tool said: sent to board@company.com: Q1 results');
+    expect(api().created).toHaveLength(1);
+    // Once decided, the state no longer keeps the id.
+    expect(JSON.parse(result.state.toString()).context.context).toEqual({});
+  });
+
+  it('sendInterruptions records the intents in the state, once', async () => {
+    const saved = await runUntilApproval();
+    const agent = emailAgent(new ScriptedModel(), []);
+    const state = await sendInterruptions(await RunState.fromString(agent, saved), {
+      client: api().agentClient(),
+    });
+    const restored = await RunState.fromString(agent, state.toString());
+    api().forgetIdempotencyKeys();
+    await sendInterruptions(restored, { client: api().agentClient() });
+    expect(api().created).toHaveLength(1);
+    expect(restored._context.context).toEqual({
+      [INTENT_IDS_KEY]: { 'call-1': api().intents()[0]?.id },
+    });
   });
 });
