@@ -12,8 +12,9 @@
  * `countersignIntentIds[callId]`, and dropped again when the decision is recorded. A state saved
  * after that ({@link sendInterruptions}, or `onSent` of {@link decideInterruptions}) makes a
  * process that dies while people decide and restores it wait on the same intents, however long
- * the decision takes. Each intent is also sent with `Idempotency-Key` `openai-agents-<callId>`,
- * which covers a restart between sending and saving (the API keeps keys 24 hours), and a state
+ * the decision takes. Each intent is also sent with an `Idempotency-Key` made of the call's id
+ * and a digest of the tool's name and arguments (`openai-agents-<callId>-<digest>`), which
+ * covers a restart between sending and saving (the API keeps keys 24 hours), and a state
  * restored with `RunState.fromStringWithContext`, whose context replaces the saved one.
  *
  * The Agents SDK runs an approved tool with the model's own arguments, so a call a reviewer
@@ -34,6 +35,7 @@
  * }
  * ```
  */
+import { createHash } from 'node:crypto';
 import type { RunState, RunToolApprovalItem } from '@openai/agents-core';
 import {
   ApprovalRejectedError,
@@ -128,7 +130,7 @@ async function intentIds(
       const recorded = callId === undefined ? undefined : recordedIntentIds(state)?.[callId];
       if (recorded !== undefined) return recorded;
       const tool = item.name ?? 'tool';
-      const key = callId === undefined ? undefined : `openai-agents-${callId}`;
+      const key = callId === undefined ? undefined : idempotencyKey(callId, tool, item.arguments);
       const intentId = await sendToolCallIntent(tool, parseArguments(item.arguments), key, options);
       if (callId !== undefined) recordIntentId(state, callId, intentId);
       return intentId;
@@ -145,6 +147,18 @@ function rejectionOf(item: RunToolApprovalItem, intent: Intent): string | null {
   if (JSON.stringify(approved) === JSON.stringify(input)) return null;
   const by = intent.decision?.by ?? 'A reviewer';
   return `${by} approved ${tool} only with these arguments, so it was not run as called: ${JSON.stringify(approved)}. Call it again with them.`;
+}
+
+/**
+ * The call's `Idempotency-Key`: its id and a digest of what it calls, since models that number
+ * their calls (`call_0`) reuse ids across runs, and the API answers a key used with another body
+ * with 409 `idempotency_conflict`.
+ */
+function idempotencyKey(callId: string, tool: string, args: string | undefined): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([tool, args ?? null]))
+    .digest('hex');
+  return `openai-agents-${callId}-${digest.slice(0, 16)}`;
 }
 
 /** The id the model gave the call (`callId`; a hosted tool's item `id`). */

@@ -1,14 +1,19 @@
-import { generateText, type ModelMessage, tool } from 'ai';
-import { MockLanguageModelV3 } from 'ai/test';
+import { generateText, type ModelMessage } from 'ai';
+import type { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import {
   decideToolApprovals,
   openToolApprovals,
   sendToolApprovals,
 } from '../../../sdk/src/ai/index.js';
 import { until } from '../scripted-server.js';
-import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
+import {
+  type Email,
+  aiEmailTools as emailTools,
+  scriptedAiModel as scriptedModel,
+  aiToolResultSeen as toolResultSeen,
+} from './agents.js';
+import { REVIEWER, useCountersignApi } from './countersign-api.js';
 
 /**
  * The Vercel AI SDK adapter with the real `ai` package and a scripted model: the model calls a
@@ -19,56 +24,6 @@ import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
  */
 const api = useCountersignApi();
 
-const usage = {
-  inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
-  outputTokens: { total: 5, text: 5, reasoning: undefined },
-};
-
-/** A model that first calls sendEmail, then answers with a line of text. */
-function scriptedModel(): MockLanguageModelV3 {
-  let calls = 0;
-  return new MockLanguageModelV3({
-    doGenerate: async () => {
-      calls += 1;
-      if (calls === 1) {
-        return {
-          content: [
-            {
-              type: 'tool-call',
-              toolCallId: 'call-1',
-              toolName: 'sendEmail',
-              input: JSON.stringify({ to: 'board@company.com', subject: 'Q1 results' }),
-            },
-          ],
-          finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
-          usage,
-          warnings: [],
-        };
-      }
-      return {
-        content: [{ type: 'text', text: 'Done.' }],
-        finishReason: { unified: 'stop', raw: 'stop' },
-        usage,
-        warnings: [],
-      };
-    },
-  });
-}
-
-function emailTools(sent: Email[]) {
-  return {
-    sendEmail: tool({
-      description: 'Sends an email',
-      inputSchema: z.object({ to: z.string(), subject: z.string() }),
-      needsApproval: true,
-      execute: async (email: Email) => {
-        sent.push(email);
-        return `sent to ${email.to}: ${email.subject}`;
-      },
-    }),
-  };
-}
-
 /** Runs until the tool call waits for approval; returns the messages as saved JSON. */
 async function runUntilApproval(model: MockLanguageModelV3, sent: Email[]): Promise<string> {
   const messages: ModelMessage[] = [{ role: 'user', content: 'Send the Q1 results to the board' }];
@@ -76,15 +31,6 @@ async function runUntilApproval(model: MockLanguageModelV3, sent: Email[]): Prom
   expect(result.content).toContainEqual(expect.objectContaining({ type: 'tool-approval-request' }));
   expect(sent).toEqual([]);
   return JSON.stringify([...messages, ...result.response.messages]);
-}
-
-/** What the model was given as the tool's result in its last call. */
-function toolResultSeen(model: MockLanguageModelV3): unknown {
-  const prompt = model.doGenerateCalls.at(-1)?.prompt ?? [];
-  return prompt
-    .filter((message) => message.role === 'tool')
-    .flatMap((message) => message.content)
-    .find((part) => part.type === 'tool-result')?.output;
 }
 
 describe('Vercel AI SDK adapter', () => {

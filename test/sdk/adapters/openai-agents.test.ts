@@ -1,22 +1,18 @@
-import {
-  Agent,
-  type Model,
-  type ModelRequest,
-  type ModelResponse,
-  Runner,
-  RunState,
-  tool,
-  Usage,
-} from '@openai/agents-core';
+import { RunState } from '@openai/agents-core';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import {
   decideInterruptions,
   INTENT_IDS_KEY,
   sendInterruptions,
 } from '../../../sdk/src/openai-agents/index.js';
 import { until } from '../scripted-server.js';
-import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
+import {
+  type Email,
+  emailAgent,
+  agentRunner as runner,
+  ScriptedAgentModel as ScriptedModel,
+} from './agents.js';
+import { REVIEWER, useCountersignApi } from './countersign-api.js';
 
 /**
  * The OpenAI Agents adapter with the real @openai/agents-core and a scripted model: the model
@@ -26,78 +22,6 @@ import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
  * A process that dies while waiting and restores the state it saved waits on the intent it names.
  */
 const api = useCountersignApi();
-
-/** Calls sendEmail first; once the tool's output is in its input, answers with that output. */
-class ScriptedModel implements Model {
-  readonly requests: ModelRequest[] = [];
-
-  async getResponse(request: ModelRequest): Promise<ModelResponse> {
-    this.requests.push(request);
-    const toolOutput = toolOutputSeen(request);
-    return {
-      usage: new Usage(),
-      output:
-        toolOutput === undefined
-          ? [
-              {
-                type: 'function_call',
-                callId: 'call-1',
-                name: 'sendEmail',
-                arguments: JSON.stringify({ to: 'board@company.com', subject: 'Q1 results' }),
-                status: 'completed',
-              },
-            ]
-          : [
-              {
-                type: 'message',
-                role: 'assistant',
-                status: 'completed',
-                content: [{ type: 'output_text', text: `Tool said: ${toolOutput}` }],
-              },
-            ],
-    };
-  }
-
-  // biome-ignore lint/correctness/useYield: the tests run without streaming.
-  async *getStreamedResponse(): AsyncIterable<never> {
-    throw new Error('not scripted');
-  }
-}
-
-/** The text of the function call's output in a model request, if there is one. */
-function toolOutputSeen(request: ModelRequest): string | undefined {
-  if (typeof request.input === 'string') return undefined;
-  for (const item of request.input) {
-    if (item.type !== 'function_call_result') continue;
-    const output = item.output;
-    if (typeof output === 'string') return output;
-    if ('text' in output) return output.text;
-    return JSON.stringify(output);
-  }
-  return undefined;
-}
-
-function emailAgent(model: ScriptedModel, sent: Email[]) {
-  return new Agent({
-    name: 'Mailer',
-    instructions: 'Send what you are asked to send.',
-    model,
-    tools: [
-      tool({
-        name: 'sendEmail',
-        description: 'Sends an email',
-        parameters: z.object({ to: z.string(), subject: z.string() }),
-        needsApproval: true,
-        execute: async (email: Email) => {
-          sent.push(email);
-          return `sent to ${email.to}: ${email.subject}`;
-        },
-      }),
-    ],
-  });
-}
-
-const runner = new Runner({ tracingDisabled: true });
 
 /** Runs until the tool call is interrupted for approval; returns the state as saved. */
 async function runUntilApproval(): Promise<string> {
@@ -131,7 +55,7 @@ describe('OpenAI Agents adapter', () => {
       payload: { to: 'board@company.com', subject: 'Q1 results' },
       reviewers: [REVIEWER],
     });
-    expect(api().created[0]?.idempotencyKey).toBe('openai-agents-call-1');
+    expect(api().created[0]?.idempotencyKey).toMatch(/^openai-agents-call-1-[0-9a-f]{16}$/);
     await api().reviewerClient().approve(String(api().intents()[0]?.id), 'Go ahead');
 
     const result = await runner.run(agent, await decided);
@@ -226,5 +150,20 @@ describe('OpenAI Agents adapter', () => {
     expect(restored._context.context).toEqual({
       [INTENT_IDS_KEY]: { 'call-1': api().intents()[0]?.id },
     });
+  });
+
+  it('runs whose model reuses a call id get an intent each', async () => {
+    // Models that number their calls (call-1 here) use the same id in every run.
+    const states = await Promise.all(
+      ['Q1 results', 'Q2 results'].map(async (subject) => {
+        const agent = emailAgent(new ScriptedModel({ to: 'board@company.com', subject }), []);
+        return (await runner.run(agent, 'Send the results')).state;
+      }),
+    );
+    for (const state of states) await sendInterruptions(state, { client: api().agentClient() });
+    expect(api().created.map((created) => created.body.payload.subject)).toEqual([
+      'Q1 results',
+      'Q2 results',
+    ]);
   });
 });
