@@ -7,15 +7,15 @@
  * rejects each call on the state; `run(agent, state)` then goes on: an approved tool runs, a
  * rejected one gives the model the `ApprovalRejectedError` sentence as the tool's output.
  *
- * The state keeps the intents' ids: once sent, each is recorded in the run's context object
- * (which `toString()` saves and `RunState.fromString` restores) as
- * `countersignIntentIds[callId]`, and dropped again when the decision is recorded. A state saved
- * after that ({@link sendInterruptions}, or `onSent` of {@link decideInterruptions}) makes a
- * process that dies while people decide and restores it wait on the same intents, however long
- * the decision takes. Each intent is also sent with an `Idempotency-Key` made of the call's id
- * and a digest of the tool's name and arguments (`openai-agents-<callId>-<digest>`), which
- * covers a restart between sending and saving (the API keeps keys 24 hours), and a state
- * restored with `RunState.fromStringWithContext`, whose context replaces the saved one.
+ * The state keeps the intents' ids: each intent is sent with an `Idempotency-Key` made of the
+ * call's id and a digest of the tool's name and arguments (`openai-agents-<callId>-<digest>`),
+ * and once sent its id is recorded under that key in the run's context object (which
+ * `toString()` saves and `RunState.fromString` restores) as `countersignIntentIds[key]`, dropped
+ * again when the decision is recorded. A state saved after that ({@link sendInterruptions}, or
+ * `onSent` of {@link decideInterruptions}) makes a process that dies while people decide and
+ * restores it wait on the same intents, however long the decision takes. The key alone covers a
+ * restart between sending and saving (the API keeps keys 24 hours), and a state restored with
+ * `RunState.fromStringWithContext`, whose context replaces the saved one.
  *
  * The Agents SDK runs an approved tool with the model's own arguments, so a call a reviewer
  * approved only with edited values is not run as the model made it: it is rejected with a
@@ -66,7 +66,7 @@ export type ApprovableRunState = Pick<
   'getInterruptions' | 'approve' | 'reject' | '_context'
 >;
 
-/** The key of the run's context under which the intents' ids are kept, by tool call id. */
+/** The key of the run's context under which the intents' ids are kept, by `Idempotency-Key`. */
 export const INTENT_IDS_KEY = 'countersignIntentIds';
 
 /**
@@ -109,8 +109,8 @@ export async function decideInterruptions<State extends ApprovableRunState>(
   for (const { item, rejection } of decisions) {
     if (rejection === null) state.approve(item);
     else state.reject(item, { message: rejection });
-    const callId = toolCallId(item);
-    if (callId !== undefined) forgetIntentId(state, callId);
+    const key = idempotencyKey(item);
+    if (key !== undefined) forgetIntentId(state, key);
   }
   return state;
 }
@@ -126,13 +126,12 @@ async function intentIds(
 ): Promise<string[]> {
   return await Promise.all(
     interruptions.map(async (item) => {
-      const callId = toolCallId(item);
-      const recorded = callId === undefined ? undefined : recordedIntentIds(state)?.[callId];
+      const key = idempotencyKey(item);
+      const recorded = key === undefined ? undefined : recordedIntentIds(state)?.[key];
       if (recorded !== undefined) return recorded;
       const tool = item.name ?? 'tool';
-      const key = callId === undefined ? undefined : idempotencyKey(callId, tool, item.arguments);
       const intentId = await sendToolCallIntent(tool, parseArguments(item.arguments), key, options);
-      if (callId !== undefined) recordIntentId(state, callId, intentId);
+      if (key !== undefined) recordIntentId(state, key, intentId);
       return intentId;
     }),
   );
@@ -150,21 +149,19 @@ function rejectionOf(item: RunToolApprovalItem, intent: Intent): string | null {
 }
 
 /**
- * The call's `Idempotency-Key`: its id and a digest of what it calls, since models that number
- * their calls (`call_0`) reuse ids across runs, and the API answers a key used with another body
- * with 409 `idempotency_conflict`.
+ * The call's `Idempotency-Key`, under which the state also records its intent: the id the model
+ * gave the call (`callId`; a hosted tool's item `id`) and a digest of what it calls, since models
+ * that number their calls (`call_0`) reuse ids across runs (the API answers a key used with
+ * another body with 409 `idempotency_conflict`, and runs that share one context object must not
+ * read each other's intents). `undefined` for a call without an id.
  */
-function idempotencyKey(callId: string, tool: string, args: string | undefined): string {
+function idempotencyKey(item: RunToolApprovalItem): string | undefined {
+  const callId = 'callId' in item.rawItem ? item.rawItem.callId : item.rawItem.id;
+  if (!callId) return undefined;
   const digest = createHash('sha256')
-    .update(JSON.stringify([tool, args ?? null]))
+    .update(JSON.stringify([item.name ?? 'tool', item.arguments ?? null]))
     .digest('hex');
   return `openai-agents-${callId}-${digest.slice(0, 16)}`;
-}
-
-/** The id the model gave the call (`callId`; a hosted tool's item `id`). */
-function toolCallId(item: RunToolApprovalItem): string | undefined {
-  const id = 'callId' in item.rawItem ? item.rawItem.callId : item.rawItem.id;
-  return id || undefined;
 }
 
 /** The run's context object, where the state keeps what the application puts in it. */
@@ -180,16 +177,16 @@ function recordedIntentIds(state: ApprovableRunState): Record<string, string> | 
   return typeof ids === 'object' && ids !== null ? (ids as Record<string, string>) : undefined;
 }
 
-function recordIntentId(state: ApprovableRunState, callId: string, intentId: string): void {
+function recordIntentId(state: ApprovableRunState, key: string, intentId: string): void {
   const context = runContext(state);
-  if (context) context[INTENT_IDS_KEY] = { ...recordedIntentIds(state), [callId]: intentId };
+  if (context) context[INTENT_IDS_KEY] = { ...recordedIntentIds(state), [key]: intentId };
 }
 
-function forgetIntentId(state: ApprovableRunState, callId: string): void {
+function forgetIntentId(state: ApprovableRunState, key: string): void {
   const context = runContext(state);
   const ids = recordedIntentIds(state);
-  if (!context || !ids || !(callId in ids)) return;
-  const { [callId]: _decided, ...rest } = ids;
+  if (!context || !ids || !(key in ids)) return;
+  const { [key]: _decided, ...rest } = ids;
   if (Object.keys(rest).length > 0) context[INTENT_IDS_KEY] = rest;
   else delete context[INTENT_IDS_KEY];
 }

@@ -119,7 +119,7 @@ describe('OpenAI Agents adapter', () => {
     await expect(first).rejects.toThrow('the process died');
     const [intent] = api().intents();
     expect(JSON.parse(savedWhileWaiting).context.context).toEqual({
-      [INTENT_IDS_KEY]: { 'call-1': intent?.id },
+      [INTENT_IDS_KEY]: { [String(api().created[0]?.idempotencyKey)]: intent?.id },
     });
 
     // Long after: the API no longer knows the Idempotency-Key, the saved state still names the intent.
@@ -148,22 +148,40 @@ describe('OpenAI Agents adapter', () => {
     await sendInterruptions(restored, { client: api().agentClient() });
     expect(api().created).toHaveLength(1);
     expect(restored._context.context).toEqual({
-      [INTENT_IDS_KEY]: { 'call-1': api().intents()[0]?.id },
+      [INTENT_IDS_KEY]: { [String(api().created[0]?.idempotencyKey)]: api().intents()[0]?.id },
     });
   });
 
-  it('runs whose model reuses a call id get an intent each', async () => {
-    // Models that number their calls (call-1 here) use the same id in every run.
-    const states = await Promise.all(
+  it('runs whose model reuses a call id, sharing one context, each get and obey their own intent', async () => {
+    // Models that number their calls (call-1 here) use the same id in every run; an application
+    // may hand every run the same context object.
+    const context = { team: 'finance' };
+    const runs = await Promise.all(
       ['Q1 results', 'Q2 results'].map(async (subject) => {
-        const agent = emailAgent(new ScriptedModel({ to: 'board@company.com', subject }), []);
-        return (await runner.run(agent, 'Send the results')).state;
+        const sent: Email[] = [];
+        const agent = emailAgent(new ScriptedModel({ to: 'board@company.com', subject }), sent);
+        const first = await runner.run(agent, 'Send the results', { context });
+        return { agent, sent, state: first.state };
       }),
     );
-    for (const state of states) await sendInterruptions(state, { client: api().agentClient() });
+    for (const { state } of runs) await sendInterruptions(state, { client: api().agentClient() });
     expect(api().created.map((created) => created.body.payload.subject)).toEqual([
       'Q1 results',
       'Q2 results',
     ]);
+
+    const finished = runs.map(async ({ agent, state }) =>
+      runner.run(agent, await decideInterruptions(state, { client: api().agentClient() })),
+    );
+    const [q1, q2] = api().intents();
+    await api().reviewerClient().approve(String(q1?.id));
+    await api().reviewerClient().reject(String(q2?.id), 'Q2 is not closed');
+    await Promise.all(finished);
+    expect(runs.map(({ sent }) => sent)).toEqual([
+      [{ to: 'board@company.com', subject: 'Q1 results' }],
+      [],
+    ]);
+    expect(api().created).toHaveLength(2);
+    expect(context).toEqual({ team: 'finance' });
   });
 });
