@@ -164,7 +164,9 @@ class AgentProcess {
   }
 
   async kill(): Promise<void> {
-    if (this.#child.exitCode === null) this.#child.kill('SIGKILL');
+    if (this.#child.exitCode === null && this.#child.signalCode === null) {
+      this.#child.kill('SIGKILL');
+    }
     await this.exited;
   }
 }
@@ -178,9 +180,12 @@ const reviewer = reviewerClients(() => {
 });
 /** The in-process runs, by case (`<adapter>-approve`, `<adapter>-reject`). */
 const runs = new Map<string, Promise<RunOutcome>>();
-/** Each framework's agent process: its first life (killed) and its second. */
-const agents = new Map<Framework, { first: AgentProcess; second: AgentProcess }>();
+/** Every agent process started, to be killed at the end whatever happened. */
+const processes: AgentProcess[] = [];
+/** What each framework's agent process waited on before it was killed. */
 const firstWaits = new Map<Framework, unknown>();
+/** Each framework's agent process started again from the state the killed one saved. */
+const restarted = new Map<Framework, AgentProcess>();
 
 const toAgentOf = (name: string) => `agent://e2e/adapters/${name}`;
 
@@ -219,12 +224,14 @@ beforeAll(async () => {
       runs.set(name, run);
     }
   }
-  const stateFile = (framework: Framework) => path.join(current.dataDir, `${framework}.state`);
+  const startAgent = (framework: Framework, on: StackProcess) => {
+    const stateFile = path.join(on.dataDir, `${framework}.state`);
+    const agent = new AgentProcess(framework, stateFile, toAgentOf(`${framework}-process`), on);
+    processes.push(agent);
+    return agent;
+  };
   const firstLives = new Map(
-    FRAMEWORKS.map((framework) => [
-      framework,
-      new AgentProcess(framework, stateFile(framework), toAgentOf(`${framework}-process`), current),
-    ]),
+    FRAMEWORKS.map((framework) => [framework, startAgent(framework, current)]),
   );
   for (const [framework, agent] of firstLives) {
     firstWaits.set(framework, (await agent.line('waiting')).waiting);
@@ -244,20 +251,12 @@ beforeAll(async () => {
   await Promise.all([...firstLives.values()].map((agent) => agent.kill()));
   await current.stop();
   stack = await startStack(dataDir, port);
-  for (const [framework, first] of firstLives) {
-    const second = new AgentProcess(
-      framework,
-      stateFile(framework),
-      toAgentOf(`${framework}-process`),
-      stack,
-    );
-    agents.set(framework, { first, second });
-  }
-  await Promise.all([...agents.values()].map(({ second }) => second.line('waiting')));
+  for (const framework of FRAMEWORKS) restarted.set(framework, startAgent(framework, stack));
+  await Promise.all([...restarted.values()].map((agent) => agent.line('waiting')));
 }, 300_000);
 
 afterAll(async () => {
-  await Promise.all([...agents.values()].map(({ second }) => second.kill()));
+  await Promise.all(processes.map((agent) => agent.kill()));
   await stack?.stop();
   if (dataDir) removeDataDir(dataDir);
 });
@@ -287,7 +286,7 @@ describe('agent processes killed while waiting', () => {
   it.each(FRAMEWORKS)(
     '%s: started again from its saved state, waits on the same intent',
     async (framework) => {
-      const { second } = agents.get(framework) ?? {};
+      const second = restarted.get(framework);
       if (!second) throw new Error('no agent process');
       const intent = await theIntentOf(`${framework}-process`);
       expect(firstWaits.get(framework)).toEqual([intent.id]);
