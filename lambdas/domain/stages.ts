@@ -108,11 +108,6 @@ export function stageClockStart(intent: IntentState, now: number): number {
   return intent.stage_index < 0 ? now : Date.parse(intent.step_started_at);
 }
 
-/** The step's reviewers: the chain step's list, or the intent's first-asked list. */
-function stepReviewers(policy: ResolvedPolicy, step: number, initial: string[]): string[] {
-  return policy.steps?.[step]?.reviewers ?? initial;
-}
-
 /**
  * The most people asked in one step (its reviewers, escalations and teams expanded, counted
  * once each). Every one of them gets a notice per channel at each reminder, so this bounds a
