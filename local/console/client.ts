@@ -11,20 +11,13 @@
  * - The views refresh every two seconds and are rebuilt only when their data changed.
  */
 
+import { INTENT_STATUSES } from '../../lambdas/domain/intent';
 import type { AuditEvent, Intent, IntentStatus } from '../../sdk/src/types';
 import type { OutboxItem as StoredOutboxItem } from '../outbox';
 
 const KEY_STORAGE = 'countersign.console.admin-key';
 const POLL_MS = 2000;
 const LIST_LIMIT = 100;
-
-const STATUSES = [
-  'pending',
-  'approved',
-  'rejected',
-  'timed_out',
-  'cancelled',
-] as const satisfies readonly IntentStatus[];
 
 interface SlackText {
   type?: string;
@@ -449,7 +442,7 @@ function showSignin(message?: string): void {
 // Intents.
 
 function renderIntents(items: Intent[], more: boolean): Child[] {
-  const chips = (['', ...STATUSES] as const).map((status) => {
+  const chips = (['', ...INTENT_STATUSES] as const).map((status) => {
     const chip = el(
       'button',
       { class: 'chip', type: 'button', 'aria-pressed': String(state.statusFilter === status) },
