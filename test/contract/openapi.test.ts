@@ -4,6 +4,8 @@
  * accept; plus the response validator the e2e tests run every answer through, shown to refuse
  * what does not match.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { toView } from '../../lambdas/domain/intent';
@@ -70,6 +72,19 @@ describe('the OpenAPI document', () => {
       required: false,
       schema: { type: 'integer', minimum: 1, maximum: 100 },
     });
+  });
+});
+
+describe('docs/api.md', () => {
+  it('shows a create request the document accepts, and the check can refuse one', () => {
+    const text = readFileSync(path.resolve(import.meta.dirname, '../../docs/api.md'), 'utf8');
+    const section = text.slice(text.indexOf('### `POST /v1/intents`'));
+    const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)?.[1] ?? 'null');
+    const validator = new ResponseValidator(document);
+    expect(validator.checkComponent('CreateIntentRequest', example)).toBeUndefined();
+    expect(
+      validator.checkComponent('CreateIntentRequest', { ...example, reviewer: 'a@b.co' }),
+    ).toMatch(/additional properties/);
   });
 });
 

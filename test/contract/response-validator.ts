@@ -108,6 +108,12 @@ export class ResponseValidator {
     return this.#checkJson(where, documented.schema, answer);
   }
 
+  /** What is wrong with `value` as the document's component `id`, or `undefined`. */
+  checkComponent(id: string, value: unknown): string | undefined {
+    const ref = { $ref: `#/components/schemas/${id}` };
+    return this.#checkJson(id, ref, { body: JSON.stringify(value) });
+  }
+
   #checkJson(where: string, schema: Json, answer: { body: string }): string | undefined {
     let body: unknown;
     try {
