@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../domain/audit';
+import { approvedCurrentVersion } from '../domain/decisions';
 import { valueAt } from '../domain/edits';
 import { currentPayload, type IntentView } from '../domain/intent';
 import { addedByRequestLine, escapeHtml } from '../domain/messages';
@@ -111,14 +112,6 @@ function addedNotice(intent: IntentView, reviewer: string): string {
   }
   const line = addedByRequestLine(intent);
   return line ? `<p class="muted">${escapeHtml(line)}</p>\n` : '';
-}
-
-/** Whether the reviewer approved the current step's current version (an edit asks them again). */
-function approvedCurrentVersion(intent: IntentView, reviewer: string): boolean {
-  const version = intent.payload_version ?? 0;
-  return intent.approvals.some(
-    (a) => a.by === reviewer && a.step === intent.step && (a.payload_version ?? 0) === version,
-  );
 }
 
 /**

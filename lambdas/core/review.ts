@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { applyView } from '../domain/decisions';
-import { valueAt } from '../domain/edits';
+import { editFromText, valueAt } from '../domain/edits';
 import { DomainError } from '../domain/errors';
 import { currentPayload, type IntentState, type IntentView, toView } from '../domain/intent';
 import { type LinkVerdict, verifyReviewLink } from '../domain/review-link';
@@ -242,18 +242,9 @@ export function editsFromForm(
   for (const pointer of intent.editable ?? []) {
     const raw = form.get(`edit:${pointer}`);
     if (raw === null) continue;
-    const current = valueAt(shown, pointer);
-    if (typeof current === 'number') {
-      const number = raw.trim() === '' ? Number.NaN : Number(raw);
-      if (!Number.isFinite(number)) return { problem: `${pointer} must be a number.` };
-      edits[pointer] = number;
-    } else if (typeof current === 'boolean') {
-      if (raw !== 'true' && raw !== 'false')
-        return { problem: `${pointer} must be true or false.` };
-      edits[pointer] = raw === 'true';
-    } else {
-      edits[pointer] = raw;
-    }
+    const parsed = editFromText(valueAt(shown, pointer), raw);
+    if ('problem' in parsed) return { problem: `${pointer} ${parsed.problem}.` };
+    edits[pointer] = parsed.value;
   }
   return { edits };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isStepOver, stepShownFor } from '../domain/decisions';
-import { valueAt } from '../domain/edits';
+import { approvedCurrentVersion, isStepOver, stepShownFor } from '../domain/decisions';
+import { editFromText, valueAt } from '../domain/edits';
 import { DomainError } from '../domain/errors';
 import { currentPayload, type IntentState, type IntentView, toView } from '../domain/intent';
 import { normalizeReviewer } from '../domain/policy';
@@ -391,14 +391,6 @@ async function onViewSubmission(
 const EDITED_SINCE_SHOWN =
   'Nothing was changed: the request was edited after this message was shown. The new version was sent to you; decide on it.';
 
-/** Whether the reviewer approved the current step's current version (an edit asks them again). */
-function approvedCurrentVersion(intent: IntentState, email: string): boolean {
-  const version = intent.payload_version ?? 0;
-  return intent.approvals.some(
-    (a) => a.by === email && a.step === intent.step && (a.payload_version ?? 0) === version,
-  );
-}
-
 /**
  * The edits of an "Edit and approve" modal: each editable value's field, read as the type the
  * value has; a field that is not of it is shown next to that field (`response_action: errors`).
@@ -413,19 +405,9 @@ function editsFromModal(
   (intent.editable ?? []).forEach((pointer, index) => {
     const field = values[editBlockId(index)]?.[SLACK_EDIT_ACTION];
     if (!field) return;
-    const raw = field.value ?? '';
-    const current = valueAt(shown, pointer);
-    if (typeof current === 'number') {
-      const number = raw.trim() === '' ? Number.NaN : Number(raw.trim());
-      if (Number.isFinite(number)) edits[pointer] = number;
-      else errors[editBlockId(index)] = 'Enter a number.';
-    } else if (typeof current === 'boolean') {
-      const word = raw.trim().toLowerCase();
-      if (word === 'true' || word === 'false') edits[pointer] = word === 'true';
-      else errors[editBlockId(index)] = 'Enter true or false.';
-    } else {
-      edits[pointer] = raw;
-    }
+    const parsed = editFromText(valueAt(shown, pointer), field.value ?? '');
+    if ('problem' in parsed) errors[editBlockId(index)] = `This ${parsed.problem}.`;
+    else edits[pointer] = parsed.value;
   });
   return Object.keys(errors).length > 0 ? { errors } : { edits };
 }

@@ -17,6 +17,7 @@ import {
   type DecisionChannel,
   editsOf,
   type IntentState,
+  type IntentView,
   type TimeoutAction,
   toView,
 } from './intent';
@@ -84,6 +85,20 @@ export function stepShownFor(
   return (intent.policy.steps?.length ?? 1) <= 1 ? 0 : null;
 }
 
+/**
+ * Whether `by` approved the current step's current version of the payload: an approval of an
+ * earlier version (before an edit) does not count, and its reviewer may approve again.
+ */
+export function approvedCurrentVersion(
+  intent: Pick<IntentView, 'approvals' | 'step' | 'payload_version'>,
+  by: string,
+): boolean {
+  const version = intent.payload_version ?? 0;
+  return intent.approvals.some(
+    (a) => a.by === by && a.step === intent.step && (a.payload_version ?? 0) === version,
+  );
+}
+
 export function applyVote(intent: IntentState, cast: Vote): Transition {
   // Recipients are stored lower-cased: a voter's email counts in any spelling.
   const vote = { ...cast, by: canonicalPrincipal(cast.by) };
@@ -119,11 +134,7 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
   }
   // An approval counts for the version it saw: after an edit, earlier approvers approve again.
   const approvedVersion = (a: Approval) => a.payload_version ?? 0;
-  if (
-    intent.approvals.some(
-      (a) => a.by === vote.by && a.step === intent.step && approvedVersion(a) === version,
-    )
-  ) {
+  if (approvedCurrentVersion(intent, vote.by)) {
     throw new DomainError('already_voted', `${vote.by} has already approved this intent.`, {
       intent: toView(intent),
     });

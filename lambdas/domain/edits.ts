@@ -185,3 +185,24 @@ export function applyEdits(
   }
   return copy;
 }
+
+/**
+ * A value typed into a form field (the review page, a Slack modal) read as the type of the
+ * value it edits: a number, `true`/`false`, or the text itself.
+ */
+export function editFromText(
+  current: unknown,
+  raw: string,
+): { value: EditValue } | { problem: string } {
+  if (typeof current === 'number') {
+    const number = raw.trim() === '' ? Number.NaN : Number(raw.trim());
+    return Number.isFinite(number) ? { value: number } : { problem: 'must be a number' };
+  }
+  if (typeof current === 'boolean') {
+    const word = raw.trim().toLowerCase();
+    return word === 'true' || word === 'false'
+      ? { value: word === 'true' }
+      : { problem: 'must be true or false' };
+  }
+  return { value: raw };
+}

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { payloadSha256 } from '../../sdk/src/audit';
 import { applyTimeout, applyVote, type Vote } from '../../lambdas/domain/decisions';
 import { applyEdits, parsePointer, valueAt } from '../../lambdas/domain/edits';
 import { DomainError } from '../../lambdas/domain/errors';
 import { type IntentState, toView } from '../../lambdas/domain/intent';
 import { receiptClaims } from '../../lambdas/domain/receipts';
+import { payloadSha256 } from '../../sdk/src/audit';
 import { pendingIntent, T0 } from './fixtures';
 
 /**
@@ -97,7 +97,11 @@ describe('a decision with edits', () => {
       vote('cfo@company.com', { edits: { '/amount': 40000, '/message/subject': 'Invoice 7b' } }),
     );
     const view = toView(intent);
-    const approved = { ...payment, amount: 40000, message: { subject: 'Invoice 7b', urgent: false } };
+    const approved = {
+      ...payment,
+      amount: 40000,
+      message: { subject: 'Invoice 7b', urgent: false },
+    };
     expect(view.status).toBe('approved');
     expect(view.payload).toEqual(payment);
     expect(view.approved_payload).toEqual(approved);
@@ -215,9 +219,9 @@ describe('edits with quorums and chains', () => {
       applyVote(edited, vote('a@x.com', { shownFor: { step: 0, version: 0 } })),
     );
     expect(error.code).toBe('step_over');
-    expect(applyVote(edited, vote('a@x.com', { shownFor: { step: 0, version: 1 } })).intent.status).toBe(
-      'approved',
-    );
+    expect(
+      applyVote(edited, vote('a@x.com', { shownFor: { step: 0, version: 1 } })).intent.status,
+    ).toBe('approved');
   });
 
   it('an edit that changes nothing makes no new version', () => {

@@ -649,7 +649,7 @@ describe('Handler: POST /slack/interactions, Edit and approve', () => {
     const result = await post(editSubmission('U_CFO', { 'edit.0': { value: 'a lot' } }));
     expect(JSON.parse(result.body)).toEqual({
       response_action: 'errors',
-      errors: { 'edit.0': 'Enter a number.' },
+      errors: { 'edit.0': 'This must be a number.' },
     });
     expect(writes()).toBe(0);
   });
