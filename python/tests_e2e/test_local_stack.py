@@ -187,7 +187,7 @@ class LocalStackTest(unittest.TestCase):
 
         intent_id = next(
             intent["id"]
-            for intent in agent.list_intents({"status": "approved"})["items"]
+            for intent in agent.list_intents(status="approved")["items"]
             if intent["intent_type"] == "intent.tool.send_mail.v1"
         )
         decided = agent.wait_for(intent_id)
