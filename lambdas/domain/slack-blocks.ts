@@ -517,8 +517,11 @@ function outcomeLine(intent: IntentView): { mrkdwn: string; plain: string } {
       };
     case 'pending': {
       const required = requiredApprovalsFor(intent.policy, intent.step);
-      const current = intent.approvals.filter((a) => a.step === intent.step);
-      const previous = intent.approvals.filter((a) => a.step === intent.step - 1);
+      // Only approvals of the current version count (an edit makes a new one).
+      const version = intent.payload_version ?? 0;
+      const counted = intent.approvals.filter((a) => (a.payload_version ?? 0) === version);
+      const current = counted.filter((a) => a.step === intent.step);
+      const previous = counted.filter((a) => a.step === intent.step - 1);
       const who = (approvals: typeof current) =>
         approvals.map((a) => escapeMrkdwn(a.by)).join(', ');
       if (current.length > 0) {
