@@ -76,6 +76,8 @@ export async function showReview(
       reviewer,
       formAction: options.formAction,
       formNonce: formNonce(deps.linkSigningSecret, linkToken, intent),
+      now: deps.clock.now(),
+      stepClock: intent,
     }),
   };
 }
@@ -110,6 +112,8 @@ export async function submitReview(
         reviewer,
         formAction,
         formNonce: formNonce(deps.linkSigningSecret, linkToken, intent),
+        now: deps.clock.now(),
+        stepClock: intent,
         banner,
       }),
     };
@@ -161,7 +165,7 @@ export async function submitReview(
       } else if (error.code === 'validation_failed') {
         text = [error.message, ...error.details.map((d) => `${d.field}: ${d.message}.`)].join(' ');
       } else if (current) {
-        text = `Nothing changed. ${decisionLine(current, reviewer)}`;
+        text = `Nothing changed. ${decisionLine(current, reviewer, { now: deps.clock.now() })}`;
       }
       return rerender(error.code === 'validation_failed' ? 400 : 409, { kind: 'warn', text });
     }
