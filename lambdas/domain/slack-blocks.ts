@@ -2,6 +2,7 @@ import { valueAt } from './edits';
 import { currentPayload, type IntentState, type IntentView } from './intent';
 import {
   addedByRequestLine,
+  editedLine,
   type RequestKind,
   rawNameOf,
   singleLine,
@@ -378,20 +379,8 @@ export function renderEditModal(intent: IntentView, privateMetadata: string): Sl
 
 /** What reviewers changed so far, said above the buttons: later approvers approve the edit. */
 function editedBlock(intent: IntentView): SlackBlock[] {
-  const edits = Object.entries(intent.edits ?? {});
-  if (edits.length === 0) return [];
-  const changes = edits
-    .map(
-      ([pointer, value]) =>
-        `${pointer}: ${JSON.stringify(valueAt(intent.payload, pointer))} → ${JSON.stringify(value)}`,
-    )
-    .join('; ');
-  return [
-    {
-      type: 'context',
-      elements: [mrkdwn(`:pencil2: *Edited by reviewers:* ${escapeMrkdwn(singleLine(changes))}`)],
-    },
-  ];
+  const line = editedLine(intent);
+  return line ? [{ type: 'context', elements: [mrkdwn(`:pencil2: *${escapeMrkdwn(line)}*`)] }] : [];
 }
 
 /** A modal that only says something (after a submission that changed nothing). */

@@ -487,7 +487,9 @@ describe('Edit and approve in Slack', () => {
       reviewUrl: null,
       now: T0,
     });
-    expect(texts(blocks).join('\n')).toContain('*Edited by reviewers:* /amount: 1200 → 1000');
+    expect(texts(blocks).join('\n')).toContain(
+      '*Edited by reviewers (the payload below is as asked): /amount: 1200 → 1000*',
+    );
     expect(buttons(blocks).every((b) => b.url || b.value === 'int_TEST:0:v1')).toBe(true);
   });
 
