@@ -133,7 +133,6 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
     throw new DomainError('not_a_reviewer', `${vote.by} is not asked to decide this intent now.`);
   }
   // An approval counts for the version it saw: after an edit, earlier approvers approve again.
-  const approvedVersion = (a: Approval) => a.payload_version ?? 0;
   if (approvedCurrentVersion(intent, vote.by)) {
     throw new DomainError('already_voted', `${vote.by} has already approved this intent.`, {
       intent: toView(intent),
@@ -173,6 +172,24 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
     };
   }
 
+  return applyApproval(intent, vote, requested);
+}
+
+/**
+ * An approval (of `applyVote`, its checks passed), with the reviewer's edits if any. An edit
+ * makes a new version: approvals of earlier versions no longer count, a step whose quorum the
+ * new version lacks starts again (its reviewers are notified of it), and in a chain the first
+ * step approves it again, so that every step approved what runs.
+ */
+function applyApproval(
+  intent: IntentState,
+  vote: Vote,
+  requested: Record<string, unknown>,
+): Transition {
+  const base = { at: vote.at, actor: vote.by, channel: vote.channel };
+  const comment = vote.comment ?? null;
+  const version = intent.payload_version ?? 0;
+  const approvedVersion = (a: Approval) => a.payload_version ?? 0;
   const issues = editIssues(intent, requested);
   const edits = issues.length > 0 ? {} : mergeEdits(intent.payload, editsOf(intent), requested);
   issues.push(...editsTooLarge(edits));
@@ -213,8 +230,6 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
     },
   ];
 
-  // An edit makes a new version: approvals of earlier versions no longer count, and in a chain
-  // the first step approves it again, so that every step approved what runs.
   const stepCount = intent.policy.steps?.length ?? 1;
   let step = edited ? 0 : intent.step;
   if (
