@@ -195,9 +195,12 @@ describe('edit before approve on the API', () => {
       approved_payload_sha256: payloadSha256(approved),
     });
     const read = await agent.getIntent(intent.id);
-    expect(verifyIntentTrail(read, (await agent.events(intent.id)).items)).toMatchObject({
-      ok: true,
-    });
+    const trail = (await agent.events(intent.id)).items;
+    expect(verifyIntentTrail(read, trail)).toMatchObject({ ok: true });
+    // Edits changed in the store after the approval no longer match the trail.
+    expect(
+      verifyIntentTrail({ ...read, approved_payload: { ...approved, amount: 400000 } }, trail),
+    ).toMatchObject({ ok: false, problem: 'intent_mismatch', seq: approvedEvent?.seq });
   });
 });
 
