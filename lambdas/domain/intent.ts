@@ -3,13 +3,17 @@
  * and the console), plus the internal fields that drive the workflow.
  */
 import type {
+  Edits,
   IntentStatus,
   Intent as IntentView,
   NotificationChannel,
   NotificationKind,
 } from '../../sdk/src/types';
+import { applyEdits } from './edits';
 
 export type {
+  Approval,
+  Decision,
   DecisionChannel,
   Intent as IntentView,
   IntentStatus,
@@ -112,5 +116,23 @@ export function toView(state: IntentState): IntentView {
     creator_key: _creatorKey,
     ...view
   } = state;
-  return view;
+  return {
+    ...view,
+    editable: state.editable ?? [],
+    edits: editsOf(state),
+    payload_version: state.payload_version ?? 0,
+    approved_payload: state.decision?.outcome === 'approved' ? currentPayload(state) : null,
+  };
+}
+
+/** The edits so far (none on intents stored before reviewers could edit). */
+export function editsOf(intent: Pick<IntentView, 'edits'>): Edits {
+  return intent.edits ?? {};
+}
+
+/** The payload as reviewers see it now: as asked, with the edits so far. */
+export function currentPayload(
+  intent: Pick<IntentView, 'payload' | 'edits'>,
+): Record<string, unknown> {
+  return applyEdits(intent.payload, editsOf(intent));
 }

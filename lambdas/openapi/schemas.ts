@@ -20,6 +20,8 @@ function named<T extends z.ZodType>(id: string, schema: T, description?: string)
 
 const time = z.iso.datetime();
 const jsonObject = z.record(z.string(), z.unknown());
+/** Values reviewers changed, by JSON Pointer into the payload as asked. */
+const edits = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 export const KNOWN_AUDIT_EVENT_TYPES = [
   'created',
@@ -30,6 +32,7 @@ export const KNOWN_AUDIT_EVENT_TYPES = [
   'approval',
   'rejection',
   'step_completed',
+  'step_restarted',
   'approved',
   'rejected',
   'timed_out',
@@ -93,6 +96,7 @@ export const intentSchema = named(
         comment: z.string().nullable(),
         channel: decisionChannel,
         step: z.number(),
+        payload_version: z.number().optional(),
       }),
     ),
     decision: z
@@ -102,6 +106,7 @@ export const intentSchema = named(
         at: time,
         comment: z.string().nullable(),
         channel: decisionChannel,
+        edits: edits.optional(),
       })
       .nullable(),
     callback_url: z.string().nullable(),
@@ -113,6 +118,9 @@ export const intentSchema = named(
     event_count: z.number(),
     last_event_hash: z.string(),
     approved_payload: jsonObject.nullable().optional(),
+    editable: z.array(z.string()).optional(),
+    edits: edits.optional(),
+    payload_version: z.number().optional(),
     receipt: z.string().optional(),
     added_by_request: z.array(z.string()).optional(),
   }),
