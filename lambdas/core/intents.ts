@@ -142,7 +142,7 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
   }
 }
 
-export async function loadVisible(
+async function loadVisible(
   deps: Pick<IntentServiceDeps, 'intents'>,
   principal: Principal,
   id: string,
@@ -160,7 +160,7 @@ export async function getIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-export const WAIT_DEFAULT_SECONDS = 20;
+const WAIT_DEFAULT_SECONDS = 20;
 const WAIT_MIN_SECONDS = 1;
 const WAIT_MAX_SECONDS = 25;
 
@@ -215,7 +215,7 @@ export async function waitForIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-const listQuerySchema = z
+export const listQuerySchema = z
   .object({
     status: z.enum(INTENT_STATUSES).optional(),
     reviewer: z.literal('me').optional(),
@@ -251,7 +251,7 @@ export async function listIntents(
   }
 }
 
-const decisionSchema = z
+export const decisionSchema = z
   .object({
     outcome: z.enum(['approve', 'reject']),
     comment: z.string().trim().max(2000).optional(),
@@ -343,7 +343,7 @@ export async function recordVote(
   return toView(after);
 }
 
-const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
+export const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
 
 export async function cancelIntent(
   deps: IntentServiceDeps,
