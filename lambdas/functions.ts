@@ -55,12 +55,14 @@ export const FUNCTIONS = {
   intentsDecide: {
     id: 'intents-decide',
     entry: 'lambdas/handlers/intents-decide.ts',
-    description: 'Records decisions and cancellations and wakes the executions',
+    description: 'Records decisions (one or in bulk) and cancellations and wakes the executions',
     routes: [
       { method: 'POST', path: '/v1/intents/{id}/decision' },
+      { method: 'POST', path: '/v1/decisions' },
       { method: 'POST', path: '/v1/intents/{id}/cancel' },
     ],
-    timeoutSeconds: 15,
+    // A bulk request decides up to 100 intents, 10 at a time, within API Gateway's 29 s.
+    timeoutSeconds: 29,
   },
   mcp: {
     id: 'mcp',

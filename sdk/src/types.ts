@@ -191,6 +191,24 @@ export interface DecisionRequest {
   channel?: 'api' | 'cli';
 }
 
+/** One item of `POST /v1/decisions`: a decision's body and the intent it decides. */
+export interface BulkDecisionItem extends DecisionRequest {
+  intent_id: string;
+}
+
+/**
+ * One result of `POST /v1/decisions`, in the order asked: what deciding that intent alone would
+ * have answered (`status` 200 with the intent, or the error's status and body).
+ */
+export type BulkDecisionResult =
+  | { intent_id: string; status: 200; intent: Intent }
+  | { intent_id: string; status: number; error: ErrorBody['error'] };
+
+/** The answer of `POST /v1/decisions`. */
+export interface BulkDecisionResponse {
+  results: BulkDecisionResult[];
+}
+
 /** The body of `POST /v1/intents/{id}/cancel`. */
 export interface CancelRequest {
   reason?: string;
