@@ -107,6 +107,26 @@ export const FUNCTIONS = {
     ],
     timeoutSeconds: 15,
   },
+  inbox: {
+    id: 'inbox',
+    entry: 'lambdas/handlers/inbox.ts',
+    description: "The reviewer inbox: sign-in by email link, the reviewer's list, decisions",
+    routes: [
+      { method: 'GET', path: '/inbox' },
+      { method: 'HEAD', path: '/inbox' },
+      { method: 'POST', path: '/inbox/sign-in' },
+      { method: 'GET', path: '/inbox/sign-in/{token}' },
+      { method: 'HEAD', path: '/inbox/sign-in/{token}' },
+      { method: 'POST', path: '/inbox/sign-in/{token}' },
+      { method: 'POST', path: '/inbox/sign-out' },
+      { method: 'GET', path: '/inbox/intents/{id}' },
+      { method: 'POST', path: '/inbox/intents/{id}' },
+      { method: 'POST', path: '/inbox/bulk' },
+      { method: 'POST', path: '/inbox/bulk/decide' },
+    ],
+    // A bulk decision decides up to 100 intents, 10 at a time, within API Gateway's 29 s.
+    timeoutSeconds: 29,
+  },
   slackInteractions: {
     id: 'slack-interactions',
     entry: 'lambdas/handlers/slack-interactions.ts',

@@ -14,16 +14,17 @@ h1{font-size:20px;margin:4px 0 8px} .muted{color:#606770;font-size:14px}
 pre{white-space:pre-wrap;word-break:break-word;background:#f0f2f5;padding:10px;border-radius:6px;font-size:13px}
 textarea{width:100%;box-sizing:border-box;min-height:80px;font:inherit;padding:8px;border-radius:6px;border:1px solid #ccd0d5}
 .actions{display:flex;gap:8px;margin-top:10px} button{flex:1;padding:12px;border:0;border-radius:8px;font-size:16px;font-weight:600;cursor:pointer}
-.approve{background:#1f8b4c;color:#fff} .reject{background:#c62828;color:#fff}
+.approve{background:#1a7f44;color:#fff} .reject{background:#c62828;color:#fff}
 .status{font-weight:600} ol{padding-left:20px} li{margin:4px 0;font-size:14px}
 .banner{padding:12px;border-radius:8px;margin:12px 0} .ok{background:#e7f6ec} .warn{background:#fff4e5} .err{background:#fdecea}
 `;
 
-export function page(title: string, body: string): string {
+/** A page of the review surfaces; `extraStyle` adds to the shared style (the inbox's). */
+export function page(title: string, body: string, extraStyle = ''): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex,nofollow">
-<title>${escapeHtml(title)} · Countersign</title><style>${STYLE}</style></head>
+<title>${escapeHtml(title)} · Countersign</title><style>${STYLE}${extraStyle}</style></head>
 <body><main>${body}</main></body></html>`;
 }
 
