@@ -13,7 +13,7 @@ import { page } from './review-html';
  * the end, so that a shared readable rendering can replace them.
  */
 const INBOX_STYLE = `
-a{color:#0b57d0} :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
+h2{font-size:17px;margin:0 0 8px} a{color:#0b57d0} :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
 .bar{display:flex;justify-content:space-between;align-items:center;gap:8px;flex-wrap:wrap}
 .bar form{margin:0} .link{background:none;border:0;color:#0b57d0;text-decoration:underline;font:inherit;padding:8px;flex:none;cursor:pointer}
 .items{list-style:none;padding:0;margin:0} .item{display:flex;gap:12px;align-items:flex-start}
