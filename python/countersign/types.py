@@ -357,16 +357,10 @@ class ApiErrorObject(_ApiErrorObjectRequired, total=False):
     intent: Intent
 
 
-class _BulkDecisionItemRequired(_DecisionRequestRequired):
-    intent_id: str
-
-
-class BulkDecisionItem(_BulkDecisionItemRequired, total=False):
+class BulkDecisionItem(DecisionRequest):
     """One item of ``POST /v1/decisions``: a decision's body and the intent it decides."""
 
-    comment: str
-    channel: Literal["api", "cli"]
-    edits: JsonObject
+    intent_id: str
 
 
 class _BulkDecisionResultRequired(TypedDict):

@@ -20,7 +20,16 @@ import {
   startStack,
   until,
 } from '../e2e/harness';
-import { buildCli, cli, collect, parseCsv, ROOT, removeBuild, spawnCli } from './run-cli';
+import {
+  buildCli,
+  cli,
+  collect,
+  KEEP_STDIN_OPEN,
+  parseCsv,
+  ROOT,
+  removeBuild,
+  spawnCli,
+} from './run-cli';
 
 /**
  * The `countersign` CLI, run as a separate process against the real local stack, as a reviewer
@@ -421,15 +430,11 @@ describe('decisions in bulk', () => {
     const child = spawnCli(['approve', '--all', '--type', 'intent.refund.*'], {
       env: asBulkReviewer(),
     });
+    const done = collect(child, KEEP_STDIN_OPEN);
     let stdout = '';
-    let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     await until(
       () => (stdout.includes('Approve these 3? [y/N]') ? true : undefined),
       15_000,
@@ -438,7 +443,8 @@ describe('decisions in bulk', () => {
     // While the question waits, the agent cancels one of them.
     await agent.cancel(intents[1]?.id ?? '', 'No longer needed');
     child.stdin?.end('y\n');
-    expect(await exited, stderr).toBe(2);
+    const result = await done;
+    expect(result.code, result.stderr).toBe(2);
     expect(stdout).toMatch(new RegExp(`approved +${intents[0]?.id}`));
     expect(stdout).toMatch(new RegExp(`failed +${intents[1]?.id} +409 already_decided`));
     expect(stdout).toMatch(new RegExp(`approved +${intents[2]?.id}`));

@@ -6,9 +6,8 @@ import { type AuditEvent, sealEvents } from '../../lambdas/domain/audit';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { errorAnswer } from '../../lambdas/shared/http';
 import { Logger } from '../../lambdas/shared/logger';
-import { pendingIntent, T0 } from '../domain/fixtures';
-import { InMemoryPolicyRepository, PERMISSIVE_BASE } from '../fakes/memory-policies';
-import { testSigner } from '../handlers/signing-key';
+import { pendingIntent } from '../domain/fixtures';
+import { intentServiceOver } from '../fakes/intent-service';
 
 /**
  * `POST /v1/decisions` in the core, over many intents in memory (with the real store's version
@@ -50,21 +49,7 @@ function memoryStore(intents: IntentState[], failCommitsOf: string[] = []) {
     },
     events: async (id) => structuredClone(trails.get(id) ?? []),
   };
-  const deps: IntentServiceDeps = {
-    intents: repository as IntentRepository,
-    workflow: { start: async () => undefined, wake: async () => 'delivered' },
-    clock: { now: () => new Date(T0.getTime() + 60_000) },
-    configuredChannels: ['email'],
-    policies: {
-      policies: new InMemoryPolicyRepository(),
-      configured: new Map(),
-      clock: { now: () => T0 },
-    },
-    policyBase: PERMISSIVE_BASE,
-    allowLoopbackCallbacks: false,
-    waitPollMs: 10,
-    signer: testSigner(),
-  };
+  const deps = intentServiceOver(repository as IntentRepository);
   return { deps, status: (id: string) => stored.get(id)?.status };
 }
 

@@ -9,7 +9,7 @@ import type { CountersignClient } from '../client.js';
 import type { BulkDecisionItem, BulkDecisionResult, Intent } from '../types.js';
 import { type Args, connect, stringOption } from './command.js';
 import { type Context, EXIT, type ExitCode, printJson, println, usageError } from './context.js';
-import { clean, PENDING_HEADERS, pendingRow, quorum, table } from './format.js';
+import { clean, pendingTable, quorum } from './format.js';
 
 /** The API's limit of decisions per request. */
 const BATCH = 100;
@@ -106,13 +106,7 @@ export async function decideAll(
   }
   if (!ctx.json) {
     const now = ctx.io.now();
-    println(
-      ctx,
-      table(
-        PENDING_HEADERS,
-        intents.map((intent) => pendingRow(intent, now)),
-      ),
-    );
+    println(ctx, pendingTable(intents, now));
     println(ctx);
   }
   if (dryRun) {

@@ -14,16 +14,7 @@ import {
   println,
   usageError,
 } from './context.js';
-import {
-  clean,
-  describeIntent,
-  PENDING_HEADERS,
-  pendingRow,
-  quorum,
-  relative,
-  table,
-  truncate,
-} from './format.js';
+import { clean, describeIntent, pendingTable, quorum, relative, truncate } from './format.js';
 
 /** Everything waiting for the caller's decision, newest first. */
 async function pendingIntents(client: CountersignClient, signal: AbortSignal): Promise<Intent[]> {
@@ -60,13 +51,7 @@ export const pending: Command = {
       return EXIT.OK;
     }
     const now = ctx.io.now();
-    println(
-      ctx,
-      table(
-        PENDING_HEADERS,
-        items.map((intent) => pendingRow(intent, now)),
-      ),
-    );
+    println(ctx, pendingTable(items, now));
     println(ctx);
     println(
       ctx,
