@@ -1,6 +1,8 @@
 import type { AuditEvent } from '../domain/audit';
-import type { IntentView } from '../domain/intent';
+import type { IntentState, IntentView } from '../domain/intent';
 import { escapeHtml } from '../domain/messages';
+import { describePlan, type Reader } from '../domain/readable';
+import { payloadTableHtml, planHtml, timeHtml, zoneNoteHtml } from '../domain/readable-html';
 import { page } from './review-html';
 
 /**
@@ -9,8 +11,9 @@ import { page } from './review-html';
  * changes something is a POST carrying the session's CSRF token. Each page has one `h1`, labels
  * for every field and a visible focus ring; the DOM order is the reading and focus order.
  *
- * How a payload and a time read (`payloadTable`, `when`) is kept to the two small functions at
- * the end, so that a shared readable rendering can replace them.
+ * Times, the payload and the plan read as on the review page (`domain/readable-html.ts`): until
+ * reviewers have a time zone of their own, times are written in UTC and the page's one script
+ * shows them in the browser's zone.
  */
 const INBOX_STYLE = `
 h2{font-size:17px;margin:0 0 8px} a{color:#0b57d0} :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
@@ -23,8 +26,6 @@ h2{font-size:17px;margin:0 0 8px} a{color:#0b57d0} :focus-visible{outline:3px so
 input[type=email]{width:100%;box-sizing:border-box;font:inherit;padding:12px;border-radius:6px;border:1px solid #8a9099}
 label{display:block;font-weight:600;margin:8px 0 4px} .item label{display:inline;margin:0}
 button.primary{background:#0b57d0;color:#fff;flex:none;width:100%}
-table.fields{border-collapse:collapse;width:100%;font-size:15px} .fields th,.fields td{text-align:left;vertical-align:top;padding:6px 4px;border-bottom:1px solid #e4e6eb}
-.fields th{width:35%;color:#3c4043;font-weight:600}
 .results li{margin:6px 0}
 `;
 
@@ -115,7 +116,8 @@ export function listPage(options: {
   /** More were waiting than the page lists. */
   truncated: boolean;
 }): string {
-  const { links, items, now } = options;
+  const { links, items } = options;
+  const reader: Reader = { now: options.now };
   const decidable = items.filter((item) => !item.approvedByYou);
   const rows = items
     .map(({ intent, approvedByYou }) => {
@@ -126,7 +128,7 @@ export function listPage(options: {
       return `<li class="card item" data-intent-id="${id}">${select}<div>
 <a href="${links.base}/intents/${encodeURIComponent(intent.id)}">${escapeHtml(intent.summary)}</a>
 <div class="muted">From ${escapeHtml(intent.from_agent)} · ${escapeHtml(intent.intent_type)}</div>
-<div class="muted">${approvedByYou ? 'You approved; waiting for others. ' : ''}Decide by ${escapeHtml(when(intent.deadline_at, now))}</div>
+<div class="muted">${approvedByYou ? 'You approved; waiting for others. ' : ''}Decide by ${timeHtml(intent.deadline_at, reader)}</div>
 </div></li>`;
     })
     .join('\n');
@@ -136,6 +138,7 @@ export function listPage(options: {
       : `<form method="post" action="${links.base}/bulk">${csrfField(links)}
 <p class="muted">${items.length} waiting, soonest deadline first${options.truncated ? ' (the first ones only: decide some to see the rest)' : ''}. Open one to decide it, or select several.</p>
 <ul class="items">${rows}</ul>
+${zoneNoteHtml(reader)}
 ${
   decidable.length > 0
     ? `<div class="actions"><button class="approve" type="submit" name="outcome" value="approve">Approve selected</button>
@@ -156,11 +159,15 @@ export function intentPage(options: {
   links: InboxLinks;
   reviewer: string;
   intent: IntentView;
+  /** When the current step's clock started, from the stored intent (the plan counts from it). */
+  stepClock: Pick<IntentState, 'step_started_at' | 'stage_index'>;
   events: AuditEvent[];
   now: Date;
   banner?: Banner;
 }): string {
-  const { links, intent, reviewer, now } = options;
+  const { links, intent, reviewer } = options;
+  const reader: Reader = { now: options.now };
+  const plan = describePlan({ ...intent, ...options.stepClock }, options.now);
   const pending = intent.status === 'pending';
   const approvedByYou = intent.approvals.some((a) => a.by === reviewer && a.step === intent.step);
   const steps = intent.policy.steps?.length ?? 1;
@@ -176,7 +183,7 @@ ${steps > 1 ? `<p class="muted">You decide step ${intent.step + 1} of ${steps}.<
 <div class="actions"><button class="approve" type="submit" name="outcome" value="approve">Approve</button>
 <button class="reject" type="submit" name="outcome" value="reject">Reject</button></div>
 </form>`
-      : `<div class="card"><p>${escapeHtml(stateLine(intent, reviewer, now))}</p></div>`;
+      : `<div class="card"><p>${stateLine(intent, reviewer, reader)}</p></div>`;
   return shell(
     intent.summary,
     `${topBar(links, reviewer)}
@@ -185,15 +192,17 @@ ${bannerHtml(options.banner)}
 <div class="card"><h1>${escapeHtml(intent.summary)}</h1>
 <p class="muted">Asked by ${escapeHtml(intent.from_agent)} · ${escapeHtml(intent.intent_type)} · for ${escapeHtml(intent.to_agent)}</p>
 <p>Status: <span class="status">${escapeHtml(intent.status.replace('_', ' '))}</span></p>
-${pending ? `<p>${escapeHtml(nextLine(intent, now))}</p>` : ''}
+${pending ? `<p>Decide by ${timeHtml(intent.deadline_at, reader)}</p><section aria-label="What happens next"><h2>What happens next</h2>${planHtml(plan, reader)}</section>` : ''}
 <p class="muted">Also asked: ${others.length > 0 ? escapeHtml(others.join(', ')) : 'nobody else'}${intent.approvals.length > 0 ? ` · approved so far: ${escapeHtml(intent.approvals.map((a) => a.by).join(', '))}` : ''}</p>
+${zoneNoteHtml(reader)}
 </div>
 ${decideForm}
-<div class="card"><h2>Details</h2>${payloadTable(intent.payload)}</div>
+<div class="card"><h2>Details</h2>${payloadTableHtml(intent.payload, reader)}
+<details><summary>As JSON</summary><pre>${escapeHtml(JSON.stringify(intent.payload, null, 2))}</pre></details></div>
 <div class="card"><h2>History</h2><ol>${options.events
       .map(
         (event) =>
-          `<li>${escapeHtml(when(event.at, now))} · ${escapeHtml(event.type.replace('_', ' '))} · ${escapeHtml(event.actor)}${event.channel ? ` (${escapeHtml(event.channel)})` : ''}</li>`,
+          `<li>${timeHtml(event.at, reader)} · ${escapeHtml(event.type.replace('_', ' '))} · ${escapeHtml(event.actor)}${event.channel ? ` (${escapeHtml(event.channel)})` : ''}</li>`,
       )
       .join('')}</ol></div>`,
   );
@@ -211,6 +220,7 @@ export function confirmBulkPage(options: {
   problem?: string;
 }): string {
   const { links, outcome, intents } = options;
+  const reader: Reader = { now: options.now };
   const verb = outcome === 'approve' ? 'Approve' : 'Reject';
   return shell(
     `${verb} ${intents.length}?`,
@@ -223,9 +233,10 @@ ${options.skipped > 0 ? bannerHtml({ kind: 'warn', text: `${options.skipped} of 
 <ul>${intents
       .map(
         (intent) =>
-          `<li><input type="hidden" name="id" value="${escapeHtml(intent.id)}">${escapeHtml(intent.summary)} <span class="muted">(${escapeHtml(intent.from_agent)}; decide by ${escapeHtml(when(intent.deadline_at, options.now))})</span></li>`,
+          `<li><input type="hidden" name="id" value="${escapeHtml(intent.id)}">${escapeHtml(intent.summary)} <span class="muted">(${escapeHtml(intent.from_agent)}; decide by ${timeHtml(intent.deadline_at, reader)})</span></li>`,
       )
       .join('')}</ul>
+${zoneNoteHtml(reader)}
 <label for="comment">${outcome === 'reject' ? 'Reason (required, sent to each agent)' : 'Comment (optional, recorded with each approval)'}</label>
 <textarea id="comment" name="comment" maxlength="2000"${outcome === 'reject' ? ' required' : ''}></textarea>
 <div class="actions"><button class="${outcome}" type="submit">${verb} ${intents.length}</button></div>
@@ -260,77 +271,14 @@ export function bulkResultPage(options: {
   );
 }
 
-/** What happens next while pending: the deadline and its action, and the next planned moment. */
-function nextLine(intent: IntentView, now: Date): string {
-  const action = intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected';
-  const next =
-    intent.next_action_at && intent.next_action_at !== intent.deadline_at
-      ? ` Next reminder or escalation: ${when(intent.next_action_at, now)}.`
-      : '';
-  const escalations = intent.policy.escalate
-    .map((step) => `after ${formatAfter(step.after)} to ${step.to.join(', ')}`)
-    .join('; ');
-  return `If nobody decides by ${when(intent.deadline_at, now)}, it is ${action} automatically.${next}${escalations ? ` Escalates ${escalations}.` : ''}`;
-}
-
-function stateLine(intent: IntentView, reviewer: string, now: Date): string {
+/** Why there is no form: who decided and when, or that the reviewer approved already. HTML. */
+function stateLine(intent: IntentView, reviewer: string, reader: Reader): string {
   if (intent.decision) {
     const who = intent.decision.by === 'timeout' ? 'the deadline' : intent.decision.by;
-    return `This request was ${intent.status.replace('_', ' ')} by ${who}, ${when(intent.decision.at, now)}.`;
+    return `This request was ${escapeHtml(intent.status.replace('_', ' '))} by ${escapeHtml(who)}, ${timeHtml(intent.decision.at, reader)}.`;
   }
   if (intent.approvals.some((a) => a.by === reviewer && a.step === intent.step)) {
     return 'You approved this request; it waits for further approvals.';
   }
   return 'This request is not waiting for your decision.';
-}
-
-function formatAfter(seconds: number): string {
-  return relativeSpan(seconds * 1000);
-}
-
-// ---- Readable values: kept small and together, to be swapped for a shared rendering. ----
-
-/** A time in UTC, and how far it is from now: `2 Dec 2026, 09:30 UTC (in 3 h 59 min)`. */
-export function when(iso: string, now: Date): string {
-  const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) return iso;
-  const text = new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'UTC',
-    dateStyle: 'medium',
-    timeStyle: 'short',
-  }).format(at);
-  const delta = at.getTime() - now.getTime();
-  const span = relativeSpan(Math.abs(delta));
-  return `${text} UTC (${delta >= 0 ? `in ${span}` : `${span} ago`})`;
-}
-
-function relativeSpan(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  if (minutes < 1) return 'less than a minute';
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const mins = minutes % 60;
-  const parts = [days ? `${days} d` : '', hours ? `${hours} h` : '', mins ? `${mins} min` : ''];
-  return parts.filter(Boolean).slice(0, 2).join(' ');
-}
-
-/** The payload as a table of its top-level fields; nested values folded, nothing cut. */
-export function payloadTable(payload: Record<string, unknown>): string {
-  const entries = Object.entries(payload);
-  if (entries.length === 0) return '<p class="muted">No details.</p>';
-  const cell = (value: unknown) => {
-    if (value !== null && typeof value === 'object') {
-      const json = JSON.stringify(value, null, 2);
-      return `<details><summary>${Array.isArray(value) ? `${value.length} items` : `${Object.keys(value).length} fields`}</summary><pre>${escapeHtml(json)}</pre></details>`;
-    }
-    const text = typeof value === 'string' ? value : JSON.stringify(value);
-    return text.length > 300
-      ? `<details><summary>${escapeHtml(text.slice(0, 120))}… (${text.length} characters)</summary><pre>${escapeHtml(text)}</pre></details>`
-      : escapeHtml(text);
-  };
-  return `<table class="fields">${entries
-    .map(
-      ([key, value]) => `<tr><th scope="row">${escapeHtml(key)}</th><td>${cell(value)}</td></tr>`,
-    )
-    .join('')}</table>`;
 }

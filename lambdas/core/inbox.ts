@@ -288,6 +288,7 @@ export async function inboxIntent(
       links: linksFor(deps, signedIn),
       reviewer: signedIn.session.reviewer,
       intent: toView(intent),
+      stepClock: intent,
       events: await deps.intents.events(id),
       now: deps.clock.now(),
       ...(banner ? { banner } : {}),

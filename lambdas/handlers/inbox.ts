@@ -18,6 +18,7 @@ import {
   signOut,
 } from '../core/inbox';
 import { messagePage } from '../core/inbox-html';
+import { REVIEW_PAGE_CSP } from '../core/review-html';
 import { inboxDeps } from '../shared/deps';
 import { errorResult, header, requestLogger } from '../shared/http';
 import type { InvocationContext } from '../shared/logger';
@@ -27,7 +28,7 @@ import type { InvocationContext } from '../shared/logger';
  * before the core sees it. A POST must come from a page of this deployment (its `Origin`, or
  * failing that its `Referer`, is the public base URL's origin) and, once signed in, carry the
  * session's CSRF token. GET and HEAD never change anything. Pages are not cached, not framed,
- * and run no script.
+ * and run no script but the review pages' time formatter.
  */
 export const SESSION_COOKIE = 'countersign_inbox';
 
@@ -35,8 +36,8 @@ const HTML_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
   'Cache-Control': 'no-store',
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  // The review pages' policy: no script but the one that shows times in the browser's zone.
+  'Content-Security-Policy': `${REVIEW_PAGE_CSP}; base-uri 'none'`,
   // Not `no-referrer`: with it, browsers send `Origin: null` on form posts, which the check refuses.
   'Referrer-Policy': 'same-origin',
   'X-Content-Type-Options': 'nosniff',
@@ -109,7 +110,10 @@ async function route(deps: Deps, event: APIGatewayProxyEvent): Promise<APIGatewa
   }
   if (!signedIn) {
     return respond(
-      signInForm(deps, { kind: 'warn', text: 'Your session ended. Sign in again; nothing changed.' }),
+      signInForm(deps, {
+        kind: 'warn',
+        text: 'Your session ended. Sign in again; nothing changed.',
+      }),
     );
   }
   if (!sameCsrf(form.get('csrf'), signedIn.session)) {

@@ -55,14 +55,17 @@ afterAll(async () => {
   if (dataDir) removeDataDir(dataDir);
 });
 
-/** An intent for `reviewer`, deciding itself (rejected) after `timeout`. */
+/** An intent for `reviewer`, escalated to the controller after 20 min, rejected after `timeout`. */
 async function ask(reviewer: string, summary: string, timeout = '2h'): Promise<Intent> {
   return agent.createIntent({
     intent_type: 'intent.refund.v1',
     to_agent: 'agent://myorg/refunds',
     summary,
     payload: { customer: 'C-1042', amount: 120, currency: 'EUR', reviewer },
-    policy: { timeout: { after: timeout, action: 'reject' } },
+    policy: {
+      timeout: { after: timeout, action: 'reject' },
+      escalate: [{ after: '20m', to: ['controller@company.com'] }],
+    },
   });
 }
 
@@ -167,9 +170,9 @@ describe.each(VIEWPORTS)('the inbox on a $size', ({ size, viewport, isMobile }) 
     await page.getByRole('link', { name: soonest.summary }).click();
     await shown(page.getByRole('heading', { name: soonest.summary }));
     await textOf(page.locator('main')).toMatch(/Asked by agent:\/\/local\/default/);
-    await textOf(page.locator('table.fields')).toMatch(/customer\s*C-1042[\s\S]*amount\s*120/);
+    await textOf(page.locator('table.payload')).toMatch(/Customer\s*C-1042[\s\S]*Amount\s*120/);
     await textOf(page.locator('main')).toMatch(
-      /If nobody decides by .* UTC \(in \d+ min\), it is rejected automatically/,
+      /What happens next\s*If nobody decides by .+ \(in (19|20) min\), controller@company\.com is asked too\.\s*At .+ \(in (29|30) min\) this request times out and is rejected\./,
     );
     await textOf(page.locator('main')).toMatch(/History[\s\S]*created/);
     await screen(page, size, '5-intent');
