@@ -272,9 +272,7 @@ export const reviewDeps = memoAsync(async () => ({
 }));
 
 /** The inbox's sign-in links and sessions (also ended by the admin function's key revocation). */
-export const inboxCredentials = memo(
-  () => new DynamoInboxStore(dynamoDocumentClient, tableName()),
-);
+export const inboxCredentials = memo(() => new DynamoInboxStore(dynamoDocumentClient, tableName()));
 
 /** The reviewer inbox: reads and decides intents, sends sign-in emails, keeps sessions. */
 export const inboxDeps = memo<InboxDeps>(() => ({
