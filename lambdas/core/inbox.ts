@@ -33,7 +33,7 @@ import type {
  * pages that list, show and decide what waits for the signed-in reviewer.
  *
  * - Signing in: `POST /inbox/sign-in` always answers the same page. Only an address that is or
- *   was a recipient, or holds a reviewer key, gets an email, at most `SIGN_IN_EMAILS_PER_HOUR`
+ *   was a recipient (of the latest intents), or holds a reviewer key, gets an email, at most `SIGN_IN_EMAILS_PER_HOUR`
  *   an hour. The link (`/inbox/sign-in/<token>`) works once, for 15 minutes, and opening it
  *   (GET, HEAD: mail scanners) only shows a button; its POST signs in.
  * - Sessions last 12 hours; the token is in an HttpOnly cookie and stored only hashed, with a
@@ -154,14 +154,16 @@ async function sendSignInLink(deps: InboxDeps, email: string): Promise<void> {
   });
 }
 
-/** An address that holds a reviewer key, or that is or was asked to decide an intent. */
+/**
+ * An address that holds a reviewer key, or that is or was asked to decide one of the latest
+ * intents (a bounded read: anyone may ask, so an unknown address must not cost a table scan).
+ */
 async function maySignIn(deps: InboxDeps, email: string): Promise<boolean> {
   const keys = await deps.keys.list();
   if (keys.some((key) => key.role === 'reviewer' && !key.revoked_at && key.principal === email)) {
     return true;
   }
-  const asked = await deps.intents.list({ recipient: email, limit: 1 });
-  return asked.items.length > 0;
+  return deps.credentials.askedRecently(email);
 }
 
 const expiredLink = (base: string): InboxAnswer => ({
