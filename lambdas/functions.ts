@@ -120,6 +120,7 @@ export const FUNCTIONS = {
       { method: 'POST', path: '/inbox/sign-in/{token}' },
       { method: 'POST', path: '/inbox/sign-out' },
       { method: 'GET', path: '/inbox/intents/{id}' },
+      { method: 'HEAD', path: '/inbox/intents/{id}' },
       { method: 'POST', path: '/inbox/intents/{id}' },
       { method: 'POST', path: '/inbox/bulk' },
       { method: 'POST', path: '/inbox/bulk/decide' },

@@ -367,6 +367,29 @@ describe('the inbox over HTTP', () => {
     ).toBe(403);
     expect((await agent.getIntent(intent.id)).approvals).toEqual([]);
 
+    // Every link of the signed-in pages, fetched (GET and HEAD) with the session: nothing decides.
+    const pages = [`${stack.url}/inbox`, `${stack.url}/inbox/intents/${intent.id}`];
+    for (const url of pages) {
+      const html = await (await fetch(url, { headers: { Cookie: cookie } })).text();
+      for (const [, href] of html.matchAll(/href="([^"]+)"/g)) {
+        for (const method of ['GET', 'HEAD']) {
+          const response = await fetch(new URL(href ?? '', url), {
+            method,
+            headers: { Cookie: cookie },
+            redirect: 'manual',
+          });
+          expect(response.status, `${method} ${href}`).toBeLessThan(400);
+        }
+      }
+    }
+    expect((await agent.getIntent(intent.id)).approvals).toEqual([]);
+    // Not a form post: refused before anything is read.
+    const json = await fetch(`${stack.url}/inbox/intents/${intent.id}`, {
+      method: 'POST',
+      headers: { Cookie: cookie, Origin: stack.url, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ outcome: 'approve', csrf }),
+    });
+    expect(json.status).toBe(415);
     // A GET of the decision URL shows the page; it never decides.
     expect(
       (
