@@ -35,6 +35,9 @@ export function wantsBulk(args: Args, command: 'approve' | 'reject'): boolean {
   if (all && args.positionals.length > 0) {
     throw usageError(`${command} takes either one <id> or --all, not both.`);
   }
+  if (all && args.values.set !== undefined) {
+    throw usageError('--set edits one intent: it does not go with --all.');
+  }
   if (!all) {
     for (const option of ['type', 'dry-run', 'yes']) {
       if (args.values[option] !== undefined) {

@@ -2,9 +2,16 @@
 import type { CountersignClient } from '../client.js';
 import { isCountersignError } from '../errors.js';
 import { backoffDelay, defaultSleep, isTransient } from '../http.js';
-import type { Intent } from '../types.js';
+import type { Intent, JsonObject } from '../types.js';
 import { BULK_OPTION_HELP, BULK_OPTIONS, decideAll, wantsBulk } from './bulk.js';
-import { type Args, type Command, connect, firstPositional, stringOption } from './command.js';
+import {
+  type Args,
+  type Command,
+  connect,
+  firstPositional,
+  listOption,
+  stringOption,
+} from './command.js';
 import {
   type Context,
   EXIT,
@@ -89,16 +96,29 @@ export const show: Command = {
 export const approve: Command = {
   name: 'approve',
   summary: 'approve an intent',
-  synopsis: 'approve <id> [-m <comment>] | approve --all [--type <pattern>] [--dry-run] [--yes]',
+  synopsis:
+    'approve <id> [-m <comment>] [--set <pointer>=<value>]... | approve --all [--type <pattern>] [--dry-run] [--yes]',
   description: [
     'Approves the intent as the logged-in reviewer; the decision is recorded with channel "cli".',
     'With a quorum or an approval chain the intent stays pending until enough reviewers approved.',
+    '--set edits a value the intent lists as editable before approving (see `countersign show`):',
+    'the value is read as JSON when it parses as JSON (40000, true, "quoted text"), else taken as',
+    "a string (--set /message/subject=Hello world). An edit keeps the value's type; others asked",
+    'then see, and approve, the edited version.',
     'With --all: lists everything waiting for you (of --type, if given), asks, then approves them',
     'in bulk (POST /v1/decisions) and prints each result; exit 2 if any failed.',
   ].join('\n'),
-  options: { message: { type: 'string', short: 'm' }, ...BULK_OPTIONS },
+  options: {
+    message: { type: 'string', short: 'm' },
+    set: { type: 'string', multiple: true },
+    ...BULK_OPTIONS,
+  },
   optionHelp: [
     ['-m, --message <text>', 'a comment, recorded with the approval'],
+    [
+      '--set <pointer>=<value>',
+      'edit an editable value before approving (repeatable); value parsed as JSON when it parses, else a string',
+    ],
     ...BULK_OPTION_HELP,
   ],
   jsonHelp: 'the intent after the approval; with --all {"dry_run", "intents", "results"}',
@@ -106,16 +126,23 @@ export const approve: Command = {
   examples: [
     'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z',
     'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z -m "Numbers check out"',
+    'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z --set /amount=40000 --set "/message/subject=Invoice 7b"',
     "countersign approve --all --type 'intent.refund.*' --dry-run",
   ],
   async run(ctx: Context, args: Args): Promise<ExitCode> {
     if (wantsBulk(args, 'approve')) return decideAll(ctx, args, 'approve');
     const id = firstPositional(args);
     const comment = stringOption(args, 'message')?.trim();
+    const edits = editsOf(listOption(args, 'set'));
     const { client } = await connect(ctx);
     const intent = await client.decide(
       id,
-      { outcome: 'approve', channel: 'cli', ...(comment ? { comment } : {}) },
+      {
+        outcome: 'approve',
+        channel: 'cli',
+        ...(comment ? { comment } : {}),
+        ...(Object.keys(edits).length > 0 ? { edits } : {}),
+      },
       { signal: ctx.io.signal },
     );
     if (ctx.json) {
@@ -134,6 +161,33 @@ export const approve: Command = {
     return EXIT.OK;
   },
 };
+
+/**
+ * `--set /amount=40000` → `{"/amount": 40000}`: split at the first `=` after the pointer, the
+ * value read as JSON when it parses, else kept as the string given.
+ */
+export function editsOf(settings: readonly string[]): JsonObject {
+  const edits: JsonObject = {};
+  for (const setting of settings) {
+    const at = setting.indexOf('=');
+    const pointer = at < 0 ? '' : setting.slice(0, at);
+    if (!pointer.startsWith('/')) {
+      throw usageError(
+        `--set takes <pointer>=<value>, such as /amount=40000; got ${clean(setting)}`,
+        ['See the editable pointers with `countersign show <id>`.'],
+      );
+    }
+    const text = setting.slice(at + 1);
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text) as unknown;
+    } catch {
+      // Not JSON: the text itself, so that `--set /subject=Hello world` needs no quoting.
+    }
+    edits[pointer] = value;
+  }
+  return edits;
+}
 
 export const reject: Command = {
   name: 'reject',
