@@ -1,9 +1,10 @@
 import type { AuditEvent } from '../domain/audit';
+import { approvedCurrentVersion } from '../domain/decisions';
 import type { IntentState, IntentView } from '../domain/intent';
 import { escapeHtml } from '../domain/messages';
 import { describePlan, type Reader } from '../domain/readable';
 import { payloadTableHtml, planHtml, timeHtml, zoneNoteHtml } from '../domain/readable-html';
-import { page } from './review-html';
+import { editForm, editsCard, page } from './review-html';
 
 /**
  * The reviewer inbox's pages, server-rendered, phone first, without any script (as the review
@@ -168,21 +169,25 @@ export function intentPage(options: {
   const { links, intent, reviewer } = options;
   const reader: Reader = { now: options.now };
   const plan = describePlan({ ...intent, ...options.stepClock }, options.now);
+  const action = `${links.base}/intents/${encodeURIComponent(intent.id)}`;
+  // The step and payload version this page shows: a form sent after either moved decides nothing.
+  const shownFields = `${csrfField(links)}
+<input type="hidden" name="step" value="${intent.step}">
+<input type="hidden" name="version" value="${intent.payload_version ?? 0}">`;
   const pending = intent.status === 'pending';
-  const approvedByYou = intent.approvals.some((a) => a.by === reviewer && a.step === intent.step);
+  const approvedByYou = approvedCurrentVersion(intent, reviewer);
   const steps = intent.policy.steps?.length ?? 1;
   const others = intent.recipients.filter((r) => r !== reviewer);
   const decideForm =
     pending && intent.recipients.includes(reviewer) && !approvedByYou
-      ? `<form class="card" method="post" action="${links.base}/intents/${encodeURIComponent(intent.id)}">
-<h2>Your decision</h2>${csrfField(links)}
-<input type="hidden" name="step" value="${intent.step}">
+      ? `<form class="card" method="post" action="${action}">
+<h2>Your decision</h2>${shownFields}
 ${steps > 1 ? `<p class="muted">You decide step ${intent.step + 1} of ${steps}.</p>` : ''}
 <label for="comment">Comment <span class="muted">(required to reject)</span></label>
 <textarea id="comment" name="comment" maxlength="2000"></textarea>
 <div class="actions"><button class="approve" type="submit" name="outcome" value="approve">Approve</button>
 <button class="reject" type="submit" name="outcome" value="reject">Reject</button></div>
-</form>`
+</form>${editForm(intent, action, shownFields)}`
       : `<div class="card"><p>${stateLine(intent, reviewer, reader)}</p></div>`;
   return shell(
     intent.summary,
@@ -196,7 +201,7 @@ ${pending ? `<p>Decide by ${timeHtml(intent.deadline_at, reader)}</p><section ar
 <p class="muted">Also asked: ${others.length > 0 ? escapeHtml(others.join(', ')) : 'nobody else'}${intent.approvals.length > 0 ? ` · approved so far: ${escapeHtml(intent.approvals.map((a) => a.by).join(', '))}` : ''}</p>
 ${zoneNoteHtml(reader)}
 </div>
-${decideForm}
+${editsCard(intent)}${decideForm}
 <div class="card"><h2>Details</h2>${payloadTableHtml(intent.payload, reader)}
 <details><summary>As JSON</summary><pre>${escapeHtml(JSON.stringify(intent.payload, null, 2))}</pre></details></div>
 <div class="card"><h2>History</h2><ol>${options.events
@@ -277,7 +282,7 @@ function stateLine(intent: IntentView, reviewer: string, reader: Reader): string
     const who = intent.decision.by === 'timeout' ? 'the deadline' : intent.decision.by;
     return `This request was ${escapeHtml(intent.status.replace('_', ' '))} by ${escapeHtml(who)}, ${timeHtml(intent.decision.at, reader)}.`;
   }
-  if (intent.approvals.some((a) => a.by === reviewer && a.step === intent.step)) {
+  if (approvedCurrentVersion(intent, reviewer)) {
     return 'You approved this request; it waits for further approvals.';
   }
   return 'This request is not waiting for your decision.';

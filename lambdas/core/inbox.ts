@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { approvedCurrentVersion } from '../domain/decisions';
 import { DomainError } from '../domain/errors';
 import { type IntentState, type IntentView, toView } from '../domain/intent';
 import { escapeHtml } from '../domain/messages';
@@ -27,6 +28,7 @@ import type {
   KeyRepository,
   UsageMeter,
 } from './ports';
+import { editsFromForm } from './review';
 
 /**
  * The reviewer inbox (`/inbox`): passwordless sign-in by an emailed link, a session, and the
@@ -246,7 +248,7 @@ export async function inboxList(
     .sort((a, b) => a.deadline_at.localeCompare(b.deadline_at))
     .map((intent) => ({
       intent,
-      approvedByYou: intent.approvals.some((a) => a.by === reviewer && a.step === intent.step),
+      approvedByYou: approvedCurrentVersion(intent, reviewer),
     }));
   return {
     status: 200,
@@ -312,7 +314,7 @@ function vote(
   id: string,
   outcome: Outcome,
   comment: string,
-  step?: number,
+  shown: { step?: number; version?: number; edits?: Record<string, unknown> } = {},
 ) {
   return recordVote(
     deps,
@@ -323,12 +325,23 @@ function vote(
       comment: comment || null,
       channel: 'web',
       override: false,
-      ...(step !== undefined ? { shownFor: { step } } : {}),
+      ...(shown.step === undefined
+        ? {}
+        : {
+            shownFor: {
+              step: shown.step,
+              ...(shown.version === undefined ? {} : { version: shown.version }),
+            },
+          }),
+      ...(shown.edits ? { edits: shown.edits } : {}),
     },
     undefined,
     reviewerOf(signedIn),
   );
 }
+
+const smallNumber = (text: string | null) =>
+  text !== null && /^\d{1,6}$/.test(text) ? Number(text) : undefined;
 
 /** `POST /inbox/intents/<id>`: approve, or reject with a reason. */
 export async function decideFromInbox(
@@ -351,10 +364,20 @@ export async function decideFromInbox(
       400,
     );
   }
-  const stepText = form.get('step');
-  const step = stepText !== null && /^\d{1,3}$/.test(stepText) ? Number(stepText) : undefined;
+  const step = smallNumber(form.get('step'));
+  const version = smallNumber(form.get('version'));
+  let edits: Record<string, unknown> | undefined;
+  if (form.get('edit') === '1' && outcome === 'approve') {
+    // The edit form's fields, read as the review page reads them (`editsFromForm`).
+    const stored = await deps.intents.get(id);
+    const parsed = stored ? editsFromForm(stored, form) : { edits: {} };
+    if ('problem' in parsed) {
+      return inboxIntent(deps, signedIn, id, { kind: 'err', text: parsed.problem }, 400);
+    }
+    edits = parsed.edits;
+  }
   try {
-    const intent = await vote(deps, signedIn, id, outcome, comment, step);
+    const intent = await vote(deps, signedIn, id, outcome, comment, { step, version, edits });
     const text =
       intent.status === 'pending'
         ? 'Your approval is recorded. The request waits for further approvals.'
@@ -362,12 +385,13 @@ export async function decideFromInbox(
     return inboxIntent(deps, signedIn, id, { kind: 'ok', text });
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
+    const details = error.details.map((d) => `${d.field}: ${d.message}.`);
     return inboxIntent(
       deps,
       signedIn,
       id,
-      { kind: 'warn', text: `Nothing changed: ${error.message}` },
-      error.code === 'not_found' ? 404 : 409,
+      { kind: 'warn', text: [`Nothing changed: ${error.message}`, ...details].join(' ') },
+      error.code === 'not_found' ? 404 : error.code === 'validation_failed' ? 400 : 409,
     );
   }
 }
@@ -404,7 +428,7 @@ export async function confirmBulk(
       intent !== null &&
       intent.status === 'pending' &&
       intent.recipients.includes(reviewer) &&
-      !intent.approvals.some((a) => a.by === reviewer && a.step === intent.step),
+      !approvedCurrentVersion(intent, reviewer),
   );
   if (waiting.length === 0) {
     return inboxList(deps, signedIn, {

@@ -83,7 +83,7 @@ ${stepLine}
 <textarea id="comment" name="comment" maxlength="2000"></textarea>
 <div class="actions"><button class="approve" type="submit" name="outcome" value="approve">Approve</button>
 <button class="reject" type="submit" name="outcome" value="reject">Reject</button></div>
-</form>${editForm(intent, options.formAction, options.formNonce)}`
+</form>${editForm(intent, options.formAction, `<input type="hidden" name="nonce" value="${escapeHtml(options.formNonce)}">`)}`
       : `<div class="card">${decisionHtml(intent, reviewer, reader)}</div>`;
   const clock = options.stepClock;
   const plan = describePlan(
@@ -170,9 +170,11 @@ function addedNotice(intent: IntentView, reviewer: string): string {
 
 /**
  * The "Edit and approve" form: one field per editable value, filled with the version the page
- * shows, of the value's type (a number field, true/false, text). It posts like the other form.
+ * shows, of the value's type (a number field, true/false, text). It posts like the other form,
+ * with that form's hidden fields (`hidden`, HTML: the review page's nonce, the inbox's CSRF
+ * token and the step and version shown).
  */
-function editForm(intent: IntentView, formAction: string, formNonce: string): string {
+export function editForm(intent: IntentView, formAction: string, hidden: string): string {
   const editable = intent.editable ?? [];
   if (editable.length === 0) return '';
   const shown = currentPayload(intent);
@@ -193,7 +195,7 @@ function editForm(intent: IntentView, formAction: string, formNonce: string): st
     .join('\n');
   return `
 <form class="card" method="post" action="${escapeHtml(formAction)}">
-<input type="hidden" name="nonce" value="${escapeHtml(formNonce)}">
+${hidden}
 <input type="hidden" name="outcome" value="approve">
 <input type="hidden" name="edit" value="1">
 <strong>Edit and approve</strong>
@@ -205,7 +207,7 @@ ${fields}
 }
 
 /** What reviewers changed so far, beside the payload as the agent asked it. */
-function editsCard(intent: IntentView): string {
+export function editsCard(intent: IntentView): string {
   const edits = Object.entries(intent.edits ?? {});
   if (edits.length === 0) return '';
   const rows = edits

@@ -56,8 +56,14 @@ afterAll(async () => {
 });
 
 /** An intent for `reviewer`, escalated to the controller after 20 min, rejected after `timeout`. */
-async function ask(reviewer: string, summary: string, timeout = '2h'): Promise<Intent> {
+async function ask(
+  reviewer: string,
+  summary: string,
+  timeout = '2h',
+  editable?: string[],
+): Promise<Intent> {
   return agent.createIntent({
+    ...(editable ? { editable } : {}),
     intent_type: 'intent.refund.v1',
     to_agent: 'agent://myorg/refunds',
     summary,
@@ -233,6 +239,35 @@ describe.each(VIEWPORTS)('the inbox on a $size', ({ size, viewport, isMobile }) 
     await textOf(page.getByRole('status')).toBe('You are signed out.');
     await page.goto(`${stack.url}/inbox`);
     await shown(page.getByLabel('Email address'));
+  });
+
+  it('edits a value and approves: the agent gets the edited payload beside what it asked', async () => {
+    const intent = await ask(me, `Refund C-5005 (${size}), editable amount`, '1h', ['/amount']);
+    await signIn(page, me);
+    await page.getByRole('link', { name: intent.summary }).click();
+    await shown(page.getByRole('button', { name: 'Edit and approve' }));
+    await screen(page, size, '10-edit-and-approve');
+    await page.getByLabel('/amount').fill('95.5');
+    await page.getByRole('button', { name: 'Edit and approve' }).click();
+    await textOf(page.getByRole('status')).toBe(
+      'Done: the request is approved. The agent has been told.',
+    );
+    await textOf(page.locator('main')).toMatch(/Edited by reviewers[\s\S]*\/amount: 120 → 95\.5/);
+    await screen(page, size, '11-edited');
+    const approved = await agent.getIntent(intent.id);
+    expect(approved.payload.amount).toBe(120);
+    expect(approved.approved_payload?.amount).toBe(95.5);
+    expect(approved.decision).toMatchObject({ by: me, channel: 'web', edits: { '/amount': 95.5 } });
+    // A value of the wrong type decides nothing.
+    const other = await ask(me, `Refund C-6006 (${size}), editable amount`, '1h', ['/amount']);
+    await page.goto(`${stack.url}/inbox/intents/${other.id}`);
+    await page.getByLabel('/amount').evaluate((input) => {
+      (input as HTMLInputElement).type = 'text';
+    });
+    await page.getByLabel('/amount').fill('ninety');
+    await page.getByRole('button', { name: 'Edit and approve' }).click();
+    await textOf(page.getByRole('status')).toMatch(/\/amount/);
+    expect((await agent.getIntent(other.id)).status).toBe('pending');
   });
 });
 
