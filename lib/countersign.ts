@@ -197,6 +197,7 @@ export class Countersign extends Construct {
       mcp: makeFunction('mcp'),
       admin: makeFunction('admin'),
       review: makeFunction('review'),
+      inbox: makeFunction('inbox'),
       planStage: makeFunction('planStage'),
       stageTask: makeFunction('stageTask'),
       notifyDecided: makeFunction('notifyDecided'),
@@ -229,6 +230,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.admin,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
     ]) {
       fn.bindTable(table, 'readwrite');
@@ -256,6 +258,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.mcp,
       functions.review,
+      functions.inbox,
       functions.stageTask,
       functions.slackInteractions,
     ]) {
@@ -263,8 +266,9 @@ export class Countersign extends Construct {
     }
     this.wireSlack(functions, props);
 
-    // The senders: the stage task (first notices, reminders, escalations) and NotifyDecided.
-    const senders = [functions.stageTask, functions.notifyDecided];
+    // The senders: the stage task (first notices, reminders, escalations), NotifyDecided and the
+    // inbox (sign-in links).
+    const senders = [functions.stageTask, functions.notifyDecided, functions.inbox];
     const emailFrom = props.emailFrom ?? 'countersign@example.com';
     for (const fn of senders) {
       fn.addEnvironment('EMAIL_FROM', emailFrom);
@@ -276,7 +280,7 @@ export class Countersign extends Construct {
       }
       grantSendEmail(fn, emailFrom, props.emailConfigurationSet);
     }
-    for (const fn of [...senders, functions.review]) {
+    for (const fn of [functions.stageTask, functions.notifyDecided, functions.review]) {
       fn.addEnvironment('LINK_SIGNING_SECRET_ARN', linkSigningSecret.secretArn);
       linkSigningSecret.grantRead(fn);
     }
@@ -348,6 +352,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.mcp,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
       functions.planStage,
       functions.reconciler,
@@ -467,6 +472,7 @@ export class Countersign extends Construct {
       functions.mcp,
       functions.intentsDecide,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
       functions.planStage,
       functions.stageTask,
@@ -500,9 +506,12 @@ export class Countersign extends Construct {
    */
   private scopeTableWrites(functions: Record<FunctionKey, CountersignFunction>, table: ITableV2) {
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
-    // USAGE# holds the agent keys' hourly quota counters; POLICY# the operator policies.
+    // USAGE# holds the hourly counters (agent key quotas, sign-in emails); POLICY# the operator
+    // policies; SIGNIN# and SESSION# the inbox's links and sessions (which revoking a reviewer
+    // key ends, in the admin function).
     const owners: [CountersignFunction[], string[]][] = [
-      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*']],
+      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'SESSION#*']],
+      [[functions.inbox], ['INTENT#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*']],
       [
         [functions.intentsWrite, functions.mcp],
         ['INTENT#*', 'IDEMPOTENCY#*', 'USAGE#*'],
