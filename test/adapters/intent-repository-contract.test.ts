@@ -152,7 +152,7 @@ describe.each(implementations)('IntentRepository contract (%s)', (_name, reposit
   it('lists an agent’s intents newest first, in pages whose cursors cover each once', async () => {
     const repository = repositoryOf();
     const agent = `agent-pages-${made}`;
-    const intents = [];
+    const intents: IntentState[] = [];
     for (let i = 0; i < 7; i += 1)
       intents.push(await created(repository, { agent, minutesAgo: i }));
     const newestFirst = intents.map((intent) => intent.id);

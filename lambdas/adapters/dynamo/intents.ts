@@ -265,8 +265,12 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     const put = {
       TableName: this.tableName,
       Item: metaItem({ ...meta, version: expectedVersion + 1 }, writeId),
-      // A META that still carries the old status index key has no listing items yet.
-      ConditionExpression: '#version = :expected AND attribute_not_exists(gsi2pk)',
+      // A META that still carries the old status index key has no listing items yet: a write
+      // that expects them is refused there, and sent again as a legacy one (`listedAs` null).
+      ConditionExpression:
+        listedAs === null
+          ? '#version = :expected'
+          : '#version = :expected AND attribute_not_exists(gsi2pk)',
       ExpressionAttributeNames: { '#version': 'version' },
       ExpressionAttributeValues: { ':expected': expectedVersion },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
@@ -287,7 +291,9 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     const outcome = await this.writes.run(
       writeRequest(items, 'committed', () => this.commitOne(put, items, writeId, expectedVersion)),
     );
-    if (outcome === 'legacy') return this.commitFrom(next, null, expectedVersion, events);
+    if (outcome === 'legacy' && listedAs !== null) {
+      return this.commitFrom(next, null, expectedVersion, events);
+    }
     if (outcome !== 'committed') return false;
     // Best effort: a listing item left behind is skipped by every read (`collect`).
     await this.writeListing(listing.late).catch(() => undefined);
