@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { IdempotencyRecord } from '../../core/ports';
+import type { IdempotencyRecord, ListIntentsQuery } from '../../core/ports';
 import type { AuditEvent } from '../../domain/audit';
-import type { IntentState, IntentStatus } from '../../domain/intent';
+import { INTENT_STATUSES, type IntentState, type IntentStatus } from '../../domain/intent';
 import { workflowDueAt } from '../../domain/stages';
 
 /**
@@ -17,8 +17,8 @@ import { workflowDueAt } from '../../domain/stages';
  * - per recipient while pending, `LIST#INBOX#<reviewer>`: what waits for that reviewer;
  * - while pending, `LIST#DUE#<shard>`, sorted by when the workflow must next act, which the
  *   reconciler reads oldest first.
- * The status, agent and due lists are spread over `LISTING_SHARDS` partitions by a hash of the
- * intent id, so that no partition takes more than a fraction of the writes; a list reads every
+ * The status, agent and due lists are spread over `LISTING_SHARDS` (`DUE_SHARDS`) partitions by a
+ * hash of the intent id, so that no partition takes more than a fraction of the writes; a list reads every
  * shard and merges (`merged-listing.ts`). The META item carries no index keys, so rewriting it
  * (the frequent write) touches no index and no shared partition.
  */
@@ -31,8 +31,12 @@ export const PAYLOAD = 'PAYLOAD';
 export const WRITE_ID = 'write_id';
 const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
-/** Partitions per status, per agent and of the due list (see `docs/performance.md`). */
+/**
+ * Partitions per status and per agent, and of the due list, which takes about six writes per
+ * intent to their three (docs/performance.md, "Scale model").
+ */
 export const LISTING_SHARDS = 8;
+export const DUE_SHARDS = 16;
 /** Partition key prefix of every listing item (the IAM scope of `lib/countersign.ts` names it). */
 export const LISTING_PREFIX = 'LIST#';
 
@@ -44,18 +48,18 @@ export const eventKey = (seq: number) => `EVENT#${String(seq).padStart(10, '0')}
 export const keyOf = (item: Record<string, unknown> | undefined) =>
   `${String(item?.pk)}\u0000${String(item?.sk)}`;
 
-/** Which of the `LISTING_SHARDS` partitions an intent's listing items go to (FNV-1a of its id). */
-export function shardOf(id: string): number {
+/** Which of `count` partitions an intent's listing items go to (FNV-1a of its id). */
+export function shardOf(id: string, count = LISTING_SHARDS): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < id.length; i += 1) {
     hash ^= id.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % LISTING_SHARDS;
+  return hash % count;
 }
 
 const shardName = (shard: number) => String(shard).padStart(2, '0');
-const shards = () => Array.from({ length: LISTING_SHARDS }, (_, shard) => shard);
+const shards = (count = LISTING_SHARDS) => Array.from({ length: count }, (_, shard) => shard);
 
 export const statusPartition = (status: IntentStatus, shard: number) =>
   `${LISTING_PREFIX}STATUS#${status}#${shardName(shard)}`;
@@ -69,7 +73,20 @@ export const statusPartitions = (status: IntentStatus) =>
   shards().map((shard) => statusPartition(status, shard));
 export const agentPartitions = (agent: string) =>
   shards().map((shard) => agentPartition(agent, shard));
-export const duePartitions = () => shards().map(duePartition);
+export const duePartitions = () => shards(DUE_SHARDS).map(duePartition);
+
+/**
+ * The partitions a list reads: a recipient's inbox for what waits for them (however many wait
+ * for others), else the agent's shards, else the shards of each status asked for.
+ */
+export function listPartitions(query: ListIntentsQuery): string[] {
+  if (query.recipient && query.status === 'pending') return [inboxPartition(query.recipient)];
+  if (query.fromAgent) return agentPartitions(query.fromAgent);
+  const recipient = query.recipient;
+  return (query.status ? [query.status] : INTENT_STATUSES).flatMap((status) =>
+    status === 'pending' && recipient ? [inboxPartition(recipient)] : statusPartitions(status),
+  );
+}
 
 /** Newest first by creation; the id breaks ties. */
 export const listSortKey = (intent: { created_at: string; id: string }) =>
@@ -84,7 +101,8 @@ export function listingKeys(intent: Omit<IntentState, 'payload'>): Key[] {
     { pk: agentPartition(intent.from_agent, shard), sk },
   ];
   if (intent.status === 'pending') {
-    keys.push({ pk: duePartition(shard), sk: `${workflowDueAt(intent)}#${intent.id}` });
+    const due = duePartition(shardOf(intent.id, DUE_SHARDS));
+    keys.push({ pk: due, sk: `${workflowDueAt(intent)}#${intent.id}` });
     for (const reviewer of new Set(intent.recipients)) {
       keys.push({ pk: inboxPartition(reviewer), sk });
     }

@@ -22,28 +22,22 @@ import {
   writeRequest,
 } from './group-commit';
 import {
-  agentPartitions,
   duePartitions,
-  eventItem,
   fromMetaItem,
-  idempotencyItem,
   idempotencyKey,
-  inboxPartition,
   intentKey,
-  type Key,
   keyOf,
   listingChanges,
-  listingItem,
+  listPartitions,
   META,
   metaItem,
   PAYLOAD,
   payloadFrom,
-  payloadItem,
-  statusPartitions,
   stripKeys,
 } from './intent-items';
+import { commitWrite, createWrite, splitListing } from './intent-writes';
 import { foundLegacyMeta, isConditionFailure, ownWriteLanded } from './lost-answers';
-import { mergePartitions } from './merged-listing';
+import { firstPageSize, mergePartitions } from './merged-listing';
 import { DynamoTable } from './table';
 
 /**
@@ -84,34 +78,8 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     idempotency?: IdempotencyRecord,
   ): Promise<CreateOutcome> {
     const writeId = randomUUID();
-    const { payload, ...meta } = intent;
-    const items: TransactItem[] = [
-      {
-        Put: {
-          TableName: this.tableName,
-          Item: metaItem(meta, writeId),
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-      { Put: { TableName: this.tableName, Item: payloadItem(intent.id, payload) } },
-      ...events.map((event) => ({
-        Put: { TableName: this.tableName, Item: eventItem(intent.id, event) },
-      })),
-    ];
-    if (idempotency) {
-      items.push({
-        Put: {
-          TableName: this.tableName,
-          Item: idempotencyItem(idempotency, intent.created_at),
-          ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
-          ExpressionAttributeValues: { ':now': Math.floor(Date.parse(intent.created_at) / 1000) },
-        },
-      });
-    }
-    const listing = this.splitListing(items.length, listingChanges(null, meta), intent.id);
-    await this.writeListing(listing.early);
-    items.push(...listing.now);
+    const { items, early } = createWrite(this.tableName, intent, events, writeId, idempotency);
+    await this.writeListing(early);
     const outcome = await this.writes.run(
       writeRequest(items, { kind: 'created' }, () => this.createOne(items, writeId, idempotency)),
     );
@@ -260,34 +228,15 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     expectedVersion: number,
     events: AuditEvent[],
   ): Promise<boolean> {
-    const { payload: _payload, ...meta } = next;
     const writeId = randomUUID();
-    const put = {
-      TableName: this.tableName,
-      Item: metaItem({ ...meta, version: expectedVersion + 1 }, writeId),
-      // A META that still carries the old status index key has no listing items yet: a write
-      // that expects them is refused there, and sent again as a legacy one (`listedAs` null).
-      ConditionExpression:
-        listedAs === null
-          ? '#version = :expected'
-          : '#version = :expected AND attribute_not_exists(gsi2pk)',
-      ExpressionAttributeNames: { '#version': 'version' },
-      ExpressionAttributeValues: { ':expected': expectedVersion },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-    };
-    const items: TransactItem[] = [
-      { Put: put },
-      ...events.map((event) => ({
-        Put: {
-          TableName: this.tableName,
-          Item: eventItem(next.id, event),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      })),
-    ];
-    const listing = this.splitListing(items.length, listingChanges(listedAs, meta), next.id);
-    await this.writeListing(listing.early);
-    items.push(...listing.now);
+    const { put, items, early, late } = commitWrite(this.tableName, {
+      next,
+      listedAs,
+      expectedVersion,
+      events,
+      writeId,
+    });
+    await this.writeListing(early);
     const outcome = await this.writes.run(
       writeRequest(items, 'committed', () => this.commitOne(put, items, writeId, expectedVersion)),
     );
@@ -296,7 +245,7 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     }
     if (outcome !== 'committed') return false;
     // Best effort: a listing item left behind is skipped by every read (`collect`).
-    await this.writeListing(listing.late).catch(() => undefined);
+    await this.writeListing(late).catch(() => undefined);
     return true;
   }
 
@@ -329,38 +278,6 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     }
   }
 
-  /**
-   * The listing changes as transaction actions: `now` go with the change itself. A change too
-   * big for one transaction (a stage that asks a hundred people at once) puts its listing items
-   * `early`, before the change, and deletes the rest `late`, after it: a list may then show an
-   * item whose intent does not match, which every read checks against the intent and skips.
-   */
-  private splitListing(
-    taken: number,
-    changes: { puts: Key[]; deletes: Key[] },
-    intentId: string,
-  ): { early: TransactItem[]; now: TransactItem[]; late: TransactItem[] } {
-    const put = (key: Key): TransactItem => ({
-      Put: { TableName: this.tableName, Item: listingItem(key, intentId) },
-    });
-    const remove = (key: Key): TransactItem => ({
-      Delete: { TableName: this.tableName, Key: key },
-    });
-    const room = MAX_TRANSACTION_ACTIONS - taken;
-    if (changes.puts.length + changes.deletes.length <= room) {
-      return {
-        early: [],
-        now: [...changes.puts.map(put), ...changes.deletes.map(remove)],
-        late: [],
-      };
-    }
-    return {
-      early: changes.puts.map(put),
-      now: changes.deletes.slice(0, room).map(remove),
-      late: changes.deletes.slice(room).map(remove),
-    };
-  }
-
   private async writeListing(items: TransactItem[]): Promise<void> {
     for (let start = 0; start < items.length; start += MAX_TRANSACTION_ACTIONS) {
       await this.writes.transact(items.slice(start, start + MAX_TRANSACTION_ACTIONS));
@@ -388,17 +305,7 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     query: ListIntentsQuery,
   ): Promise<{ items: IntentState[]; nextCursor: string | null }> {
     const boundary = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const statuses = query.status ? [query.status] : INTENT_STATUSES;
-    const partitions =
-      query.recipient && query.status === 'pending'
-        ? [inboxPartition(query.recipient)]
-        : query.fromAgent
-          ? agentPartitions(query.fromAgent)
-          : statuses.flatMap((status) =>
-              status === 'pending' && query.recipient
-                ? [inboxPartition(query.recipient)]
-                : statusPartitions(status),
-            );
+    const partitions = listPartitions(query);
     const matches = (intent: IntentState) =>
       (!query.status || intent.status === query.status) &&
       (!query.fromAgent || intent.from_agent === query.fromAgent) &&
@@ -476,7 +383,7 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
         );
         return { items: page.items as Candidate[], next: page.next };
       },
-      { descending: range.descending, firstPage: Math.ceil((limit + 1) / partitions.length) + 1 },
+      { descending: range.descending, firstPage: firstPageSize(limit, partitions.length) },
     );
     // BETWEEN includes its ends; the bounds are exclusive.
     return (async function* () {
@@ -560,7 +467,7 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     );
     if (!stored.Item || stored.Item.gsi2pk === undefined) return false;
     const meta = fromMetaItem(stored.Item);
-    const listing = this.splitListing(1, listingChanges(null, meta), id);
+    const listing = splitListing(this.tableName, 1, listingChanges(null, meta), id);
     await this.writeListing(listing.early);
     try {
       await this.writes.transact([

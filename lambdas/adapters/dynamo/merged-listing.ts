@@ -18,6 +18,14 @@ export type PartitionReader<T> = (
 
 const MAX_PAGE = 100;
 
+/**
+ * What each partition is asked for first: a lone partition the page and one more (to know
+ * whether there is a next page), each of several its share of that and one more.
+ */
+export function firstPageSize(limit: number, partitions: number): number {
+  return partitions === 1 ? limit + 1 : Math.ceil((limit + 1) / partitions) + 1;
+}
+
 export async function* mergePartitions<T extends { sk: string }>(
   partitions: readonly string[],
   read: PartitionReader<T>,
