@@ -24,7 +24,7 @@ const MANY = Number(process.env.BENCH_MANY ?? 10_000);
 const AGENTS = 20;
 const SAMPLES = 200;
 /** Calls not timed: the JVM behind DynamoDB Local compiles the query path over the first ones. */
-const WARM_UP = 100;
+const WARM_UP = 500;
 const ME = 'me@company.com';
 
 function percentile(sorted: number[], p: number): number {

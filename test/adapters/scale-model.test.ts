@@ -320,7 +320,7 @@ describe('scale model: 1,000 creates/s, 1,000,000 pending', () => {
         String(rates.filter((rate) => rate.partition.startsWith('gsi')).length),
       ],
       [
-        'inbox page of 50: listing items read (typical, shared mailbox)',
+        'inbox page of 50: listing items read (4 pending; the mailbox, 1,000)',
         `${typical.listingItems}, ${shared.listingItems}`,
       ],
       ['inbox page of 50: intent items read (META + PAYLOAD)', String(shared.intentItems)],

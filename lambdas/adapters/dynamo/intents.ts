@@ -311,17 +311,11 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
       (!query.fromAgent || intent.from_agent === query.fromAgent) &&
       (!query.recipient || intent.recipients.includes(query.recipient)) &&
       (!query.intentType || intent.intent_type === query.intentType);
-    const found = await this.collect(
+    return this.page(
       this.candidates(partitions, { descending: true, below: boundary }, query.limit),
       matches,
-      query.limit + 1,
+      query.limit,
     );
-    const page = found.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((entry) => entry.intent),
-      nextCursor: found.length > query.limit && last ? encodeCursor(last.sk) : null,
-    };
   }
 
   /**
@@ -332,20 +326,29 @@ export class DynamoIntentRepository extends DynamoTable implements IntentReposit
     query: OverdueQuery,
   ): Promise<{ items: IntentState[]; nextCursor: string | null }> {
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const found = await this.collect(
+    return this.page(
       this.candidates(
         duePartitions(),
         { descending: false, above: after, below: query.dueBefore },
         query.limit,
       ),
       (intent) => intent.status === 'pending' && workflowDueAt(intent) < query.dueBefore,
-      query.limit + 1,
+      query.limit,
     );
-    const page = found.slice(0, query.limit);
+  }
+
+  /** A page of `limit` matching intents, and the cursor after it when one more matches. */
+  private async page(
+    candidates: AsyncGenerator<Candidate>,
+    matches: (intent: IntentState) => boolean,
+    limit: number,
+  ): Promise<{ items: IntentState[]; nextCursor: string | null }> {
+    const found = await this.collect(candidates, matches, limit + 1);
+    const page = found.slice(0, limit);
     const last = page.at(-1);
     return {
       items: page.map((entry) => entry.intent),
-      nextCursor: found.length > query.limit && last ? encodeCursor(last.sk) : null,
+      nextCursor: found.length > limit && last ? encodeCursor(last.sk) : null,
     };
   }
 
