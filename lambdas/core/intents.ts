@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { sealEvents } from '../domain/audit';
 import { createIntentSchema, newIntent } from '../domain/create';
 import { applyCancel, applyVote } from '../domain/decisions';
+import { editsSchema } from '../domain/edits';
 import { DomainError } from '../domain/errors';
 import {
   INTENT_STATUSES,
@@ -148,7 +149,7 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
   }
 }
 
-export async function loadVisible(
+async function loadVisible(
   deps: Pick<IntentServiceDeps, 'intents'>,
   principal: Principal,
   id: string,
@@ -166,7 +167,7 @@ export async function getIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-export const WAIT_DEFAULT_SECONDS = 20;
+const WAIT_DEFAULT_SECONDS = 20;
 const WAIT_MIN_SECONDS = 1;
 const WAIT_MAX_SECONDS = 25;
 
@@ -221,7 +222,7 @@ export async function waitForIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-const listQuerySchema = z
+export const listQuerySchema = z
   .object({
     status: z.enum(INTENT_STATUSES).optional(),
     reviewer: z.literal('me').optional(),
@@ -257,11 +258,12 @@ export async function listIntents(
   }
 }
 
-const decisionSchema = z
+export const decisionSchema = z
   .object({
     outcome: z.enum(['approve', 'reject']),
     comment: z.string().trim().max(2000).optional(),
     channel: z.enum(['api', 'cli']).optional(),
+    edits: editsSchema.optional(),
   })
   .strict();
 
@@ -287,6 +289,7 @@ export async function decideIntent(
       comment: input.comment || null,
       channel: input.channel ?? 'api',
       override: principal.role === 'admin',
+      ...(input.edits ? { edits: input.edits } : {}),
     },
     current,
     principal,
@@ -306,8 +309,10 @@ export async function recordVote(
     comment: string | null;
     channel: 'api' | 'cli' | 'email' | 'slack' | 'web';
     override: boolean;
-    /** The step the Slack button or review form was shown for (see `Vote.shownFor`). */
-    shownFor?: { step: number | null };
+    /** The step (and payload version) the Slack button or review form was shown for (see `Vote.shownFor`). */
+    shownFor?: { step: number | null; version?: number };
+    /** Values changed before approving, by JSON Pointer (`domain/edits.ts`). */
+    edits?: Record<string, unknown>;
   },
   current?: IntentState,
   /**
@@ -345,7 +350,7 @@ export async function recordVote(
   return toView(after);
 }
 
-const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
+export const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
 
 export async function cancelIntent(
   deps: IntentServiceDeps,

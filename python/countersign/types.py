@@ -90,14 +90,19 @@ class ResolvedPolicy(TypedDict):
     channels: List[NotificationChannel]
 
 
-class Approval(TypedDict):
-    """One reviewer's approval so far (quorums and chains)."""
-
+class _ApprovalRequired(TypedDict):
     by: str
     at: str
     comment: Optional[str]
     channel: str
     step: int
+
+
+class Approval(_ApprovalRequired, total=False):
+    """One reviewer's approval so far (quorums and chains). ``payload_version`` is the version of
+    the payload it approved (absent means 0, as asked): after an edit, earlier ones stop counting."""
+
+    payload_version: int
 
 
 class _DecisionRequired(TypedDict):
@@ -138,8 +143,11 @@ class _IntentRequired(TypedDict):
 class Intent(_IntentRequired, total=False):
     """An intent: an agent's action that waits for human approval.
 
-    ``approved_payload`` and ``receipt`` come with later server features (edit before approve,
-    signed receipts); read them with ``intent.get(...)``.
+    ``approved_payload`` is ``None`` until approved, then the payload with the reviewers' edits
+    applied (the payload itself where nobody edited): run the action with it. ``editable`` lists
+    the JSON Pointers reviewers may change, ``edits`` what they changed so far (relative to
+    ``payload``, which stays as asked) and ``payload_version`` how many times. Servers older than
+    these features leave them out; read them with ``intent.get(...)``.
     """
 
     callback_url: Optional[str]
@@ -147,6 +155,9 @@ class Intent(_IntentRequired, total=False):
     approved_payload: Optional[JsonObject]
     receipt: str
     editable: List[str]
+    added_by_request: List[str]
+    edits: JsonObject
+    payload_version: int
 
 
 class ListIntentsResponse(TypedDict):
@@ -185,15 +196,23 @@ class EventsResponse(TypedDict):
     items: List[AuditEvent]
 
 
-class ApiKey(TypedDict):
-    """An API key's metadata; the key itself is shown only once, by :class:`CreatedKey`."""
-
+class _ApiKeyRequired(TypedDict):
     id: str
     role: Role
     principal: str
     prefix: str
     created_at: str
     revoked_at: Optional[str]
+
+
+class ApiKey(_ApiKeyRequired, total=False):
+    """An API key's metadata; the key itself is shown only once, by :class:`CreatedKey`.
+
+    Agent keys also carry ``intent_types`` (``["*"]`` when not scoped) and ``quota`` (``None``
+    when the key has none)."""
+
+    intent_types: List[str]
+    quota: Optional[Dict[str, int]]
 
 
 class CreatedKey(ApiKey):
@@ -334,8 +353,14 @@ class PolicyDryRunResponse(TypedDict):
     summary: PolicyDryRunSummary
 
 
-class HealthResponse(TypedDict):
+class _HealthRequired(TypedDict):
     ok: bool
+
+
+class HealthResponse(_HealthRequired, total=False):
+    """``GET /healthz``; ``GET /healthz?ready=1`` adds ``ready``."""
+
+    ready: bool
 
 
 class ErrorDetail(TypedDict):
