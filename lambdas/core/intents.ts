@@ -142,7 +142,7 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
 }
 
 export async function loadVisible(
-  deps: Pick<IntentServiceDeps, 'intents'>,
+  deps: { intents: Pick<IntentRepository, 'get'> },
   principal: Principal,
   id: string,
 ): Promise<IntentState> {
