@@ -141,6 +141,20 @@ export const FUNCTIONS = {
     routes: [],
     timeoutSeconds: 30,
   },
+  waitSocket: {
+    id: 'wait-socket',
+    entry: 'lambdas/handlers/wait-socket.ts',
+    description: 'The wait channel (WebSocket API): subscribes waiting agents to their intents',
+    routes: [],
+    timeoutSeconds: 10,
+  },
+  waitPush: {
+    id: 'wait-push',
+    entry: 'lambdas/handlers/wait-push.ts',
+    description: "The table's stream: pushes intents that left pending to their subscribers",
+    routes: [],
+    timeoutSeconds: 30,
+  },
   reconciler: {
     id: 'reconciler',
     entry: 'lambdas/handlers/reconcile.ts',

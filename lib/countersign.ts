@@ -14,6 +14,7 @@ import {
   Billing,
   type ITableV2,
   ProjectionType,
+  StreamViewType,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, type Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -31,6 +32,7 @@ import { ApprovalWorkflow } from './approval-workflow';
 import { CountersignFunction } from './countersign-function';
 import { addNagSuppressions } from './nag-suppressions';
 import { CountersignOperations } from './operations';
+import { WaitChannel } from './wait-channel';
 
 const API_STAGE = 'v1';
 
@@ -149,6 +151,8 @@ export class Countersign extends Construct {
   readonly bootstrapAdminKeySecret: ISecret;
   /** The alarms on executions, functions and the API. */
   readonly alarms: Alarm[];
+  /** The wait channel's WebSocket URL (`wss://…/v1`), named to clients by `GET /v1/intents/{id}`. */
+  readonly waitSocketUrl: string;
 
   constructor(scope: Construct, id: string, props: CountersignProps = {}) {
     super(scope, id);
@@ -162,6 +166,8 @@ export class Countersign extends Construct {
       deletionProtection: props.tableRemovalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
       timeToLiveAttribute: TABLE_KEYS.timeToLive,
+      // The wait channel's push reads intents leaving pending from the stream (lib/wait-channel.ts).
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       globalSecondaryIndexes: [TABLE_KEYS.gsi1, TABLE_KEYS.gsi2].map((index) => ({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
@@ -201,6 +207,8 @@ export class Countersign extends Construct {
       notifyDecided: makeFunction('notifyDecided'),
       slackInteractions: makeFunction('slackInteractions'),
       deliverCallback: makeFunction('deliverCallback'),
+      waitSocket: makeFunction('waitSocket'),
+      waitPush: makeFunction('waitPush'),
       reconciler: makeFunction('reconciler'),
     } satisfies Record<FunctionKey, CountersignFunction>;
     this.functions = functions;
@@ -232,9 +240,25 @@ export class Countersign extends Construct {
     ]) {
       fn.bindTable(table, 'readwrite');
     }
-    for (const fn of [functions.planStage, functions.stageTask, functions.notifyDecided]) {
+    for (const fn of [
+      functions.planStage,
+      functions.stageTask,
+      functions.notifyDecided,
+      functions.waitSocket,
+      functions.waitPush,
+    ]) {
       fn.bindTable(table, 'readwrite');
     }
+    const waitChannel = new WaitChannel(this, 'WaitChannel', {
+      table,
+      socketFunction: functions.waitSocket,
+      pushFunction: functions.waitPush,
+      announcers: [functions.intentsRead],
+      throttlingRateLimit: props.throttlingRateLimit ?? 50,
+      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+      logRetention: props.logRetention,
+    });
+    this.waitSocketUrl = waitChannel.url;
     // Which items each function may write (API keys: admin only): `scopeTableWrites`.
     // An invalid default policy fails the synth, not every request after the deploy.
     parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
@@ -304,6 +328,8 @@ export class Countersign extends Construct {
         functions.intentsDecide,
         functions.mcp,
         functions.admin,
+        functions.waitSocket,
+        functions.waitPush,
       ]) {
         fn.addEnvironment('BOOTSTRAP_ADMIN_KEY_ARN', this.bootstrapAdminKeySecret.secretArn);
         this.bootstrapAdminKeySecret.grantRead(fn);
@@ -507,6 +533,8 @@ export class Countersign extends Construct {
         ['INTENT#*', 'IDEMPOTENCY#*', 'USAGE#*'],
       ],
       [[functions.stageTask], ['INTENT#*', 'USAGE#*']],
+      // The wait channel's subscriptions (`WAIT#<intent>` / `CONN#<connection>`), and nothing else.
+      [[functions.waitSocket, functions.waitPush], ['WAIT#*']],
       [
         [
           functions.intentsDecide,

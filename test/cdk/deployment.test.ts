@@ -145,7 +145,16 @@ describe('Countersign deployment (all options)', () => {
   });
 
   it('gives the bootstrap admin key to the functions that authenticate API keys, and no others', () => {
-    const authenticating = ['admin', 'intents-decide', 'intents-read', 'intents-write', 'mcp'];
+    // The wait channel authenticates each subscribe, and its push checks the key is not revoked.
+    const authenticating = [
+      'admin',
+      'intents-decide',
+      'intents-read',
+      'intents-write',
+      'mcp',
+      'wait-push',
+      'wait-socket',
+    ];
     const readers = [...functions].filter(([, { statements }]) =>
       JSON.stringify(statements).includes('BootstrapAdminKey'),
     );

@@ -225,6 +225,28 @@ const INVOCATIONS: Record<FunctionKey, Invocation> = {
   },
   notifyDecided: { event: { intent_id: 'int_1', attempt: 0 }, accepts: anything },
   deliverCallback: { event: { intent_id: 'int_1', retry_count: 0 }, accepts: anything },
+  waitSocket: {
+    event: {
+      requestContext: { connectionId: 'conn-1', routeKey: 'subscribe' },
+      body: JSON.stringify({ action: 'subscribe', intent_id: 'int_1', key: KEYS.admin.key }),
+    },
+    accepts: (result) =>
+      JSON.parse((result as APIGatewayProxyResult).body).error?.code === 'not_found',
+  },
+  waitPush: {
+    event: {
+      Records: [
+        {
+          eventName: 'MODIFY',
+          dynamodb: {
+            NewImage: { pk: { S: 'INTENT#int_1' }, sk: { S: 'META' }, status: { S: 'approved' } },
+            OldImage: { pk: { S: 'INTENT#int_1' }, sk: { S: 'META' }, status: { S: 'pending' } },
+          },
+        },
+      ],
+    },
+    accepts: anything,
+  },
   reconciler: { event: {}, accepts: anything },
 };
 

@@ -27,6 +27,7 @@ const ITEMS = {
   idempotency: 'IDEMPOTENCY#ab12',
   policy: 'POLICY#intent.payment.*',
   usage: 'USAGE#key_01',
+  'wait subscription': 'WAIT#int_01',
 } as const;
 type ItemType = keyof typeof ITEMS;
 
@@ -109,16 +110,27 @@ describe('table writes by item type', () => {
     'stage-task': ['intent', 'usage'],
     'notify-decided': ['intent'],
     'deliver-callback': ['intent'],
+    'wait-socket': ['wait subscription'],
+    'wait-push': [],
     reconciler: ['intent'],
   };
-  const withoutIntents = Object.fromEntries(
-    Object.entries(PUTS).map(([id, types]) => [id, types.filter((type) => type !== 'intent')]),
-  );
+  const without = (dropped: ItemType[], extra: Record<string, ItemType[]> = {}) => ({
+    ...Object.fromEntries(
+      Object.entries(PUTS).map(([id, types]) => [
+        id,
+        types.filter((type) => !dropped.includes(type)),
+      ]),
+    ),
+    ...extra,
+  });
+  const withoutIntents = without(['intent', 'wait subscription']);
+  // Subscriptions are deleted once their intent is pushed (or the subscribe was refused).
+  const deletes = without(['intent'], { 'wait-push': ['wait subscription'] });
 
   it.each([
     ['dynamodb:PutItem', PUTS],
     ['dynamodb:UpdateItem', withoutIntents],
-    ['dynamodb:DeleteItem', withoutIntents],
+    ['dynamodb:DeleteItem', deletes],
     ['dynamodb:BatchWriteItem', Object.fromEntries(Object.keys(PUTS).map((id) => [id, []]))],
   ])(
     'lets each function %s only the items it owns; API keys only the admin function',
