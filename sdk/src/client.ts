@@ -402,8 +402,8 @@ export class CountersignClient {
 
   /**
    * The intent, and the wait channel the API names with it if it is one this client may use:
-   * `wss:`, or `ws:` on the API's own host when the API itself is plain `http:` (so the key never
-   * goes in clear, nor to another host, on the word of a header). A read that keeps failing
+   * `wss:`, or `ws:` on the API's own host name when the API itself is plain `http:` (so the key
+   * never goes in clear, nor in clear to another host, on the word of a header). A read that keeps failing
    * leaves the waiting to the long poll, which retries until the deadline.
    */
   async #readForWait(
@@ -749,8 +749,9 @@ function usableWaitUrl(named: string | null, baseUrl: string): string | undefine
     const url = new URL(named);
     const api = new URL(baseUrl);
     if (url.protocol === 'wss:') return url.href;
-    if (url.protocol === 'ws:' && api.protocol === 'http:' && url.host === api.host)
+    if (url.protocol === 'ws:' && api.protocol === 'http:' && url.hostname === api.hostname) {
       return url.href;
+    }
   } catch {
     // Not a URL: no channel.
   }
