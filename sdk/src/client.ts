@@ -31,7 +31,7 @@ import type {
   Team,
 } from './types.js';
 import { SDK_VERSION } from './version.js';
-import { type WaitSocketConstructor, waitOverSocket } from './wait-channel.js';
+import { WAIT_REFRESH_MS, type WaitSocketConstructor, waitOverSocket } from './wait-channel.js';
 
 export interface CountersignClientOptions {
   /** Where the API lives, e.g. `http://127.0.0.1:4700` or an API Gateway stage URL. */
@@ -120,11 +120,6 @@ const MAX_POLL_SECONDS = 25;
 const MIN_POLL_INTERVAL_MS = 1_000;
 /** `waitFor` may end its last long poll this much after `timeoutMs`, and no more. */
 const WAIT_OVERSHOOT_MS = 1_000;
-/**
- * How often a wait over the WebSocket subscribes again: within API Gateway's 10-minute idle
- * limit, and a catch-up should a push have been lost.
- */
-const WAIT_REFRESH_MS = 5 * 60_000;
 /** The response header of `GET /v1/intents/{id}` that names the wait channel. */
 const WAIT_CHANNEL_HEADER = 'countersign-wait-url';
 

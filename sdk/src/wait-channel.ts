@@ -13,6 +13,12 @@ import type { ApiErrorCode, Intent } from './types.js';
  * within `replyTimeoutMs` is treated as dropped.
  */
 
+/**
+ * How often a wait over the WebSocket subscribes again: within API Gateway's 10-minute idle
+ * limit, and a catch-up should a push have been lost. docs/cost.md prices waiting by it.
+ */
+export const WAIT_REFRESH_MS = 5 * 60_000;
+
 /** What `waitFor` needs of a WebSocket: the WHATWG API (browsers, Node 22+, Deno, Bun, `ws`). */
 export interface WaitSocket {
   readonly readyState: number;
