@@ -43,13 +43,20 @@ export const FUNCTIONS = {
   intentsRead: {
     id: 'intents-read',
     entry: 'lambdas/handlers/intents-read.ts',
-    description: 'Reads intents, their trails, and the long poll',
+    description: 'Reads intents and their trails',
     routes: [
       { method: 'GET', path: '/v1/intents' },
       { method: 'GET', path: '/v1/intents/{id}' },
-      { method: 'GET', path: '/v1/intents/{id}/wait' },
       { method: 'GET', path: '/v1/intents/{id}/events' },
     ],
+    timeoutSeconds: 29,
+  },
+  // A function of its own, with reserved concurrency, so that long polls cannot starve the rest.
+  intentsWait: {
+    id: 'intents-wait',
+    entry: 'lambdas/handlers/intents-read.ts',
+    description: 'The long poll (the fallback of the wait channel)',
+    routes: [{ method: 'GET', path: '/v1/intents/{id}/wait' }],
     timeoutSeconds: 29,
   },
   intentsDecide: {

@@ -32,6 +32,13 @@ import { ApprovalWorkflow } from './approval-workflow';
 import { CountersignFunction } from './countersign-function';
 import { addNagSuppressions } from './nag-suppressions';
 import { CountersignOperations } from './operations';
+import {
+  DEFAULT_WAIT_CONCURRENCY,
+  methodThrottles,
+  Protection,
+  type RouteThrottling,
+  type WebAclOptions,
+} from './protection';
 import { WaitChannel } from './wait-channel';
 
 const API_STAGE = 'v1';
@@ -88,6 +95,25 @@ export interface CountersignProps {
    * @default - 100
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Separate throttles, per method, for anonymous routes (health, JWKS, the review page), agents,
+   * reviewers' decisions and Slack; the admin API keeps `throttlingRateLimit`. Over a limit the
+   * API answers 429 `rate_limited` with `Retry-After`.
+   * @default - anonymous 10/s (burst 20), agent 50/s (100), reviewer 20/s (40), Slack 20/s (40)
+   */
+  readonly routeThrottling?: RouteThrottling;
+  /**
+   * Reserved concurrency of the long-poll function (`GET /v1/intents/{id}/wait`, the fallback of
+   * the wait channel), so that waiting agents cannot starve the other functions; its method is
+   * throttled to stay within it (429, not Lambda's 5xx).
+   * @default 50
+   */
+  readonly waitConcurrency?: number;
+  /**
+   * An AWS WAF web ACL on the REST API with a rate-based rule per client address (429 past it).
+   * @default - no web ACL (throttling and per-key quotas only)
+   */
+  readonly webAcl?: WebAclOptions;
   /**
    * Where the alarms (failed, timed-out and aborted executions, function errors, API 5xx) send
    * their state changes.
@@ -198,6 +224,7 @@ export class Countersign extends Construct {
       jwks: makeFunction('jwks'),
       intentsWrite: makeFunction('intentsWrite'),
       intentsRead: makeFunction('intentsRead'),
+      intentsWait: makeFunction('intentsWait'),
       intentsDecide: makeFunction('intentsDecide'),
       mcp: makeFunction('mcp'),
       admin: makeFunction('admin'),
@@ -229,7 +256,8 @@ export class Countersign extends Construct {
       new PolicyStatement({ actions: ['dynamodb:DescribeTable'], resources: [table.tableArn] }),
     );
     functions.intentsRead.bindTable(table, 'read');
-    functions.intentsRead.addEnvironment('WAIT_POLL_MS', '250');
+    functions.intentsWait.bindTable(table, 'read');
+    functions.intentsWait.addEnvironment('WAIT_POLL_MS', '250');
     for (const fn of [
       functions.intentsWrite,
       functions.mcp,
@@ -325,6 +353,7 @@ export class Countersign extends Construct {
       for (const fn of [
         functions.intentsWrite,
         functions.intentsRead,
+        functions.intentsWait,
         functions.intentsDecide,
         functions.mcp,
         functions.admin,
@@ -395,6 +424,10 @@ export class Countersign extends Construct {
         stageName: API_STAGE,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        methodOptions: methodThrottles(
+          props.routeThrottling ?? {},
+          props.waitConcurrency ?? DEFAULT_WAIT_CONCURRENCY,
+        ),
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
@@ -418,7 +451,15 @@ export class Countersign extends Construct {
       alarmTopic: props.alarmTopic,
       reconcileInterval: props.reconcileInterval,
     });
-    this.alarms = operations.alarms;
+    const protection = new Protection(this, 'Protection', {
+      api: this.api,
+      waitFunction: functions.intentsWait,
+      waitConcurrency: props.waitConcurrency ?? DEFAULT_WAIT_CONCURRENCY,
+      functions: Object.values(functions),
+      webAcl: props.webAcl,
+      alarmTopic: props.alarmTopic,
+    });
+    this.alarms = [...operations.alarms, ...protection.alarms];
     // Built from the API id, not `api.url`: the URL token depends on the deployment, which
     // depends on every method, and so (through the state machine) on this very function.
     const stack = Stack.of(this);
@@ -596,6 +637,7 @@ export class Countersign extends Construct {
     this.api.addGatewayResponse('throttled', {
       type: ResponseType.THROTTLED,
       statusCode: '429',
+      responseHeaders: { 'Retry-After': "'1'" },
       templates: body('rate_limited', 'Too many requests; retry with backoff.'),
     });
     this.api.addGatewayResponse('too-large', {

@@ -59,6 +59,9 @@ WAIT_CHANNEL_HEADER = "Countersign-Wait-Url"
 #: How often a wait on the channel subscribes again: within API Gateway's 10-minute idle limit,
 #: and a catch-up should a push have been lost (as the TypeScript SDK).
 WAIT_REFRESH = 300.0
+#: Connections in a row without a single answer before ``wait_for`` reads the intent again over
+#: HTTP (and long-polls if the API answers there but its channel does not).
+UNANSWERED_CONNECTIONS = 3
 
 
 class ClientCore:
@@ -241,7 +244,12 @@ class ClientCore:
             return math.inf if deadline is None else deadline - clock()
 
         last_intent: Optional[Intent] = None
-        if self.wait_channel:
+        # The wait channel where the API names one. When it stays unreachable, the intent is read
+        # again: an API that answers while its channel does not (a proxy refusing WebSockets)
+        # leaves the waiting to the long poll; one that does not answer either (a restart) is
+        # waited for on the channel again.
+        url: Optional[str] = None
+        while self.wait_channel:
             read = Request(
                 "GET",
                 intent_path(intent_id),
@@ -254,17 +262,19 @@ class ClientCore:
             except CountersignError as error:
                 if not error.transient:
                     raise
+                if url is None:
+                    break
             else:
                 last_intent = answered.body
                 if answered.body["status"] != "pending":
                     return answered.body
-                url = usable_wait_url(answered.header, self.base_url)
-                if url is not None:
-                    return (
-                        yield from self._wait_on_channel(
-                            intent_id, url, timeout, remaining, last_intent
-                        )
-                    )
+                named = usable_wait_url(answered.header, self.base_url)
+                if url is not None or named is None:
+                    break
+                url = named
+            outcome = yield from self._wait_on_channel(intent_id, url, timeout, remaining, last_intent)
+            if outcome is not None:
+                return outcome
         return (
             yield from self._long_poll(intent_id, timeout, poll_seconds, remaining, last_intent)
         )
@@ -278,13 +288,15 @@ class ClientCore:
         last_intent: Optional[Intent],
     ) -> Plan:
         """Subscribes (again after each refresh or dropped connection: the answer is the intent
-        as it is now, so a decision made meanwhile is found) and listens for the push."""
+        as it is now, so a decision made meanwhile is found) and listens for the push. Returns
+        ``None`` when UNANSWERED_CONNECTIONS connections in a row got no answer at all."""
         clock = self._clock
         subscribe = json.dumps(
             {"action": "subscribe", "intent_id": intent_id, "key": self._api_key}
         )
         last_failure: Optional[CountersignError] = None
         failures = 0
+        unanswered = 0
         fresh = False
         while True:
             if remaining() <= 0:
@@ -298,6 +310,7 @@ class ClientCore:
                     raise CountersignNetworkError(
                         "The wait channel did not answer a subscribe.", code="network_error"
                     )
+                unanswered = -1
                 refresh_at = clock() + WAIT_REFRESH
                 while text is not None:
                     intent = channel_intent(text)
@@ -317,6 +330,9 @@ class ClientCore:
                 failures += 1
                 last_failure = error
                 fresh = True
+                unanswered = 0 if unanswered < 0 else unanswered + 1
+                if unanswered >= UNANSWERED_CONNECTIONS and remaining() > 0:
+                    return None
                 delay = backoff_delay(failures, error.retry_after)
                 yield Sleep(min(delay, max(0.0, remaining())))
 

@@ -14,7 +14,7 @@ import struct
 import urllib.parse
 from typing import Dict, List, Optional, Tuple
 
-_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: The wait channel's messages are an intent at most: anything larger is refused.
 MAX_MESSAGE_BYTES = 1024 * 1024
 _TEXT, _CONTINUATION, _CLOSE, _PING, _PONG = 0x1, 0x0, 0x8, 0x9, 0xA

@@ -20,7 +20,15 @@ from countersign import CountersignClient, NotFoundError
 from tests.scripted_server import Reply, ScriptedServer, intent
 
 API_KEY = "csk_test_channel"
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def accept_for(key: str) -> str:
+    return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+
+
+# The worked example of RFC 6455 section 1.3, so that this server's handshake is the real one.
+assert accept_for("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
 class Connection:
@@ -103,7 +111,7 @@ class ChannelServer:
                     for line in head.decode().split("\r\n")
                     if line.lower().startswith("sec-websocket-key")
                 )
-                accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+                accept = accept_for(key)
                 sock.sendall(
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n".encode()
@@ -192,6 +200,17 @@ class WaitChannelTest(unittest.TestCase):
         with self.assertRaises(NotFoundError):
             self.client(self.api(channel.url)).wait_for("int_1", timeout=20)
         self.assertEqual(len(channel.received), 2)
+
+    def test_long_polls_when_the_channel_is_unreachable_but_the_api_answers(self) -> None:
+        channel = self.channel(lambda message, connection, index: None)
+        channel.stop()
+        api = self.api(channel.url)
+        self.assertEqual(self.client(api).wait_for("int_1")["status"], "approved")
+        # Read, three connections refused, read again (the API answers), then the long poll.
+        self.assertEqual(
+            [request.path for request in api.requests],
+            ["/v1/intents/int_1", "/v1/intents/int_1", "/v1/intents/int_1/wait"],
+        )
 
     def test_long_polls_where_no_usable_channel_is_named(self) -> None:
         channel = self.channel(lambda message, connection, index: None)

@@ -31,7 +31,12 @@ import type {
   Team,
 } from './types.js';
 import { SDK_VERSION } from './version.js';
-import { WAIT_REFRESH_MS, type WaitSocketConstructor, waitOverSocket } from './wait-channel.js';
+import {
+  UNREACHABLE,
+  WAIT_REFRESH_MS,
+  type WaitSocketConstructor,
+  waitOverSocket,
+} from './wait-channel.js';
 
 export interface CountersignClientOptions {
   /** Where the API lives, e.g. `http://127.0.0.1:4700` or an API Gateway stage URL. */
@@ -331,27 +336,36 @@ export class CountersignClient {
     let lastFailure: unknown;
     let failures = 0;
 
-    if (this.#webSocket) {
+    // The wait channel where the API names one. When it stays unreachable, the intent is read
+    // again: an API that answers while its channel does not (a proxy refusing WebSockets) leaves
+    // the waiting to the long poll below; one that does not answer either (a restart) is waited
+    // for on the channel again.
+    const WebSocket = this.#webSocket;
+    let waitUrl: string | undefined;
+    while (WebSocket) {
       const found = await this.#readForWait(id, signal, remaining());
-      if (found.intent?.status !== undefined && found.intent.status !== 'pending') {
-        return found.intent;
+      if (found.intent) {
+        if (found.intent.status !== 'pending') return found.intent;
+        lastIntent = found.intent;
+        if (waitUrl !== undefined || found.waitUrl === undefined) break;
+        waitUrl = found.waitUrl;
+      } else if (waitUrl === undefined) {
+        break;
       }
-      lastIntent = found.intent;
-      if (found.waitUrl) {
-        return waitOverSocket({
-          url: found.waitUrl,
-          apiKey: this.#apiKey,
-          intentId: id,
-          WebSocket: this.#webSocket,
-          sleep: (ms, sleepSignal) => this.#http.sleep(ms, sleepSignal),
-          signal,
-          timeoutMs,
-          deadline,
-          refreshMs: WAIT_REFRESH_MS,
-          replyTimeoutMs: this.#http.requestTimeoutMs,
-          lastIntent,
-        });
-      }
+      const outcome = await waitOverSocket({
+        url: waitUrl,
+        apiKey: this.#apiKey,
+        intentId: id,
+        WebSocket,
+        sleep: (ms, sleepSignal) => this.#http.sleep(ms, sleepSignal),
+        signal,
+        timeoutMs,
+        deadline,
+        refreshMs: WAIT_REFRESH_MS,
+        replyTimeoutMs: this.#http.requestTimeoutMs,
+        lastIntent,
+      });
+      if (outcome !== UNREACHABLE) return outcome;
     }
 
     for (;;) {

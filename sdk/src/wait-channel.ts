@@ -63,18 +63,32 @@ class Dropped {
   constructor(
     readonly failure: unknown,
     readonly retryAfterMs?: number,
+    /** Whether the server answered anything on it (else it may not be reachable at all). */
+    readonly answered = false,
   ) {}
 }
 
+/**
+ * Connections in a row that end without a single answer before `waitOverSocket` reports the
+ * channel unreachable: the caller then reads the intent over HTTP, and long-polls if the API
+ * answers there (a proxy that refuses WebSockets, a broken channel) or comes back to the channel
+ * if it does not (the whole service is restarting).
+ */
+const UNANSWERED_CONNECTIONS = 3;
+export const UNREACHABLE = Symbol('wait channel unreachable');
+
 const OPEN = 1;
 
-export async function waitOverSocket(options: WaitOverSocketOptions): Promise<Intent> {
+export async function waitOverSocket(
+  options: WaitOverSocketOptions,
+): Promise<Intent | typeof UNREACHABLE> {
   const { signal, deadline } = options;
   const remaining = () =>
     deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now();
   let lastIntent = options.lastIntent;
   let lastFailure: unknown;
   let failures = 0;
+  let unanswered = 0;
   for (;;) {
     signal?.throwIfAborted();
     if (remaining() <= 0) {
@@ -87,6 +101,8 @@ export async function waitOverSocket(options: WaitOverSocketOptions): Promise<In
     });
     if (!(outcome instanceof Dropped)) return outcome;
     if (outcome.failure !== undefined) lastFailure = outcome.failure;
+    unanswered = outcome.answered ? 0 : unanswered + 1;
+    if (unanswered >= UNANSWERED_CONNECTIONS && remaining() > 0) return UNREACHABLE;
     failures += 1;
     const delay = backoffDelay(failures, outcome.retryAfterMs);
     await options.sleep(Math.min(delay, Math.max(0, remaining())), signal);
@@ -113,6 +129,7 @@ function connectOnce(
     const timers: ReturnType<typeof setTimeout>[] = [];
     let replyTimer: ReturnType<typeof setTimeout> | undefined;
     let settled = false;
+    let answered = false;
     const settle = (finish: () => void) => {
       if (settled) return;
       settled = true;
@@ -127,7 +144,7 @@ function connectOnce(
       finish();
     };
     const drop = (failure: unknown, retryAfterMs?: number) =>
-      settle(() => resolve(new Dropped(failure, retryAfterMs)));
+      settle(() => resolve(new Dropped(failure, retryAfterMs, answered)));
     const onAbort = () => settle(() => reject(options.signal?.reason));
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -156,6 +173,7 @@ function connectOnce(
     });
     socket.addEventListener('message', (event) => {
       clearTimeout(replyTimer);
+      answered = true;
       let reply: Reply;
       try {
         reply = JSON.parse(String(event.data)) as Reply;

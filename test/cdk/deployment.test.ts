@@ -150,6 +150,7 @@ describe('Countersign deployment (all options)', () => {
       'admin',
       'intents-decide',
       'intents-read',
+      'intents-wait',
       'intents-write',
       'mcp',
       'wait-push',

@@ -159,6 +159,16 @@ const INVOCATIONS: Record<FunctionKey, Invocation> = {
     }),
     accepts: (result) => (result as APIGatewayProxyResult).statusCode === 404,
   },
+  intentsWait: {
+    event: apiEvent({
+      method: 'GET',
+      resource: '/v1/intents/{id}/wait',
+      path: '/v1/intents/int_1/wait',
+      pathParameters: { id: 'int_1' },
+      role: 'admin',
+    }),
+    accepts: (result) => (result as APIGatewayProxyResult).statusCode === 404,
+  },
   intentsDecide: {
     event: apiEvent({
       method: 'POST',

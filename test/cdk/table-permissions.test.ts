@@ -101,6 +101,7 @@ describe('table writes by item type', () => {
     jwks: [],
     'intents-write': ['intent', 'idempotency', 'usage'],
     'intents-read': [],
+    'intents-wait': [],
     'intents-decide': ['intent'],
     admin: ['API key', 'team', 'policy'],
     mcp: ['intent', 'idempotency', 'usage'],

@@ -155,6 +155,19 @@ describe('waitFor over the wait channel', () => {
 });
 
 describe('where waitFor long-polls instead', () => {
+  it('when the channel is unreachable while the API answers (a proxy refusing WebSockets)', async () => {
+    const { url } = await startChannel(() => undefined);
+    await new Promise((resolve) => channel?.close(resolve));
+    const api = await startApi(url);
+    expect((await client(api.baseUrl, 500).waitFor(ID)).status).toBe('approved');
+    // Read, three connections refused, read again (the API answers), then the long poll.
+    expect(api.requests.map((request) => request.path)).toEqual([
+      `/v1/intents/${ID}`,
+      `/v1/intents/${ID}`,
+      `/v1/intents/${ID}/wait`,
+    ]);
+  });
+
   it('when no channel is named, or one on another host, or webSocket is false', async () => {
     const { url, received } = await startChannel(() => undefined);
     for (const named of [undefined, url.replace('127.0.0.1', 'localhost')]) {
