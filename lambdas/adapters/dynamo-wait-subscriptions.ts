@@ -46,6 +46,7 @@ export class DynamoWaitSubscriptions {
               role: subscriber.role,
               principal: subscriber.name,
               key_hash: subscriber.keyHash,
+              key_checked_at: subscriber.keyCheckedAt,
               [TABLE_KEYS.timeToLive]:
                 Math.ceil(this.now().getTime() / 1000) + SUBSCRIPTION_TTL_SECONDS,
             },
@@ -78,6 +79,7 @@ export class DynamoWaitSubscriptions {
           role: item.role as Role,
           name: String(item.principal),
           keyHash: String(item.key_hash),
+          keyCheckedAt: Number(item.key_checked_at ?? 0),
         });
       }
       cursor = page.LastEvaluatedKey;

@@ -58,7 +58,15 @@ export interface WaitSubscriber {
   role: Role;
   name: string;
   keyHash: string;
+  /** When the key was last authenticated (epoch ms): at the subscribe. */
+  keyCheckedAt: number;
 }
+
+/**
+ * A push within this long of the subscribe trusts the key as then authenticated, as a long poll
+ * held for its 25 s does; an older subscription's key is looked up again before the push.
+ */
+export const KEY_TRUSTED_MS = 25_000;
 
 /** Where a connection's subscriptions live: in-process locally, the table in AWS. */
 export interface WaitSubscriptions {
@@ -109,6 +117,7 @@ export async function subscribe(
     role: principal.role,
     name: principal.name,
     keyHash: hashApiKey(message.key),
+    keyCheckedAt: Date.now(),
   });
   try {
     return toView(await loadVisible(deps, principal, message.intent_id));
@@ -120,16 +129,19 @@ export async function subscribe(
 
 /**
  * Whether a final intent may be pushed to a subscriber: it left `pending`, the subscriber's key
- * is still there and unrevoked, and that key may still read it (as `GET` would decide now).
+ * may read it (as `GET` would decide now), and the key is still there and unrevoked (looked up
+ * again once the subscription is older than KEY_TRUSTED_MS).
  */
 export async function mayPush(
   deps: Pick<WaitChannelDeps, 'keys'>,
   subscriber: WaitSubscriber,
   intent: IntentState,
+  now = Date.now(),
 ): Promise<boolean> {
   if (intent.status === 'pending') return false;
   const principal: Principal = { role: subscriber.role, name: subscriber.name, keyId: '' };
   if (!canSee(principal, intent)) return false;
+  if (now - subscriber.keyCheckedAt <= KEY_TRUSTED_MS) return true;
   const key = await deps.keys.findByHash(subscriber.keyHash);
   return key !== null && !key.revoked_at && key.role === subscriber.role;
 }

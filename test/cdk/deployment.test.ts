@@ -304,6 +304,7 @@ describe('Countersign deployment (all options)', () => {
       'StateMachineArn',
       'BootstrapAdminKeySecretArn',
       'WebhookSigningSecretArn',
+      'WaitSocketUrl',
     ]) {
       template.hasOutput(output, {});
     }

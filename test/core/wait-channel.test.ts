@@ -44,6 +44,8 @@ const subscriberOf = (key: string): WaitSubscriber & { connectionId: string } =>
     role: record?.role ?? 'agent',
     name: record?.principal ?? '',
     keyHash: hashApiKey(key),
+    // Subscribed a minute ago: the key is looked up again before a push.
+    keyCheckedAt: Date.now() - 60_000,
   };
 };
 
@@ -98,6 +100,13 @@ describe('pushing a decision', () => {
       intent: { id: 'int_TEST', status: 'approved' },
     });
     expect(live).toEqual([]);
+  });
+
+  it('trusts a key authenticated within 25 s, as a long poll held with it would', async () => {
+    const fresh = { ...subscriberOf('csk_gone'), keyCheckedAt: Date.now() - 1000 };
+    const { deps, sent } = store(approved(), [fresh, subscriberOf('csk_gone')]);
+    expect(await pushFinal(deps, 'int_TEST')).toEqual({ sent: 1, skipped: 1 });
+    expect(sent).toHaveLength(1);
   });
 
   it('pushes nothing while the intent is pending', async () => {
