@@ -1,14 +1,24 @@
-import { formatDuration } from './durations';
-import type { IntentView } from './intent';
+import { valueAt } from './edits';
+import { currentPayload, type IntentState, type IntentView } from './intent';
 import {
   addedByRequestLine,
-  keyFields,
-  notShownLine,
+  editedLine,
   type RequestKind,
+  rawNameOf,
   singleLine,
   withoutBidiControls,
 } from './messages';
 import { requiredApprovalsFor } from './policy';
+import {
+  cut,
+  describePlan,
+  type FittedPayload,
+  fitPayload,
+  formatFullTime,
+  formatRelative,
+  type PayloadBudget,
+  type PlanEntry,
+} from './readable';
 
 /**
  * Slack Block Kit for reviewers: the notification with Approve / Reject buttons, the message that
@@ -19,6 +29,12 @@ import { requiredApprovalsFor } from './policy';
  * shown `verbatim`, so a payload cannot ping `<!channel>`, mention people or disguise a link.
  * Buttons carry the intent id and the chain step they were shown for (`<id>:<step>`), never a
  * task token or a review link's secret.
+ *
+ * Messages stay within Slack's limits (`SLACK_LIMITS`) whatever the agent sent: the payload
+ * shows its first values within `SLACK_PAYLOAD` (escaping can make a character five), agent
+ * text that could outgrow a block gets a block of its own, and a message that leaves anything
+ * out says so before the buttons and in the Approve confirmation. Times are `<!date^…>`, which
+ * Slack shows in each reader's own time zone, with a UTC fallback that says UTC.
  */
 export interface PlainText {
   type: 'plain_text';
@@ -67,7 +83,9 @@ export type SlackBlock =
         min_length?: number;
         max_length: number;
         placeholder?: PlainText;
+        initial_value?: string;
       };
+      optional?: boolean;
     };
 
 export interface SlackModalView {
@@ -92,8 +110,17 @@ export type SlackAudience = { kind: 'user' } | { kind: 'team'; team: string };
 export const SLACK_ACTIONS = {
   approve: 'countersign.approve',
   reject: 'countersign.reject',
+  edit: 'countersign.edit',
   openReview: 'countersign.open_review',
 } as const;
+
+export const SLACK_EDIT_CALLBACK_ID = 'countersign.edit_approve';
+/** The input block of the editable value at this index of `editable` (pointers may be long). */
+export const editBlockId = (index: number) => `edit.${index}`;
+export const SLACK_EDIT_ACTION = 'value';
+export const SLACK_COMMENT_BLOCK = 'comment';
+/** Slack's limit for a plain text input. */
+const SLACK_INPUT_MAX = 3000;
 
 export const SLACK_REJECT_CALLBACK_ID = 'countersign.reject_reason';
 export const SLACK_REASON_BLOCK = 'reason';
@@ -117,23 +144,35 @@ export function audienceFromBlockId(blockId: string | undefined): SlackAudience 
 }
 
 /**
- * What Approve and Reject carry: the intent, and the step the message asks about, so that a click
- * counts in that step only (`isStepOver` in decisions.ts).
+ * What Approve, Reject and Edit carry: the intent, the step the message asks about, so that a
+ * click counts in that step only (`isStepOver` in decisions.ts), and, once reviewers edited it,
+ * the version of the payload the message showed (`:v<n>`), so that a message shown before an
+ * edit cannot approve the edited version.
  */
-export function decisionButtonValue(intent: Pick<IntentView, 'id' | 'step'>): string {
-  return `${intent.id}:${intent.step}`;
+export function decisionButtonValue(
+  intent: Pick<IntentView, 'id' | 'step' | 'payload_version'>,
+): string {
+  const version = intent.payload_version ?? 0;
+  return `${intent.id}:${intent.step}${version > 0 ? `:v${version}` : ''}`;
 }
 
 /**
- * The intent and step of a decision button; `step` is null on buttons posted before they carried
- * it (the value was the intent id alone). Null for anything Countersign did not post.
+ * The intent, step and payload version of a decision button; `step` is null on buttons posted
+ * before they carried it (the value was the intent id alone), and a button without a version
+ * was shown for the payload as asked (0). Null for anything Countersign did not post.
  */
 export function parseDecisionButtonValue(
   value: string | undefined,
-): { intentId: string; step: number | null } | null {
-  const match = /^(int_[0-9A-Za-z]{1,64})(?::(0|[1-9][0-9]{0,2}))?$/.exec(value ?? '');
+): { intentId: string; step: number | null; version: number } | null {
+  const match = /^(int_[0-9A-Za-z]{1,64})(?::(0|[1-9][0-9]{0,2})(?::v([1-9][0-9]{0,5}))?)?$/.exec(
+    value ?? '',
+  );
   if (!match?.[1]) return null;
-  return { intentId: match[1], step: match[2] === undefined ? null : Number(match[2]) };
+  return {
+    intentId: match[1],
+    step: match[2] === undefined ? null : Number(match[2]),
+    version: match[3] === undefined ? 0 : Number(match[3]),
+  };
 }
 
 /**
@@ -150,6 +189,20 @@ export function escapeMrkdwn(value: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/[*_~`]/g, (mark) => MRKDWN_LOOKALIKES[mark] ?? mark);
+}
+
+/**
+ * Text in a code span, where Slack formats nothing: `*`, `_` and `~` show as typed (a raw key
+ * such as `amount_cents` reads as it is), `&`, `<` and `>` are escaped as everywhere, and a
+ * backtick, which would end the span, shows as its look-alike.
+ */
+export function codeSpan(value: string): string {
+  const inner = withoutBidiControls(singleLine(value))
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/`/g, '\u02CB');
+  return `\`${inner}\``;
 }
 
 const MRKDWN_LOOKALIKES: Record<string, string> = {
@@ -169,7 +222,13 @@ const HEADLINE: Record<RequestKind, string> = {
 export function renderSlackNotification(
   intent: IntentView,
   kind: RequestKind,
-  options: { audience: SlackAudience; reviewUrl: string | null; now: Date },
+  options: {
+    audience: SlackAudience;
+    reviewUrl: string | null;
+    now: Date;
+    /** When the current step's clock started, from the stored intent (`describePlan`). */
+    stepClock?: Pick<IntentState, 'step_started_at' | 'stage_index'>;
+  },
 ): SlackMessageContent {
   const headline =
     options.audience.kind === 'team' && kind === 'escalate'
@@ -178,10 +237,7 @@ export function renderSlackNotification(
   const blocks: SlackBlock[] = [
     header(headline),
     ...describeIntent(intent),
-    {
-      type: 'context',
-      elements: [mrkdwn(deadlineLine(intent, options.now))],
-    },
+    ...planBlocks(intent, options.now, options.stepClock),
   ];
   if (options.audience.kind === 'team') {
     blocks.push({
@@ -191,10 +247,11 @@ export function renderSlackNotification(
       ],
     });
   }
-  const addedLine = addedByRequestLine(intent);
+  const addedLine = addedByRequestLine(intent, SLACK_NAMES);
   if (addedLine) {
     blocks.push({ type: 'context', elements: [mrkdwn(`:warning: ${escapeMrkdwn(addedLine)}`)] });
   }
+  blocks.push(...editedBlock(intent));
   blocks.push({
     type: 'actions',
     block_id: actionsBlockId(options.audience),
@@ -221,7 +278,7 @@ export function renderSlackOutcome(
     { type: 'section', text: mrkdwn(line.mrkdwn) },
   ];
   if (intent.status === 'pending') {
-    blocks.push({ type: 'context', elements: [mrkdwn(deadlineLine(intent, options.now))] });
+    blocks.push(...planBlocks(intent, options.now));
     if (options.audience.kind === 'team' && options.messageStep === intent.step) {
       blocks.push({
         type: 'actions',
@@ -262,6 +319,68 @@ export function renderRejectModal(intent: IntentView, privateMetadata: string): 
       },
     ],
   };
+}
+
+/**
+ * The modal "Edit and approve" opens: the request in one line, one field per editable value
+ * filled with the version the message showed (read back as the value's type), and a comment.
+ */
+export function renderEditModal(intent: IntentView, privateMetadata: string): SlackModalView {
+  const shown = currentPayload(intent);
+  const fields: SlackBlock[] = (intent.editable ?? []).map((pointer, index) => {
+    const value = valueAt(shown, pointer);
+    const text = String(value);
+    return {
+      type: 'input',
+      block_id: editBlockId(index),
+      label: plain(pointer.slice(0, 2000)),
+      hint: plain(
+        typeof value === 'number'
+          ? 'A number.'
+          : typeof value === 'boolean'
+            ? 'true or false.'
+            : 'Text.',
+      ),
+      element: {
+        type: 'plain_text_input',
+        action_id: SLACK_EDIT_ACTION,
+        multiline: typeof value === 'string' && text.length > 80,
+        max_length: SLACK_INPUT_MAX,
+        initial_value: text.slice(0, SLACK_INPUT_MAX),
+      },
+      ...(typeof value === 'string' ? { optional: true } : {}),
+    };
+  });
+  return {
+    type: 'modal',
+    callback_id: SLACK_EDIT_CALLBACK_ID,
+    title: plain('Edit and approve'),
+    submit: plain('Approve'),
+    close: plain('Cancel'),
+    private_metadata: privateMetadata,
+    blocks: [
+      { type: 'section', text: mrkdwn(`*${escapeMrkdwn(plainSummary(intent))}*`) },
+      ...fields,
+      {
+        type: 'input',
+        block_id: SLACK_COMMENT_BLOCK,
+        label: plain('Comment'),
+        element: {
+          type: 'plain_text_input',
+          action_id: SLACK_REASON_ACTION,
+          multiline: true,
+          max_length: SLACK_REASON_MAX,
+        },
+        optional: true,
+      },
+    ],
+  };
+}
+
+/** What reviewers changed so far, said above the buttons: later approvers approve the edit. */
+function editedBlock(intent: IntentView): SlackBlock[] {
+  const line = editedLine(intent);
+  return line ? [{ type: 'context', elements: [mrkdwn(`:pencil2: *${escapeMrkdwn(line)}*`)] }] : [];
 }
 
 /** A modal that only says something (after a submission that changed nothing). */
@@ -322,32 +441,110 @@ export function ephemeralRefusal(
   }
 }
 
+/**
+ * How much of the payload a Slack message shows: two sections of ten fields (Slack's most), and
+ * per field a label, a raw name and a value that stay under Slack's 2,000 characters even when
+ * escaping makes each character five (`&` is `&amp;`).
+ */
+export const SLACK_PAYLOAD: PayloadBudget = { rows: 20, labelChars: 80, valueChars: 200 };
+const SLACK_RAW_NAME_CHARS = 80;
+/** Addresses named per sentence: ten of 254 characters stay within one text's 3,000. */
+const SLACK_NAMES = 10;
+
+/** Slack's Block Kit limits that agent text could reach. */
+export const SLACK_LIMITS = {
+  blocks: 50,
+  textChars: 3000,
+  fieldChars: 2000,
+  fieldsPerSection: 10,
+  contextElements: 10,
+  headerChars: 150,
+  confirmTextChars: 300,
+} as const;
+
 function describeIntent(intent: IntentView): SlackBlock[] {
-  const fields = keyFields(intent.payload).map(([key, value]) =>
-    mrkdwn(`*${escapeMrkdwn(key)}*\n${escapeMrkdwn(value)}`),
-  );
-  return [
-    {
+  const fitted = slackPayload(intent);
+  const fields = fitted.rows.map((row) => {
+    const raw = rawNameOf(row);
+    return mrkdwn(
+      `*${escapeMrkdwn(row.label)}*${raw ? ` ${codeSpan(cut(raw, SLACK_RAW_NAME_CHARS))}` : ''}\n${escapeMrkdwn(row.value)}`,
+    );
+  });
+  const sections: SlackBlock[] = [];
+  for (let at = 0; at < fields.length; at += SLACK_LIMITS.fieldsPerSection) {
+    sections.push({
       type: 'section',
-      text: mrkdwn(
-        `*${escapeMrkdwn(plainSummary(intent))}*\nRequested by ${escapeMrkdwn(singleLine(intent.from_agent))} for ${escapeMrkdwn(singleLine(intent.to_agent))}`,
-      ),
+      fields: fields.slice(at, at + SLACK_LIMITS.fieldsPerSection),
+    });
+  }
+  return [
+    { type: 'section', text: mrkdwn(`*${escapeMrkdwn(plainSummary(intent))}*`) },
+    {
+      type: 'context',
+      elements: [
+        mrkdwn(`Requested by ${escapeMrkdwn(singleLine(intent.from_agent))}`),
+        mrkdwn(`for ${escapeMrkdwn(singleLine(intent.to_agent))}`),
+      ],
     },
-    ...(fields.length > 0 ? [{ type: 'section' as const, fields }] : []),
-    ...notShownBlock(intent),
+    ...(fitted.rows.length === 0
+      ? [{ type: 'context' as const, elements: [mrkdwn('The payload is empty.')] }]
+      : sections),
+    ...notShownBlock(fitted),
   ];
 }
 
-/** Said before the buttons: Approve must not approve fields the message never showed. */
-function notShownBlock(intent: IntentView): SlackBlock[] {
-  const notShown = notShownLine(intent.payload);
-  return notShown
-    ? [{ type: 'context', elements: [mrkdwn(`:warning: *${escapeMrkdwn(notShown)}*`)] }]
+function slackPayload(intent: IntentView): FittedPayload {
+  return fitPayload(intent.payload, SLACK_PAYLOAD);
+}
+
+/** Said before the buttons: Approve must not approve values the message never showed. */
+function notShownBlock(fitted: FittedPayload): SlackBlock[] {
+  return fitted.notShown
+    ? [{ type: 'context', elements: [mrkdwn(`:warning: *${escapeMrkdwn(fitted.notShown)}*`)] }]
     : [];
 }
 
+/**
+ * What happens next (`describePlan`), one line each, as few sections as Slack's 3,000
+ * characters per text allow: an escalation may name 50 addresses.
+ */
+function planBlocks(
+  intent: IntentView,
+  now: Date,
+  stepClock?: Pick<IntentState, 'step_started_at' | 'stage_index'>,
+): SlackBlock[] {
+  const lines = describePlan(
+    stepClock
+      ? {
+          ...intent,
+          step_started_at: stepClock.step_started_at,
+          stage_index: stepClock.stage_index,
+        }
+      : intent,
+    now,
+    { maxNames: SLACK_NAMES },
+  ).map((entry) => planLine(entry, now));
+  const blocks: SlackBlock[] = [];
+  let text = '';
+  for (const line of lines) {
+    if (text && text.length + 1 + line.length > SLACK_LIMITS.textChars) {
+      blocks.push({ type: 'section', text: mrkdwn(text) });
+      text = '';
+    }
+    text = text ? `${text}\n${line}` : line;
+  }
+  if (text) blocks.push({ type: 'section', text: mrkdwn(text) });
+  return blocks;
+}
+
+/** A plan sentence in mrkdwn: its moment in the reader's zone, how far, the rest escaped. */
+function planLine(entry: PlanEntry, now: Date): string {
+  if (entry.at === null) return escapeMrkdwn(entry.before);
+  return `${escapeMrkdwn(entry.before)}${slackDate(entry.at)} (${escapeMrkdwn(formatRelative(entry.at, now))})${escapeMrkdwn(entry.after)}`;
+}
+
 function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonElement[] {
-  const notShown = notShownLine(intent.payload);
+  const notShown = slackPayload(intent).notShown;
   const buttons: ButtonElement[] = [
     {
       type: 'button',
@@ -357,9 +554,7 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
       value: decisionButtonValue(intent),
       confirm: {
         title: plain('Approve this request?'),
-        text: mrkdwn(
-          `*${escapeMrkdwn(plainSummary(intent))}*\n${notShown ? `${escapeMrkdwn(notShown)}\n` : ''}The agent proceeds once approved.`,
-        ),
+        text: mrkdwn(approveConfirmation(intent, notShown)),
         confirm: plain('Approve'),
         deny: plain('Cancel'),
       },
@@ -372,6 +567,14 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
       value: decisionButtonValue(intent),
     },
   ];
+  if ((intent.editable ?? []).length > 0) {
+    buttons.push({
+      type: 'button',
+      action_id: SLACK_ACTIONS.edit,
+      text: plain('Edit and approve…'),
+      value: decisionButtonValue(intent),
+    });
+  }
   if (reviewUrl) {
     buttons.push({
       type: 'button',
@@ -381,6 +584,21 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
     });
   }
   return buttons;
+}
+
+/**
+ * The Approve confirmation within Slack's 300 characters: what is left out and what approving
+ * does always; the summary as far as it fits, ending with `…` when cut.
+ */
+function approveConfirmation(intent: IntentView, notShown: string | null): string {
+  const rest = `${notShown ? `${escapeMrkdwn(notShown)}\n` : ''}The agent proceeds once approved.`;
+  const room = SLACK_LIMITS.confirmTextChars - rest.length - 3;
+  const summary = plainSummary(intent);
+  let shown = escapeMrkdwn(summary);
+  for (let chars = summary.length; shown.length > room && chars > 0; chars -= 1) {
+    shown = escapeMrkdwn(cut(summary, chars));
+  }
+  return `*${shown}*\n${rest}`;
 }
 
 function outcomeLine(intent: IntentView): { mrkdwn: string; plain: string } {
@@ -410,8 +628,11 @@ function outcomeLine(intent: IntentView): { mrkdwn: string; plain: string } {
       };
     case 'pending': {
       const required = requiredApprovalsFor(intent.policy, intent.step);
-      const current = intent.approvals.filter((a) => a.step === intent.step);
-      const previous = intent.approvals.filter((a) => a.step === intent.step - 1);
+      // Only approvals of the current version count (an edit makes a new one).
+      const version = intent.payload_version ?? 0;
+      const counted = intent.approvals.filter((a) => (a.payload_version ?? 0) === version);
+      const current = counted.filter((a) => a.step === intent.step);
+      const previous = counted.filter((a) => a.step === intent.step - 1);
       const who = (approvals: typeof current) =>
         approvals.map((a) => escapeMrkdwn(a.by)).join(', ');
       if (current.length > 0) {
@@ -447,21 +668,19 @@ function titleFor(intent: IntentView): string {
   }
 }
 
-function deadlineLine(intent: IntentView, now: Date): string {
-  const remaining = formatDuration((Date.parse(intent.deadline_at) - now.getTime()) / 1000);
-  const fallback = intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected';
-  return `Decide before ${slackDate(intent.deadline_at)} (in ${remaining}); without a decision it will be ${fallback} automatically.`;
-}
-
-/** Slack shows `<!date^…>` in the reader's own time zone; the fallback is the RFC 3339 time. */
+/**
+ * Slack shows `<!date^…>` in the reader's own time zone; the fallback, for clients that cannot,
+ * is the time in UTC with its date, said so (a message is read on later days too).
+ */
 function slackDate(iso: string): string {
   const seconds = Math.floor(Date.parse(iso) / 1000);
   if (!Number.isFinite(seconds)) return escapeMrkdwn(iso);
-  return `<!date^${seconds}^{date_short_pretty} at {time}|${escapeMrkdwn(iso)}>`;
+  return `<!date^${seconds}^{date_short_pretty} at {time}|${escapeMrkdwn(formatFullTime(iso))}>`;
 }
 
+/** The summary on one line; at most 500 characters (create's limit), so never cut here. */
 function plainSummary(intent: IntentView): string {
-  return singleLine(intent.summary).slice(0, 300);
+  return singleLine(intent.summary);
 }
 
 function header(text: string): SlackBlock {
@@ -472,6 +691,7 @@ function plain(text: string): PlainText {
   return { type: 'plain_text', text, emoji: true };
 }
 
+/** The budgets above keep texts within Slack's limit; the cut here is a last resort, marked. */
 function mrkdwn(text: string): Mrkdwn {
-  return { type: 'mrkdwn', text: text.slice(0, 3000), verbatim: true };
+  return { type: 'mrkdwn', text: cut(text, SLACK_LIMITS.textChars), verbatim: true };
 }

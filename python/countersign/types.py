@@ -90,14 +90,19 @@ class ResolvedPolicy(TypedDict):
     channels: List[NotificationChannel]
 
 
-class Approval(TypedDict):
-    """One reviewer's approval so far (quorums and chains)."""
-
+class _ApprovalRequired(TypedDict):
     by: str
     at: str
     comment: Optional[str]
     channel: str
     step: int
+
+
+class Approval(_ApprovalRequired, total=False):
+    """One reviewer's approval so far (quorums and chains). ``payload_version`` is the version of
+    the payload it approved (absent means 0, as asked): after an edit, earlier ones stop counting."""
+
+    payload_version: int
 
 
 class _DecisionRequired(TypedDict):
@@ -138,8 +143,11 @@ class _IntentRequired(TypedDict):
 class Intent(_IntentRequired, total=False):
     """An intent: an agent's action that waits for human approval.
 
-    ``approved_payload`` and ``receipt`` come with later server features (edit before approve,
-    signed receipts); read them with ``intent.get(...)``.
+    ``approved_payload`` is ``None`` until approved, then the payload with the reviewers' edits
+    applied (the payload itself where nobody edited): run the action with it. ``editable`` lists
+    the JSON Pointers reviewers may change, ``edits`` what they changed so far (relative to
+    ``payload``, which stays as asked) and ``payload_version`` how many times. Servers older than
+    these features leave them out; read them with ``intent.get(...)``.
     """
 
     callback_url: Optional[str]
@@ -147,6 +155,8 @@ class Intent(_IntentRequired, total=False):
     approved_payload: Optional[JsonObject]
     receipt: str
     editable: List[str]
+    edits: JsonObject
+    payload_version: int
 
 
 class ListIntentsResponse(TypedDict):

@@ -37,6 +37,11 @@ export interface WithApprovalOptions<Args extends unknown[]> {
   /** Email addresses or `team:<name>`, as the API defines them. */
   reviewers?: string[];
   policy?: PolicyInput;
+  /**
+   * JSON Pointers into the payload that reviewers may change before approving (`/amount`, or
+   * `/args/0` for a call sent as `{ "args": [...] }`); the function then runs with their values.
+   */
+  editable?: string[];
   /** Stop waiting after this many milliseconds with a `WaitTimeoutError` (default: until decided). */
   timeoutMs?: number;
   /** Aborting rejects the pending call with the signal's reason. */
@@ -117,8 +122,8 @@ export function withApproval<Args extends unknown[], Result>(
   if (tool === '') {
     throw new TypeError('withApproval: the function has no name; pass options.name.');
   }
-  const { intentType, toAgent, reviewers, policy } = options;
-  const spec: ToolIntentSpec = { tool, intentType, toAgent, reviewers, policy };
+  const { intentType, toAgent, reviewers, policy, editable } = options;
+  const spec: ToolIntentSpec = { tool, intentType, toAgent, reviewers, policy, editable };
 
   return async (...args: Args): Promise<Awaited<Result>> => {
     const summary =
@@ -148,6 +153,8 @@ export interface ToolIntentSpec {
   summary?: string | undefined;
   reviewers?: string[] | undefined;
   policy?: PolicyInput | undefined;
+  /** JSON Pointers into the payload that reviewers may change before approving. */
+  editable?: string[] | undefined;
 }
 
 /** The intent that asks whether the tool may run with these arguments. */
@@ -160,6 +167,7 @@ export function toolCallIntent(args: unknown[], spec: ToolIntentSpec): CreateInt
     payload,
     ...(spec.reviewers ? { reviewers: spec.reviewers } : {}),
     ...(spec.policy ? { policy: spec.policy } : {}),
+    ...(spec.editable ? { editable: spec.editable } : {}),
   };
 }
 
@@ -176,21 +184,29 @@ export interface ToolCallApprovalOptions extends Omit<ToolIntentSpec, 'tool' | '
 
 /**
  * Sends the intent for one paused tool call, under `idempotencyKey` (the framework's id of the
- * call, so that a resumed process finds the intent it sent), and waits for the final intent.
+ * call, so that a process that restarts before it recorded the intent's id finds the intent it
+ * sent), and returns the intent's id, which the adapters record in the framework's saved state.
  */
-export async function askAboutToolCall(
+export async function sendToolCallIntent(
   tool: string,
   input: unknown,
   idempotencyKey: string | undefined,
   options: ToolCallApprovalOptions,
-): Promise<Intent> {
-  const { client, summary, timeoutMs, signal, ...spec } = options;
+): Promise<string> {
+  const { client, summary, timeoutMs: _timeoutMs, signal, ...spec } = options;
   const request = toolCallIntent([input], { ...spec, tool, summary: summary?.(tool, input) });
-  const id = await client.sendIntent(request, {
+  return await client.sendIntent(request, {
     ...(idempotencyKey ? { idempotencyKey } : {}),
     ...(signal ? { signal } : {}),
   });
-  return await client.waitFor(id, {
+}
+
+/** Waits for the final state of a tool call's intent, within the options' timeout and signal. */
+export async function waitForToolCall(
+  intentId: string,
+  { client, timeoutMs, signal }: Pick<ToolCallApprovalOptions, 'client' | 'timeoutMs' | 'signal'>,
+): Promise<Intent> {
+  return await client.waitFor(intentId, {
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(signal ? { signal } : {}),
   });

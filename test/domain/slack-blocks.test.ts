@@ -6,10 +6,12 @@ import {
   ephemeralRefusal,
   escapeMrkdwn,
   parseDecisionButtonValue,
+  renderEditModal,
   renderRejectModal,
   renderSlackNotification,
   renderSlackOutcome,
   SLACK_ACTIONS,
+  SLACK_LIMITS,
   type SlackBlock,
 } from '../../lambdas/domain/slack-blocks';
 import { pendingIntent, T0 } from './fixtures';
@@ -39,8 +41,13 @@ function hostile(): IntentState {
 }
 
 describe('renderSlackNotification', () => {
-  it('shows the summary, the key payload fields and the deadline', () => {
-    const intent = pendingIntent({ summary: 'Email the Q1 summary to the board' });
+  it('shows the summary, the payload as labelled fields, and the plan in the reader’s zone', () => {
+    const intent = pendingIntent({
+      summary: 'Email the Q1 summary to the board',
+      reviewers: ['ap@company.com'],
+      payload: { report: 'Q1 Financial Summary', reviewer: 'cfo@company.com', page_count: 12 },
+      policy: { escalate: [{ after: '2h', to: ['controller@company.com'] }] },
+    });
     const { text, blocks } = renderSlackNotification(toView(intent), 'notify', {
       audience: { kind: 'user' },
       reviewUrl: REVIEW_URL,
@@ -49,16 +56,16 @@ describe('renderSlackNotification', () => {
     const shown = texts(blocks).join('\n');
     expect(text).toBe('Approval needed: Email the Q1 summary to the board');
     expect(shown).toContain('*Email the Q1 summary to the board*');
-    expect(shown).toContain('*report*\nQ1 Financial Summary');
-    expect(shown).toContain('*reviewer*\ncfo@company.com');
-    // The deadline in the reader's own time zone, with the UTC time as the fallback, and the
-    // policy's fallback outcome.
+    expect(shown).toContain('*Report*\nQ1 Financial Summary');
+    expect(shown).toContain('*Reviewer*\ncfo@company.com');
+    // The raw key in a code span, where its underscore shows as typed.
+    expect(shown).toContain('*Page count* `page_count`\n12');
+    // Each moment in the reader's own time zone, with the UTC time (said so) as the fallback.
+    const escalation = Math.floor(T0.getTime() / 1000) + 7200;
     const deadline = Math.floor(Date.parse(intent.deadline_at) / 1000);
     expect(shown).toContain(
-      `<!date^${deadline}^{date_short_pretty} at {time}|${intent.deadline_at}>`,
+      `If nobody decides by <!date^${escalation}^{date_short_pretty} at {time}|24 Nov 2026, 11:00 UTC> (in 2 h), controller@company.com is asked too.\nAt <!date^${deadline}^{date_short_pretty} at {time}|24 Nov 2026, 17:00 UTC> (in 8 h) this request times out and is rejected.`,
     );
-    expect(shown).toContain('(in 8h)');
-    expect(shown).toContain('it will be rejected automatically');
   });
 
   it('escapes agent-controlled text, so a payload cannot ping the channel or disguise a link', () => {
@@ -220,16 +227,34 @@ describe('renderSlackOutcome', () => {
 });
 
 describe('decision button values', () => {
-  it('carry the intent and the step, and old values (the id alone) still parse', () => {
+  it('carry the intent, the step and an edited version, and old values (the id alone) still parse', () => {
     expect(decisionButtonValue({ id: 'int_01ABC', step: 2 })).toBe('int_01ABC:2');
-    expect(parseDecisionButtonValue('int_01ABC:2')).toEqual({ intentId: 'int_01ABC', step: 2 });
-    expect(parseDecisionButtonValue('int_01ABC')).toEqual({ intentId: 'int_01ABC', step: null });
+    expect(decisionButtonValue({ id: 'int_01ABC', step: 2, payload_version: 3 })).toBe(
+      'int_01ABC:2:v3',
+    );
+    expect(parseDecisionButtonValue('int_01ABC:2')).toEqual({
+      intentId: 'int_01ABC',
+      step: 2,
+      version: 0,
+    });
+    expect(parseDecisionButtonValue('int_01ABC:2:v3')).toEqual({
+      intentId: 'int_01ABC',
+      step: 2,
+      version: 3,
+    });
+    expect(parseDecisionButtonValue('int_01ABC')).toEqual({
+      intentId: 'int_01ABC',
+      step: null,
+      version: 0,
+    });
     for (const foreign of [
       undefined,
       '',
       'int_',
       'int_01ABC:',
       'int_01ABC:01',
+      'int_01ABC:1:v0',
+      'int_01ABC:1:3',
       'x:1',
       'int_a:-1',
     ]) {
@@ -292,23 +317,26 @@ describe('fields a message does not show', () => {
       reviewers: ['cfo@company.com'],
       summary: 'Wire *all* funds',
       payload: {
-        ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, `v${i}`])),
-        destination_account: 'attacker IBAN',
+        ...Object.fromEntries(Array.from({ length: 19 }, (_, i) => [`f${i}`, `v${i}`])),
         note: '~amount 100~ *amount 1,000,000*',
+        destination_account: 'attacker IBAN',
+        bic: 'ATTACKER',
       },
     });
 
-  it('says before the buttons how many fields the message leaves out, and in the Approve confirmation', () => {
+  it('says before the buttons how many values the message leaves out, and in the Approve confirmation', () => {
     const { blocks } = notice(manyFields());
     const shown = texts(blocks).join('\n');
+    expect(shown).toContain('*F18*');
+    expect(shown).toContain('*Note*');
     expect(shown).not.toContain('attacker IBAN');
     const warning = blocks.findIndex((block) =>
-      JSON.stringify(block).includes('2 more fields not shown'),
+      JSON.stringify(block).includes('2 more values not shown'),
     );
     expect(warning).toBeGreaterThan(-1);
     expect(warning).toBeLessThan(blocks.findIndex((block) => block.type === 'actions'));
     const approve = buttons(blocks).find((button) => button.action_id === SLACK_ACTIONS.approve);
-    expect(approve?.confirm?.text.text).toContain('2 more fields not shown');
+    expect(approve?.confirm?.text.text).toContain('2 more values not shown');
   });
 
   it('says a value was shortened, and says nothing when all is shown', () => {
@@ -327,5 +355,156 @@ describe('fields a message does not show', () => {
     const shown = texts(blocks).join('\n');
     expect(shown).toContain('Wire \u2217all\u2217 funds');
     expect(shown).not.toContain('*all*');
+  });
+});
+
+/** What in a message Slack would refuse (`invalid_blocks`): the limits agent text could reach. */
+function limitViolations(blocks: SlackBlock[]): string[] {
+  const found: string[] = [];
+  if (blocks.length > SLACK_LIMITS.blocks) found.push(`${blocks.length} blocks`);
+  blocks.forEach((block, index) => {
+    const over = (what: string, text: string, max: number) => {
+      if (text.length > max) found.push(`block ${index} ${what}: ${text.length} > ${max}`);
+    };
+    if (block.type === 'header') over('header', block.text.text, SLACK_LIMITS.headerChars);
+    if (block.type === 'section') {
+      if (block.text) over('text', block.text.text, SLACK_LIMITS.textChars);
+      if ((block.fields?.length ?? 0) > SLACK_LIMITS.fieldsPerSection)
+        found.push(`block ${index} fields`);
+      for (const field of block.fields ?? []) over('field', field.text, SLACK_LIMITS.fieldChars);
+    }
+    if (block.type === 'context') {
+      if (block.elements.length > SLACK_LIMITS.contextElements)
+        found.push(`block ${index} elements`);
+      for (const element of block.elements) over('context', element.text, SLACK_LIMITS.textChars);
+    }
+    if (block.type === 'actions') {
+      for (const button of block.elements) {
+        if (button.confirm)
+          over('confirm', button.confirm.text.text, SLACK_LIMITS.confirmTextChars);
+      }
+    }
+  });
+  return found;
+}
+
+describe("Slack's block limits, whatever the agent sends", () => {
+  function hostileAtTheLimits(): IntentState {
+    const address = (i: number) => `${'a'.repeat(60)}${i}@${'b'.repeat(60)}.${'c'.repeat(60)}.com`;
+    const base = pendingIntent({
+      summary: '&'.repeat(500),
+      to_agent: '<&'.repeat(250),
+      reviewers: [address(0)],
+      policy: {
+        required_approvals: 1,
+        escalate: Array.from({ length: 10 }, (_, e) => ({
+          after: `${e + 1}m`,
+          to: Array.from({ length: 50 }, (_, i) => address(1 + e * 50 + i)),
+        })),
+      },
+    });
+    let deep: unknown = `${'&'.repeat(5000)}<!channel>`;
+    for (let i = 0; i < 60; i += 1) deep = [deep];
+    return {
+      ...base,
+      // Past create's limits on purpose: the renderer must hold on its own.
+      payload: {
+        deep,
+        ...Object.fromEntries(
+          Array.from({ length: 1000 }, (_, i) => [`${'&_*'.repeat(100)}${i}`, '&'.repeat(10_000)]),
+        ),
+      },
+      added_by_request: Array.from({ length: 500 }, (_, i) => address(i)),
+    };
+  }
+
+  it('stays within 50 blocks and every text limit, and says what it left out', () => {
+    const intent = hostileAtTheLimits();
+    for (const { blocks } of [
+      renderSlackNotification(toView(intent), 'escalate', {
+        audience: { kind: 'team', team: 'finance' },
+        reviewUrl: REVIEW_URL,
+        now: T0,
+      }),
+      renderSlackNotification(toView(intent), 'notify', {
+        audience: { kind: 'user' },
+        reviewUrl: REVIEW_URL,
+        now: T0,
+      }),
+      renderSlackOutcome(toView(intent), {
+        audience: { kind: 'team', team: 'finance' },
+        messageStep: 0,
+        now: T0,
+      }),
+    ]) {
+      expect(limitViolations(blocks)).toEqual([]);
+      const shown = texts(blocks).join('\n');
+      expect(shown).toContain('981 more values not shown, 20 values shortened');
+      expect(shown).toContain('and 40 more');
+      expect(shown).not.toMatch(/<!channel>/);
+      expect(buttons(blocks).length).toBeGreaterThan(0);
+    }
+    const approve = buttons(
+      renderSlackNotification(toView(intent), 'notify', {
+        audience: { kind: 'user' },
+        reviewUrl: REVIEW_URL,
+        now: T0,
+      }).blocks,
+    ).find((button) => button.action_id === SLACK_ACTIONS.approve);
+    expect(approve?.confirm?.text.text).toMatch(/^\*(&amp;)+…\*\n981 more values not shown/);
+  });
+});
+
+describe('Edit and approve in Slack', () => {
+  const payment = { amount: 1200, memo: 'March', reviewer: 'cfo@company.com' };
+
+  it('offers "Edit and approve" only where the request made values editable', () => {
+    const plain = renderSlackNotification(toView(pendingIntent()), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: null,
+      now: T0,
+    });
+    expect(buttons(plain.blocks).map((b) => b.action_id)).not.toContain(SLACK_ACTIONS.edit);
+    const editable = pendingIntent({ payload: payment, editable: ['/amount', '/memo'] });
+    const { blocks } = renderSlackNotification(toView(editable), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: null,
+      now: T0,
+    });
+    const edit = buttons(blocks).find((b) => b.action_id === SLACK_ACTIONS.edit);
+    expect(edit?.text.text).toBe('Edit and approve…');
+    expect(edit?.value).toBe('int_TEST:0');
+  });
+
+  it('a message after an edit says what changed, and its buttons carry the version', () => {
+    const edited = {
+      ...pendingIntent({ payload: payment, editable: ['/amount', '/memo'] }),
+      edits: { '/amount': 1000 },
+      payload_version: 1,
+    };
+    const { blocks } = renderSlackNotification(toView(edited), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: null,
+      now: T0,
+    });
+    expect(texts(blocks).join('\n')).toContain(
+      '*Edited by reviewers (the payload below is as asked): /amount: 1200 → 1000*',
+    );
+    expect(buttons(blocks).every((b) => b.url || b.value === 'int_TEST:0:v1')).toBe(true);
+  });
+
+  it('the modal has one field per editable value, filled with the current version', () => {
+    const edited = {
+      ...pendingIntent({ payload: payment, editable: ['/amount', '/memo'] }),
+      edits: { '/amount': 1000 },
+      payload_version: 1,
+    };
+    const modal = renderEditModal(toView(edited), '{}');
+    const inputs = modal.blocks.flatMap((block) => (block.type === 'input' ? [block] : []));
+    expect(inputs.map((b) => [b.block_id, b.label.text, b.element.initial_value])).toEqual([
+      ['edit.0', '/amount', '1000'],
+      ['edit.1', '/memo', 'March'],
+      ['comment', 'Comment', undefined],
+    ]);
   });
 });
