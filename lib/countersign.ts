@@ -222,6 +222,7 @@ export class Countersign extends Construct {
     const functions = {
       health: makeFunction('health'),
       jwks: makeFunction('jwks'),
+      openapi: makeFunction('openapi'),
       intentsWrite: makeFunction('intentsWrite'),
       intentsRead: makeFunction('intentsRead'),
       intentsWait: makeFunction('intentsWait'),

@@ -142,6 +142,7 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
   }
 }
 
+/** The intent if `principal` may read it, else `not_found` (also the wait channel's subscribe). */
 export async function loadVisible(
   deps: { intents: Pick<IntentRepository, 'get'> },
   principal: Principal,
@@ -160,7 +161,7 @@ export async function getIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-export const WAIT_DEFAULT_SECONDS = 20;
+const WAIT_DEFAULT_SECONDS = 20;
 const WAIT_MIN_SECONDS = 1;
 const WAIT_MAX_SECONDS = 25;
 
@@ -215,7 +216,7 @@ export async function waitForIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-const listQuerySchema = z
+export const listQuerySchema = z
   .object({
     status: z.enum(INTENT_STATUSES).optional(),
     reviewer: z.literal('me').optional(),
@@ -251,7 +252,7 @@ export async function listIntents(
   }
 }
 
-const decisionSchema = z
+export const decisionSchema = z
   .object({
     outcome: z.enum(['approve', 'reject']),
     comment: z.string().trim().max(2000).optional(),
@@ -343,7 +344,7 @@ export async function recordVote(
   return toView(after);
 }
 
-const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
+export const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
 
 export async function cancelIntent(
   deps: IntentServiceDeps,

@@ -1,9 +1,12 @@
+import type { KeyQuota, Role, Team } from '../../sdk/src/types';
 import type { AuditEvent } from '../domain/audit';
-import type { IntentState, IntentStatus } from '../domain/intent';
+import type { IntentState, IntentStatus, NotificationKind } from '../domain/intent';
 import type { StoredPolicy } from '../domain/operator-policy';
 import type { JsonWebKeySet } from '../domain/receipts';
 import type { SlackBlock, SlackModalView } from '../domain/slack-blocks';
 import type { DeliveryResult } from '../domain/webhook';
+
+export type { KeyQuota, Role, Team };
 
 /**
  * The small interfaces the core needs from the outside world. DynamoDB, Step Functions, SES and
@@ -61,8 +64,7 @@ export interface Signer {
   publicKeys(): Promise<JsonWebKeySet>;
 }
 
-export type Role = 'agent' | 'reviewer' | 'admin';
-
+/** The stored key: the contract's key metadata plus the key's hash (never the key). */
 export interface ApiKeyRecord {
   id: string;
   role: Role;
@@ -75,12 +77,6 @@ export interface ApiKeyRecord {
   intent_types?: string[];
   /** Agent keys only: hourly limits (see `core/quotas.ts`); absent = none. */
   quota?: KeyQuota;
-}
-
-/** An agent key's hourly limits; a limit left out is no limit. */
-export interface KeyQuota {
-  intents_per_hour?: number;
-  notifications_per_hour?: number;
 }
 
 export type UsageCounter = 'intents' | 'notifications';
@@ -107,13 +103,6 @@ export interface KeyRepository {
   revoke(id: string, at: string): Promise<ApiKeyRecord | null>;
 }
 
-export interface Team {
-  name: string;
-  members: string[];
-  slack_channel: string | null;
-  updated_at: string;
-}
-
 export interface TeamRepository {
   put(team: Team): Promise<void>;
   get(name: string): Promise<Team | null>;
@@ -135,8 +124,6 @@ export interface Workflow {
     output: Record<string, unknown>,
   ): Promise<'delivered' | 'stale' | 'throttled'>;
 }
-
-export type NotificationKind = 'notify' | 'remind' | 'escalate' | 'decided';
 
 export interface EmailMessage {
   to: string;
