@@ -34,7 +34,7 @@ export interface Throttle {
 export type TrafficClass = 'anonymous' | 'agent' | 'reviewer' | 'slack' | 'waiting';
 
 export interface RouteThrottling {
-  /** `/healthz`, `/.well-known/jwks.json` and the review page (its link is its key). @default 10/s, burst 20 */
+  /** `/healthz`, JWKS, the OpenAPI document and the review page (its link is its key). @default 10/s, burst 20 */
   readonly anonymous?: Throttle;
   /** Creating, reading and cancelling intents, the MCP server. @default 50/s, burst 100 */
   readonly agent?: Throttle;
@@ -63,7 +63,9 @@ export function trafficClass(
 ): TrafficClass | undefined {
   if (key === 'intentsWait') return 'waiting';
   if (key === 'slackInteractions') return 'slack';
-  if (key === 'health' || key === 'jwks' || key === 'review') return 'anonymous';
+  if (key === 'health' || key === 'jwks' || key === 'openapi' || key === 'review') {
+    return 'anonymous';
+  }
   if (key === 'intentsDecide') return path.endsWith('/decision') ? 'reviewer' : 'agent';
   if (key === 'intentsWrite' || key === 'intentsRead' || key === 'mcp') return 'agent';
   void method;

@@ -75,6 +75,7 @@ describe('protection by default', () => {
     expect(throttles).toMatchObject({
       '/healthz/GET': [10, 20],
       '/.well-known/jwks.json/GET': [10, 20],
+      '/v1/openapi.json/GET': [10, 20],
       '/review/{token}/POST': [10, 20],
       '/v1/intents/POST': [50, 100],
       '/v1/intents/{id}/GET': [50, 100],
