@@ -230,6 +230,7 @@ export class Countersign extends Construct {
       mcp: makeFunction('mcp'),
       admin: makeFunction('admin'),
       review: makeFunction('review'),
+      inbox: makeFunction('inbox'),
       planStage: makeFunction('planStage'),
       stageTask: makeFunction('stageTask'),
       notifyDecided: makeFunction('notifyDecided'),
@@ -265,6 +266,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.admin,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
     ]) {
       fn.bindTable(table, 'readwrite');
@@ -308,6 +310,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.mcp,
       functions.review,
+      functions.inbox,
       functions.stageTask,
       functions.slackInteractions,
     ]) {
@@ -315,8 +318,9 @@ export class Countersign extends Construct {
     }
     this.wireSlack(functions, props);
 
-    // The senders: the stage task (first notices, reminders, escalations) and NotifyDecided.
-    const senders = [functions.stageTask, functions.notifyDecided];
+    // The senders: the stage task (first notices, reminders, escalations), NotifyDecided and the
+    // inbox (sign-in links).
+    const senders = [functions.stageTask, functions.notifyDecided, functions.inbox];
     const emailFrom = props.emailFrom ?? 'countersign@example.com';
     for (const fn of senders) {
       fn.addEnvironment('EMAIL_FROM', emailFrom);
@@ -328,7 +332,7 @@ export class Countersign extends Construct {
       }
       grantSendEmail(fn, emailFrom, props.emailConfigurationSet);
     }
-    for (const fn of [...senders, functions.review]) {
+    for (const fn of [functions.stageTask, functions.notifyDecided, functions.review]) {
       fn.addEnvironment('LINK_SIGNING_SECRET_ARN', linkSigningSecret.secretArn);
       linkSigningSecret.grantRead(fn);
     }
@@ -403,6 +407,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.mcp,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
       functions.planStage,
       functions.reconciler,
@@ -534,6 +539,7 @@ export class Countersign extends Construct {
       functions.mcp,
       functions.intentsDecide,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
       functions.planStage,
       functions.stageTask,
@@ -567,9 +573,12 @@ export class Countersign extends Construct {
    */
   private scopeTableWrites(functions: Record<FunctionKey, CountersignFunction>, table: ITableV2) {
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
-    // USAGE# holds the agent keys' hourly quota counters; POLICY# the operator policies.
+    // USAGE# holds the hourly counters (agent key quotas, sign-in emails); POLICY# the operator
+    // policies; SIGNIN# and SESSION# the inbox's links and sessions (which revoking a reviewer
+    // key ends, in the admin function).
     const owners: [CountersignFunction[], string[]][] = [
-      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*']],
+      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'SESSION#*']],
+      [[functions.inbox], ['INTENT#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*']],
       [
         [functions.intentsWrite, functions.mcp],
         ['INTENT#*', 'IDEMPOTENCY#*', 'USAGE#*'],

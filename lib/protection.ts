@@ -38,7 +38,7 @@ export interface RouteThrottling {
   readonly anonymous?: Throttle;
   /** Creating, reading and cancelling intents, the MCP server. @default 50/s, burst 100 */
   readonly agent?: Throttle;
-  /** Decisions through the API. @default 20/s, burst 40 */
+  /** Decisions through the API, the reviewer inbox. @default 20/s, burst 40 */
   readonly reviewer?: Throttle;
   /** Slack's interactivity requests (Slack allows 3 s). @default 20/s, burst 40 */
   readonly slack?: Throttle;
@@ -67,6 +67,7 @@ export function trafficClass(
     return 'anonymous';
   }
   if (key === 'intentsDecide') return path.endsWith('/decision') ? 'reviewer' : 'agent';
+  if (key === 'inbox') return 'reviewer';
   if (key === 'intentsWrite' || key === 'intentsRead' || key === 'mcp') return 'agent';
   void method;
   return undefined;

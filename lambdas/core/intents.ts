@@ -226,7 +226,7 @@ export const listQuerySchema = z
   .strict();
 
 export async function listIntents(
-  deps: IntentServiceDeps,
+  deps: Pick<IntentServiceDeps, 'intents'>,
   principal: Principal,
   query: Record<string, string | undefined>,
 ): Promise<{ items: IntentView[]; next_cursor: string | null }> {

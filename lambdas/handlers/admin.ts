@@ -4,6 +4,7 @@ import { authenticate } from '../core/auth';
 import { deletePolicy, dryRunPolicy, getPolicy, listPolicies, putPolicy } from '../core/policies';
 import {
   allowedReviewerDomains,
+  inboxCredentials,
   intentRepository,
   keyRepository,
   policyServiceDeps,
@@ -71,7 +72,13 @@ export const handler = routeHandler({
   'DELETE /v1/keys/{id}': async (event) =>
     json(
       200,
-      await revokeKey(keyRepository(), clock, await principalOf(event), pathParameter(event, 'id')),
+      await revokeKey(
+        keyRepository(),
+        clock,
+        await principalOf(event),
+        pathParameter(event, 'id'),
+        inboxCredentials(),
+      ),
     ),
   'POST /v1/teams': async (event) => {
     const { created, team } = await putTeam(

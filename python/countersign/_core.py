@@ -12,7 +12,7 @@ import os
 import time
 import urllib.parse
 import uuid
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from ._http import (
     Answered,
@@ -29,6 +29,7 @@ from .audit import verify_events
 from .errors import CountersignError, CountersignNetworkError, WaitTimeoutError, error_for_status
 from .signatures import JWKS_PATH
 from .types import (
+    BulkDecisionItem,
     CreateIntentRequest,
     CreateKeyRequest,
     DecisionRequest,
@@ -154,6 +155,10 @@ class ClientCore:
     def decide(self, intent_id: str, decision: DecisionRequest) -> Plan:
         # Not retried: a repeated vote would be 409.
         return self.call("POST", f"{intent_path(intent_id)}/decision", body=decision, retry=False)
+
+    def decide_many(self, decisions: Sequence[BulkDecisionItem]) -> Plan:
+        # Not retried: a repeat would answer 409 for every item the first attempt decided.
+        return self.call("POST", "/v1/decisions", body={"decisions": list(decisions)}, retry=False)
 
     def cancel(self, intent_id: str, reason: Optional[str]) -> Plan:
         body = {} if reason is None else {"reason": reason}

@@ -82,6 +82,7 @@ describe('protection by default', () => {
       '/v1/intents/{id}/cancel/POST': [50, 100],
       '/mcp/POST': [50, 100],
       '/v1/intents/{id}/decision/POST': [20, 40],
+      '/inbox/bulk/decide/POST': [20, 40],
       '/slack/interactions/POST': [20, 40],
     });
     expect(throttles['/v1/keys/POST']).toBeUndefined();

@@ -28,6 +28,8 @@ const ITEMS = {
   policy: 'POLICY#intent.payment.*',
   usage: 'USAGE#key_01',
   'wait subscription': 'WAIT#int_01',
+  'inbox sign-in link': 'SIGNIN#9a8b',
+  'inbox session': 'SESSION#7c6d',
 } as const;
 type ItemType = keyof typeof ITEMS;
 
@@ -104,9 +106,11 @@ describe('table writes by item type', () => {
     'intents-read': [],
     'intents-wait': [],
     'intents-decide': ['intent'],
-    admin: ['API key', 'team', 'policy'],
+    // The admin function ends a reviewer's inbox sessions when it revokes their key.
+    admin: ['API key', 'team', 'policy', 'inbox session'],
     mcp: ['intent', 'idempotency', 'usage'],
     review: ['intent'],
+    inbox: ['intent', 'usage', 'inbox sign-in link', 'inbox session'],
     'slack-interactions': ['intent'],
     'plan-stage': ['intent'],
     'stage-task': ['intent', 'usage'],
