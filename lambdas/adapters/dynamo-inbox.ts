@@ -6,7 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { InboxCredentialStore, InboxSession } from '../core/ports';
-import { INTENT_STATUSES } from '../domain/intent';
+import { inboxPartition } from './dynamo/intent-items';
 import { DynamoTable } from './dynamo-store';
 import { TABLE_KEYS } from './table-schema';
 
@@ -17,9 +17,6 @@ import { TABLE_KEYS } from './table-schema';
  * to days late, every read checks it as well. Reads are consistent: a session ended by
  * sign-out or revocation must not go on working for a moment.
  */
-/** How many of the newest intents of each status a sign-in request looks through (at most). */
-export const RECENT_INTENTS_READ = 500;
-const RECENT_PAGE = 100;
 
 export class DynamoInboxStore extends DynamoTable implements InboxCredentialStore {
   constructor(
@@ -131,38 +128,21 @@ export class DynamoInboxStore extends DynamoTable implements InboxCredentialStor
   }
 
   /**
-   * The status partitions of GSI2, newest first, in pages of 100, stopping at the first intent
-   * that names `email` among its recipients or after `RECENT_INTENTS_READ` per status: an
-   * address nobody asked costs a bounded read however large the table.
+   * Whether anything waits for `email`: one item of its own inbox partition (`LIST#INBOX#…`), so
+   * an address nobody asked costs one small read however large the table.
    */
-  async askedRecently(email: string): Promise<boolean> {
-    const { gsi2 } = TABLE_KEYS;
-    const found = await Promise.all(
-      INTENT_STATUSES.map(async (status) => {
-        let startKey: Record<string, unknown> | undefined;
-        for (let read = 0; read < RECENT_INTENTS_READ; read += RECENT_PAGE) {
-          const page = await this.db.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              IndexName: gsi2.name,
-              KeyConditionExpression: '#pk = :pk',
-              FilterExpression: 'contains(#recipients, :email)',
-              ExpressionAttributeNames: { '#pk': gsi2.partitionKey, '#recipients': 'recipients' },
-              ExpressionAttributeValues: { ':pk': `STATUS#${status}`, ':email': email },
-              ProjectionExpression: 'pk',
-              ScanIndexForward: false,
-              Limit: RECENT_PAGE,
-              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-            }),
-          );
-          if ((page.Items ?? []).length > 0) return true;
-          startKey = page.LastEvaluatedKey;
-          if (!startKey) return false;
-        }
-        return false;
+  async hasPending(email: string): Promise<boolean> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+        ExpressionAttributeValues: { ':pk': inboxPartition(email) },
+        ProjectionExpression: '#pk',
+        Limit: 1,
       }),
     );
-    return found.some(Boolean);
+    return (page.Items ?? []).length > 0;
   }
 
   private unexpired(item: Record<string, unknown>): boolean {

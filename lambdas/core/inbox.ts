@@ -157,15 +157,15 @@ async function sendSignInLink(deps: InboxDeps, email: string): Promise<void> {
 }
 
 /**
- * An address that holds a reviewer key, or that is or was asked to decide one of the latest
- * intents (a bounded read: anyone may ask, so an unknown address must not cost a table scan).
+ * An address that holds a reviewer key, or for which an intent waits now (its own inbox listing:
+ * anyone may ask, so an unknown address must cost one small read, never a scan).
  */
 async function maySignIn(deps: InboxDeps, email: string): Promise<boolean> {
   const keys = await deps.keys.list();
   if (keys.some((key) => key.role === 'reviewer' && !key.revoked_at && key.principal === email)) {
     return true;
   }
-  return deps.credentials.askedRecently(email);
+  return deps.credentials.hasPending(email);
 }
 
 const expiredLink = (base: string): InboxAnswer => ({

@@ -235,10 +235,10 @@ export interface InboxCredentialStore {
   /** Ends every session of `reviewer` (their reviewer key was revoked); answers how many. */
   deleteSessionsOf(reviewer: string): Promise<number>;
   /**
-   * Whether `email` is a recipient of one of the latest intents of any status: a bounded read
-   * (the newest `RECENT_INTENTS_READ` of each status), since anyone may ask for a sign-in link.
+   * Whether an intent waits for `email` now: a read of that address's own inbox listing, since
+   * anyone may ask for a sign-in link.
    */
-  askedRecently(email: string): Promise<boolean>;
+  hasPending(email: string): Promise<boolean>;
 }
 
 export interface Clock {
