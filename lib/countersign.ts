@@ -247,6 +247,16 @@ export class Countersign extends Construct {
     for (const fn of [functions.intentsWrite, functions.mcp]) {
       fn.addEnvironment('DEFAULT_POLICIES', policiesJson);
       fn.addEnvironment('NOTIFICATION_CHANNELS', props.slackBotToken ? 'email,slack' : 'email');
+    }
+    // Creates start executions; a decision during a reminder hold starts the successor
+    // (`domain/reminder-holds.ts`).
+    for (const fn of [
+      functions.intentsWrite,
+      functions.mcp,
+      functions.intentsDecide,
+      functions.review,
+      functions.slackInteractions,
+    ]) {
       fn.addEnvironment('STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
       workflow.grantStart(fn);
     }
@@ -501,7 +511,7 @@ export class Countersign extends Construct {
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
     // USAGE# holds the agent keys' hourly quota counters; POLICY# the operator policies.
     const owners: [CountersignFunction[], string[]][] = [
-      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*']],
+      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'REVIEWER#*']],
       [
         [functions.intentsWrite, functions.mcp],
         ['INTENT#*', 'IDEMPOTENCY#*', 'USAGE#*'],

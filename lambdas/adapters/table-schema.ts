@@ -7,7 +7,7 @@
  *   write is cheap; `INTENT#<id>` / `PAYLOAD`: the payload, written once;
  *   `INTENT#<id>` / `EVENT#<seq>`: the audit trail, appended in the same transaction as the
  *   intent change that caused it.
- * - `IDEMPOTENCY#<principal>#<key>`, `APIKEY#<sha256>`, `TEAM#<name>`.
+ * - `IDEMPOTENCY#<principal>#<key>`, `APIKEY#<sha256>`, `TEAM#<name>`, `REVIEWER#<email>` (profile).
  * GSI1 lists by owner (agent, and the key and team catalogues); GSI2 lists by status.
  */
 export const TABLE_KEYS = {

@@ -12,6 +12,8 @@ export type AuditEventType =
   | 'created'
   | 'notified'
   | 'reminded'
+  | 'reminder_held'
+  | 'delegated'
   | 'escalated'
   | 'viewed'
   | 'approval'

@@ -29,6 +29,11 @@ export interface ResolvedPolicy {
   required_approvals: number;
   steps: ResolvedStep[] | null;
   channels: NotificationChannel[];
+  /**
+   * Reminders wait for each recipient's working hours (`domain/availability.ts`). Absent on
+   * intents stored before reviewer availability: read as true.
+   */
+  remind_in_working_hours?: boolean;
 }
 
 export interface Approval {
@@ -124,6 +129,18 @@ export interface IntentState extends IntentView {
    * quotas: their notices are not limited.
    */
   creator_key?: { id: string; notifications_per_hour: number | null };
+  /**
+   * While the state machine holds a stage's reminders in its Wait state: until when, and the
+   * execution that waits (`domain/reminder-holds.ts`). Absent or null otherwise.
+   */
+  held_until?: string | null;
+  held_by?: string | null;
+  /** Executions released from a hold by a decision: each stops when its Wait ends. */
+  superseded_executions?: { name: string; until: string }[];
+  /** The execution started to take over from the last one released (the reconciler checks it). */
+  successor_execution?: string | null;
+  /** Reminders of the current stage waiting for their recipient's working hours. */
+  held_reminders?: { to: string; at: string }[];
 }
 
 export interface SentMessage {
@@ -161,6 +178,11 @@ export function toView(state: IntentState): IntentView {
     sent_messages: _sentMessages,
     decided_notices: _decidedNotices,
     creator_key: _creatorKey,
+    held_until: _heldUntil,
+    held_by: _heldBy,
+    superseded_executions: _superseded,
+    successor_execution: _successor,
+    held_reminders: _heldReminders,
     ...view
   } = state;
   return view;

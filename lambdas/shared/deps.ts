@@ -2,6 +2,7 @@ import { DynamoPolicyRepository } from '../adapters/dynamo-policies';
 import {
   DynamoIntentRepository,
   DynamoKeyRepository,
+  DynamoReviewerProfileRepository,
   DynamoTeamRepository,
 } from '../adapters/dynamo-store';
 import { DynamoUsageMeter } from '../adapters/dynamo-usage';
@@ -14,7 +15,13 @@ import { withBootstrapAdminKey } from '../core/auth';
 import type { CallbackDeps } from '../core/callbacks';
 import type { IntentServiceDeps } from '../core/intents';
 import type { PolicyServiceDeps } from '../core/policies';
-import type { Clock, KeyRepository, Signer, TeamRepository } from '../core/ports';
+import type {
+  Clock,
+  KeyRepository,
+  ReviewerProfileRepository,
+  Signer,
+  TeamRepository,
+} from '../core/ports';
 import type { ReconcilerDeps } from '../core/reconciler';
 import type { SlackInteractionDeps } from '../core/slack-interactions';
 import { SlackNotifier } from '../core/slack-notify';
@@ -93,6 +100,9 @@ export const keyRepository = memo<KeyRepository>(() => {
 export const teamRepository = memo<TeamRepository>(
   () => new DynamoTeamRepository(dynamoDocumentClient, tableName()),
 );
+export const reviewerProfileRepository = memo<ReviewerProfileRepository>(
+  () => new DynamoReviewerProfileRepository(dynamoDocumentClient, tableName()),
+);
 /** Quota counters: an hour per window (a test may shorten it, see `ENV.quotaWindowSeconds`). */
 const usageMeter = memo(
   () =>
@@ -161,6 +171,7 @@ export const intentServiceDeps = memo<IntentServiceDeps>(() => {
 /** PlanStage only reads intents and records timeouts: it needs neither SES, Slack nor links. */
 export const planStageDeps = memo<PlanStageDeps>(() => ({
   intents: intentRepository(),
+  profiles: reviewerProfileRepository(),
   clock: systemClock,
   signer,
 }));
@@ -169,6 +180,7 @@ export const planStageDeps = memo<PlanStageDeps>(() => ({
 export const stageRunnerDeps = memoAsync<StageRunnerDeps>(async () => ({
   intents: intentRepository(),
   teams: teamRepository(),
+  profiles: reviewerProfileRepository(),
   workflow: workflow(),
   clock: systemClock,
   email: new SesEmailSender(

@@ -21,6 +21,7 @@ const pause = (stage: number, seconds: number): PlanResult => ({
   step: 0,
   stage,
   timeout_seconds: seconds,
+  hold_until: null,
   callback: false,
 });
 const finish = (status: string, callback = false): PlanResult => ({
@@ -29,6 +30,7 @@ const finish = (status: string, callback = false): PlanResult => ({
   step: null,
   stage: null,
   timeout_seconds: null,
+  hold_until: null,
   callback,
 });
 

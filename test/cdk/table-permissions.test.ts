@@ -2,7 +2,7 @@
  * Which item types each function's role may write, read from the synthesized template with a
  * small evaluator of its IAM statements (an Allow of the action on the table, no Deny whose
  * `dynamodb:LeadingKeys` condition matches the item's partition key). API keys must be
- * writable by the admin function alone.
+ * writable by the admin function alone; reviewer profiles too (it serves `/v1/reviewers`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ const ITEMS = {
   idempotency: 'IDEMPOTENCY#ab12',
   policy: 'POLICY#intent.payment.*',
   usage: 'USAGE#key_01',
+  'reviewer profile': 'REVIEWER#ada@company.com',
 } as const;
 type ItemType = keyof typeof ITEMS;
 
@@ -101,7 +102,7 @@ describe('table writes by item type', () => {
     'intents-write': ['intent', 'idempotency', 'usage'],
     'intents-read': [],
     'intents-decide': ['intent'],
-    admin: ['API key', 'team', 'policy'],
+    admin: ['API key', 'team', 'policy', 'reviewer profile'],
     mcp: ['intent', 'idempotency', 'usage'],
     review: ['intent'],
     'slack-interactions': ['intent'],
