@@ -34,6 +34,17 @@ const finish = (status: string, callback = false): PlanResult => ({
   callback,
 });
 
+/** A reminder stage held `seconds` for working hours (HoldReminders), from when it is planned. */
+const hold = (stage: number, seconds: number): PlanResult => ({
+  action: 'hold',
+  status: 'pending',
+  step: 0,
+  stage,
+  timeout_seconds: seconds,
+  hold_until: null,
+  callback: false,
+});
+
 let harness: Harness | undefined;
 let machine: ReturnType<typeof loadLocalDefinition>;
 beforeAll(() => {
@@ -53,16 +64,28 @@ async function run(plans: PlanResult[], decideAfter: number | null) {
   const h = await openHarness({ [stateMachineName]: definition }, { fakeClock: true });
   harness = h;
   let planned = 0;
-  h.lambdas.on(PLAN, () => plans[planned++]);
+  h.lambdas.on(PLAN, () => {
+    const plan = plans[planned++];
+    // A hold's timestamp counts from the (fake) clock when it is planned.
+    return plan?.action === 'hold'
+      ? {
+          ...plan,
+          timeout_seconds: null,
+          hold_until: new Date(
+            (h.clock?.now() ?? 0) + (plan.timeout_seconds ?? 0) * 1000,
+          ).toISOString(),
+        }
+      : plan;
+  });
   h.lambdas.on(STAGE, () => ({ notified: 1 }));
   h.lambdas.on(NOTIFY, () => ({ sent: 1, failed: 0 }));
   h.lambdas.on(CALLBACK, () => ({ delivered: true }));
   const arn = await h.start({ intent_id: 'int_1' }, 'int_1');
   await h.sfn.settle();
-  const pauses = plans.filter((plan) => plan.action === 'await');
+  const pauses = plans.filter((plan) => plan.action === 'await' || plan.action === 'hold');
   for (const [index, plan] of pauses.entries()) {
     const last = index === pauses.length - 1;
-    if (last && decideAfter !== null) {
+    if (last && decideAfter !== null && plan.action === 'await') {
       h.clock?.advance(decideAfter * 1000);
       await h.sfn.sendTaskSuccess({
         taskToken: lastToken(h.lambdas, STAGE, 'task_token'),
@@ -127,6 +150,21 @@ describe('state transitions and invocations per approval (docs/cost.md)', () => 
       invocations: 8,
       planCalls: 4,
       stageCalls: 3,
+      noticeCalls: 1,
+    });
+  });
+
+  it('one reminder held overnight for working hours, then approved: a hold adds 3 transitions (Route, HoldReminders, PlanStage) and one invocation', async () => {
+    const result = await run(
+      [pause(0, 300), hold(1, 14 * 3600), pause(1, 3600), finish('approved')],
+      600,
+    );
+    expect(result).toEqual({
+      status: 'SUCCEEDED',
+      transitions: 14,
+      invocations: 7,
+      planCalls: 4,
+      stageCalls: 2,
       noticeCalls: 1,
     });
   });
