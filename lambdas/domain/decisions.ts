@@ -3,6 +3,7 @@ import { DomainError } from './errors';
 import { type DecisionChannel, type IntentState, type TimeoutAction, toView } from './intent';
 import { requiredApprovalsFor } from './policy';
 import { canonicalPrincipal, samePrincipal } from './principals';
+import { delegatedVoteFor } from './reminder-holds';
 
 /**
  * Pure transitions of an intent. Each returns the changed intent and the audit events that
@@ -84,10 +85,20 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
   if (!intent.recipients.includes(vote.by)) {
     throw new DomainError('not_a_reviewer', `${vote.by} is not asked to decide this intent now.`);
   }
-  if (intent.approvals.some((a) => a.by === vote.by && a.step === intent.step)) {
-    throw new DomainError('already_voted', `${vote.by} has already approved this intent.`, {
-      intent: toView(intent),
-    });
+  // A delegate votes in the place of a recipient who is out of office; each person counts once.
+  const onBehalfOf = delegatedVoteFor(intent, vote.by);
+  const counted = (person: string) =>
+    intent.approvals.some(
+      (a) => a.step === intent.step && (a.by === person || a.on_behalf_of === person),
+    );
+  if (counted(vote.by) || (onBehalfOf !== null && counted(onBehalfOf))) {
+    throw new DomainError(
+      'already_voted',
+      onBehalfOf && !counted(vote.by)
+        ? `${onBehalfOf} has already approved this intent.`
+        : `${vote.by} has already approved this intent.`,
+      { intent: toView(intent) },
+    );
   }
   if (vote.outcome === 'reject' && !vote.comment) {
     throw new DomainError('validation_failed', 'A rejection needs a comment saying why.', {
@@ -97,18 +108,36 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
 
   const base = { at: vote.at, actor: vote.by, channel: vote.channel };
   const comment = vote.comment ?? null;
+  const behalf = onBehalfOf ? { on_behalf_of: onBehalfOf } : {};
+  const delegated: AuditEventDraft[] = onBehalfOf
+    ? [
+        {
+          ...base,
+          type: 'delegated',
+          data: { step: intent.step, kind: 'vote', by: vote.by, on_behalf_of: onBehalfOf },
+        },
+      ]
+    : [];
   if (vote.outcome === 'reject') {
     return {
       intent: {
         ...intent,
         status: 'rejected',
-        decision: { outcome: 'rejected', by: vote.by, at: vote.at, comment, channel: vote.channel },
+        decision: {
+          outcome: 'rejected',
+          by: vote.by,
+          at: vote.at,
+          comment,
+          channel: vote.channel,
+          ...behalf,
+        },
         updated_at: vote.at,
         next_action_at: null,
       },
       events: [
-        { ...base, type: 'rejection', data: { step: intent.step, comment } },
-        { ...base, type: 'rejected', data: { comment } },
+        ...delegated,
+        { ...base, type: 'rejection', data: { step: intent.step, comment, ...behalf } },
+        { ...base, type: 'rejected', data: { comment, ...behalf } },
       ],
       signal: true,
     };
@@ -116,19 +145,19 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
 
   const approvals = [
     ...intent.approvals,
-    { by: vote.by, at: vote.at, comment, channel: vote.channel, step: intent.step },
+    { by: vote.by, at: vote.at, comment, channel: vote.channel, step: intent.step, ...behalf },
   ];
   const approvedInStep = approvals.filter((a) => a.step === intent.step).length;
   const required = requiredApprovalsFor(intent.policy, intent.step);
   const approvalEvent: AuditEventDraft = {
     ...base,
     type: 'approval',
-    data: { step: intent.step, comment, approvals: approvedInStep, required },
+    data: { step: intent.step, comment, approvals: approvedInStep, required, ...behalf },
   };
   if (approvedInStep < required) {
     return {
       intent: { ...intent, approvals, updated_at: vote.at },
-      events: [approvalEvent],
+      events: [...delegated, approvalEvent],
       signal: false,
     };
   }
@@ -147,6 +176,7 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
         updated_at: vote.at,
       },
       events: [
+        ...delegated,
         approvalEvent,
         {
           ...base,
@@ -163,11 +193,22 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
       ...intent,
       approvals,
       status: 'approved',
-      decision: { outcome: 'approved', by: vote.by, at: vote.at, comment, channel: vote.channel },
+      decision: {
+        outcome: 'approved',
+        by: vote.by,
+        at: vote.at,
+        comment,
+        channel: vote.channel,
+        ...behalf,
+      },
       updated_at: vote.at,
       next_action_at: null,
     },
-    events: [approvalEvent, { ...base, type: 'approved', data: { comment } }],
+    events: [
+      ...delegated,
+      approvalEvent,
+      { ...base, type: 'approved', data: { comment, ...behalf } },
+    ],
     signal: true,
   };
 }

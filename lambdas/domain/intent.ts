@@ -42,6 +42,8 @@ export interface Approval {
   comment: string | null;
   channel: DecisionChannel;
   step: number;
+  /** The recipient a delegate approved for, while they were out of office. */
+  on_behalf_of?: string;
 }
 
 export interface Decision {
@@ -50,6 +52,17 @@ export interface Decision {
   at: string;
   comment: string | null;
   channel: DecisionChannel;
+  /** The recipient a delegate decided for, while they were out of office. */
+  on_behalf_of?: string;
+}
+
+/** A recipient's notices of one step went to their delegate, who may decide in their place. */
+export interface Delegation {
+  step: number;
+  delegate: string;
+  on_behalf_of: string;
+  /** The delegate was added to the recipients for it (not asked in their own right). */
+  added: boolean;
 }
 
 /** What the API returns. */
@@ -141,6 +154,8 @@ export interface IntentState extends IntentView {
   successor_execution?: string | null;
   /** Reminders of the current stage waiting for their recipient's working hours. */
   held_reminders?: { to: string; at: string }[];
+  /** Who decides for whom while out of office (`domain/reminder-holds.ts`). Absent: nobody. */
+  delegations?: Delegation[];
 }
 
 export interface SentMessage {
@@ -183,6 +198,7 @@ export function toView(state: IntentState): IntentView {
     superseded_executions: _superseded,
     successor_execution: _successor,
     held_reminders: _heldReminders,
+    delegations: _delegations,
     ...view
   } = state;
   return view;

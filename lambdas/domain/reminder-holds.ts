@@ -37,11 +37,43 @@ export function noticeTarget(
   profiles: Profiles,
   at: number,
   creator: string,
+  intent?: Pick<IntentState, 'step' | 'delegations'>,
 ): string {
+  // A delegate's own notices never pass on to their delegate: one level only.
+  if (intent && isAddedDelegate(intent, recipient)) return recipient;
   const profile = profiles.get(recipient);
   if (!profile || !isOutOfOffice(profile, at)) return recipient;
   const delegate = profile.out_of_office?.delegate ?? recipient;
   return samePrincipal(delegate, creator) ? recipient : delegate;
+}
+
+/**
+ * The recipient a vote by `voter` is cast for: the one whose notices went to them as delegate
+ * in this step (the first who has not voted yet), or null when they vote for themselves (a
+ * delegate asked in their own right too votes as themselves: each person counts once).
+ */
+export function delegatedVoteFor(
+  intent: Pick<IntentState, 'step' | 'delegations' | 'approvals'>,
+  voter: string,
+): string | null {
+  const mine = (intent.delegations ?? []).filter(
+    (d) => d.step === intent.step && d.delegate === voter && d.added,
+  );
+  const open = mine.find(
+    (d) =>
+      !intent.approvals.some(
+        (a) =>
+          a.step === intent.step && (a.by === d.on_behalf_of || a.on_behalf_of === d.on_behalf_of),
+      ),
+  );
+  return (open ?? mine[0])?.on_behalf_of ?? null;
+}
+
+/** Whether `person` is a delegate added for someone else in this step (not asked themselves). */
+export function isAddedDelegate(intent: Pick<IntentState, 'step' | 'delegations'>, person: string) {
+  return (intent.delegations ?? []).some(
+    (d) => d.step === intent.step && d.delegate === person && d.added,
+  );
 }
 
 /** When the person who gets `recipient`'s reminder next works (`at` when reminders do not wait). */

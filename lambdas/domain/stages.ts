@@ -176,8 +176,6 @@ export function enterStage(
   const profiles: Profiles = entry.profiles ?? new Map();
   const atMs = Date.parse(entry.at);
   const base = { at: entry.at, actor: 'countersign', channel: 'workflow' };
-  const route = (sends: { to: string; kind: 'notify' | 'remind' | 'escalate' }[]) =>
-    routeNotices(intent, sends, profiles, atMs, entry);
   if (entry.stage.index <= intent.stage_index) {
     const held = intent.held_reminders ?? [];
     const due = held.filter((h) => Date.parse(h.at) <= atMs + HOLD_SLACK_MS);
@@ -185,10 +183,17 @@ export function enterStage(
       return { intent: { ...intent, task_token: entry.token }, events: [], signal: false };
     }
     const rest = held.filter((h) => !due.includes(h));
-    const routed = route(due.map((h) => ({ to: h.to, kind: 'remind' as const })));
+    const routed = routeNotices(
+      intent,
+      due.map((h) => ({ to: h.to, kind: 'remind' as const })),
+      profiles,
+      atMs,
+      entry,
+    );
     return {
       intent: {
         ...intent,
+        ...routed.delegated,
         task_token: entry.token,
         held_reminders: rest,
         next_action_at: new Date(
@@ -225,7 +230,7 @@ export function enterStage(
         ...split.now.map((to) => ({ to, kind: 'remind' as const })),
         ...added.map((to) => ({ to, kind: 'escalate' as const })),
       ];
-  const routed = route(sends);
+  const routed = routeNotices({ ...intent, recipients }, sends, profiles, atMs, entry);
   const events: AuditEventDraft[] = [];
   if (reminds) {
     events.push({
@@ -266,7 +271,8 @@ export function enterStage(
   return {
     intent: {
       ...intent,
-      recipients,
+      // The recipients, with any delegate their notices went to.
+      ...routed.delegated,
       ...(firstContact ? { step_started_at: entry.at } : {}),
       stage_index: entry.stage.index,
       task_token: entry.token,
@@ -287,7 +293,9 @@ export function enterStage(
 /**
  * The notifications of `sends` on each of the intent's people channels, each sent to whoever
  * receives the recipient's notices now (a delegate while they are out of office, with a
- * `delegated` event saying so), one per person and kind.
+ * `delegated` event saying so), one per person and kind. A delegate becomes a recipient (so
+ * that they see the intent and may decide, in the recipient's place) and the delegation is
+ * recorded for the step: `delegated` is what the intent gains.
  */
 function routeNotices(
   intent: IntentState,
@@ -295,13 +303,31 @@ function routeNotices(
   profiles: Profiles,
   at: number,
   entry: { step: number; stage: Stage; at: string },
-): { notifications: PendingNotification[]; events: AuditEventDraft[] } {
+): {
+  notifications: PendingNotification[];
+  events: AuditEventDraft[];
+  delegated: Pick<IntentState, 'recipients' | 'delegations'>;
+} {
   const seen = new Set<string>();
   const routed: { to: string; kind: 'notify' | 'remind' | 'escalate' }[] = [];
   const events: AuditEventDraft[] = [];
+  const recipients = [...intent.recipients];
+  const delegations = [...(intent.delegations ?? [])];
   for (const send of sends) {
-    const target = noticeTarget(send.to, profiles, at, intent.from_agent);
+    const target = noticeTarget(send.to, profiles, at, intent.from_agent, intent);
     if (target !== send.to) {
+      const known = delegations.some(
+        (d) => d.step === entry.step && d.delegate === target && d.on_behalf_of === send.to,
+      );
+      if (!known) {
+        delegations.push({
+          step: entry.step,
+          delegate: target,
+          on_behalf_of: send.to,
+          added: !recipients.includes(target),
+        });
+      }
+      if (!recipients.includes(target)) recipients.push(target);
       events.push({
         type: 'delegated',
         at: entry.at,
@@ -328,6 +354,7 @@ function routeNotices(
         .map((channel) => ({ ...send, channel })),
     ),
     events,
+    delegated: { recipients, delegations },
   };
 }
 

@@ -203,7 +203,8 @@ describe('out of office', () => {
 
   it('sends the notices to the delegate and says so in the trail', () => {
     const intent = notifiedIntent({}, profilesOf(away('deputy@company.com')));
-    expect(intent.recipients).toEqual(['cfo@company.com']);
+    // The delegate becomes a recipient, so that they may see and decide it.
+    expect(intent.recipients).toEqual(['cfo@company.com', 'deputy@company.com']);
     expect(intent.pending_notifications.map((n) => [n.to, n.kind])).toEqual([
       ['deputy@company.com', 'notify'],
     ]);
@@ -248,5 +249,65 @@ describe('out of office', () => {
       on_behalf_of: 'cfo@company.com',
       to: 'deputy@company.com',
     });
+  });
+
+  const vote = (intent: IntentState, by: string) =>
+    applyVote(intent, {
+      by,
+      outcome: 'approve',
+      comment: null,
+      channel: 'api',
+      at: at(FRIDAY_1700_BERLIN + 60_000),
+    });
+
+  it("lets the delegate decide in the recipient's place: decision.by, on_behalf_of, a delegated event", () => {
+    const intent = notifiedIntent({}, profilesOf(away('deputy@company.com')));
+    expect(intent.recipients).toEqual(['cfo@company.com', 'deputy@company.com']);
+    const decided = vote(intent, 'deputy@company.com');
+    expect(decided.intent.decision).toMatchObject({
+      outcome: 'approved',
+      by: 'deputy@company.com',
+      on_behalf_of: 'cfo@company.com',
+    });
+    expect(decided.events.map((event) => event.type)).toEqual([
+      'delegated',
+      'approval',
+      'approved',
+    ]);
+    expect(decided.events[0]?.data).toMatchObject({
+      by: 'deputy@company.com',
+      on_behalf_of: 'cfo@company.com',
+    });
+  });
+
+  it('counts each person once in a quorum', () => {
+    const intent = notifiedIntent(
+      {
+        reviewers: ['cfo@company.com', 'ops@company.com'],
+        policy: { required_approvals: 2, remind_after: ['1h'], timeout: { after: '7d' } },
+      },
+      profilesOf(away('deputy@company.com')),
+    );
+    const first = vote(intent, 'deputy@company.com').intent;
+    expect(first.approvals).toMatchObject([
+      { by: 'deputy@company.com', on_behalf_of: 'cfo@company.com' },
+    ]);
+    // The recipient the delegate voted for, and the delegate, are counted.
+    expect(() => vote(first, 'cfo@company.com')).toThrow(/already approved/);
+    expect(() => vote(first, 'deputy@company.com')).toThrow(/already approved/);
+    expect(vote(first, 'ops@company.com').intent.status).toBe('approved');
+
+    // A delegate asked in their own right votes as themselves, once.
+    const both = notifiedIntent(
+      {
+        reviewers: ['cfo@company.com', 'deputy@company.com'],
+        policy: { required_approvals: 2, remind_after: ['1h'], timeout: { after: '7d' } },
+      },
+      profilesOf(away('deputy@company.com')),
+    );
+    const own = vote(both, 'deputy@company.com');
+    expect(own.intent.approvals[0]).not.toHaveProperty('on_behalf_of');
+    expect(() => vote(own.intent, 'deputy@company.com')).toThrow(/already approved/);
+    expect(own.intent.status).toBe('pending');
   });
 });
