@@ -6,7 +6,7 @@ import {
 } from '../domain/availability';
 import { DomainError } from '../domain/errors';
 import { isEmail, normalizeReviewer } from '../domain/policy';
-import { samePrincipal } from '../domain/principals';
+import { canonicalPrincipal, samePrincipal } from '../domain/principals';
 import type { Profiles } from '../domain/reminder-holds';
 import { reviewerDomainIssues } from '../domain/reviewer-domains';
 import type { Principal } from './auth';
@@ -31,8 +31,21 @@ export type ProfileView = Omit<ReviewerProfile, 'updated_at' | 'updated_by'> & {
   updated_by: string | null;
 };
 
-/** The path's email, percent-encoded or not (`ada%40x.com`), in its canonical spelling. */
-function reviewerEmail(raw: string): string {
+/**
+ * The path's email, percent-encoded or not (`ada%40x.com`), in its canonical spelling; `me` is
+ * the calling reviewer's own.
+ */
+function reviewerEmail(raw: string, principal: Principal): string {
+  if (raw === 'me') {
+    if (principal.role !== 'reviewer') {
+      throw new DomainError('validation_failed', 'The request has invalid fields.', {
+        details: [
+          { field: 'email', message: 'me is the calling reviewer; an admin names the email' },
+        ],
+      });
+    }
+    return normalizeReviewer(principal.name);
+  }
   let decoded = raw;
   try {
     decoded = decodeURIComponent(raw);
@@ -76,11 +89,17 @@ export async function putReviewerProfile(
   rawEmail: string,
   body: Record<string, unknown>,
 ): Promise<{ created: boolean; profile: ProfileView }> {
-  const email = reviewerEmail(rawEmail);
+  const email = reviewerEmail(rawEmail, principal);
   requireSelfOrAdmin(principal, email);
   const input = profileInputSchema.parse(body);
   const stored = await deps.profiles.get(email);
-  const merged = mergeProfile(email, stored, input, principal.name, deps.clock.now().toISOString());
+  const merged = mergeProfile(
+    email,
+    stored,
+    input,
+    canonicalPrincipal(principal.name),
+    deps.clock.now().toISOString(),
+  );
   const issues =
     'field' in merged
       ? [merged]
@@ -107,7 +126,7 @@ export async function getReviewerProfile(
   principal: Principal,
   rawEmail: string,
 ): Promise<ProfileView> {
-  const email = reviewerEmail(rawEmail);
+  const email = reviewerEmail(rawEmail, principal);
   requireSelfOrAdmin(principal, email);
   return view(email, await deps.profiles.get(email));
 }

@@ -20,6 +20,7 @@ import { clean, describeDecision } from './format.js';
 import { approve, pending, reject, show, watch } from './intents.js';
 import { keysCreate, keysList, keysRevoke } from './keys.js';
 import { mcp, mcpGateway } from './mcp.js';
+import { me, meSet } from './me.js';
 import {
   policiesDelete,
   policiesDryRun,
@@ -37,6 +38,8 @@ export const COMMANDS: readonly Command[] = [
   approve,
   reject,
   watch,
+  me,
+  meSet,
   keysCreate,
   keysList,
   keysRevoke,
