@@ -103,8 +103,16 @@ export async function planNextStage(
   const hasCallback = intent.callback_url !== null;
   const now = deps.clock.now().getTime();
   let next = nextAction(intent, now);
-  // Only a reminder stage about to begin can be held: its recipients' profiles are read then.
-  if (next.action === 'await' && next.stage > intent.stage_index && intent.stage_index >= 0) {
+  // Only a reminder stage about to begin can be held: its recipients' profiles are read then,
+  // unless its hold just ended (the stage task reads them anyway, and holds whoever still does
+  // not work: a reminder is sent the moment the window opens, not a read later).
+  const holdEnded = intent.held_until != null && Date.parse(intent.held_until) <= now;
+  if (
+    next.action === 'await' &&
+    next.stage > intent.stage_index &&
+    intent.stage_index >= 0 &&
+    !holdEnded
+  ) {
     next = nextAction(intent, now, await loadProfiles(deps.profiles, intent.recipients, now));
   }
   if (next.action === 'hold') {
