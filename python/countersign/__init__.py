@@ -65,6 +65,7 @@ from .types import (
     PolicyInput,
     PolicyRule,
     RuleCondition,
+    ReviewerProfile,
     StoredPolicy,
     Team,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "ReceiptClaims",
     "ReceiptVerification",
     "RuleCondition",
+    "ReviewerProfile",
     "ServerError",
     "StoredPolicy",
     "Team",
