@@ -85,6 +85,12 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     }
     if (leading.has('--help') || leading.has('-h')) args.push('--help');
     args.shift();
+    // A command with subcommands of its own (`me`, `me set`).
+    const sub = args[0];
+    if (!(word in GROUPS) && COMMANDS.some((candidate) => candidate.name === `${word} ${sub}`)) {
+      args.shift();
+      word = `${word} ${sub}`;
+    }
     if (word in GROUPS) {
       const sub = args[0];
       if (sub === undefined || sub === '--help' || sub === '-h' || sub.startsWith('-')) {
