@@ -1,10 +1,21 @@
+import { createHash } from 'node:crypto';
 import type { AuditEvent } from '../domain/audit';
-import type { IntentView } from '../domain/intent';
+import type { IntentState, IntentView } from '../domain/intent';
 import { addedByRequestLine, escapeHtml } from '../domain/messages';
+import { describePlan, formatWhen, LOCAL_TIME_SCRIPT, type Reader } from '../domain/readable';
+import {
+  PAYLOAD_CSS,
+  payloadTableHtml,
+  planHtml,
+  timeHtml,
+  zoneNoteHtml,
+} from '../domain/readable-html';
 
 /**
- * Server-rendered review pages. No script at all: nothing on the page can submit the form by
- * itself (some mail scanners run scripts), and every value is escaped.
+ * Server-rendered review pages; every value is escaped. The only script is
+ * `LOCAL_TIME_SCRIPT`, which rewrites times in the browser's time zone and touches nothing
+ * else: nothing on the page can submit the form by itself (some mail scanners run scripts).
+ * The Content-Security-Policy (`REVIEW_PAGE_CSP`) admits that one script by its hash.
  */
 const STYLE = `
 body{font-family:system-ui,-apple-system,sans-serif;margin:0;background:#f6f7f9;color:#1c1e21;overflow-wrap:anywhere}
@@ -19,15 +30,19 @@ textarea{width:100%;box-sizing:border-box;min-height:80px;font:inherit;padding:8
 .banner{padding:12px;border-radius:8px;margin:12px 0} .ok{background:#e7f6ec} .warn{background:#fff4e5} .err{background:#fdecea}
 `;
 
+/** The hash by which the pages' Content-Security-Policy admits `LOCAL_TIME_SCRIPT`. */
+export const LOCAL_TIME_SCRIPT_HASH = `sha256-${createHash('sha256').update(LOCAL_TIME_SCRIPT).digest('base64')}`;
+
+/** No source but inline styles and the one script by its hash; forms post to this origin only. */
+export const REVIEW_PAGE_CSP = `default-src 'none'; style-src 'unsafe-inline'; script-src '${LOCAL_TIME_SCRIPT_HASH}'; form-action 'self'; frame-ancestors 'none'`;
+
 export function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex,nofollow">
-<title>${escapeHtml(title)} · Countersign</title><style>${STYLE}</style></head>
-<body><main>${body}</main></body></html>`;
+<title>${escapeHtml(title)} · Countersign</title><style>${STYLE}${PAYLOAD_CSS}</style></head>
+<body><main>${body}</main><script>${LOCAL_TIME_SCRIPT}</script></body></html>`;
 }
-
-const LARGE_PAYLOAD_CHARS = 2000;
 
 export function reviewPage(options: {
   intent: IntentView;
@@ -35,14 +50,16 @@ export function reviewPage(options: {
   reviewer: string;
   formAction: string;
   formNonce: string;
+  /** The moment of rendering: relative times and the plan count from it. */
+  now: Date;
+  /** The reader's IANA zone; absent, the page shows UTC and the browser rewrites it locally. */
+  timeZone?: string;
+  /** When the current step's clock started, from the stored intent (`describePlan`). */
+  stepClock?: Pick<IntentState, 'step_started_at' | 'stage_index'>;
   banner?: { kind: 'ok' | 'warn' | 'err'; text: string };
 }): string {
   const { intent, events, reviewer } = options;
-  const payloadJson = JSON.stringify(intent.payload, null, 2);
-  const payloadBlock =
-    payloadJson.length > LARGE_PAYLOAD_CHARS
-      ? `<details><summary>Payload (${payloadJson.length} characters)</summary><pre>${escapeHtml(payloadJson)}</pre></details>`
-      : `<pre>${escapeHtml(payloadJson)}</pre>`;
+  const reader: Reader = { now: options.now, timeZone: options.timeZone };
   const banner = options.banner
     ? `<div class="banner ${options.banner.kind}" role="status">${escapeHtml(options.banner.text)}</div>`
     : '';
@@ -62,36 +79,72 @@ ${stepLine}
 <div class="actions"><button class="approve" type="submit" name="outcome" value="approve">Approve</button>
 <button class="reject" type="submit" name="outcome" value="reject">Reject</button></div>
 </form>`
-      : `<div class="card">${escapeHtml(decisionLine(intent, reviewer))}</div>`;
+      : `<div class="card">${decisionHtml(intent, reviewer, reader)}</div>`;
+  const clock = options.stepClock;
+  const plan = describePlan(
+    clock
+      ? { ...intent, step_started_at: clock.step_started_at, stage_index: clock.stage_index }
+      : intent,
+    options.now,
+  );
   return page(
     intent.summary,
     `${banner}
 <div class="card"><div class="muted">Approval requested by ${escapeHtml(intent.from_agent)}</div>
 <h1>${escapeHtml(intent.summary)}</h1>
 <div class="muted">${escapeHtml(intent.intent_type)} · for ${escapeHtml(intent.to_agent)}</div>
-<p>Status: <span class="status">${escapeHtml(intent.status)}</span>${pending ? ` · decide before ${escapeHtml(intent.deadline_at)} (then ${intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected'} automatically)` : ''}</p>
-${addedNotice(intent, reviewer)}<p class="muted">Asked: ${escapeHtml(intent.recipients.join(', '))}${intent.approvals.length > 0 ? ` · approvals so far: ${escapeHtml(intent.approvals.map((a) => a.by).join(', '))}` : ''}</p>
+<p>Status: <span class="status">${escapeHtml(intent.status)}</span>${pending ? ` · decide by ${timeHtml(intent.deadline_at, reader)}` : ''}</p>
+${pending ? `<section aria-label="What happens next"><strong>What happens next</strong>${planHtml(plan, reader)}</section>\n` : ''}${addedNotice(intent, reviewer)}<p class="muted">Asked: ${escapeHtml(intent.recipients.join(', '))}${intent.approvals.length > 0 ? ` · approvals so far: ${escapeHtml(intent.approvals.map((a) => a.by).join(', '))}` : ''}</p>
+${zoneNoteHtml(reader)}
 </div>
 ${form}
-<div class="card"><strong>Payload</strong>${payloadBlock}</div>
+<div class="card"><strong>Payload</strong>${payloadTableHtml(intent.payload, reader)}
+<details><summary>As JSON</summary><pre>${escapeHtml(JSON.stringify(intent.payload, null, 2))}</pre></details></div>
 <div class="card"><strong>History</strong><ol>${events
       .map(
         (event) =>
-          `<li>${escapeHtml(event.at)} · ${escapeHtml(event.type)} · ${escapeHtml(event.actor)}${event.channel ? ` (${escapeHtml(event.channel)})` : ''}</li>`,
+          `<li>${timeHtml(event.at, reader)} · ${escapeHtml(event.type)} · ${escapeHtml(event.actor)}${event.channel ? ` (${escapeHtml(event.channel)})` : ''}</li>`,
       )
       .join('')}</ol></div>`,
   );
 }
 
-export function decisionLine(intent: IntentView, reviewer: string): string {
+/** Who decided and when, in words; `at` is the moment, shown by each medium its own way. */
+function decisionParts(
+  intent: IntentView,
+  reviewer: string,
+): { before: string; at: string | null; after: string } {
   if (intent.decision) {
     const who = intent.decision.by === 'timeout' ? 'the deadline' : intent.decision.by;
-    return `This request was ${intent.status.replace('_', ' ')} by ${who} at ${intent.decision.at}${intent.decision.channel ? ` (via ${intent.decision.channel})` : ''}.`;
+    return {
+      before: `This request was ${intent.status.replace('_', ' ')} by ${who} at `,
+      at: intent.decision.at,
+      after: `${intent.decision.channel ? ` (via ${intent.decision.channel})` : ''}.`,
+    };
   }
   if (intent.approvals.some((a) => a.by === reviewer && a.step === intent.step)) {
-    return 'You have approved this request; it waits for further approvals.';
+    return {
+      before: 'You have approved this request; it waits for further approvals.',
+      at: null,
+      after: '',
+    };
   }
-  return 'This request is no longer open to you.';
+  return { before: 'This request is no longer open to you.', at: null, after: '' };
+}
+
+/** `decisionParts` as text, the moment in the reader's zone. */
+export function decisionLine(intent: IntentView, reviewer: string, reader: Reader): string {
+  const parts = decisionParts(intent, reviewer);
+  return parts.at === null
+    ? parts.before
+    : `${parts.before}${formatWhen(parts.at, reader)}${parts.after}`;
+}
+
+function decisionHtml(intent: IntentView, reviewer: string, reader: Reader): string {
+  const parts = decisionParts(intent, reviewer);
+  return parts.at === null
+    ? escapeHtml(parts.before)
+    : `${escapeHtml(parts.before)}${timeHtml(parts.at, reader)}${escapeHtml(parts.after)}`;
 }
 
 export function messagePage(title: string, text: string, kind: 'ok' | 'warn' | 'err'): string {

@@ -75,6 +75,8 @@ export async function showReview(
       reviewer,
       formAction: options.formAction,
       formNonce: formNonce(deps.linkSigningSecret, linkToken, intent.step),
+      now: deps.clock.now(),
+      stepClock: intent,
     }),
   };
 }
@@ -109,6 +111,8 @@ export async function submitReview(
         reviewer,
         formAction,
         formNonce: formNonce(deps.linkSigningSecret, linkToken, intent.step),
+        now: deps.clock.now(),
+        stepClock: intent,
         banner,
       }),
     };
@@ -145,7 +149,7 @@ export async function submitReview(
       if (current && error.code === 'step_over') {
         text = `Nothing changed. ${stepOverLine(current, reviewer, nonce.step)}`;
       } else if (current && error.code !== 'validation_failed') {
-        text = `Nothing changed. ${decisionLine(current, reviewer)}`;
+        text = `Nothing changed. ${decisionLine(current, reviewer, { now: deps.clock.now() })}`;
       }
       return rerender(error.code === 'validation_failed' ? 400 : 409, { kind: 'warn', text });
     }

@@ -174,6 +174,7 @@ export class SlackNotifier {
       audience,
       reviewUrl,
       now: input.now,
+      stepClock: input.intent,
     });
     const posted = await this.gateway.postMessage({
       channel,

@@ -386,8 +386,8 @@ async function sendOnChannel(
   const link = now.getTime() < Date.parse(intent.deadline_at) ? reviewUrl : null;
   const message =
     notification.kind === 'decided'
-      ? renderDecidedMessage(toView(intent), link)
-      : renderMessage(toView(intent), notification.kind, reviewUrl, now);
+      ? renderDecidedMessage(toView(intent), link, now)
+      : renderMessage(toView(intent), notification.kind, reviewUrl, now, { stepClock: intent });
   try {
     const { messageId } = await deps.email.send({
       to: notification.to,

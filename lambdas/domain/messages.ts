@@ -1,7 +1,25 @@
-import { formatDuration } from './durations';
-import type { IntentView } from './intent';
+import type { IntentState, IntentView } from './intent';
+import {
+  cut,
+  describePlan,
+  type FittedPayload,
+  fitPayload,
+  formatTime,
+  formatWhen,
+  listOf,
+  type PayloadBudget,
+  type PayloadLeaf,
+  planSentence,
+  type Reader,
+  showsRawKey,
+} from './readable';
 
-/** Notification texts. Plain strings here; HTML is escaped field by field. */
+/**
+ * Notification texts. Plain strings here; HTML is escaped field by field. Times are in the
+ * reader's zone (`MessageOptions.timeZone`; UTC, said so, until reviewers have one) with how far
+ * away they are; the payload shows its first values (`EMAIL_PAYLOAD`) with a sentence for
+ * whatever it leaves out; the plan says what happens next (`describePlan`).
+ */
 export type MessageKind = 'notify' | 'remind' | 'escalate' | 'decided';
 /** The kinds that ask for a decision; `decided` reports one (`renderDecidedMessage`). */
 export type RequestKind = Exclude<MessageKind, 'decided'>;
@@ -18,26 +36,50 @@ const KIND_LINE: Record<RequestKind, string> = {
   escalate: 'Escalated to you: an agent is waiting for an approval that nobody has given yet.',
 };
 
+/** Whom a message is for and what it knows of the intent's clock. */
+export interface MessageOptions {
+  /** The reader's IANA zone; absent, times are in UTC and say so. */
+  timeZone?: string;
+  /** When the current step's clock started, from the stored intent (`describePlan`). */
+  stepClock?: Pick<IntentState, 'step_started_at' | 'stage_index'>;
+}
+
+/**
+ * How much of the payload an email shows. Mail clients cannot fold (`<details>` is not
+ * rendered by most), so a long payload is cut here, said so, and the review page shows it all.
+ */
+export const EMAIL_PAYLOAD: PayloadBudget = { rows: 40, labelChars: 120, valueChars: 1000 };
+
 export function renderMessage(
   intent: IntentView,
   kind: RequestKind,
   reviewUrl: string,
   now: Date,
+  options: MessageOptions = {},
 ): RenderedMessage {
+  const reader: Reader = { now, timeZone: options.timeZone };
   const subjectPrefix = kind === 'remind' ? 'Reminder: ' : kind === 'escalate' ? 'Escalated: ' : '';
-  const subject = singleLine(`${subjectPrefix}Approval needed: ${intent.summary}`).slice(0, 200);
-  const remaining = formatDuration((Date.parse(intent.deadline_at) - now.getTime()) / 1000);
-  const fields = keyFields(intent.payload);
+  const subject = cut(singleLine(`${subjectPrefix}Approval needed: ${intent.summary}`), 200);
+  const fitted = fitPayload(intent.payload, EMAIL_PAYLOAD);
   const addedLine = addedByRequestLine(intent);
+  const clock = options.stepClock;
+  const plan = describePlan(
+    clock
+      ? { ...intent, step_started_at: clock.step_started_at, stage_index: clock.stage_index }
+      : intent,
+    now,
+  ).map((entry) => planSentence(entry, reader));
   const text = [
     KIND_LINE[kind],
     '',
     singleLine(intent.summary),
     `Requested by ${singleLine(intent.from_agent)} for ${singleLine(intent.to_agent)}`,
     ...(addedLine ? [addedLine] : []),
-    ...fieldLines(fields, intent.payload),
     '',
-    `Decide before ${intent.deadline_at} (in ${remaining}); without a decision it will be ${intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected'} automatically.`,
+    ...payloadLines(fitted),
+    '',
+    'What happens next:',
+    ...plan.map((sentence) => `- ${sentence}`),
     '',
     `Review and decide: ${reviewUrl}`,
     '',
@@ -47,8 +89,9 @@ export function renderMessage(
 <p>${escapeHtml(KIND_LINE[kind])}</p>
 <h2 style="font-size:18px">${escapeHtml(intent.summary)}</h2>
 <p style="color:#555">Requested by ${escapeHtml(intent.from_agent)} for ${escapeHtml(intent.to_agent)}</p>
-${addedLine ? `<p style="color:#8a4b00">${escapeHtml(addedLine)}</p>\n` : ''}${fieldTable(fields, intent.payload)}
-<p>Decide before <strong>${escapeHtml(intent.deadline_at)}</strong> (in ${escapeHtml(remaining)}).</p>
+${addedLine ? `<p style="color:#8a4b00">${escapeHtml(addedLine)}</p>\n` : ''}${payloadTable(fitted)}
+<p style="margin-bottom:4px"><strong>What happens next</strong></p>
+<ul style="margin-top:0;padding-left:20px">${plan.map((sentence) => `<li>${escapeHtml(sentence)}</li>`).join('')}</ul>
 <p><a ses:no-track href="${escapeHtml(reviewUrl)}" style="display:inline-block;padding:10px 16px;background:#1a56db;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>
 <p style="color:#777;font-size:12px">Opening the link does not decide anything; you approve or reject on the page.</p>
 </body></html>`;
@@ -59,12 +102,14 @@ ${addedLine ? `<p style="color:#8a4b00">${escapeHtml(addedLine)}</p>\n` : ''}${f
  * Says plainly who was asked because the agent's request named them, not the operator's policy:
  * a reviewer should know when the agent being checked chose who checks it. Null when nobody was.
  */
-export function addedByRequestLine(intent: Pick<IntentView, 'added_by_request'>): string | null {
+export function addedByRequestLine(
+  intent: Pick<IntentView, 'added_by_request'>,
+  maxNames = Number.POSITIVE_INFINITY,
+): string | null {
   const added = intent.added_by_request ?? [];
   if (added.length === 0) return null;
-  return singleLine(
-    `Named by the agent's request, not by the operator's policy: ${added.join(', ')}`,
-  );
+  const shown = added.length > maxNames ? listOf(added, maxNames) : added.join(', ');
+  return singleLine(`Named by the agent's request, not by the operator's policy: ${shown}`);
 }
 
 /**
@@ -76,20 +121,25 @@ export function addedByRequestLine(intent: Pick<IntentView, 'added_by_request'>)
 export function renderDecidedMessage(
   intent: IntentView,
   reviewUrl: string | null,
+  now: Date,
+  options: Pick<MessageOptions, 'timeZone'> = {},
 ): RenderedMessage {
-  const outcome = describeOutcome(intent);
-  const subject = singleLine(`${outcome.title}: ${intent.summary}`).slice(0, 200);
+  const reader: Reader = { now, timeZone: options.timeZone };
+  const outcome = describeOutcome(intent, reader);
+  const subject = cut(singleLine(`${outcome.title}: ${intent.summary}`), 200);
   const comment = intent.decision?.comment ? singleLine(intent.decision.comment) : null;
-  const fields = keyFields(intent.payload);
+  const fitted = fitPayload(intent.payload, EMAIL_PAYLOAD);
+  const deadline = formatTime(intent.deadline_at, reader);
   const text = [
     outcome.sentence,
     ...(comment ? [`Comment: ${comment}`] : []),
     '',
     singleLine(intent.summary),
     `Requested by ${singleLine(intent.from_agent)} for ${singleLine(intent.to_agent)}`,
-    ...fieldLines(fields, intent.payload),
     '',
-    `Deadline was ${intent.deadline_at}.`,
+    ...payloadLines(fitted),
+    '',
+    `Deadline was ${deadline}.`,
     '',
     'Nothing more is needed from you.',
     ...(reviewUrl ? ['', `The request and its audit trail: ${reviewUrl}`] : []),
@@ -99,8 +149,8 @@ export function renderDecidedMessage(
 <p>${escapeHtml(outcome.sentence)}</p>
 ${comment ? `<blockquote style="margin:0 0 12px;padding-left:10px;border-left:3px solid #ccc">${escapeHtml(comment)}</blockquote>` : ''}
 <p style="color:#555">Requested by ${escapeHtml(intent.from_agent)} for ${escapeHtml(intent.to_agent)}</p>
-${fieldTable(fields, intent.payload)}
-<p>Deadline was <strong>${escapeHtml(intent.deadline_at)}</strong>.</p>
+${payloadTable(fitted)}
+<p>Deadline was <strong>${escapeHtml(deadline)}</strong>.</p>
 <p>Nothing more is needed from you.</p>
 ${reviewUrl ? `<p><a ses:no-track href="${escapeHtml(reviewUrl)}">See the request and its audit trail</a></p>` : ''}
 </body></html>`;
@@ -108,9 +158,12 @@ ${reviewUrl ? `<p><a ses:no-track href="${escapeHtml(reviewUrl)}">See the reques
 }
 
 /** The outcome of a final intent in words: a short title and one sentence. */
-export function describeOutcome(intent: IntentView): { title: string; sentence: string } {
+export function describeOutcome(
+  intent: IntentView,
+  reader: Reader,
+): { title: string; sentence: string } {
   const decision = intent.decision;
-  const at = decision?.at ?? intent.updated_at;
+  const at = formatWhen(decision?.at ?? intent.updated_at, reader);
   switch (intent.status) {
     case 'approved':
     case 'rejected': {
@@ -122,7 +175,7 @@ export function describeOutcome(intent: IntentView): { title: string; sentence: 
       const outcome = decision?.outcome === 'approved' ? 'approved' : 'rejected';
       return {
         title: 'Timed out',
-        sentence: `Nobody decided before the deadline (${intent.deadline_at}), so it was ${outcome} automatically.`,
+        sentence: `Nobody decided before the deadline (${formatTime(intent.deadline_at, reader)}), so it was ${outcome} automatically.`,
       };
     }
     case 'cancelled':
@@ -135,62 +188,37 @@ export function describeOutcome(intent: IntentView): { title: string; sentence: 
   }
 }
 
-/** Top-level payload fields a message shows, and the characters of each value it shows. */
-export const SHOWN_FIELDS = 8;
-const SHOWN_VALUE_CHARS = 200;
-
 /**
- * The first few top-level payload fields, for a message a person scans; a value cut short ends
- * with `…`, so that nobody takes the part for the whole.
+ * A row's raw name, when its label does not already say it: the key, or for a nested value its
+ * JSON Pointer, which is what edits and operator rules name.
  */
-export function keyFields(
-  payload: Record<string, unknown>,
-  max = SHOWN_FIELDS,
-): [string, string][] {
-  return Object.entries(payload)
-    .slice(0, max)
-    .map(([key, value]) => {
-      const shown = singleLine(
-        (typeof value === 'string' ? value : JSON.stringify(value)) ?? 'null',
-      );
-      return [
-        singleLine(key).slice(0, 60),
-        shown.length > SHOWN_VALUE_CHARS ? `${shown.slice(0, SHOWN_VALUE_CHARS - 1)}…` : shown,
-      ];
-    });
+export function rawNameOf(row: Pick<PayloadLeaf, 'path' | 'pointer'>): string | null {
+  const [key] = row.path;
+  if (row.path.length === 1 && typeof key === 'string' && !showsRawKey(key)) return null;
+  return row.path.length === 1 ? String(key) : row.pointer;
 }
 
-/**
- * What a message leaves out of the payload, in one sentence, or null when it shows it all: a
- * reviewer who approves from the message (one click in Slack) must know there is more to read.
- */
-export function notShownLine(payload: Record<string, unknown>): string | null {
-  const entries = Object.entries(payload);
-  const hidden = Math.max(0, entries.length - SHOWN_FIELDS);
-  const shortened = keyFields(payload).filter(([, value]) => value.endsWith('…')).length;
-  if (hidden === 0 && shortened === 0) return null;
-  const parts = [
-    ...(hidden > 0 ? [`${hidden} more field${hidden === 1 ? '' : 's'} not shown`] : []),
-    ...(shortened > 0 ? [`${shortened} value${shortened === 1 ? '' : 's'} shortened`] : []),
-  ];
-  return `${parts.join(', ')}: open the review page to see the whole request before you decide.`;
+/** The fitted payload as plain-text lines, `Label (raw name): value`, and what they leave out. */
+function payloadLines(fitted: FittedPayload): string[] {
+  const lines = fitted.rows.map((row) => {
+    const raw = rawNameOf(row);
+    // A value's own line breaks indent its next lines, so it cannot pass for a line of ours.
+    const value = withoutBidiControls(row.value).replace(/\r\n|[\r\n\u2028\u2029]/g, '\n    ');
+    return `${singleLine(row.label)}${raw ? ` (${singleLine(cut(raw, 120))})` : ''}: ${value}`;
+  });
+  if (lines.length === 0) lines.push('The payload is empty.');
+  return fitted.notShown ? [...lines, fitted.notShown] : lines;
 }
 
-/** `keyFields` as plain-text lines, one `key: value` each, and what they leave out. */
-function fieldLines(fields: [string, string][], payload: Record<string, unknown>): string[] {
-  const notShown = notShownLine(payload);
-  return [...fields.map(([key, value]) => `${key}: ${value}`), ...(notShown ? [notShown] : [])];
-}
-
-/** `keyFields` as a two-column HTML table, every cell escaped, and what they leave out. */
-function fieldTable(fields: [string, string][], payload: Record<string, unknown>): string {
-  const notShown = notShownLine(payload);
-  return `<table style="border-collapse:collapse">${fields
-    .map(
-      ([key, value]) =>
-        `<tr><td style="padding:2px 8px 2px 0;color:#555">${escapeHtml(key)}</td><td>${escapeHtml(value)}</td></tr>`,
-    )
-    .join('')}</table>${notShown ? `\n<p><strong>${escapeHtml(notShown)}</strong></p>` : ''}`;
+/** The fitted payload as a two-column HTML table, every cell escaped, and what it leaves out. */
+function payloadTable(fitted: FittedPayload): string {
+  const rows = fitted.rows
+    .map((row) => {
+      const raw = rawNameOf(row);
+      return `<tr><td style="padding:2px 8px 2px 0;color:#555;vertical-align:top">${escapeHtml(row.label)}${raw ? `<br><code style="font-size:11px;color:#777">${escapeHtml(cut(raw, 120))}</code>` : ''}</td><td style="white-space:pre-wrap;vertical-align:top">${escapeHtml(row.value)}</td></tr>`;
+    })
+    .join('');
+  return `<table style="border-collapse:collapse">${rows}</table>${fitted.notShown ? `\n<p><strong>${escapeHtml(fitted.notShown)}</strong></p>` : ''}`;
 }
 
 /**

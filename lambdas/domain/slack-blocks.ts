@@ -1,14 +1,22 @@
-import { formatDuration } from './durations';
-import type { IntentView } from './intent';
+import type { IntentState, IntentView } from './intent';
 import {
   addedByRequestLine,
-  keyFields,
-  notShownLine,
   type RequestKind,
+  rawNameOf,
   singleLine,
   withoutBidiControls,
 } from './messages';
 import { requiredApprovalsFor } from './policy';
+import {
+  cut,
+  describePlan,
+  type FittedPayload,
+  fitPayload,
+  formatFullTime,
+  formatRelative,
+  type PayloadBudget,
+  type PlanEntry,
+} from './readable';
 
 /**
  * Slack Block Kit for reviewers: the notification with Approve / Reject buttons, the message that
@@ -19,6 +27,12 @@ import { requiredApprovalsFor } from './policy';
  * shown `verbatim`, so a payload cannot ping `<!channel>`, mention people or disguise a link.
  * Buttons carry the intent id and the chain step they were shown for (`<id>:<step>`), never a
  * task token or a review link's secret.
+ *
+ * Messages stay within Slack's limits (`SLACK_LIMITS`) whatever the agent sent: the payload
+ * shows its first values within `SLACK_PAYLOAD` (escaping can make a character five), agent
+ * text that could outgrow a block gets a block of its own, and a message that leaves anything
+ * out says so before the buttons and in the Approve confirmation. Times are `<!date^…>`, which
+ * Slack shows in each reader's own time zone, with a UTC fallback that says UTC.
  */
 export interface PlainText {
   type: 'plain_text';
@@ -152,6 +166,20 @@ export function escapeMrkdwn(value: string): string {
     .replace(/[*_~`]/g, (mark) => MRKDWN_LOOKALIKES[mark] ?? mark);
 }
 
+/**
+ * Text in a code span, where Slack formats nothing: `*`, `_` and `~` show as typed (a raw key
+ * such as `amount_cents` reads as it is), `&`, `<` and `>` are escaped as everywhere, and a
+ * backtick, which would end the span, shows as its look-alike.
+ */
+export function codeSpan(value: string): string {
+  const inner = withoutBidiControls(singleLine(value))
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/`/g, '\u02CB');
+  return `\`${inner}\``;
+}
+
 const MRKDWN_LOOKALIKES: Record<string, string> = {
   '*': '\u2217',
   _: '\u02CD',
@@ -169,7 +197,13 @@ const HEADLINE: Record<RequestKind, string> = {
 export function renderSlackNotification(
   intent: IntentView,
   kind: RequestKind,
-  options: { audience: SlackAudience; reviewUrl: string | null; now: Date },
+  options: {
+    audience: SlackAudience;
+    reviewUrl: string | null;
+    now: Date;
+    /** When the current step's clock started, from the stored intent (`describePlan`). */
+    stepClock?: Pick<IntentState, 'step_started_at' | 'stage_index'>;
+  },
 ): SlackMessageContent {
   const headline =
     options.audience.kind === 'team' && kind === 'escalate'
@@ -178,10 +212,7 @@ export function renderSlackNotification(
   const blocks: SlackBlock[] = [
     header(headline),
     ...describeIntent(intent),
-    {
-      type: 'context',
-      elements: [mrkdwn(deadlineLine(intent, options.now))],
-    },
+    ...planBlocks(intent, options.now, options.stepClock),
   ];
   if (options.audience.kind === 'team') {
     blocks.push({
@@ -191,7 +222,7 @@ export function renderSlackNotification(
       ],
     });
   }
-  const addedLine = addedByRequestLine(intent);
+  const addedLine = addedByRequestLine(intent, SLACK_NAMES);
   if (addedLine) {
     blocks.push({ type: 'context', elements: [mrkdwn(`:warning: ${escapeMrkdwn(addedLine)}`)] });
   }
@@ -221,7 +252,7 @@ export function renderSlackOutcome(
     { type: 'section', text: mrkdwn(line.mrkdwn) },
   ];
   if (intent.status === 'pending') {
-    blocks.push({ type: 'context', elements: [mrkdwn(deadlineLine(intent, options.now))] });
+    blocks.push(...planBlocks(intent, options.now));
     if (options.audience.kind === 'team' && options.messageStep === intent.step) {
       blocks.push({
         type: 'actions',
@@ -322,32 +353,110 @@ export function ephemeralRefusal(
   }
 }
 
+/**
+ * How much of the payload a Slack message shows: two sections of ten fields (Slack's most), and
+ * per field a label, a raw name and a value that stay under Slack's 2,000 characters even when
+ * escaping makes each character five (`&` is `&amp;`).
+ */
+export const SLACK_PAYLOAD: PayloadBudget = { rows: 20, labelChars: 80, valueChars: 200 };
+const SLACK_RAW_NAME_CHARS = 80;
+/** Addresses named per sentence: ten of 254 characters stay within one text's 3,000. */
+const SLACK_NAMES = 10;
+
+/** Slack's Block Kit limits that agent text could reach. */
+export const SLACK_LIMITS = {
+  blocks: 50,
+  textChars: 3000,
+  fieldChars: 2000,
+  fieldsPerSection: 10,
+  contextElements: 10,
+  headerChars: 150,
+  confirmTextChars: 300,
+} as const;
+
 function describeIntent(intent: IntentView): SlackBlock[] {
-  const fields = keyFields(intent.payload).map(([key, value]) =>
-    mrkdwn(`*${escapeMrkdwn(key)}*\n${escapeMrkdwn(value)}`),
-  );
-  return [
-    {
+  const fitted = slackPayload(intent);
+  const fields = fitted.rows.map((row) => {
+    const raw = rawNameOf(row);
+    return mrkdwn(
+      `*${escapeMrkdwn(row.label)}*${raw ? ` ${codeSpan(cut(raw, SLACK_RAW_NAME_CHARS))}` : ''}\n${escapeMrkdwn(row.value)}`,
+    );
+  });
+  const sections: SlackBlock[] = [];
+  for (let at = 0; at < fields.length; at += SLACK_LIMITS.fieldsPerSection) {
+    sections.push({
       type: 'section',
-      text: mrkdwn(
-        `*${escapeMrkdwn(plainSummary(intent))}*\nRequested by ${escapeMrkdwn(singleLine(intent.from_agent))} for ${escapeMrkdwn(singleLine(intent.to_agent))}`,
-      ),
+      fields: fields.slice(at, at + SLACK_LIMITS.fieldsPerSection),
+    });
+  }
+  return [
+    { type: 'section', text: mrkdwn(`*${escapeMrkdwn(plainSummary(intent))}*`) },
+    {
+      type: 'context',
+      elements: [
+        mrkdwn(`Requested by ${escapeMrkdwn(singleLine(intent.from_agent))}`),
+        mrkdwn(`for ${escapeMrkdwn(singleLine(intent.to_agent))}`),
+      ],
     },
-    ...(fields.length > 0 ? [{ type: 'section' as const, fields }] : []),
-    ...notShownBlock(intent),
+    ...(fitted.rows.length === 0
+      ? [{ type: 'context' as const, elements: [mrkdwn('The payload is empty.')] }]
+      : sections),
+    ...notShownBlock(fitted),
   ];
 }
 
-/** Said before the buttons: Approve must not approve fields the message never showed. */
-function notShownBlock(intent: IntentView): SlackBlock[] {
-  const notShown = notShownLine(intent.payload);
-  return notShown
-    ? [{ type: 'context', elements: [mrkdwn(`:warning: *${escapeMrkdwn(notShown)}*`)] }]
+function slackPayload(intent: IntentView): FittedPayload {
+  return fitPayload(intent.payload, SLACK_PAYLOAD);
+}
+
+/** Said before the buttons: Approve must not approve values the message never showed. */
+function notShownBlock(fitted: FittedPayload): SlackBlock[] {
+  return fitted.notShown
+    ? [{ type: 'context', elements: [mrkdwn(`:warning: *${escapeMrkdwn(fitted.notShown)}*`)] }]
     : [];
 }
 
+/**
+ * What happens next (`describePlan`), one line each, as few sections as Slack's 3,000
+ * characters per text allow: an escalation may name 50 addresses.
+ */
+function planBlocks(
+  intent: IntentView,
+  now: Date,
+  stepClock?: Pick<IntentState, 'step_started_at' | 'stage_index'>,
+): SlackBlock[] {
+  const lines = describePlan(
+    stepClock
+      ? {
+          ...intent,
+          step_started_at: stepClock.step_started_at,
+          stage_index: stepClock.stage_index,
+        }
+      : intent,
+    now,
+    { maxNames: SLACK_NAMES },
+  ).map((entry) => planLine(entry, now));
+  const blocks: SlackBlock[] = [];
+  let text = '';
+  for (const line of lines) {
+    if (text && text.length + 1 + line.length > SLACK_LIMITS.textChars) {
+      blocks.push({ type: 'section', text: mrkdwn(text) });
+      text = '';
+    }
+    text = text ? `${text}\n${line}` : line;
+  }
+  if (text) blocks.push({ type: 'section', text: mrkdwn(text) });
+  return blocks;
+}
+
+/** A plan sentence in mrkdwn: its moment in the reader's zone, how far, the rest escaped. */
+function planLine(entry: PlanEntry, now: Date): string {
+  if (entry.at === null) return escapeMrkdwn(entry.before);
+  return `${escapeMrkdwn(entry.before)}${slackDate(entry.at)} (${escapeMrkdwn(formatRelative(entry.at, now))})${escapeMrkdwn(entry.after)}`;
+}
+
 function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonElement[] {
-  const notShown = notShownLine(intent.payload);
+  const notShown = slackPayload(intent).notShown;
   const buttons: ButtonElement[] = [
     {
       type: 'button',
@@ -357,9 +466,7 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
       value: decisionButtonValue(intent),
       confirm: {
         title: plain('Approve this request?'),
-        text: mrkdwn(
-          `*${escapeMrkdwn(plainSummary(intent))}*\n${notShown ? `${escapeMrkdwn(notShown)}\n` : ''}The agent proceeds once approved.`,
-        ),
+        text: mrkdwn(approveConfirmation(intent, notShown)),
         confirm: plain('Approve'),
         deny: plain('Cancel'),
       },
@@ -381,6 +488,21 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
     });
   }
   return buttons;
+}
+
+/**
+ * The Approve confirmation within Slack's 300 characters: what is left out and what approving
+ * does always; the summary as far as it fits, ending with `…` when cut.
+ */
+function approveConfirmation(intent: IntentView, notShown: string | null): string {
+  const rest = `${notShown ? `${escapeMrkdwn(notShown)}\n` : ''}The agent proceeds once approved.`;
+  const room = SLACK_LIMITS.confirmTextChars - rest.length - 3;
+  const summary = plainSummary(intent);
+  let shown = escapeMrkdwn(summary);
+  for (let chars = summary.length; shown.length > room && chars > 0; chars -= 1) {
+    shown = escapeMrkdwn(cut(summary, chars));
+  }
+  return `*${shown}*\n${rest}`;
 }
 
 function outcomeLine(intent: IntentView): { mrkdwn: string; plain: string } {
@@ -447,21 +569,19 @@ function titleFor(intent: IntentView): string {
   }
 }
 
-function deadlineLine(intent: IntentView, now: Date): string {
-  const remaining = formatDuration((Date.parse(intent.deadline_at) - now.getTime()) / 1000);
-  const fallback = intent.policy.timeout.action === 'approve' ? 'approved' : 'rejected';
-  return `Decide before ${slackDate(intent.deadline_at)} (in ${remaining}); without a decision it will be ${fallback} automatically.`;
-}
-
-/** Slack shows `<!date^…>` in the reader's own time zone; the fallback is the RFC 3339 time. */
+/**
+ * Slack shows `<!date^…>` in the reader's own time zone; the fallback, for clients that cannot,
+ * is the time in UTC with its date, said so (a message is read on later days too).
+ */
 function slackDate(iso: string): string {
   const seconds = Math.floor(Date.parse(iso) / 1000);
   if (!Number.isFinite(seconds)) return escapeMrkdwn(iso);
-  return `<!date^${seconds}^{date_short_pretty} at {time}|${escapeMrkdwn(iso)}>`;
+  return `<!date^${seconds}^{date_short_pretty} at {time}|${escapeMrkdwn(formatFullTime(iso))}>`;
 }
 
+/** The summary on one line; at most 500 characters (create's limit), so never cut here. */
 function plainSummary(intent: IntentView): string {
-  return singleLine(intent.summary).slice(0, 300);
+  return singleLine(intent.summary);
 }
 
 function header(text: string): SlackBlock {
@@ -472,6 +592,7 @@ function plain(text: string): PlainText {
   return { type: 'plain_text', text, emoji: true };
 }
 
+/** The budgets above keep texts within Slack's limit; the cut here is a last resort, marked. */
 function mrkdwn(text: string): Mrkdwn {
-  return { type: 'mrkdwn', text: text.slice(0, 3000), verbatim: true };
+  return { type: 'mrkdwn', text: cut(text, SLACK_LIMITS.textChars), verbatim: true };
 }

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type HtmlResult, showReview, submitReview } from '../core/review';
-import { messagePage } from '../core/review-html';
+import { messagePage, REVIEW_PAGE_CSP } from '../core/review-html';
 import { reviewDeps } from '../shared/deps';
 import { errorResult, header, requestLogger } from '../shared/http';
 import type { InvocationContext } from '../shared/logger';
@@ -13,8 +13,7 @@ const HTML_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
   'Cache-Control': 'no-store',
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  'Content-Security-Policy': REVIEW_PAGE_CSP,
   'Referrer-Policy': 'no-referrer',
   'X-Content-Type-Options': 'nosniff',
 };

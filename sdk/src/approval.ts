@@ -176,21 +176,29 @@ export interface ToolCallApprovalOptions extends Omit<ToolIntentSpec, 'tool' | '
 
 /**
  * Sends the intent for one paused tool call, under `idempotencyKey` (the framework's id of the
- * call, so that a resumed process finds the intent it sent), and waits for the final intent.
+ * call, so that a process that restarts before it recorded the intent's id finds the intent it
+ * sent), and returns the intent's id, which the adapters record in the framework's saved state.
  */
-export async function askAboutToolCall(
+export async function sendToolCallIntent(
   tool: string,
   input: unknown,
   idempotencyKey: string | undefined,
   options: ToolCallApprovalOptions,
-): Promise<Intent> {
-  const { client, summary, timeoutMs, signal, ...spec } = options;
+): Promise<string> {
+  const { client, summary, timeoutMs: _timeoutMs, signal, ...spec } = options;
   const request = toolCallIntent([input], { ...spec, tool, summary: summary?.(tool, input) });
-  const id = await client.sendIntent(request, {
+  return await client.sendIntent(request, {
     ...(idempotencyKey ? { idempotencyKey } : {}),
     ...(signal ? { signal } : {}),
   });
-  return await client.waitFor(id, {
+}
+
+/** Waits for the final state of a tool call's intent, within the options' timeout and signal. */
+export async function waitForToolCall(
+  intentId: string,
+  { client, timeoutMs, signal }: Pick<ToolCallApprovalOptions, 'client' | 'timeoutMs' | 'signal'>,
+): Promise<Intent> {
+  return await client.waitFor(intentId, {
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(signal ? { signal } : {}),
   });

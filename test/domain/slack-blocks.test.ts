@@ -10,6 +10,7 @@ import {
   renderSlackNotification,
   renderSlackOutcome,
   SLACK_ACTIONS,
+  SLACK_LIMITS,
   type SlackBlock,
 } from '../../lambdas/domain/slack-blocks';
 import { pendingIntent, T0 } from './fixtures';
@@ -39,8 +40,13 @@ function hostile(): IntentState {
 }
 
 describe('renderSlackNotification', () => {
-  it('shows the summary, the key payload fields and the deadline', () => {
-    const intent = pendingIntent({ summary: 'Email the Q1 summary to the board' });
+  it('shows the summary, the payload as labelled fields, and the plan in the reader’s zone', () => {
+    const intent = pendingIntent({
+      summary: 'Email the Q1 summary to the board',
+      reviewers: ['ap@company.com'],
+      payload: { report: 'Q1 Financial Summary', reviewer: 'cfo@company.com', page_count: 12 },
+      policy: { escalate: [{ after: '2h', to: ['controller@company.com'] }] },
+    });
     const { text, blocks } = renderSlackNotification(toView(intent), 'notify', {
       audience: { kind: 'user' },
       reviewUrl: REVIEW_URL,
@@ -49,16 +55,16 @@ describe('renderSlackNotification', () => {
     const shown = texts(blocks).join('\n');
     expect(text).toBe('Approval needed: Email the Q1 summary to the board');
     expect(shown).toContain('*Email the Q1 summary to the board*');
-    expect(shown).toContain('*report*\nQ1 Financial Summary');
-    expect(shown).toContain('*reviewer*\ncfo@company.com');
-    // The deadline in the reader's own time zone, with the UTC time as the fallback, and the
-    // policy's fallback outcome.
+    expect(shown).toContain('*Report*\nQ1 Financial Summary');
+    expect(shown).toContain('*Reviewer*\ncfo@company.com');
+    // The raw key in a code span, where its underscore shows as typed.
+    expect(shown).toContain('*Page count* `page_count`\n12');
+    // Each moment in the reader's own time zone, with the UTC time (said so) as the fallback.
+    const escalation = Math.floor(T0.getTime() / 1000) + 7200;
     const deadline = Math.floor(Date.parse(intent.deadline_at) / 1000);
     expect(shown).toContain(
-      `<!date^${deadline}^{date_short_pretty} at {time}|${intent.deadline_at}>`,
+      `If nobody decides by <!date^${escalation}^{date_short_pretty} at {time}|24 Nov 2026, 11:00 UTC> (in 2 h), controller@company.com is asked too.\nAt <!date^${deadline}^{date_short_pretty} at {time}|24 Nov 2026, 17:00 UTC> (in 8 h) this request times out and is rejected.`,
     );
-    expect(shown).toContain('(in 8h)');
-    expect(shown).toContain('it will be rejected automatically');
   });
 
   it('escapes agent-controlled text, so a payload cannot ping the channel or disguise a link', () => {
@@ -292,23 +298,26 @@ describe('fields a message does not show', () => {
       reviewers: ['cfo@company.com'],
       summary: 'Wire *all* funds',
       payload: {
-        ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, `v${i}`])),
-        destination_account: 'attacker IBAN',
+        ...Object.fromEntries(Array.from({ length: 19 }, (_, i) => [`f${i}`, `v${i}`])),
         note: '~amount 100~ *amount 1,000,000*',
+        destination_account: 'attacker IBAN',
+        bic: 'ATTACKER',
       },
     });
 
-  it('says before the buttons how many fields the message leaves out, and in the Approve confirmation', () => {
+  it('says before the buttons how many values the message leaves out, and in the Approve confirmation', () => {
     const { blocks } = notice(manyFields());
     const shown = texts(blocks).join('\n');
+    expect(shown).toContain('*F18*');
+    expect(shown).toContain('*Note*');
     expect(shown).not.toContain('attacker IBAN');
     const warning = blocks.findIndex((block) =>
-      JSON.stringify(block).includes('2 more fields not shown'),
+      JSON.stringify(block).includes('2 more values not shown'),
     );
     expect(warning).toBeGreaterThan(-1);
     expect(warning).toBeLessThan(blocks.findIndex((block) => block.type === 'actions'));
     const approve = buttons(blocks).find((button) => button.action_id === SLACK_ACTIONS.approve);
-    expect(approve?.confirm?.text.text).toContain('2 more fields not shown');
+    expect(approve?.confirm?.text.text).toContain('2 more values not shown');
   });
 
   it('says a value was shortened, and says nothing when all is shown', () => {
@@ -327,5 +336,102 @@ describe('fields a message does not show', () => {
     const shown = texts(blocks).join('\n');
     expect(shown).toContain('Wire \u2217all\u2217 funds');
     expect(shown).not.toContain('*all*');
+  });
+});
+
+/** What in a message Slack would refuse (`invalid_blocks`): the limits agent text could reach. */
+function limitViolations(blocks: SlackBlock[]): string[] {
+  const found: string[] = [];
+  if (blocks.length > SLACK_LIMITS.blocks) found.push(`${blocks.length} blocks`);
+  blocks.forEach((block, index) => {
+    const over = (what: string, text: string, max: number) => {
+      if (text.length > max) found.push(`block ${index} ${what}: ${text.length} > ${max}`);
+    };
+    if (block.type === 'header') over('header', block.text.text, SLACK_LIMITS.headerChars);
+    if (block.type === 'section') {
+      if (block.text) over('text', block.text.text, SLACK_LIMITS.textChars);
+      if ((block.fields?.length ?? 0) > SLACK_LIMITS.fieldsPerSection)
+        found.push(`block ${index} fields`);
+      for (const field of block.fields ?? []) over('field', field.text, SLACK_LIMITS.fieldChars);
+    }
+    if (block.type === 'context') {
+      if (block.elements.length > SLACK_LIMITS.contextElements)
+        found.push(`block ${index} elements`);
+      for (const element of block.elements) over('context', element.text, SLACK_LIMITS.textChars);
+    }
+    if (block.type === 'actions') {
+      for (const button of block.elements) {
+        if (button.confirm)
+          over('confirm', button.confirm.text.text, SLACK_LIMITS.confirmTextChars);
+      }
+    }
+  });
+  return found;
+}
+
+describe("Slack's block limits, whatever the agent sends", () => {
+  function hostileAtTheLimits(): IntentState {
+    const address = (i: number) => `${'a'.repeat(60)}${i}@${'b'.repeat(60)}.${'c'.repeat(60)}.com`;
+    const base = pendingIntent({
+      summary: '&'.repeat(500),
+      to_agent: '<&'.repeat(250),
+      reviewers: [address(0)],
+      policy: {
+        required_approvals: 1,
+        escalate: Array.from({ length: 10 }, (_, e) => ({
+          after: `${e + 1}m`,
+          to: Array.from({ length: 50 }, (_, i) => address(1 + e * 50 + i)),
+        })),
+      },
+    });
+    let deep: unknown = `${'&'.repeat(5000)}<!channel>`;
+    for (let i = 0; i < 60; i += 1) deep = [deep];
+    return {
+      ...base,
+      // Past create's limits on purpose: the renderer must hold on its own.
+      payload: {
+        deep,
+        ...Object.fromEntries(
+          Array.from({ length: 1000 }, (_, i) => [`${'&_*'.repeat(100)}${i}`, '&'.repeat(10_000)]),
+        ),
+      },
+      added_by_request: Array.from({ length: 500 }, (_, i) => address(i)),
+    };
+  }
+
+  it('stays within 50 blocks and every text limit, and says what it left out', () => {
+    const intent = hostileAtTheLimits();
+    for (const { blocks } of [
+      renderSlackNotification(toView(intent), 'escalate', {
+        audience: { kind: 'team', team: 'finance' },
+        reviewUrl: REVIEW_URL,
+        now: T0,
+      }),
+      renderSlackNotification(toView(intent), 'notify', {
+        audience: { kind: 'user' },
+        reviewUrl: REVIEW_URL,
+        now: T0,
+      }),
+      renderSlackOutcome(toView(intent), {
+        audience: { kind: 'team', team: 'finance' },
+        messageStep: 0,
+        now: T0,
+      }),
+    ]) {
+      expect(limitViolations(blocks)).toEqual([]);
+      const shown = texts(blocks).join('\n');
+      expect(shown).toContain('981 more values not shown, 20 values shortened');
+      expect(shown).toContain('and 40 more');
+      expect(shown).not.toMatch(/<!channel>/);
+      expect(buttons(blocks).length).toBeGreaterThan(0);
+    }
+    const approve = buttons(
+      renderSlackNotification(toView(intent), 'notify', {
+        audience: { kind: 'user' },
+        reviewUrl: REVIEW_URL,
+        now: T0,
+      }).blocks,
+    ).find((button) => button.action_id === SLACK_ACTIONS.approve);
+    expect(approve?.confirm?.text.text).toMatch(/^\*(&amp;)+…\*\n981 more values not shown/);
   });
 });

@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatTime, LOCAL_TIME_SCRIPT } from '../../lambdas/domain/readable';
 import { type AuditEvent, CountersignClient, type Intent } from '../../sdk/src/index';
-import { countOf, jsonOf, shown, textOf } from './browser-expect';
+import { countOf, hidden, jsonOf, shown, textOf } from './browser-expect';
 import {
   newDataDir,
   outboxItems,
@@ -279,16 +280,19 @@ describe('deciding from a review link', () => {
 
     const again = await pageOf(fay);
     expect(again.status).toBe(200);
-    expect(again.html).toContain(
-      `This request was approved by fay@company.com at ${at} (via email).`,
+    // The moment as a <time> the browser rewrites in its own zone, UTC until then.
+    expect(again.html).toMatch(
+      new RegExp(
+        `This request was approved by fay@company\\.com at <time datetime="${at}" data-local>\\d\\d:\\d\\d UTC</time> <span class="rel">\\((now|\\d+ s ago)\\)</span> \\(via email\\)\\.`,
+      ),
     );
     expect(again.html).not.toContain('<form');
 
     const replay = await post(fay, { nonce, outcome: 'reject', comment: 'Changed my mind' });
     expect(replay.status).toBe(409);
     const replayed = await replay.text();
-    expect(replayed).toContain(
-      `Nothing changed. This request was approved by fay@company.com at ${at} (via email).`,
+    expect(replayed).toMatch(
+      /Nothing changed\. This request was approved by fay@company\.com at \d\d:\d\d UTC \((now|\d+ s ago)\) \(via email\)\./,
     );
     expect(await snapshot(id)).toEqual(after);
   });
@@ -436,7 +440,11 @@ describe('deciding from a review link', () => {
     const response = await get(linkOf(links, 'joe@company.com'));
     expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
     const html = await response.text();
-    expect(html).not.toMatch(/<(script|img|svg)\b/i);
+    expect(html).not.toMatch(/<(img|svg)\b/i);
+    // The page's one script is its own, admitted by hash; nothing the agent wrote runs.
+    expect([...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/gi)].map((m) => m[1])).toEqual([
+      LOCAL_TIME_SCRIPT,
+    ]);
     expect(html).toContain('<h1>&lt;script&gt;alert(&quot;summary&quot;)&lt;/script&gt;</h1>');
     expect(html).toContain(
       '<title>&lt;script&gt;alert(&quot;summary&quot;)&lt;/script&gt; · Countersign</title>',
@@ -459,6 +467,71 @@ describe('the review page on a phone, in Chromium', () => {
       const root = document.documentElement;
       return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth };
     });
+
+  it("shows times in the browser's time zone, the plan in words and the payload as a table", async () => {
+    const zone = 'America/New_York';
+    const { id, links } = await ask({
+      reviewers: ['tia@company.com'],
+      summary: 'Refund order 1042',
+      payload: {
+        order_id: 'ORD-1042',
+        amount_cents: 4200,
+        items: [{ sku: 'MUG-RED', qty: 2 }],
+        note: `${'The customer wrote at length. '.repeat(20)}Last line.`,
+      },
+      policy: {
+        escalate: [{ after: '2h', to: ['controller@company.com'] }],
+        timeout: { after: '8h', action: 'reject' },
+      },
+    });
+    const intent = await agent.getIntent(id);
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, timezoneId: zone });
+    try {
+      const page = await context.newPage();
+      await page.goto(linkOf(links, 'tia@company.com'));
+      await page.getByRole('heading', { name: 'Refund order 1042' }).waitFor();
+
+      // The deadline as New York reads it, written by the page's script (the CSP admits it).
+      const deadline = page.locator(`p time[datetime="${intent.deadline_at}"]`);
+      await expect
+        .poll(
+          async () =>
+            (await deadline.textContent()) ===
+            formatTime(intent.deadline_at, { now: new Date(), timeZone: zone }),
+        )
+        .toBe(true);
+      expect(await deadline.textContent()).toMatch(/E[SD]T$/);
+      expect(await deadline.getAttribute('title')).toMatch(/UTC$/);
+      await shown(page.getByText(`Times are in your time zone (${zone}).`));
+      await shown(
+        page.getByText(
+          /If nobody decides by .*E[SD]T \(in (1 h 59 min|2 h)\), controller@company\.com is asked too\./,
+        ),
+      );
+      await shown(page.getByText(/this request times out and is rejected\./));
+
+      // The payload: labelled rows, nested values folded until opened, long text expandable.
+      await shown(page.getByRole('rowheader', { name: 'Amount cents amount_cents' }));
+      await shown(page.getByRole('cell', { name: '4200' }));
+      const sku = page.getByRole('cell', { name: 'MUG-RED' });
+      await hidden(sku);
+      await page.getByText('1 item').click();
+      await shown(sku);
+      const lastLine = page.getByText(/Last line\.$/);
+      await hidden(lastLine);
+      await page.getByText(/show all 610 characters/).click();
+      await shown(lastLine);
+      const fits = await noHorizontalOverflow(page);
+      expect(fits.scrollWidth).toBeLessThanOrEqual(fits.clientWidth);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({
+        path: path.join(ARTIFACTS, 'review-page-readable.png'),
+        fullPage: true,
+      });
+    } finally {
+      await context.close();
+    }
+  });
 
   it('shows the request, refuses a reject without a comment, rejects with one, and the agent resumes', async () => {
     // A commit hash is one long word: the page must wrap it, not scroll sideways.

@@ -86,7 +86,7 @@ describe('Handler: stage-task, on Slack', () => {
     expect(dm?.authorization).toBe('Bearer xoxb-test-token');
     const blocks = JSON.stringify(dm?.args.blocks);
     expect(blocks).toContain('Pay the ACME invoice');
-    expect(blocks).toContain('*vendor*\\nACME');
+    expect(blocks).toContain('*Vendor*\\nACME');
     expect(blocks).not.toContain('tok-0');
     const metadata = dm?.args.metadata as {
       event_type: string;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sealEvents } from '../../lambdas/domain/audit';
-import { canonicalize, GENESIS_HASH } from '../../sdk/src/index';
+import { CountersignClient, canonicalize, GENESIS_HASH, type Intent } from '../../sdk/src/index';
 import {
   newDataDir,
   removeDataDir,
@@ -18,8 +18,8 @@ import {
 /**
  * The Python SDK (`python/`) in `npm test`: its unittest suite, `mypy --strict` on the package,
  * a cross-check of its RFC 8785 canonicalization and hash chain against the TypeScript SDK's on
- * random JSON, and its end-to-end tests against a local stack, including a wait across a restart
- * of the whole stack. Python 3.9+ and Debian's `mypy` are needed (.ci/run installs mypy).
+ * random JSON, and its end-to-end tests against a local stack, including a wait and
+ * `@require_approval` tools (approved, rejected) across a restart of the whole stack. Python 3.9+ and Debian's `mypy` are needed (.ci/run installs mypy).
  */
 const PYTHON_DIR = path.resolve(import.meta.dirname, '../../python');
 const PYTHON = process.env.PYTHON ?? 'python3';
@@ -211,41 +211,102 @@ describe('python SDK: end to end on the local stack', () => {
     expect(result.output).not.toMatch(/skipped/);
   }, 240_000);
 
-  it('keeps waiting while the stack is stopped and restarted, then returns the decision', async () => {
+  it('keeps waiting while the stack is stopped and restarted: wait_for and @require_approval', async () => {
     if (!stack || !dataDir) {
       dataDir = newDataDir();
       stack = await startStack(dataDir);
     }
     const port = Number(new URL(stack.url).port);
     const signalFile = path.join(dataDir, 'python-waiting');
+    // Notes when a process ends, so that a wait for it to start waiting fails at once.
+    const running = (command: Promise<Run>) => {
+      const state: { exited?: Run } = {};
+      void command.then((result) => {
+        state.exited = result;
+      });
+      return state;
+    };
     const waiting = run(
       PYTHON,
       ['-m', 'tests_e2e.wait_across_restart'],
       pythonEnv(stack, { COUNTERSIGN_E2E_SIGNAL_FILE: signalFile }),
       240_000,
     );
-    let exited: Run | undefined;
-    void waiting.then((result) => {
-      exited = result;
+    const waitingState = running(waiting);
+    // Two @require_approval tools, one to be approved and one rejected after the restart.
+    const tools = new Map(
+      ['approve', 'reject'].map((decision) => {
+        const toAgent = `agent://e2e/python/require-approval-${decision}`;
+        const call = run(
+          PYTHON,
+          ['-m', 'tests_e2e.require_approval_across_restart'],
+          pythonEnv(stack as StackProcess, { COUNTERSIGN_E2E_TO_AGENT: toAgent }),
+          240_000,
+        );
+        return [decision, { toAgent, call, state: running(call) }] as const;
+      }),
+    );
+    const admin = new CountersignClient({
+      baseUrl: stack.url,
+      apiKey: stack.settings.api_keys.admin,
     });
+    const intentsTo = async (toAgent: string) => {
+      const found: Intent[] = [];
+      for await (const intent of admin.iterateIntents({ limit: 100 })) {
+        if (intent.to_agent === toAgent) found.push(intent);
+      }
+      return found;
+    };
     const intentId = await until(
       () => {
         if (existsSync(signalFile)) return readFileSync(signalFile, 'utf8');
-        if (exited) throw new Error(`the Python side ended before waiting:\n${exited.output}`);
+        if (waitingState.exited) {
+          throw new Error(`the Python side ended before waiting:\n${waitingState.exited.output}`);
+        }
         return undefined;
       },
       60_000,
       'the Python side to send its intent and start waiting',
     );
+    const toolIntents = new Map<string, Intent>();
+    for (const [decision, { toAgent, state }] of tools) {
+      const [intent] = await until(
+        async () => {
+          if (state.exited) throw new Error(`${toAgent} ended early:\n${state.exited.output}`);
+          const found = await intentsTo(toAgent);
+          return found.length > 0 ? found : undefined;
+        },
+        60_000,
+        `the @require_approval tool to send its intent to ${toAgent}`,
+      );
+      toolIntents.set(decision, intent as Intent);
+    }
 
     await stack.stop();
     stack = await startStack(dataDir, port);
     const cfo = await reviewer('cfo@company.com');
     const decided = await cfo.approve(intentId, 'approved after the restart');
     expect(decided.status).toBe('approved');
+    await cfo.approve(String(toolIntents.get('approve')?.id), 'Go ahead');
+    await cfo.reject(String(toolIntents.get('reject')?.id), 'Not before the audit');
 
     const result = await waiting;
     expect(outcome(result)).toEqual({ code: 0, output: '' });
     expect(JSON.parse(result.stdout.trim())).toEqual({ id: intentId, status: 'approved' });
+    // Approved: the tool ran once, with its arguments. Rejected: it never ran, and the sentence
+    // an agent's model reads carries the reviewer's reason. One intent each, across the restart.
+    const approved = await tools.get('approve')?.call;
+    const rejected = await tools.get('reject')?.call;
+    expect(outcome(approved as Run)).toEqual({ code: 0, output: '' });
+    expect(JSON.parse(String(approved?.stdout).trim())).toEqual({
+      sent: [{ to: 'board@company.com', subject: 'Q1 results' }],
+      seen: 'sent to board@company.com: Q1 results',
+    });
+    expect(outcome(rejected as Run)).toEqual({ code: 0, output: '' });
+    expect(JSON.parse(String(rejected?.stdout).trim())).toEqual({
+      sent: [],
+      seen: 'cfo@company.com rejected send_email: Not before the audit',
+    });
+    for (const { toAgent } of tools.values()) expect(await intentsTo(toAgent)).toHaveLength(1);
   }, 300_000);
 });

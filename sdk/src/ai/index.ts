@@ -8,16 +8,24 @@
  * itself, so the history shows what ran), a rejected one reaches the model as an
  * `execution-denied` result whose reason is the `ApprovalRejectedError` sentence.
  *
- * Each intent is sent with `Idempotency-Key` `ai-<approvalId>`, so a process that restarts from
- * the saved messages finds the intent it sent (the API keeps keys 24 hours) instead of asking
- * again. The AI SDK (`ai`) is an optional peer dependency; this entry uses its types only.
+ * The messages keep the intent's id: once it is sent, the tool call's part carries
+ * `providerOptions.countersign.intentId` (providers read only their own key there). Messages
+ * saved after that ({@link sendToolApprovals}, or `onSent` of {@link decideToolApprovals}) make
+ * a process that dies while people decide and starts again from them wait on the same intent,
+ * however long the decision takes. Each intent is also sent with `Idempotency-Key`
+ * `ai-<approvalId>`, which covers a restart between sending and saving (the API keeps keys 24
+ * hours). The AI SDK (`ai`) is an optional peer dependency; this entry uses its types only.
  *
  * @example
  * ```ts
  * const tools = { sendEmail: tool({ inputSchema, needsApproval: true, execute: send }) };
  * let result = await generateText({ model, tools, messages });
  * messages.push(...result.response.messages);
- * messages = await decideToolApprovals(messages, { client, reviewers: ['cfo@company.com'] });
+ * messages = await decideToolApprovals(messages, {
+ *   client,
+ *   reviewers: ['cfo@company.com'],
+ *   onSent: (sent) => store.save(runId, sent), // a restart resumes from here
+ * });
  * result = await generateText({ model, tools, messages });
  * ```
  */
@@ -31,18 +39,32 @@ import type {
 import {
   ApprovalRejectedError,
   approvedArguments,
-  askAboutToolCall,
   isApproved,
+  sendToolCallIntent,
   type ToolCallApprovalOptions,
+  waitForToolCall,
 } from '../approval.js';
 
-export type DecideToolApprovalsOptions = ToolCallApprovalOptions;
+export type SendToolApprovalsOptions = ToolCallApprovalOptions;
+
+export interface DecideToolApprovalsOptions extends ToolCallApprovalOptions {
+  /**
+   * Called before waiting with the messages that name the intents sent: save them here, so that
+   * a process that restarts from them waits on the same intents instead of sending new ones.
+   */
+  onSent?: (messages: ModelMessage[]) => void | Promise<void>;
+}
 
 /** A tool call waiting for approval in the messages. */
 export interface OpenToolApproval {
   approvalId: string;
   toolCall: ToolCallPart;
+  /** The intent sent for the call, as the messages record it; `undefined` until it is sent. */
+  intentId: string | undefined;
 }
+
+/** The `providerOptions` key under which a tool call records its intent. */
+const PROVIDER_KEY = 'countersign';
 
 /** The approval requests in `messages` that no `tool-approval-response` answers yet. */
 export function openToolApprovals(messages: readonly ModelMessage[]): OpenToolApproval[] {
@@ -59,7 +81,49 @@ export function openToolApprovals(messages: readonly ModelMessage[]): OpenToolAp
   }
   return requests.flatMap(({ approvalId, toolCallId }) => {
     const toolCall = calls.get(toolCallId);
-    return toolCall && !answered.has(approvalId) ? [{ approvalId, toolCall }] : [];
+    return toolCall && !answered.has(approvalId)
+      ? [{ approvalId, toolCall, intentId: recordedIntentId(toolCall) }]
+      : [];
+  });
+}
+
+/**
+ * Sends an intent for each open tool approval that has none yet and returns a copy of the
+ * messages in which each such tool call records its intent's id
+ * (`providerOptions.countersign.intentId`). Save what it returns: starting again from those
+ * messages, {@link decideToolApprovals} waits on the same intents. Safe to repeat.
+ *
+ * @throws any `CountersignError` of the API calls.
+ */
+export async function sendToolApprovals(
+  messages: readonly ModelMessage[],
+  options: SendToolApprovalsOptions,
+): Promise<ModelMessage[]> {
+  const unsent = openToolApprovals(messages).filter(({ intentId }) => intentId === undefined);
+  const sent = new Map(
+    await Promise.all(
+      unsent.map(
+        async ({ approvalId, toolCall }) =>
+          [
+            toolCall.toolCallId,
+            await sendToolCallIntent(
+              toolCall.toolName,
+              toolCall.input,
+              `ai-${approvalId}`,
+              options,
+            ),
+          ] as const,
+      ),
+    ),
+  );
+  return mapToolCalls(messages, (part) => {
+    const intentId = sent.get(part.toolCallId);
+    if (intentId === undefined) return part;
+    const providerOptions = {
+      ...part.providerOptions,
+      [PROVIDER_KEY]: { ...part.providerOptions?.[PROVIDER_KEY], intentId },
+    };
+    return { ...part, providerOptions };
   });
 }
 
@@ -67,7 +131,8 @@ export function openToolApprovals(messages: readonly ModelMessage[]): OpenToolAp
  * Asks people about every open tool approval in `messages` and returns a copy of the messages
  * with their decisions: approved inputs as the reviewers left them and one
  * `tool-approval-response` per request, in the last `tool` message (where the AI SDK reads
- * them). Returns `messages` unchanged when nothing is open.
+ * them). A call whose intent the messages record already ({@link sendToolApprovals}) is only
+ * waited on. Returns `messages` unchanged when nothing is open.
  *
  * @throws `WaitTimeoutError` when `timeoutMs` passes; any `CountersignError` of the API calls.
  */
@@ -75,24 +140,21 @@ export async function decideToolApprovals(
   messages: readonly ModelMessage[],
   options: DecideToolApprovalsOptions,
 ): Promise<ModelMessage[]> {
-  const open = openToolApprovals(messages);
-  if (open.length === 0) return [...messages];
-  const decided = await Promise.all(open.map((approval) => decide(approval, options)));
+  if (openToolApprovals(messages).length === 0) return [...messages];
+  const sent = await sendToolApprovals(messages, options);
+  await options.onSent?.(sent);
+  const decided = await Promise.all(
+    openToolApprovals(sent).map((approval) => decide(approval, options)),
+  );
 
   const approvedInputs = new Map(
     decided.flatMap(({ toolCall, input }) => (input ? [[toolCall.toolCallId, input]] : [])),
   );
-  const edited = messages.map((message): ModelMessage => {
-    if (message.role !== 'assistant' || typeof message.content === 'string') return message;
-    return {
-      ...message,
-      content: message.content.map((part) =>
-        part.type === 'tool-call' && approvedInputs.has(part.toolCallId)
-          ? { ...part, input: approvedInputs.get(part.toolCallId) }
-          : part,
-      ),
-    };
-  });
+  const edited = mapToolCalls(sent, (part) =>
+    approvedInputs.has(part.toolCallId)
+      ? { ...part, input: approvedInputs.get(part.toolCallId) }
+      : part,
+  );
   const responses: ToolApprovalResponse[] = decided.map(({ approvalId, response }) => ({
     type: 'tool-approval-response',
     approvalId,
@@ -108,7 +170,7 @@ export async function decideToolApprovals(
 }
 
 async function decide(
-  { approvalId, toolCall }: OpenToolApproval,
+  { approvalId, toolCall, intentId }: OpenToolApproval,
   options: DecideToolApprovalsOptions,
 ): Promise<{
   approvalId: string;
@@ -117,7 +179,10 @@ async function decide(
   response: { approved: boolean; reason: string };
 }> {
   const tool = toolCall.toolName;
-  const intent = await askAboutToolCall(tool, toolCall.input, `ai-${approvalId}`, options);
+  const intent = await waitForToolCall(
+    intentId ?? (await sendToolCallIntent(tool, toolCall.input, `ai-${approvalId}`, options)),
+    options,
+  );
   if (!isApproved(intent)) {
     const reason = new ApprovalRejectedError(tool, intent).message;
     return { approvalId, toolCall, input: undefined, response: { approved: false, reason } };
@@ -126,4 +191,24 @@ async function decide(
   const by = intent.decision?.by ?? 'the reviewers';
   const reason = `Approved by ${by}${intent.decision?.comment ? `: ${intent.decision.comment}` : ''}`;
   return { approvalId, toolCall, input, response: { approved: true, reason } };
+}
+
+/** The intent id a tool call records, if it records one. */
+function recordedIntentId(toolCall: ToolCallPart): string | undefined {
+  const recorded = toolCall.providerOptions?.[PROVIDER_KEY]?.intentId;
+  return typeof recorded === 'string' && recorded !== '' ? recorded : undefined;
+}
+
+/** A copy of the messages with each assistant tool call replaced by what `change` makes of it. */
+function mapToolCalls(
+  messages: readonly ModelMessage[],
+  change: (part: ToolCallPart) => ToolCallPart,
+): ModelMessage[] {
+  return messages.map((message): ModelMessage => {
+    if (message.role !== 'assistant' || typeof message.content === 'string') return message;
+    return {
+      ...message,
+      content: message.content.map((part) => (part.type === 'tool-call' ? change(part) : part)),
+    };
+  });
 }

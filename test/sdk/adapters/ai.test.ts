@@ -1,68 +1,28 @@
-import { generateText, type ModelMessage, tool } from 'ai';
-import { MockLanguageModelV3 } from 'ai/test';
+import { generateText, type ModelMessage } from 'ai';
+import type { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { decideToolApprovals, openToolApprovals } from '../../../sdk/src/ai/index.js';
+import {
+  decideToolApprovals,
+  openToolApprovals,
+  sendToolApprovals,
+} from '../../../sdk/src/ai/index.js';
 import { until } from '../scripted-server.js';
-import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
+import {
+  type Email,
+  aiEmailTools as emailTools,
+  scriptedAiModel as scriptedModel,
+  aiToolResultSeen as toolResultSeen,
+} from './agents.js';
+import { REVIEWER, useCountersignApi } from './countersign-api.js';
 
 /**
  * The Vercel AI SDK adapter with the real `ai` package and a scripted model: the model calls a
  * tool that needs approval, generateText stops, the messages are saved (JSON) and picked up
  * again, a reviewer decides through the API, and the next generateText runs the tool with the
- * approved input, or the model reads the rejection's reason.
+ * approved input, or the model reads the rejection's reason. A process that dies while waiting
+ * and starts again from the messages it saved waits on the intent they name.
  */
 const api = useCountersignApi();
-
-const usage = {
-  inputTokens: { total: 10, noCache: 10, cacheRead: undefined, cacheWrite: undefined },
-  outputTokens: { total: 5, text: 5, reasoning: undefined },
-};
-
-/** A model that first calls sendEmail, then answers with a line of text. */
-function scriptedModel(): MockLanguageModelV3 {
-  let calls = 0;
-  return new MockLanguageModelV3({
-    doGenerate: async () => {
-      calls += 1;
-      if (calls === 1) {
-        return {
-          content: [
-            {
-              type: 'tool-call',
-              toolCallId: 'call-1',
-              toolName: 'sendEmail',
-              input: JSON.stringify({ to: 'board@company.com', subject: 'Q1 results' }),
-            },
-          ],
-          finishReason: { unified: 'tool-calls', raw: 'tool_calls' },
-          usage,
-          warnings: [],
-        };
-      }
-      return {
-        content: [{ type: 'text', text: 'Done.' }],
-        finishReason: { unified: 'stop', raw: 'stop' },
-        usage,
-        warnings: [],
-      };
-    },
-  });
-}
-
-function emailTools(sent: Email[]) {
-  return {
-    sendEmail: tool({
-      description: 'Sends an email',
-      inputSchema: z.object({ to: z.string(), subject: z.string() }),
-      needsApproval: true,
-      execute: async (email: Email) => {
-        sent.push(email);
-        return `sent to ${email.to}: ${email.subject}`;
-      },
-    }),
-  };
-}
 
 /** Runs until the tool call waits for approval; returns the messages as saved JSON. */
 async function runUntilApproval(model: MockLanguageModelV3, sent: Email[]): Promise<string> {
@@ -71,15 +31,6 @@ async function runUntilApproval(model: MockLanguageModelV3, sent: Email[]): Prom
   expect(result.content).toContainEqual(expect.objectContaining({ type: 'tool-approval-request' }));
   expect(sent).toEqual([]);
   return JSON.stringify([...messages, ...result.response.messages]);
-}
-
-/** What the model was given as the tool's result in its last call. */
-function toolResultSeen(model: MockLanguageModelV3): unknown {
-  const prompt = model.doGenerateCalls.at(-1)?.prompt ?? [];
-  return prompt
-    .filter((message) => message.role === 'tool')
-    .flatMap((message) => message.content)
-    .find((part) => part.type === 'tool-result')?.output;
 }
 
 describe('Vercel AI SDK adapter', () => {
@@ -134,5 +85,53 @@ describe('Vercel AI SDK adapter', () => {
       type: 'execution-denied',
       reason: `${REVIEWER} rejected sendEmail: Not before the audit`,
     });
+  });
+
+  it('a process that dies while waiting resumes from its saved messages on the same intent', async () => {
+    const model = scriptedModel();
+    const messages = JSON.parse(await runUntilApproval(model, [])) as ModelMessage[];
+    let saved = '';
+    const dying = new AbortController();
+    const first = decideToolApprovals(messages, {
+      client: api().agentClient(),
+      signal: dying.signal,
+      onSent: (sent) => {
+        saved = JSON.stringify(sent);
+        dying.abort(new Error('the process died'));
+      },
+    });
+    await expect(first).rejects.toThrow('the process died');
+    const [intent] = api().intents();
+    expect(openToolApprovals(JSON.parse(saved) as ModelMessage[])).toEqual([
+      expect.objectContaining({ intentId: intent?.id }),
+    ]);
+
+    // Long after: the API no longer knows the Idempotency-Key, the saved messages still name the intent.
+    api().forgetIdempotencyKeys();
+    const restarted = decideToolApprovals(JSON.parse(saved) as ModelMessage[], {
+      client: api().agentClient(),
+    });
+    await api().reviewerClient().approve(String(intent?.id));
+    const sent: Email[] = [];
+    await generateText({ model, tools: emailTools(sent), messages: await restarted });
+    expect(sent).toEqual([{ to: 'board@company.com', subject: 'Q1 results' }]);
+    expect(api().created).toHaveLength(1);
+  });
+
+  it('sendToolApprovals records the intents in the messages, once', async () => {
+    const messages = JSON.parse(await runUntilApproval(scriptedModel(), [])) as ModelMessage[];
+    const sent = await sendToolApprovals(messages, { client: api().agentClient() });
+    const id = api().intents()[0]?.id;
+    const toolCalls = sent.flatMap((message) =>
+      message.role === 'assistant' && typeof message.content !== 'string'
+        ? message.content.filter((part) => part.type === 'tool-call')
+        : [],
+    );
+    expect(toolCalls.map((part) => part.providerOptions)).toEqual([
+      { countersign: { intentId: id } },
+    ]);
+    api().forgetIdempotencyKeys();
+    expect(await sendToolApprovals(sent, { client: api().agentClient() })).toEqual(sent);
+    expect(api().created).toHaveLength(1);
   });
 });

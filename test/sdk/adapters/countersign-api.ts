@@ -11,19 +11,14 @@ import {
 
 /**
  * A small in-memory Countersign API on the scripted HTTP server, for the framework adapters'
- * tests: creates (idempotent per `Idempotency-Key`), reads, long-polled waits that answer when a
- * reviewer decides, and decisions by the reviewer key. The adapters talk to it through the real
- * SDK client and Node's fetch, as they would to the service.
+ * tests: creates (idempotent per `Idempotency-Key`, 409 for a key used with another body),
+ * reads, long-polled waits that answer when a reviewer decides, and decisions by the reviewer
+ * key. The adapters talk to it through the real SDK client and Node's fetch, as they would to
+ * the service.
  */
 export const AGENT_KEY = 'csk_test-agent';
 export const REVIEWER_KEY = 'csk_test-reviewer';
 export const REVIEWER = 'cfo@company.com';
-
-/** The tool call every adapter test makes. */
-export interface Email {
-  to: string;
-  subject: string;
-}
 
 /** A fresh API for each test of the calling file, stopped after it: `api()` is the current one. */
 export function useCountersignApi(): () => CountersignApi {
@@ -42,6 +37,9 @@ export function useCountersignApi(): () => CountersignApi {
 }
 
 export interface CreatedIntent {
+  id: string;
+  /** The request body as sent. */
+  text: string;
   body: {
     intent_type: string;
     to_agent: string;
@@ -89,6 +87,11 @@ export class CountersignApi {
     return [...this.#intents.values()];
   }
 
+  /** Forgets every `Idempotency-Key`, as the API does after 24 hours. */
+  forgetIdempotencyKeys(): void {
+    this.#byKey.clear();
+  }
+
   /** The reviewer will approve `id` with these values changed. */
   editBeforeApproving(id: string, changes: JsonObject): void {
     this.#edits.set(id, changes);
@@ -117,13 +120,17 @@ export class CountersignApi {
       }
       const idempotencyKey = String(request.headers['idempotency-key'] ?? '');
       const existing = this.#byKey.get(idempotencyKey);
+      if (existing && this.created.find((made) => made.id === existing)?.text !== request.body) {
+        sendError(response, 409, 'idempotency_conflict', 'Key used with another body.');
+        return;
+      }
       if (existing) {
         sendJson(response, 200, this.#intents.get(existing));
         return;
       }
       const body = JSON.parse(request.body) as CreatedIntent['body'];
-      this.created.push({ body, idempotencyKey });
       const intent = newIntent(`int_${String(this.#intents.size + 1).padStart(4, '0')}`, body);
+      this.created.push({ id: intent.id, body, text: request.body, idempotencyKey });
       this.#intents.set(intent.id, intent);
       this.#byKey.set(idempotencyKey, intent.id);
       sendJson(response, 201, intent);

@@ -1,13 +1,12 @@
-import { Annotation, MemorySaver, StateGraph } from '@langchain/langgraph';
+import { MemorySaver } from '@langchain/langgraph';
 import { describe, expect, it } from 'vitest';
-import { ApprovalRejectedError } from '../../../sdk/src/index.js';
 import {
   pendingApprovals,
-  requireApproval,
   resumeApprovals,
   sendApprovals,
 } from '../../../sdk/src/langgraph/index.js';
-import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
+import { EMAIL, type Email, emailGraph, restoredCheckpoints, savedCheckpoints } from './agents.js';
+import { REVIEWER, useCountersignApi } from './countersign-api.js';
 
 /**
  * The LangGraph adapter with the real @langchain/langgraph: a node asks for approval, the graph
@@ -17,56 +16,17 @@ import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
  */
 const api = useCountersignApi();
 
-const State = Annotation.Root({
-  email: Annotation<Email>(),
-  result: Annotation<string>(),
-});
+const email = EMAIL;
 
-/** A graph whose one node sends an email once people approve it; `sent` records the sends. */
-function emailGraph(checkpointer: MemorySaver, sent: Email[]) {
-  return new StateGraph(State)
-    .addNode('send', (state) => {
-      try {
-        const email = requireApproval(state.email, {
-          name: 'sendEmail',
-          reviewers: [REVIEWER],
-        });
-        sent.push(email);
-        return { result: `sent to ${email.to}: ${email.subject}` };
-      } catch (error) {
-        if (error instanceof ApprovalRejectedError) return { result: `not sent: ${error.message}` };
-        throw error;
-      }
-    })
-    .addEdge('__start__', 'send')
-    .addEdge('send', '__end__')
-    .compile({ checkpointer });
-}
-
-/** The checkpointer's saved state through JSON, as a file or a database row would keep it. */
-function reloaded(saver: MemorySaver): MemorySaver {
-  const text = JSON.stringify({ storage: saver.storage, writes: saver.writes }, (_key, value) =>
-    value instanceof Uint8Array ? { bytes: Buffer.from(value).toString('base64') } : value,
-  );
-  const saved = JSON.parse(text, (_key, value: unknown) =>
-    typeof value === 'object' && value !== null && 'bytes' in value
-      ? new Uint8Array(Buffer.from(String(value.bytes), 'base64'))
-      : value,
-  ) as Pick<MemorySaver, 'storage' | 'writes'>;
-  const restored = new MemorySaver();
-  restored.storage = saved.storage;
-  restored.writes = saved.writes;
-  return restored;
-}
-
-const email: Email = { to: 'board@company.com', subject: 'Q1 results' };
+/** The checkpointer's saved state through JSON, as a process that restarts would read it. */
+const reloaded = (saver: MemorySaver) => restoredCheckpoints(savedCheckpoints(saver));
 
 describe('LangGraph adapter', () => {
   it('pauses, survives a restart while waiting, and resumes with the approved input', async () => {
     const config = { configurable: { thread_id: 'thread-1' } };
     const firstSaver = new MemorySaver();
     const firstSent: Email[] = [];
-    const first = emailGraph(firstSaver, firstSent);
+    const first = emailGraph(firstSaver, firstSent, { reviewers: [REVIEWER] });
 
     await first.invoke({ email }, config);
     const [intentId] = await sendApprovals(first, config, { client: api().agentClient() });
@@ -82,7 +42,7 @@ describe('LangGraph adapter', () => {
 
     // The process ends; a new one builds the graph again on the saved checkpoints.
     const sent: Email[] = [];
-    const restarted = emailGraph(reloaded(firstSaver), sent);
+    const restarted = emailGraph(reloaded(firstSaver), sent, { reviewers: [REVIEWER] });
     expect(await pendingApprovals(restarted, config)).toEqual([
       expect.objectContaining({
         value: { countersign: 'decision', tool: 'sendEmail', intent_id: intentId },
@@ -103,7 +63,7 @@ describe('LangGraph adapter', () => {
   it('a rejection reaches the node as ApprovalRejectedError with the reason', async () => {
     const config = { configurable: { thread_id: 'thread-2' } };
     const sent: Email[] = [];
-    const graph = emailGraph(new MemorySaver(), sent);
+    const graph = emailGraph(new MemorySaver(), sent, { reviewers: [REVIEWER] });
     await graph.invoke({ email }, config);
     const [intentId] = await sendApprovals(graph, config, { client: api().agentClient() });
     // Sending again (a driver retrying) finds the same intent.

@@ -1,98 +1,27 @@
-import {
-  Agent,
-  type Model,
-  type ModelRequest,
-  type ModelResponse,
-  Runner,
-  RunState,
-  tool,
-  Usage,
-} from '@openai/agents-core';
+import { RunState } from '@openai/agents-core';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { decideInterruptions } from '../../../sdk/src/openai-agents/index.js';
+import {
+  decideInterruptions,
+  INTENT_IDS_KEY,
+  sendInterruptions,
+} from '../../../sdk/src/openai-agents/index.js';
 import { until } from '../scripted-server.js';
-import { type Email, REVIEWER, useCountersignApi } from './countersign-api.js';
+import {
+  type Email,
+  emailAgent,
+  agentRunner as runner,
+  ScriptedAgentModel as ScriptedModel,
+} from './agents.js';
+import { REVIEWER, useCountersignApi } from './countersign-api.js';
 
 /**
  * The OpenAI Agents adapter with the real @openai/agents-core and a scripted model: the model
  * calls a tool that needs approval, the run stops with an interruption, its state is saved as a
  * string, another agent instance restores it, a reviewer decides through the API, and the run
  * resumes: the tool runs with the model's arguments, or the model reads the rejection's reason.
+ * A process that dies while waiting and restores the state it saved waits on the intent it names.
  */
 const api = useCountersignApi();
-
-/** Calls sendEmail first; once the tool's output is in its input, answers with that output. */
-class ScriptedModel implements Model {
-  readonly requests: ModelRequest[] = [];
-
-  async getResponse(request: ModelRequest): Promise<ModelResponse> {
-    this.requests.push(request);
-    const toolOutput = toolOutputSeen(request);
-    return {
-      usage: new Usage(),
-      output:
-        toolOutput === undefined
-          ? [
-              {
-                type: 'function_call',
-                callId: 'call-1',
-                name: 'sendEmail',
-                arguments: JSON.stringify({ to: 'board@company.com', subject: 'Q1 results' }),
-                status: 'completed',
-              },
-            ]
-          : [
-              {
-                type: 'message',
-                role: 'assistant',
-                status: 'completed',
-                content: [{ type: 'output_text', text: `Tool said: ${toolOutput}` }],
-              },
-            ],
-    };
-  }
-
-  // biome-ignore lint/correctness/useYield: the tests run without streaming.
-  async *getStreamedResponse(): AsyncIterable<never> {
-    throw new Error('not scripted');
-  }
-}
-
-/** The text of the function call's output in a model request, if there is one. */
-function toolOutputSeen(request: ModelRequest): string | undefined {
-  if (typeof request.input === 'string') return undefined;
-  for (const item of request.input) {
-    if (item.type !== 'function_call_result') continue;
-    const output = item.output;
-    if (typeof output === 'string') return output;
-    if ('text' in output) return output.text;
-    return JSON.stringify(output);
-  }
-  return undefined;
-}
-
-function emailAgent(model: ScriptedModel, sent: Email[]) {
-  return new Agent({
-    name: 'Mailer',
-    instructions: 'Send what you are asked to send.',
-    model,
-    tools: [
-      tool({
-        name: 'sendEmail',
-        description: 'Sends an email',
-        parameters: z.object({ to: z.string(), subject: z.string() }),
-        needsApproval: true,
-        execute: async (email: Email) => {
-          sent.push(email);
-          return `sent to ${email.to}: ${email.subject}`;
-        },
-      }),
-    ],
-  });
-}
-
-const runner = new Runner({ tracingDisabled: true });
 
 /** Runs until the tool call is interrupted for approval; returns the state as saved. */
 async function runUntilApproval(): Promise<string> {
@@ -126,7 +55,7 @@ describe('OpenAI Agents adapter', () => {
       payload: { to: 'board@company.com', subject: 'Q1 results' },
       reviewers: [REVIEWER],
     });
-    expect(api().created[0]?.idempotencyKey).toBe('openai-agents-call-1');
+    expect(api().created[0]?.idempotencyKey).toMatch(/^openai-agents-call-1-[0-9a-f]{16}$/);
     await api().reviewerClient().approve(String(api().intents()[0]?.id), 'Go ahead');
 
     const result = await runner.run(agent, await decided);
@@ -170,5 +99,89 @@ describe('OpenAI Agents adapter', () => {
     expect(result.finalOutput).toBe(
       `Tool said: ${REVIEWER} approved sendEmail only with these arguments, so it was not run as called: {"to":"cfo@company.com","subject":"Q1 results"}. Call it again with them.`,
     );
+  });
+
+  it('a process that dies while waiting resumes from its saved state on the same intent', async () => {
+    const saved = await runUntilApproval();
+    let savedWhileWaiting = '';
+    const dying = new AbortController();
+    const first = decideInterruptions(
+      await RunState.fromString(emailAgent(new ScriptedModel(), []), saved),
+      {
+        client: api().agentClient(),
+        signal: dying.signal,
+        onSent: (state) => {
+          savedWhileWaiting = state.toString();
+          dying.abort(new Error('the process died'));
+        },
+      },
+    );
+    await expect(first).rejects.toThrow('the process died');
+    const [intent] = api().intents();
+    expect(JSON.parse(savedWhileWaiting).context.context).toEqual({
+      [INTENT_IDS_KEY]: { [String(api().created[0]?.idempotencyKey)]: intent?.id },
+    });
+
+    // Long after: the API no longer knows the Idempotency-Key, the saved state still names the intent.
+    api().forgetIdempotencyKeys();
+    const sent: Email[] = [];
+    const agent = emailAgent(new ScriptedModel(), sent);
+    const state = await RunState.fromString(agent, savedWhileWaiting);
+    const decided = decideInterruptions(state, { client: api().agentClient() });
+    await api().reviewerClient().approve(String(intent?.id));
+    const result = await runner.run(agent, await decided);
+    expect(sent).toEqual([{ to: 'board@company.com', subject: 'Q1 results' }]);
+    expect(result.finalOutput).toBe('Tool said: sent to board@company.com: Q1 results');
+    expect(api().created).toHaveLength(1);
+    // Once decided, the state no longer keeps the id.
+    expect(JSON.parse(result.state.toString()).context.context).toEqual({});
+  });
+
+  it('sendInterruptions records the intents in the state, once', async () => {
+    const saved = await runUntilApproval();
+    const agent = emailAgent(new ScriptedModel(), []);
+    const state = await sendInterruptions(await RunState.fromString(agent, saved), {
+      client: api().agentClient(),
+    });
+    const restored = await RunState.fromString(agent, state.toString());
+    api().forgetIdempotencyKeys();
+    await sendInterruptions(restored, { client: api().agentClient() });
+    expect(api().created).toHaveLength(1);
+    expect(restored._context.context).toEqual({
+      [INTENT_IDS_KEY]: { [String(api().created[0]?.idempotencyKey)]: api().intents()[0]?.id },
+    });
+  });
+
+  it('runs whose model reuses a call id, sharing one context, each get and obey their own intent', async () => {
+    // Models that number their calls (call-1 here) use the same id in every run; an application
+    // may hand every run the same context object.
+    const context = { team: 'finance' };
+    const runs = await Promise.all(
+      ['Q1 results', 'Q2 results'].map(async (subject) => {
+        const sent: Email[] = [];
+        const agent = emailAgent(new ScriptedModel({ to: 'board@company.com', subject }), sent);
+        const first = await runner.run(agent, 'Send the results', { context });
+        return { agent, sent, state: first.state };
+      }),
+    );
+    for (const { state } of runs) await sendInterruptions(state, { client: api().agentClient() });
+    expect(api().created.map((created) => created.body.payload.subject)).toEqual([
+      'Q1 results',
+      'Q2 results',
+    ]);
+
+    const finished = runs.map(async ({ agent, state }) =>
+      runner.run(agent, await decideInterruptions(state, { client: api().agentClient() })),
+    );
+    const [q1, q2] = api().intents();
+    await api().reviewerClient().approve(String(q1?.id));
+    await api().reviewerClient().reject(String(q2?.id), 'Q2 is not closed');
+    await Promise.all(finished);
+    expect(runs.map(({ sent }) => sent)).toEqual([
+      [{ to: 'board@company.com', subject: 'Q1 results' }],
+      [],
+    ]);
+    expect(api().created).toHaveLength(2);
+    expect(context).toEqual({ team: 'finance' });
   });
 });
