@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors';
 import { type IntentState, type PendingNotification, toView } from '../domain/intent';
 import { renderDecidedMessage, renderMessage } from '../domain/messages';
 import { isTeamRef } from '../domain/policy';
-import { holdReminders, isSuperseded } from '../domain/reminder-holds';
+import { holdReminders, isSuperseded, type Profiles } from '../domain/reminder-holds';
 import { signReviewLink } from '../domain/review-link';
 import {
   askedAtStage,
@@ -232,6 +232,12 @@ export async function notifyDecided(
   const result = await sendAndSettle(deps, loaded, due, {
     retryLater: !lastAttempt,
     queueDecided: true,
+    // Each reader's times in their own zone.
+    profiles: await loadProfiles(
+      deps.profiles,
+      due.map((n) => n.to),
+      deps.clock.now().getTime(),
+    ),
   });
   if (result.kept > 0) {
     throw new DecidedNoticesPendingError(
@@ -297,7 +303,7 @@ export async function runStage(
   // A pending intent holds no decided notice. If it ends while these are sent, their record
   // queues the decided notices of the messages sent (`settleNotifications`), and NotifyDecided,
   // which waits for it, sends them.
-  const settled = await sendAndSettle(deps, entered, entered.pending_notifications);
+  const settled = await sendAndSettle(deps, entered, entered.pending_notifications, { profiles });
   return { notified: settled.sent };
 }
 
@@ -317,7 +323,7 @@ async function sendAndSettle(
   deps: StageRunnerDeps,
   intent: IntentState,
   notifications: PendingNotification[],
-  options: { retryLater?: boolean; queueDecided?: boolean } = {},
+  options: { retryLater?: boolean; queueDecided?: boolean; profiles?: Profiles } = {},
 ): Promise<{
   sent: number;
   failed: number;
@@ -331,7 +337,12 @@ async function sendAndSettle(
     const settled = await Promise.all(
       batch.map(async (notification) => ({
         notification,
-        outcome: await sendOnChannel(deps, intent, notification),
+        outcome: await sendOnChannel(
+          deps,
+          intent,
+          notification,
+          options.profiles?.get(notification.to)?.time_zone,
+        ),
       })),
     );
     const sent = settled.filter(({ outcome }) => outcome.ok).length;
@@ -366,10 +377,12 @@ export const NOTICES_PER_BATCH = 8;
 
 type SendOutcome = NotificationOutcome;
 
+/** `timeZone`: the reader's, from their profile; absent, times are in UTC and say so. */
 async function sendOnChannel(
   deps: StageRunnerDeps,
   intent: IntentState,
   notification: PendingNotification,
+  timeZone?: string,
 ): Promise<SendOutcome> {
   const now = deps.clock.now();
   const overQuota = await notificationQuotaRefusal(deps.usage, intent, notification, now);
@@ -386,8 +399,11 @@ async function sendOnChannel(
   const link = now.getTime() < Date.parse(intent.deadline_at) ? reviewUrl : null;
   const message =
     notification.kind === 'decided'
-      ? renderDecidedMessage(toView(intent), link, now)
-      : renderMessage(toView(intent), notification.kind, reviewUrl, now, { stepClock: intent });
+      ? renderDecidedMessage(toView(intent), link, now, timeZone ? { timeZone } : {})
+      : renderMessage(toView(intent), notification.kind, reviewUrl, now, {
+          stepClock: intent,
+          ...(timeZone ? { timeZone } : {}),
+        });
   try {
     const { messageId } = await deps.email.send({
       to: notification.to,
