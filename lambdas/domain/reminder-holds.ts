@@ -78,13 +78,13 @@ export function isAddedDelegate(intent: Pick<IntentState, 'step' | 'delegations'
 
 /** When the person who gets `recipient`'s reminder next works (`at` when reminders do not wait). */
 export function reminderMoment(
-  intent: Pick<IntentState, 'policy' | 'from_agent'>,
+  intent: Pick<IntentState, 'policy' | 'from_agent' | 'step' | 'delegations'>,
   recipient: string,
   profiles: Profiles,
   at: number,
 ): number {
   if (!remindsInWorkingHours(intent.policy)) return at;
-  const target = noticeTarget(recipient, profiles, at, intent.from_agent);
+  const target = noticeTarget(recipient, profiles, at, intent.from_agent, intent);
   const profile = profiles.get(target);
   if (!profile) return at;
   const next = nextWorkingMoment(profile, at);
