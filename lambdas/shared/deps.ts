@@ -275,6 +275,7 @@ export const callbackDeps = memoAsync<CallbackDeps>(async () => {
 
 export const reviewDeps = memoAsync(async () => ({
   intents: intentRepository(),
+  profiles: reviewerProfileRepository(),
   workflow: workflow(),
   clock: systemClock,
   signer,
