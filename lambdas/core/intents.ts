@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { sealEvents } from '../domain/audit';
 import { createIntentSchema, newIntent } from '../domain/create';
 import { applyCancel, applyVote, type Transition } from '../domain/decisions';
+import { editsSchema } from '../domain/edits';
 import { DomainError } from '../domain/errors';
 import {
   INTENT_STATUSES,
@@ -256,6 +257,7 @@ const decisionSchema = z
     outcome: z.enum(['approve', 'reject']),
     comment: z.string().trim().max(2000).optional(),
     channel: z.enum(['api', 'cli']).optional(),
+    edits: editsSchema.optional(),
   })
   .strict();
 
@@ -281,6 +283,7 @@ export async function decideIntent(
       comment: input.comment || null,
       channel: input.channel ?? 'api',
       override: principal.role === 'admin',
+      ...(input.edits ? { edits: input.edits } : {}),
     },
     current,
     principal,
@@ -300,8 +303,10 @@ export async function recordVote(
     comment: string | null;
     channel: 'api' | 'cli' | 'email' | 'slack' | 'web';
     override: boolean;
-    /** The step the Slack button or review form was shown for (see `Vote.shownFor`). */
-    shownFor?: { step: number | null };
+    /** The step (and payload version) the Slack button or review form was shown for (see `Vote.shownFor`). */
+    shownFor?: { step: number | null; version?: number };
+    /** Values changed before approving, by JSON Pointer (`domain/edits.ts`). */
+    edits?: Record<string, unknown>;
   },
   current?: IntentState,
   /**

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '../domain/audit';
-import type { IntentState, IntentView } from '../domain/intent';
+import { approvedCurrentVersion } from '../domain/decisions';
+import { valueAt } from '../domain/edits';
+import { currentPayload, type IntentState, type IntentView } from '../domain/intent';
 import { addedByRequestLine, escapeHtml } from '../domain/messages';
 import { describePlan, formatWhen, LOCAL_TIME_SCRIPT, type Reader } from '../domain/readable';
 import {
@@ -28,6 +30,8 @@ textarea{width:100%;box-sizing:border-box;min-height:80px;font:inherit;padding:8
 .approve{background:#1f8b4c;color:#fff} .reject{background:#c62828;color:#fff}
 .status{font-weight:600} ol{padding-left:20px} li{margin:4px 0;font-size:14px}
 .banner{padding:12px;border-radius:8px;margin:12px 0} .ok{background:#e7f6ec} .warn{background:#fff4e5} .err{background:#fdecea}
+.field{margin:8px 0} .field label{display:block;font-size:14px;margin-bottom:4px}
+.field input,.field select{width:100%;box-sizing:border-box;font:inherit;padding:8px;border-radius:6px;border:1px solid #ccd0d5}
 `;
 
 /** The hash by which the pages' Content-Security-Policy admits `LOCAL_TIME_SCRIPT`. */
@@ -64,7 +68,7 @@ export function reviewPage(options: {
     ? `<div class="banner ${options.banner.kind}" role="status">${escapeHtml(options.banner.text)}</div>`
     : '';
   const pending = intent.status === 'pending';
-  const alreadyApproved = intent.approvals.some((a) => a.by === reviewer && a.step === intent.step);
+  const alreadyApproved = approvedCurrentVersion(intent, reviewer);
   const steps = intent.policy.steps?.length ?? 1;
   // In a chain the form decides one step: say which, since the same person may be asked in two.
   const stepLine =
@@ -78,7 +82,7 @@ ${stepLine}
 <textarea id="comment" name="comment" maxlength="2000"></textarea>
 <div class="actions"><button class="approve" type="submit" name="outcome" value="approve">Approve</button>
 <button class="reject" type="submit" name="outcome" value="reject">Reject</button></div>
-</form>`
+</form>${editForm(intent, options.formAction, options.formNonce)}`
       : `<div class="card">${decisionHtml(intent, reviewer, reader)}</div>`;
   const clock = options.stepClock;
   const plan = describePlan(
@@ -97,7 +101,7 @@ ${stepLine}
 ${pending ? `<section aria-label="What happens next"><strong>What happens next</strong>${planHtml(plan, reader)}</section>\n` : ''}${addedNotice(intent, reviewer)}<p class="muted">Asked: ${escapeHtml(intent.recipients.join(', '))}${intent.approvals.length > 0 ? ` · approvals so far: ${escapeHtml(intent.approvals.map((a) => a.by).join(', '))}` : ''}</p>
 ${zoneNoteHtml(reader)}
 </div>
-${form}
+${editsCard(intent)}${form}
 <div class="card"><strong>Payload</strong>${payloadTableHtml(intent.payload, reader)}
 <details><summary>As JSON</summary><pre>${escapeHtml(JSON.stringify(intent.payload, null, 2))}</pre></details></div>
 <div class="card"><strong>History</strong><ol>${events
@@ -122,7 +126,7 @@ function decisionParts(
       after: `${intent.decision.channel ? ` (via ${intent.decision.channel})` : ''}.`,
     };
   }
-  if (intent.approvals.some((a) => a.by === reviewer && a.step === intent.step)) {
+  if (approvedCurrentVersion(intent, reviewer)) {
     return {
       before: 'You have approved this request; it waits for further approvals.',
       at: null,
@@ -161,4 +165,54 @@ function addedNotice(intent: IntentView, reviewer: string): string {
   }
   const line = addedByRequestLine(intent);
   return line ? `<p class="muted">${escapeHtml(line)}</p>\n` : '';
+}
+
+/**
+ * The "Edit and approve" form: one field per editable value, filled with the version the page
+ * shows, of the value's type (a number field, true/false, text). It posts like the other form.
+ */
+function editForm(intent: IntentView, formAction: string, formNonce: string): string {
+  const editable = intent.editable ?? [];
+  if (editable.length === 0) return '';
+  const shown = currentPayload(intent);
+  const fields = editable
+    .map((pointer, index) => {
+      const value = valueAt(shown, pointer);
+      const id = `edit-${index}`;
+      const name = escapeHtml(`edit:${pointer}`);
+      const label = `<label for="${id}">${escapeHtml(pointer)}</label>`;
+      if (typeof value === 'boolean') {
+        const option = (v: boolean) =>
+          `<option value="${v}"${v === value ? ' selected' : ''}>${v}</option>`;
+        return `<div class="field">${label}<select id="${id}" name="${name}">${option(true)}${option(false)}</select></div>`;
+      }
+      const type = typeof value === 'number' ? ' type="number" step="any" inputmode="decimal"' : '';
+      return `<div class="field">${label}<input id="${id}" name="${name}"${type} value="${escapeHtml(String(value))}"></div>`;
+    })
+    .join('\n');
+  return `
+<form class="card" method="post" action="${escapeHtml(formAction)}">
+<input type="hidden" name="nonce" value="${escapeHtml(formNonce)}">
+<input type="hidden" name="outcome" value="approve">
+<input type="hidden" name="edit" value="1">
+<strong>Edit and approve</strong>
+<p class="muted">Change these values, then approve the request with them. Others asked see the edited version.</p>
+${fields}
+<div class="field"><label for="edit-comment">Comment</label><textarea id="edit-comment" name="comment" maxlength="2000"></textarea></div>
+<div class="actions"><button class="approve" type="submit">Edit and approve</button></div>
+</form>`;
+}
+
+/** What reviewers changed so far, beside the payload as the agent asked it. */
+function editsCard(intent: IntentView): string {
+  const edits = Object.entries(intent.edits ?? {});
+  if (edits.length === 0) return '';
+  const rows = edits
+    .map(
+      ([pointer, value]) =>
+        `<li>${escapeHtml(pointer)}: ${escapeHtml(JSON.stringify(valueAt(intent.payload, pointer)))} → <strong>${escapeHtml(JSON.stringify(value))}</strong></li>`,
+    )
+    .join('');
+  return `<div class="card"><strong>Edited by reviewers</strong> <span class="muted">(version ${intent.payload_version ?? 0}; the payload below is as the agent asked)</span><ul>${rows}</ul></div>
+`;
 }

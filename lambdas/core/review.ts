@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { applyView } from '../domain/decisions';
+import { editFromText, valueAt } from '../domain/edits';
 import { DomainError } from '../domain/errors';
-import { type IntentView, toView } from '../domain/intent';
+import { currentPayload, type IntentState, type IntentView, toView } from '../domain/intent';
 import { type LinkVerdict, verifyReviewLink } from '../domain/review-link';
 import { type IntentServiceDeps, recordVote } from './intents';
 import type { ReviewerProfileRepository } from './ports';
@@ -86,7 +87,7 @@ export async function showReview(
       events: await deps.intents.events(intentId),
       reviewer,
       formAction: options.formAction,
-      formNonce: formNonce(deps.linkSigningSecret, linkToken, intent.step),
+      formNonce: formNonce(deps.linkSigningSecret, linkToken, intent),
       now: deps.clock.now(),
       stepClock: intent,
       ...(await readerZone(deps, reviewer)),
@@ -123,7 +124,7 @@ export async function submitReview(
         events: await deps.intents.events(intentId),
         reviewer,
         formAction,
-        formNonce: formNonce(deps.linkSigningSecret, linkToken, intent.step),
+        formNonce: formNonce(deps.linkSigningSecret, linkToken, intent),
         now: deps.clock.now(),
         stepClock: intent,
         banner,
@@ -141,6 +142,13 @@ export async function submitReview(
   if (outcome === 'reject' && comment === '') {
     return rerender(400, { kind: 'err', text: 'Say why you reject: a comment is required.' });
   }
+  let edits: Record<string, unknown> | undefined;
+  if (form.get('edit') === '1' && outcome === 'approve') {
+    const shown = await deps.intents.get(intentId);
+    const parsed = shown ? editsFromForm(shown, form) : { edits: {} };
+    if ('problem' in parsed) return rerender(400, { kind: 'err', text: parsed.problem });
+    edits = parsed.edits;
+  }
   try {
     const intent = await recordVote(deps, intentId, {
       by: reviewer,
@@ -148,7 +156,11 @@ export async function submitReview(
       comment: comment || null,
       channel: 'email',
       override: false,
-      shownFor: { step: nonce.step },
+      shownFor: {
+        step: nonce.step,
+        ...(nonce.version === undefined ? {} : { version: nonce.version }),
+      },
+      ...(edits ? { edits } : {}),
     });
     const text =
       intent.status === 'pending'
@@ -160,9 +172,13 @@ export async function submitReview(
       const stored = await deps.intents.get(intentId);
       const current = stored ? toView(stored) : null;
       let text = error.message;
-      if (current && error.code === 'step_over') {
+      if (current && error.code === 'step_over' && current.step === nonce.step) {
+        text = `Nothing changed. The request was edited after this page was shown (it is now version ${current.payload_version ?? 0}); review it below and decide again.`;
+      } else if (current && error.code === 'step_over') {
         text = `Nothing changed. ${stepOverLine(current, reviewer, nonce.step)}`;
-      } else if (current && error.code !== 'validation_failed') {
+      } else if (error.code === 'validation_failed') {
+        text = [error.message, ...error.details.map((d) => `${d.field}: ${d.message}.`)].join(' ');
+      } else if (current) {
         text = `Nothing changed. ${decisionLine(current, reviewer, { now: deps.clock.now() })}`;
       }
       return rerender(error.code === 'validation_failed' ? 400 : 409, { kind: 'warn', text });
@@ -185,35 +201,70 @@ function stepOverLine(intent: IntentView, reviewer: string, shownFor: number | n
 }
 
 /**
- * Ties a POST to a page this server rendered for this link, and to the chain step that page
- * showed: `<step>.<mac>`. The link token in the URL is the credential; the nonce refuses blind
- * POSTs to a known link (no form, no decision), and a form sent again (back button, a second
- * tap) cannot become a vote in the next step when the same reviewer is asked there too.
+ * Ties a POST to a page this server rendered for this link, and to the chain step and payload
+ * version that page showed: `<step>.<version>.<mac>`. The link token in the URL is the
+ * credential; the nonce refuses blind POSTs to a known link (no form, no decision), a form sent
+ * again (back button, a second tap) cannot become a vote in the next step when the same
+ * reviewer is asked there too, and a page shown before an edit cannot approve the edited version.
  */
-function formNonce(secret: string, linkToken: string, step: number): string {
-  return `${step}.${mac(secret, `review-form.v2.${linkToken}.${step}`)}`;
+function formNonce(
+  secret: string,
+  linkToken: string,
+  intent: { step: number; payload_version?: number },
+): string {
+  const version = intent.payload_version ?? 0;
+  return `${intent.step}.${version}.${mac(secret, `review-form.v3.${linkToken}.${intent.step}.${version}`)}`;
 }
 
 /**
- * The step a submitted form was shown for. Pages rendered before the nonce named it carry the
- * v1 nonce, accepted with `step: null` (see `Vote.shownFor`), so that a page open in a browser
- * across the upgrade still works.
+ * The step (and version) a submitted form was shown for. Pages rendered before the nonce named
+ * the version carry the v2 nonce (`<step>.<mac>`, any version), and those before it named the
+ * step the v1 nonce, accepted with `step: null` (see `Vote.shownFor`), so that a page open in a
+ * browser across an upgrade still works.
  */
 function readNonce(
   given: string,
   secret: string,
   linkToken: string,
-): { ok: true; step: number | null } | { ok: false } {
+): { ok: true; step: number | null; version?: number } | { ok: false } {
+  const versioned = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,5})\.[A-Za-z0-9_-]+$/.exec(given);
+  if (versioned?.[1] !== undefined && versioned[2] !== undefined) {
+    const step = Number(versioned[1]);
+    const version = Number(versioned[2]);
+    return sameNonce(given, formNonce(secret, linkToken, { step, payload_version: version }))
+      ? { ok: true, step, version }
+      : { ok: false };
+  }
   const stepped = /^(0|[1-9][0-9]{0,2})\.[A-Za-z0-9_-]+$/.exec(given);
   if (stepped?.[1] !== undefined) {
     const step = Number(stepped[1]);
-    return sameNonce(given, formNonce(secret, linkToken, step))
+    return sameNonce(given, `${step}.${mac(secret, `review-form.v2.${linkToken}.${step}`)}`)
       ? { ok: true, step }
       : { ok: false };
   }
   return sameNonce(given, mac(secret, `review-form.v1.${linkToken}`))
     ? { ok: true, step: null }
     : { ok: false };
+}
+
+/**
+ * The edits of an "Edit and approve" form: each editable value's field, read as the type the
+ * value has (a number, true/false, text); the domain checks the rest (`editIssues`).
+ */
+export function editsFromForm(
+  intent: IntentState,
+  form: URLSearchParams,
+): { edits: Record<string, unknown> } | { problem: string } {
+  const shown = currentPayload(intent);
+  const edits: Record<string, unknown> = {};
+  for (const pointer of intent.editable ?? []) {
+    const raw = form.get(`edit:${pointer}`);
+    if (raw === null) continue;
+    const parsed = editFromText(valueAt(shown, pointer), raw);
+    if ('problem' in parsed) return { problem: `${pointer} ${parsed.problem}.` };
+    edits[pointer] = parsed.value;
+  }
+  return { edits };
 }
 
 function mac(secret: string, text: string): string {

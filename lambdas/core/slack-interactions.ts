@@ -1,16 +1,22 @@
 import { z } from 'zod';
-import { isStepOver, stepShownFor } from '../domain/decisions';
+import { approvedCurrentVersion, isStepOver, stepShownFor } from '../domain/decisions';
+import { editFromText, valueAt } from '../domain/edits';
 import { DomainError } from '../domain/errors';
-import { type IntentView, toView } from '../domain/intent';
+import { currentPayload, type IntentState, type IntentView, toView } from '../domain/intent';
 import { normalizeReviewer } from '../domain/policy';
 import {
   audienceFromBlockId,
+  editBlockId,
   ephemeralRefusal,
   parseDecisionButtonValue,
+  renderEditModal,
   renderNoticeModal,
   renderRejectModal,
   renderSlackOutcome,
   SLACK_ACTIONS,
+  SLACK_COMMENT_BLOCK,
+  SLACK_EDIT_ACTION,
+  SLACK_EDIT_CALLBACK_ID,
   SLACK_REASON_ACTION,
   SLACK_REASON_BLOCK,
   SLACK_REASON_MAX,
@@ -22,8 +28,8 @@ import { type SlackGateway, SlackUnavailableError } from './ports';
 
 /**
  * Slack's interactivity requests, once their signature is verified (handlers/slack-interactions.ts):
- * a click on Approve decides at once; a click on Reject opens a modal asking why, whose
- * submission decides. Both go through `recordVote`, the same exactly-once path as the API, with
+ * a click on Approve decides at once; a click on Reject opens a modal asking why, and one on
+ * "Edit and approve" a modal with the editable values, whose submission decides. Both go through `recordVote`, the same exactly-once path as the API, with
  * channel `slack`. The clicking Slack user must map (by the email Slack holds for them) to a
  * current recipient, and a button counts only in the chain step its message was for, so that a
  * double click or a replayed request cannot become a vote in the next step. A click that
@@ -120,8 +126,9 @@ const viewSubmissionSchema = z.object({
 });
 
 /**
- * What the Reject modal remembers of the click: where the message is, whom and which step it was
- * for (`step` is absent from modals opened before it was kept).
+ * What the Reject and Edit modals remember of the click: where the message is, whom, which step
+ * and which version of the payload it was for (`step` is absent from modals opened before it was
+ * kept, `version` from Reject modals opened before edits existed).
  */
 const modalContextSchema = z.object({
   intent_id: z.string().min(1).max(100),
@@ -129,6 +136,7 @@ const modalContextSchema = z.object({
   ts: z.string().min(1).max(64),
   block_id: z.string().max(255).optional(),
   step: z.number().int().min(0).max(999).optional(),
+  version: z.number().int().min(0).optional(),
 });
 
 const payloadTypeSchema = z.object({ type: z.string().max(100) });
@@ -170,7 +178,9 @@ async function onBlockActions(
   // The review-page link button also reports its clicks; it needs nothing but the 200.
   if (
     !action ||
-    (action.action_id !== SLACK_ACTIONS.approve && action.action_id !== SLACK_ACTIONS.reject)
+    (action.action_id !== SLACK_ACTIONS.approve &&
+      action.action_id !== SLACK_ACTIONS.reject &&
+      action.action_id !== SLACK_ACTIONS.edit)
   ) {
     return reply;
   }
@@ -241,14 +251,19 @@ async function onBlockActions(
     await tell(ephemeralRefusal({ kind: 'not_a_reviewer', email }));
     return reply;
   }
+  if (button.version !== (intent.payload_version ?? 0)) {
+    await tell(EDITED_SINCE_SHOWN);
+    return reply;
+  }
 
-  if (action.action_id === SLACK_ACTIONS.reject) {
-    if (intent.approvals.some((a) => a.by === email && a.step === intent.step)) {
+  if (action.action_id === SLACK_ACTIONS.reject || action.action_id === SLACK_ACTIONS.edit) {
+    const editing = action.action_id === SLACK_ACTIONS.edit;
+    if (approvedCurrentVersion(intent, email)) {
       await tell(ephemeralRefusal({ kind: 'already_voted' }));
       return reply;
     }
     if (!payload.trigger_id) {
-      await tell('Slack did not send what is needed to ask for a reason; use the review page.');
+      await tell('Slack did not send what is needed to open a form; use the review page.');
       return reply;
     }
     const context: z.infer<typeof modalContextSchema> = {
@@ -257,23 +272,29 @@ async function onBlockActions(
       ts: message.ts,
       ...(action.block_id ? { block_id: action.block_id } : {}),
       ...(messageStep !== null ? { step: messageStep } : {}),
+      version: button.version,
     };
+    const render = editing ? renderEditModal : renderRejectModal;
     const opened = await followUp(reply, deadline, 'views.open', (signal) =>
       deps.slack.openView(
         payload.trigger_id ?? '',
-        renderRejectModal(toView(intent), JSON.stringify(context)),
-        { signal },
+        render(toView(intent), JSON.stringify(context)),
+        {
+          signal,
+        },
       ),
     );
     if (!opened) {
       await tell(
-        'Slack could not open the form to ask for a reason. Try again, or use the review page.',
+        `Slack could not open the form ${editing ? 'to edit the request' : 'to ask for a reason'}. Try again, or use the review page.`,
       );
     }
     return reply;
   }
 
-  const outcome = await vote(deps, intent.id, email, 'approve', null, messageStep);
+  const outcome = await vote(deps, intent.id, email, 'approve', null, messageStep, {
+    version: button.version,
+  });
   if (outcome.ok) {
     await show(outcome.intent);
   } else {
@@ -289,23 +310,40 @@ async function onViewSubmission(
   deadline: Deadline,
 ): Promise<SlackReply> {
   const reply: SlackReply = { body: null, problems: [] };
-  if (payload.view.callback_id !== SLACK_REJECT_CALLBACK_ID) return reply;
+  const editing = payload.view.callback_id === SLACK_EDIT_CALLBACK_ID;
+  if (payload.view.callback_id !== SLACK_REJECT_CALLBACK_ID && !editing) return reply;
   const context = modalContextSchema.safeParse(safeJson(payload.view.private_metadata));
   if (!context.success) {
-    reply.body = notice('Nothing changed', 'This form is no longer valid. Click Reject again.');
+    reply.body = notice(
+      'Nothing changed',
+      `This form is no longer valid. Click ${editing ? 'Edit and approve' : 'Reject'} again.`,
+    );
     return reply;
   }
-  const reason = (payload.view.state.values[SLACK_REASON_BLOCK]?.[SLACK_REASON_ACTION]?.value ?? '')
-    .trim()
-    .slice(0, SLACK_REASON_MAX);
-  if (!reason) {
+  const values = payload.view.state.values;
+  const text = (block: string, action: string) =>
+    (values[block]?.[action]?.value ?? '').trim().slice(0, SLACK_REASON_MAX);
+  const reason = editing
+    ? text(SLACK_COMMENT_BLOCK, SLACK_REASON_ACTION)
+    : text(SLACK_REASON_BLOCK, SLACK_REASON_ACTION);
+  if (!editing && !reason) {
     reply.body = {
       response_action: 'errors',
       errors: { [SLACK_REASON_BLOCK]: 'Say why you reject: a reason is required.' },
     };
     return reply;
   }
-  const { intent_id: intentId, channel, ts, block_id: blockId, step } = context.data;
+  const { intent_id: intentId, channel, ts, block_id: blockId, step, version } = context.data;
+  let edits: Record<string, unknown> | undefined;
+  if (editing) {
+    const shown = await deps.intents.get(intentId);
+    const parsed = shown ? editsFromModal(shown, values) : { edits: {} };
+    if ('errors' in parsed) {
+      reply.body = { response_action: 'errors', errors: parsed.errors };
+      return reply;
+    }
+    edits = parsed.edits;
+  }
   const audience: SlackAudience = audienceFromBlockId(blockId);
   const messageStep = step ?? null;
   const show = (intent: IntentView) =>
@@ -331,7 +369,15 @@ async function onViewSubmission(
     reply.body = notice('Nothing changed', ephemeralRefusal({ kind: 'not_a_reviewer', email }));
     return reply;
   }
-  const outcome = await vote(deps, intentId, email, 'reject', reason, messageStep);
+  const outcome = await vote(
+    deps,
+    intentId,
+    email,
+    editing ? 'approve' : 'reject',
+    reason || null,
+    messageStep,
+    { ...(version === undefined ? {} : { version }), ...(edits ? { edits } : {}) },
+  );
   if (outcome.ok) {
     await show(outcome.intent);
     reply.body = { response_action: 'clear' };
@@ -340,6 +386,30 @@ async function onViewSubmission(
   if (outcome.current && outcome.current.status !== 'pending') await show(outcome.current);
   reply.body = notice('Nothing changed', outcome.refusal);
   return reply;
+}
+
+const EDITED_SINCE_SHOWN =
+  'Nothing was changed: the request was edited after this message was shown. The new version was sent to you; decide on it.';
+
+/**
+ * The edits of an "Edit and approve" modal: each editable value's field, read as the type the
+ * value has; a field that is not of it is shown next to that field (`response_action: errors`).
+ */
+function editsFromModal(
+  intent: IntentState,
+  values: z.infer<typeof viewSubmissionSchema>['view']['state']['values'],
+): { edits: Record<string, unknown> } | { errors: Record<string, string> } {
+  const shown = currentPayload(intent);
+  const edits: Record<string, unknown> = {};
+  const errors: Record<string, string> = {};
+  (intent.editable ?? []).forEach((pointer, index) => {
+    const field = values[editBlockId(index)]?.[SLACK_EDIT_ACTION];
+    if (!field) return;
+    const parsed = editFromText(valueAt(shown, pointer), field.value ?? '');
+    if ('problem' in parsed) errors[editBlockId(index)] = `This ${parsed.problem}.`;
+    else edits[pointer] = parsed.value;
+  });
+  return Object.keys(errors).length > 0 ? { errors } : { edits };
 }
 
 const SLACK_TOO_SLOW =
@@ -357,6 +427,7 @@ async function vote(
   outcome: 'approve' | 'reject',
   comment: string | null,
   messageStep: number | null,
+  shown: { version?: number; edits?: Record<string, unknown> } = {},
 ): Promise<VoteOutcome> {
   try {
     const intent = await recordVote(deps, intentId, {
@@ -365,7 +436,11 @@ async function vote(
       comment,
       channel: 'slack',
       override: false,
-      shownFor: { step: messageStep },
+      shownFor: {
+        step: messageStep,
+        ...(shown.version === undefined ? {} : { version: shown.version }),
+      },
+      ...(shown.edits ? { edits: shown.edits } : {}),
     });
     return { ok: true, intent };
   } catch (error) {
@@ -384,6 +459,9 @@ async function vote(
       case 'already_voted':
         return { ok: false, current, refusal: ephemeralRefusal({ kind: 'already_voted' }) };
       case 'step_over':
+        if (current && shown.version !== undefined && current.payload_version !== shown.version) {
+          return { ok: false, current, refusal: EDITED_SINCE_SHOWN };
+        }
         return current
           ? { ok: false, current, refusal: stepOverRefusal(current, email, messageStep) }
           : { ok: false, current, refusal: ephemeralRefusal({ kind: 'unknown_intent' }) };
@@ -393,7 +471,14 @@ async function vote(
       case 'not_found':
         return { ok: false, current, refusal: ephemeralRefusal({ kind: 'unknown_intent' }) };
       default:
-        return { ok: false, current, refusal: `Nothing was changed: ${error.message}` };
+        return {
+          ok: false,
+          current,
+          refusal: [
+            `Nothing was changed: ${error.message}`,
+            ...error.details.map((d) => `${d.field}: ${d.message}.`),
+          ].join(' '),
+        };
     }
   }
 }

@@ -19,6 +19,7 @@ export type AuditEventType =
   | 'approval'
   | 'rejection'
   | 'step_completed'
+  | 'step_restarted'
   | 'approved'
   | 'rejected'
   | 'timed_out'

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { payloadSha256 } from '../../sdk/src/audit';
 import { type AuditEventDraft, GENESIS_HASH } from './audit';
+import { editableIssues, editableSchema } from './edits';
 import { DomainError } from './errors';
 import type { IntentState, NotificationChannel } from './intent';
 import {
@@ -41,6 +42,7 @@ export const createIntentSchema = z
     reviewers: reviewerListSchema.optional(),
     policy: policyInputSchema.optional(),
     callback_url: z.string().max(2000).optional(),
+    editable: editableSchema.optional(),
   })
   .strict();
 
@@ -84,6 +86,13 @@ export function newIntent(
       details: [{ field: 'callback_url', message: callbackIssue }],
     });
   }
+  const editable = input.editable ?? [];
+  const editableProblems = editableIssues(input.payload, editable);
+  if (editableProblems.length > 0) {
+    throw new DomainError('validation_failed', 'The request has invalid fields.', {
+      details: editableProblems,
+    });
+  }
   assertReviewersCanReachQuorum(policy, reviewers);
 
   const createdAt = context.now.toISOString();
@@ -110,6 +119,9 @@ export function newIntent(
     event_count: 0,
     last_event_hash: GENESIS_HASH,
     added_by_request: addedByRequest,
+    editable,
+    edits: {},
+    payload_version: 0,
     version: 0,
     asked: reviewers,
     step_started_at: createdAt,
@@ -137,6 +149,7 @@ export function newIntent(
       payload_sha256: payloadSha256(input.payload),
       callback_url: callbackUrl,
       from_agent: context.from_agent,
+      editable,
     },
   };
   const rule = matchingRule(context.operatorPolicy.rules, input.payload);
@@ -148,12 +161,30 @@ export function newIntent(
     intent: {
       ...intent,
       status: outcome,
-      decision: { outcome, by, at: createdAt, comment: null, channel: 'rule' },
+      decision: {
+        outcome,
+        by,
+        at: createdAt,
+        comment: null,
+        channel: 'rule',
+        ...(outcome === 'approved' ? { edits: {} } : {}),
+      },
       next_action_at: null,
     },
     events: [
       event,
-      { type: outcome, at: createdAt, actor: by, channel: 'rule', data: { rule: rule.name } },
+      {
+        type: outcome,
+        at: createdAt,
+        actor: by,
+        channel: 'rule',
+        data: {
+          rule: rule.name,
+          ...(outcome === 'approved'
+            ? { edits: {}, approved_payload_sha256: payloadSha256(input.payload) }
+            : {}),
+        },
+      },
     ],
   };
 }

@@ -1,3 +1,5 @@
+import { applyEdits, type Edits } from './edits';
+
 /** The intent as the contract shows it, plus the internal fields that drive the workflow. */
 export const INTENT_STATUSES = [
   'pending',
@@ -42,6 +44,8 @@ export interface Approval {
   comment: string | null;
   channel: DecisionChannel;
   step: number;
+  /** The version of the payload approved (see `payload_version`); absent means 0, as asked. */
+  payload_version?: number;
   /** The recipient a delegate approved for, while they were out of office. */
   on_behalf_of?: string;
 }
@@ -52,6 +56,8 @@ export interface Decision {
   at: string;
   comment: string | null;
   channel: DecisionChannel;
+  /** On an approval: the values reviewers changed, by JSON Pointer (`{}` where nobody edited). */
+  edits?: Edits;
   /** The recipient a delegate decided for, while they were out of office. */
   on_behalf_of?: string;
 }
@@ -96,6 +102,17 @@ export interface IntentView {
    * every message to reviewers says so. Absent on intents created before operator policies.
    */
   added_by_request?: string[];
+  /** JSON Pointers into the payload that reviewers may change before approving (`domain/edits.ts`). */
+  editable?: string[];
+  /**
+   * The values reviewers changed so far, relative to `payload` (which stays as asked). While
+   * pending they make the version later approvers see; see `approved_payload` once approved.
+   */
+  edits?: Edits;
+  /** How many times reviewers changed the payload: approvals count for the version they saw. */
+  payload_version?: number;
+  /** The payload as approved (edits applied): null until approved. Computed, never stored. */
+  approved_payload?: Record<string, unknown> | null;
 }
 
 /**
@@ -201,7 +218,25 @@ export function toView(state: IntentState): IntentView {
     delegations: _delegations,
     ...view
   } = state;
-  return view;
+  return {
+    ...view,
+    editable: state.editable ?? [],
+    edits: editsOf(state),
+    payload_version: state.payload_version ?? 0,
+    approved_payload: state.decision?.outcome === 'approved' ? currentPayload(state) : null,
+  };
+}
+
+/** The edits so far (none on intents stored before reviewers could edit). */
+export function editsOf(intent: Pick<IntentView, 'edits'>): Edits {
+  return intent.edits ?? {};
+}
+
+/** The payload as reviewers see it now: as asked, with the edits so far. */
+export function currentPayload(
+  intent: Pick<IntentView, 'payload' | 'edits'>,
+): Record<string, unknown> {
+  return applyEdits(intent.payload, editsOf(intent));
 }
 
 export function isFinal(status: IntentStatus): boolean {

@@ -1,3 +1,4 @@
+import { valueAt } from './edits';
 import type { IntentState, IntentView } from './intent';
 import {
   cut,
@@ -62,6 +63,7 @@ export function renderMessage(
   const subject = cut(singleLine(`${subjectPrefix}Approval needed: ${intent.summary}`), 200);
   const fitted = fitPayload(intent.payload, EMAIL_PAYLOAD);
   const addedLine = addedByRequestLine(intent);
+  const edited = editedLine(intent);
   const clock = options.stepClock;
   const plan = describePlan(
     clock
@@ -75,6 +77,7 @@ export function renderMessage(
     singleLine(intent.summary),
     `Requested by ${singleLine(intent.from_agent)} for ${singleLine(intent.to_agent)}`,
     ...(addedLine ? [addedLine] : []),
+    ...(edited ? ['', edited] : []),
     '',
     ...payloadLines(fitted),
     '',
@@ -89,13 +92,27 @@ export function renderMessage(
 <p>${escapeHtml(KIND_LINE[kind])}</p>
 <h2 style="font-size:18px">${escapeHtml(intent.summary)}</h2>
 <p style="color:#555">Requested by ${escapeHtml(intent.from_agent)} for ${escapeHtml(intent.to_agent)}</p>
-${addedLine ? `<p style="color:#8a4b00">${escapeHtml(addedLine)}</p>\n` : ''}${payloadTable(fitted)}
+${addedLine ? `<p style="color:#8a4b00">${escapeHtml(addedLine)}</p>\n` : ''}${edited ? `<p><strong>${escapeHtml(edited)}</strong></p>\n` : ''}${payloadTable(fitted)}
 <p style="margin-bottom:4px"><strong>What happens next</strong></p>
 <ul style="margin-top:0;padding-left:20px">${plan.map((sentence) => `<li>${escapeHtml(sentence)}</li>`).join('')}</ul>
 <p><a ses:no-track href="${escapeHtml(reviewUrl)}" style="display:inline-block;padding:10px 16px;background:#1a56db;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>
 <p style="color:#777;font-size:12px">Opening the link does not decide anything; you approve or reject on the page.</p>
 </body></html>`;
   return { subject, text, html };
+}
+
+/**
+ * What reviewers changed before approving, in one line, so that those asked after an edit know
+ * what they approve (the payload shown stays as the agent asked it). Null when nobody edited.
+ */
+export function editedLine(intent: Pick<IntentView, 'payload' | 'edits'>): string | null {
+  const edits = Object.entries(intent.edits ?? {});
+  if (edits.length === 0) return null;
+  const changes = edits.map(
+    ([pointer, value]) =>
+      `${pointer}: ${JSON.stringify(valueAt(intent.payload, pointer))} → ${JSON.stringify(value)}`,
+  );
+  return singleLine(`Edited by reviewers (the payload below is as asked): ${changes.join('; ')}`);
 }
 
 /**

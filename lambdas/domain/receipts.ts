@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { payloadSha256 } from '../../sdk/src/audit';
 import type { CallbackClaims, ReceiptClaims } from '../../sdk/src/signatures';
-import type { IntentState } from './intent';
+import { currentPayload, type IntentState } from './intent';
 
 export {
   CALLBACK_JWS_HEADER,
@@ -22,9 +22,10 @@ export {
 
 /**
  * The receipt's claims for an intent that has just left `pending`, with its final event sealed
- * (`event_count` and `last_event_hash` are the trail's at that event). Until reviewers can edit a
- * payload, what was approved is what was asked: `approved_payload_sha256` is the payload's hash
- * when the outcome is `approved` (a timeout whose action is approve included), else null.
+ * (`event_count` and `last_event_hash` are the trail's at that event). `payload_sha256` is the
+ * hash of the payload as asked; `approved_payload_sha256` that of the payload as approved (the
+ * reviewers' edits applied, `approved_payload`; the payload's own hash where nobody edited) when
+ * the outcome is `approved` (a timeout whose action is approve included), else null.
  */
 export function receiptClaims(intent: IntentState): ReceiptClaims {
   const { decision } = intent;
@@ -42,7 +43,8 @@ export function receiptClaims(intent: IntentState): ReceiptClaims {
     to_agent: intent.to_agent,
     intent_type: intent.intent_type,
     payload_sha256: payloadHash,
-    approved_payload_sha256: decision.outcome === 'approved' ? payloadHash : null,
+    approved_payload_sha256:
+      decision.outcome === 'approved' ? payloadSha256(currentPayload(intent)) : null,
     event_count: intent.event_count,
     last_event_hash: intent.last_event_hash,
   };

@@ -1,6 +1,8 @@
-import type { IntentState, IntentView } from './intent';
+import { valueAt } from './edits';
+import { currentPayload, type IntentState, type IntentView } from './intent';
 import {
   addedByRequestLine,
+  editedLine,
   type RequestKind,
   rawNameOf,
   singleLine,
@@ -81,7 +83,9 @@ export type SlackBlock =
         min_length?: number;
         max_length: number;
         placeholder?: PlainText;
+        initial_value?: string;
       };
+      optional?: boolean;
     };
 
 export interface SlackModalView {
@@ -106,8 +110,17 @@ export type SlackAudience = { kind: 'user' } | { kind: 'team'; team: string };
 export const SLACK_ACTIONS = {
   approve: 'countersign.approve',
   reject: 'countersign.reject',
+  edit: 'countersign.edit',
   openReview: 'countersign.open_review',
 } as const;
+
+export const SLACK_EDIT_CALLBACK_ID = 'countersign.edit_approve';
+/** The input block of the editable value at this index of `editable` (pointers may be long). */
+export const editBlockId = (index: number) => `edit.${index}`;
+export const SLACK_EDIT_ACTION = 'value';
+export const SLACK_COMMENT_BLOCK = 'comment';
+/** Slack's limit for a plain text input. */
+const SLACK_INPUT_MAX = 3000;
 
 export const SLACK_REJECT_CALLBACK_ID = 'countersign.reject_reason';
 export const SLACK_REASON_BLOCK = 'reason';
@@ -131,23 +144,35 @@ export function audienceFromBlockId(blockId: string | undefined): SlackAudience 
 }
 
 /**
- * What Approve and Reject carry: the intent, and the step the message asks about, so that a click
- * counts in that step only (`isStepOver` in decisions.ts).
+ * What Approve, Reject and Edit carry: the intent, the step the message asks about, so that a
+ * click counts in that step only (`isStepOver` in decisions.ts), and, once reviewers edited it,
+ * the version of the payload the message showed (`:v<n>`), so that a message shown before an
+ * edit cannot approve the edited version.
  */
-export function decisionButtonValue(intent: Pick<IntentView, 'id' | 'step'>): string {
-  return `${intent.id}:${intent.step}`;
+export function decisionButtonValue(
+  intent: Pick<IntentView, 'id' | 'step' | 'payload_version'>,
+): string {
+  const version = intent.payload_version ?? 0;
+  return `${intent.id}:${intent.step}${version > 0 ? `:v${version}` : ''}`;
 }
 
 /**
- * The intent and step of a decision button; `step` is null on buttons posted before they carried
- * it (the value was the intent id alone). Null for anything Countersign did not post.
+ * The intent, step and payload version of a decision button; `step` is null on buttons posted
+ * before they carried it (the value was the intent id alone), and a button without a version
+ * was shown for the payload as asked (0). Null for anything Countersign did not post.
  */
 export function parseDecisionButtonValue(
   value: string | undefined,
-): { intentId: string; step: number | null } | null {
-  const match = /^(int_[0-9A-Za-z]{1,64})(?::(0|[1-9][0-9]{0,2}))?$/.exec(value ?? '');
+): { intentId: string; step: number | null; version: number } | null {
+  const match = /^(int_[0-9A-Za-z]{1,64})(?::(0|[1-9][0-9]{0,2})(?::v([1-9][0-9]{0,5}))?)?$/.exec(
+    value ?? '',
+  );
   if (!match?.[1]) return null;
-  return { intentId: match[1], step: match[2] === undefined ? null : Number(match[2]) };
+  return {
+    intentId: match[1],
+    step: match[2] === undefined ? null : Number(match[2]),
+    version: match[3] === undefined ? 0 : Number(match[3]),
+  };
 }
 
 /**
@@ -226,6 +251,7 @@ export function renderSlackNotification(
   if (addedLine) {
     blocks.push({ type: 'context', elements: [mrkdwn(`:warning: ${escapeMrkdwn(addedLine)}`)] });
   }
+  blocks.push(...editedBlock(intent));
   blocks.push({
     type: 'actions',
     block_id: actionsBlockId(options.audience),
@@ -293,6 +319,68 @@ export function renderRejectModal(intent: IntentView, privateMetadata: string): 
       },
     ],
   };
+}
+
+/**
+ * The modal "Edit and approve" opens: the request in one line, one field per editable value
+ * filled with the version the message showed (read back as the value's type), and a comment.
+ */
+export function renderEditModal(intent: IntentView, privateMetadata: string): SlackModalView {
+  const shown = currentPayload(intent);
+  const fields: SlackBlock[] = (intent.editable ?? []).map((pointer, index) => {
+    const value = valueAt(shown, pointer);
+    const text = String(value);
+    return {
+      type: 'input',
+      block_id: editBlockId(index),
+      label: plain(pointer.slice(0, 2000)),
+      hint: plain(
+        typeof value === 'number'
+          ? 'A number.'
+          : typeof value === 'boolean'
+            ? 'true or false.'
+            : 'Text.',
+      ),
+      element: {
+        type: 'plain_text_input',
+        action_id: SLACK_EDIT_ACTION,
+        multiline: typeof value === 'string' && text.length > 80,
+        max_length: SLACK_INPUT_MAX,
+        initial_value: text.slice(0, SLACK_INPUT_MAX),
+      },
+      ...(typeof value === 'string' ? { optional: true } : {}),
+    };
+  });
+  return {
+    type: 'modal',
+    callback_id: SLACK_EDIT_CALLBACK_ID,
+    title: plain('Edit and approve'),
+    submit: plain('Approve'),
+    close: plain('Cancel'),
+    private_metadata: privateMetadata,
+    blocks: [
+      { type: 'section', text: mrkdwn(`*${escapeMrkdwn(plainSummary(intent))}*`) },
+      ...fields,
+      {
+        type: 'input',
+        block_id: SLACK_COMMENT_BLOCK,
+        label: plain('Comment'),
+        element: {
+          type: 'plain_text_input',
+          action_id: SLACK_REASON_ACTION,
+          multiline: true,
+          max_length: SLACK_REASON_MAX,
+        },
+        optional: true,
+      },
+    ],
+  };
+}
+
+/** What reviewers changed so far, said above the buttons: later approvers approve the edit. */
+function editedBlock(intent: IntentView): SlackBlock[] {
+  const line = editedLine(intent);
+  return line ? [{ type: 'context', elements: [mrkdwn(`:pencil2: *${escapeMrkdwn(line)}*`)] }] : [];
 }
 
 /** A modal that only says something (after a submission that changed nothing). */
@@ -479,6 +567,14 @@ function decisionButtons(intent: IntentView, reviewUrl: string | null): ButtonEl
       value: decisionButtonValue(intent),
     },
   ];
+  if ((intent.editable ?? []).length > 0) {
+    buttons.push({
+      type: 'button',
+      action_id: SLACK_ACTIONS.edit,
+      text: plain('Edit and approve…'),
+      value: decisionButtonValue(intent),
+    });
+  }
   if (reviewUrl) {
     buttons.push({
       type: 'button',
@@ -532,8 +628,11 @@ function outcomeLine(intent: IntentView): { mrkdwn: string; plain: string } {
       };
     case 'pending': {
       const required = requiredApprovalsFor(intent.policy, intent.step);
-      const current = intent.approvals.filter((a) => a.step === intent.step);
-      const previous = intent.approvals.filter((a) => a.step === intent.step - 1);
+      // Only approvals of the current version count (an edit makes a new one).
+      const version = intent.payload_version ?? 0;
+      const counted = intent.approvals.filter((a) => (a.payload_version ?? 0) === version);
+      const current = counted.filter((a) => a.step === intent.step);
+      const previous = counted.filter((a) => a.step === intent.step - 1);
       const who = (approvals: typeof current) =>
         approvals.map((a) => escapeMrkdwn(a.by)).join(', ');
       if (current.length > 0) {

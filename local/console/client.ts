@@ -76,7 +76,12 @@ interface SlackBlock {
   elements?: (SlackElement & SlackText)[];
   label?: SlackText;
   hint?: SlackText;
-  element?: { action_id?: string; multiline?: boolean; max_length?: number };
+  element?: {
+    action_id?: string;
+    multiline?: boolean;
+    max_length?: number;
+    initial_value?: string;
+  };
 }
 
 interface SlackView {
@@ -1014,6 +1019,7 @@ function openSlackModal(viewId: string, view: SlackView): void {
         id: fieldId,
         maxlength: block.element.max_length ? String(block.element.max_length) : undefined,
       });
+      field.value = block.element.initial_value ?? '';
       const error = el('p', { class: 'error', role: 'alert' });
       inputs.push({ blockId: block.block_id, actionId: block.element.action_id, field, error });
       append(body, [

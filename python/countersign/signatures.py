@@ -230,7 +230,8 @@ def verify_receipt(
 ) -> ReceiptVerification:
     """Verifies a receipt (``intent["receipt"]``): signed by a key of the deployment and, with
     ``intent``, about this intent as it is: same id, status, decision, agents, type and payload
-    (its RFC 8785 SHA-256). The claims' ``event_count`` and ``last_event_hash`` name the trail's
+    (its RFC 8785 SHA-256), and, where the intent carries ``approved_payload``, the same approved
+    payload. The claims' ``event_count`` and ``last_event_hash`` name the trail's
     final event, so a trail checked with :func:`~countersign.verify_events` can be tied to it.
 
     ``jwks`` is the JWK Set (``client.jwks()``, cached), or the deployment's base URL to fetch it
@@ -258,6 +259,10 @@ def verify_receipt(
             "intent_type": intent.get("intent_type"),
             "payload_sha256": payload_sha256(intent.get("payload")),
         }
+        # What the agent runs with: a receipt for other values than those does not cover it.
+        if "approved_payload" in intent:
+            approved = intent.get("approved_payload")
+            expected["approved_payload_sha256"] = None if approved is None else payload_sha256(approved)
         for field, value in expected.items():
             claimed = claims.get(field)
             if claimed != value or type(claimed) is not type(value):

@@ -101,9 +101,11 @@ class _ApprovalRequired(TypedDict):
 
 
 class Approval(_ApprovalRequired, total=False):
-    """One reviewer's approval so far (quorums and chains); ``on_behalf_of`` names the
-    recipient a delegate approved for while they were out of office."""
+    """One reviewer's approval so far (quorums and chains). ``payload_version`` is the version of
+    the payload it approved (absent means 0, as asked): after an edit, earlier ones stop counting.
+    ``on_behalf_of`` names the recipient a delegate approved for while they were out of office."""
 
+    payload_version: int
     on_behalf_of: str
 
 
@@ -145,8 +147,11 @@ class _IntentRequired(TypedDict):
 class Intent(_IntentRequired, total=False):
     """An intent: an agent's action that waits for human approval.
 
-    ``approved_payload`` and ``receipt`` come with later server features (edit before approve,
-    signed receipts); read them with ``intent.get(...)``.
+    ``approved_payload`` is ``None`` until approved, then the payload with the reviewers' edits
+    applied (the payload itself where nobody edited): run the action with it. ``editable`` lists
+    the JSON Pointers reviewers may change, ``edits`` what they changed so far (relative to
+    ``payload``, which stays as asked) and ``payload_version`` how many times. Servers older than
+    these features leave them out; read them with ``intent.get(...)``.
     """
 
     callback_url: Optional[str]
@@ -154,6 +159,8 @@ class Intent(_IntentRequired, total=False):
     approved_payload: Optional[JsonObject]
     receipt: str
     editable: List[str]
+    edits: JsonObject
+    payload_version: int
 
 
 class ListIntentsResponse(TypedDict):

@@ -25,6 +25,7 @@ from countersign import (
     NotFoundError,
     PermissionDeniedError,
     require_approval,
+    verify_receipt,
 )
 
 CONFIGURED = all(
@@ -159,6 +160,43 @@ class LocalStackTest(unittest.TestCase):
         decided = agent.get_intent(raised.exception.intent_id)
         self.assertEqual(decided["payload"], {"amount": 40, "customer": "ACME"})
         self.assertEqual(decided["summary"], 'refund(amount=40, customer="ACME")')
+
+    def test_require_approval_runs_with_the_reviewers_edits(self) -> None:
+        lead = reviewer("edits@company.com")
+        agent = CountersignClient()
+        sent: List[Any] = []
+
+        @require_approval(
+            agent,
+            reviewers=["edits@company.com"],
+            to_agent="agent://e2e/mail",
+            editable=["/subject"],
+        )
+        def send_mail(to: str, subject: str) -> str:
+            sent.append((to, subject))
+            return f"sent {subject!r} to {to}"
+
+        deciding = decide_when_listed(
+            lead,
+            "intent.tool.send_mail.v1",
+            lambda i: lead.decide(i, {"outcome": "approve", "edits": {"/subject": "Q1 numbers (final)"}}),
+        )
+        self.assertEqual(send_mail("board@company.com", "Q1 numbers"), "sent 'Q1 numbers (final)' to board@company.com")
+        deciding.join()
+        self.assertEqual(sent, [("board@company.com", "Q1 numbers (final)")])
+
+        intent_id = next(
+            intent["id"]
+            for intent in agent.list_intents(status="approved")["items"]
+            if intent["intent_type"] == "intent.tool.send_mail.v1"
+        )
+        decided = agent.wait_for(intent_id)
+        self.assertEqual(decided["payload"], {"to": "board@company.com", "subject": "Q1 numbers"})
+        self.assertEqual(decided.get("approved_payload"), {"to": "board@company.com", "subject": "Q1 numbers (final)"})
+        self.assertEqual(decided.get("decision", {}).get("edits"), {"/subject": "Q1 numbers (final)"})
+        self.assertTrue(verify_receipt(decided.get("receipt", ""), agent.jwks(), decided))
+        tampered = dict(decided, approved_payload={"to": "board@company.com", "subject": "Q1 numbers"})
+        self.assertFalse(verify_receipt(decided.get("receipt", ""), agent.jwks(), tampered))
 
     def test_the_async_client(self) -> None:
         cfo = reviewer("cfo@company.com")

@@ -37,6 +37,11 @@ export interface WithApprovalOptions<Args extends unknown[]> {
   /** Email addresses or `team:<name>`, as the API defines them. */
   reviewers?: string[];
   policy?: PolicyInput;
+  /**
+   * JSON Pointers into the payload that reviewers may change before approving (`/amount`, or
+   * `/args/0` for a call sent as `{ "args": [...] }`); the function then runs with their values.
+   */
+  editable?: string[];
   /** Stop waiting after this many milliseconds with a `WaitTimeoutError` (default: until decided). */
   timeoutMs?: number;
   /** Aborting rejects the pending call with the signal's reason. */
@@ -117,8 +122,8 @@ export function withApproval<Args extends unknown[], Result>(
   if (tool === '') {
     throw new TypeError('withApproval: the function has no name; pass options.name.');
   }
-  const { intentType, toAgent, reviewers, policy } = options;
-  const spec: ToolIntentSpec = { tool, intentType, toAgent, reviewers, policy };
+  const { intentType, toAgent, reviewers, policy, editable } = options;
+  const spec: ToolIntentSpec = { tool, intentType, toAgent, reviewers, policy, editable };
 
   return async (...args: Args): Promise<Awaited<Result>> => {
     const summary =
@@ -148,6 +153,8 @@ export interface ToolIntentSpec {
   summary?: string | undefined;
   reviewers?: string[] | undefined;
   policy?: PolicyInput | undefined;
+  /** JSON Pointers into the payload that reviewers may change before approving. */
+  editable?: string[] | undefined;
 }
 
 /** The intent that asks whether the tool may run with these arguments. */
@@ -160,6 +167,7 @@ export function toolCallIntent(args: unknown[], spec: ToolIntentSpec): CreateInt
     payload,
     ...(spec.reviewers ? { reviewers: spec.reviewers } : {}),
     ...(spec.policy ? { policy: spec.policy } : {}),
+    ...(spec.editable ? { editable: spec.editable } : {}),
   };
 }
 

@@ -335,6 +335,8 @@ export interface IntentForTrail {
   intent_type: string;
   event_count: number;
   last_event_hash: string;
+  /** The payload as approved (reviewers' edits applied); compared with the final event when present. */
+  approved_payload?: unknown;
 }
 
 /** The fields of the `created` event that must equal the intent's, and what each is computed from. */
@@ -351,7 +353,9 @@ const CREATED_FIELDS: readonly [string, (intent: IntentForTrail) => unknown][] =
  * covers what was asked: the `created` event's `payload_sha256` is the hash of the intent's
  * payload as it is now, and its `callback_url`, `from_agent`, `to_agent` and `intent_type` are
  * the intent's. So a payload (an IBAN, an amount) or a callback URL changed in the store after
- * the fact is caught, even though no event was touched.
+ * the fact is caught, even though no event was touched. Where the intent carries an
+ * `approved_payload` and the final event records `approved_payload_sha256`, they must match too:
+ * reviewers' edits changed in the store after the approval are caught the same way.
  *
  * Intents created before the `created` event recorded `payload_sha256` still verify (their
  * chain and head are checked); the result says `payloadCovered: false` instead of failing.
@@ -404,5 +408,34 @@ export function verifyIntentTrail(
       return mismatch(`${what}.`);
     }
   }
+  const approved = approvedPayloadMismatch(intent, events);
+  if (approved)
+    return { ...mismatch(approved.message), index: approved.index, seq: approved.index + 1 };
   return { ...chain, payloadCovered: true };
+}
+
+/** Where the final event's `approved_payload_sha256` is not the hash of the intent's `approved_payload`. */
+function approvedPayloadMismatch(
+  intent: IntentForTrail,
+  events: readonly unknown[],
+): { index: number; seq: number | null; message: string } | null {
+  if (intent.approved_payload === undefined || intent.approved_payload === null) return null;
+  const index = events.findIndex(
+    (event) =>
+      isRecord(event) &&
+      (event.type === 'approved' || event.type === 'timed_out') &&
+      isRecord(event.data) &&
+      typeof event.data.approved_payload_sha256 === 'string',
+  );
+  const final = events[index];
+  if (!isRecord(final) || !isRecord(final.data)) return null;
+  const recorded = String(final.data.approved_payload_sha256);
+  const actual = payloadSha256(intent.approved_payload);
+  return recorded === actual
+    ? null
+    : {
+        index,
+        seq: typeof final.seq === 'number' ? final.seq : null,
+        message: `the intent's approved_payload hashes to ${short(actual)}, but the ${String(final.type)} event records ${short(recorded)}: what was approved was changed after the approval.`,
+      };
 }

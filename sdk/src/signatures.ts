@@ -250,6 +250,8 @@ export interface IntentForReceipt {
   to_agent: string;
   payload: unknown;
   decision: { outcome: string; by: string; at: string } | null;
+  /** The payload as approved (reviewers' edits applied); compared when present. */
+  approved_payload?: unknown;
 }
 
 export type ReceiptVerification =
@@ -260,8 +262,9 @@ export interface VerifyReceiptOptions extends KeySourceOptions {
   /** The deployment's JWK Set, or its base URL to fetch `/.well-known/jwks.json` from. */
   keys: KeySource;
   /**
-   * The intent the receipt should be about: its id, status, decision, agents, type and the
-   * SHA-256 of its payload must be what the receipt says.
+   * The intent the receipt should be about: its id, status, decision, agents, type, the
+   * SHA-256 of its payload and (where the intent carries it) of its `approved_payload` must be
+   * what the receipt says.
    */
   intent?: IntentForReceipt;
 }
@@ -303,6 +306,11 @@ export async function verifyReceipt(
       intent_type: intent.intent_type,
       payload_sha256: payloadSha256(intent.payload),
     };
+    // What the agent runs with: a receipt for other values than those does not cover it.
+    if (intent.approved_payload !== undefined) {
+      expected.approved_payload_sha256 =
+        intent.approved_payload === null ? null : payloadSha256(intent.approved_payload);
+    }
     for (const [field, value] of Object.entries(expected)) {
       const claimed = claims[field as keyof ReceiptClaims];
       if (claimed !== value) {

@@ -91,6 +91,8 @@ export interface Approval {
   channel: DecisionChannel;
   /** The step of the chain it counted for (0 without steps). */
   step: number;
+  /** The version of the payload it approved (`Intent.payload_version`; absent means 0). */
+  payload_version?: number;
   /** The recipient a delegate approved for while they were out of office. */
   on_behalf_of?: string;
 }
@@ -107,6 +109,8 @@ export interface Decision {
   at: string;
   comment: string | null;
   channel: DecisionChannel;
+  /** On an approval: the values reviewers changed, JSON Pointer to value (`{}` where nobody edited). */
+  edits?: JsonObject;
   /** The recipient a delegate (`by`) decided for while they were out of office. */
   on_behalf_of?: string;
 }
@@ -141,10 +145,16 @@ export interface Intent {
   /** Hash of the last audit event. */
   last_event_hash: string;
   /**
-   * The payload as approved, where the deployment lets reviewers edit before approving: `null`
-   * until approved, the payload itself where nobody edited. Absent on servers without that feature.
+   * The payload as approved, with the reviewers' edits applied: `null` until approved, the
+   * payload itself where nobody edited. Run the action with this. Absent on older servers.
    */
   approved_payload?: JsonObject | null;
+  /** JSON Pointers into the payload that reviewers may change before approving. */
+  editable?: string[];
+  /** The values reviewers changed so far, JSON Pointer to value, relative to `payload` (as asked). */
+  edits?: JsonObject;
+  /** How many times reviewers changed the payload; approvals count for the version they saw. */
+  payload_version?: number;
   /**
    * Once the intent left `pending`: the signed receipt of its decision, a compact JWS of type
    * `countersign-receipt` (verify it with `verifyReceipt`). Absent while pending, and on intents
@@ -173,6 +183,11 @@ export interface CreateIntentRequest {
   policy?: PolicyInput;
   /** Receives a signed POST of the final intent. https only (http to loopback in local mode). */
   callback_url?: string;
+  /**
+   * JSON Pointers (`/amount`, `/message/subject`) to strings, numbers or booleans of the payload
+   * that reviewers may change before approving; at most 50.
+   */
+  editable?: string[];
 }
 
 /** The query of `GET /v1/intents`. */
@@ -200,6 +215,8 @@ export interface DecisionRequest {
   comment?: string;
   /** Default `api`. */
   channel?: 'api' | 'cli';
+  /** With `approve` only: new values at pointers the intent lists in `editable`, each of the same JSON type. */
+  edits?: JsonObject;
 }
 
 /** The body of `POST /v1/intents/{id}/cancel`. */
@@ -222,6 +239,7 @@ export type AuditEventType =
   | 'approval'
   | 'rejection'
   | 'step_completed'
+  | 'step_restarted'
   | 'approved'
   | 'rejected'
   | 'timed_out'

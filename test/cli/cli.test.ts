@@ -173,6 +173,62 @@ describe('a reviewer in the terminal', () => {
     expect(parsed.events[0]).toMatchObject({ seq: 1, type: 'created' });
   });
 
+  it('approve --set edits editable values (JSON when it parses, else a string) and approves them', async () => {
+    const intent = await agent.createIntent({
+      intent_type: 'intent.payment.v1',
+      to_agent: 'agent://myorg/payments',
+      summary: 'Pay ACME',
+      payload: { amount: 50000, memo: 'March', express: false, reviewer: REVIEWER },
+      editable: ['/amount', '/memo', '/express'],
+    });
+    const shown = await cli(['show', intent.id], { env: env() });
+    expect(shown.stdout).toContain('editable     /amount, /memo, /express');
+
+    const help = await cli(['approve', '--help'], { env: env() });
+    expect(help.stdout).toContain('--set <pointer>=<value>');
+    expect(help.stdout).toContain('parsed as JSON when it parses, else a string');
+
+    const wrongType = await cli(['approve', intent.id, '--set', '/amount=lots'], { env: env() });
+    expect(wrongType.code).not.toBe(0);
+    expect(wrongType.stderr).toContain('edits./amount');
+    const notEditable = await cli(['approve', intent.id, '--set', '/reviewer=x@y.z'], {
+      env: env(),
+    });
+    expect(notEditable.stderr).toContain('/reviewer is not editable');
+    const malformed = await cli(['approve', intent.id, '--set', 'amount=1'], { env: env() });
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain('--set takes <pointer>=<value>');
+    expect((await agent.getIntent(intent.id)).status).toBe('pending');
+
+    const approved = await cli(
+      [
+        'approve',
+        intent.id,
+        '--set',
+        '/amount=40000',
+        '--set',
+        '/memo=March, part 1',
+        '--set',
+        '/express=true',
+      ],
+      { env: env() },
+    );
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`Approved ${intent.id}`);
+    const decided = await agent.getIntent(intent.id);
+    expect(decided.approved_payload).toEqual({
+      amount: 40000,
+      memo: 'March, part 1',
+      express: true,
+      reviewer: REVIEWER,
+    });
+    expect(decided.decision?.edits).toEqual({
+      '/amount': 40000,
+      '/memo': 'March, part 1',
+      '/express': true,
+    });
+  });
+
   it('shows what an agent wrote without letting it drive the terminal', async () => {
     const intent = await createIntent('Pay \u001b[32mvendor\u001b[0m \u202eevil\u202c');
     const human = await cli(['show', intent.id], { env: env() });

@@ -199,3 +199,22 @@ describe('renderDecidedMessage', () => {
     expect(message.html).toContain('>1200</td>');
   });
 });
+
+describe('renderMessage after an edit', () => {
+  it('says what reviewers changed, in the text and the HTML; nothing when nobody edited', () => {
+    const asked = pendingIntent({
+      summary: 'Pay the ACME invoice',
+      payload: { vendor: 'ACME <Corp>', amount: 1200, reviewer: 'cfo@company.com' },
+      editable: ['/amount', '/vendor'],
+    });
+    expect(renderMessage(toView(asked), 'notify', REVIEW_URL, T0).text).not.toContain('Edited');
+    const edited = { ...asked, edits: { '/amount': 1000, '/vendor': 'ACME <Corp> Ltd' } };
+    const { text, html } = renderMessage(toView(edited), 'notify', REVIEW_URL, T0);
+    expect(text).toContain(
+      'Edited by reviewers (the payload below is as asked): /amount: 1200 → 1000; /vendor: "ACME <Corp>" → "ACME <Corp> Ltd"',
+    );
+    expect(html).toContain(
+      '/vendor: &quot;ACME &lt;Corp&gt;&quot; → &quot;ACME &lt;Corp&gt; Ltd&quot;',
+    );
+  });
+});

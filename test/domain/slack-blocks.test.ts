@@ -6,6 +6,7 @@ import {
   ephemeralRefusal,
   escapeMrkdwn,
   parseDecisionButtonValue,
+  renderEditModal,
   renderRejectModal,
   renderSlackNotification,
   renderSlackOutcome,
@@ -226,16 +227,34 @@ describe('renderSlackOutcome', () => {
 });
 
 describe('decision button values', () => {
-  it('carry the intent and the step, and old values (the id alone) still parse', () => {
+  it('carry the intent, the step and an edited version, and old values (the id alone) still parse', () => {
     expect(decisionButtonValue({ id: 'int_01ABC', step: 2 })).toBe('int_01ABC:2');
-    expect(parseDecisionButtonValue('int_01ABC:2')).toEqual({ intentId: 'int_01ABC', step: 2 });
-    expect(parseDecisionButtonValue('int_01ABC')).toEqual({ intentId: 'int_01ABC', step: null });
+    expect(decisionButtonValue({ id: 'int_01ABC', step: 2, payload_version: 3 })).toBe(
+      'int_01ABC:2:v3',
+    );
+    expect(parseDecisionButtonValue('int_01ABC:2')).toEqual({
+      intentId: 'int_01ABC',
+      step: 2,
+      version: 0,
+    });
+    expect(parseDecisionButtonValue('int_01ABC:2:v3')).toEqual({
+      intentId: 'int_01ABC',
+      step: 2,
+      version: 3,
+    });
+    expect(parseDecisionButtonValue('int_01ABC')).toEqual({
+      intentId: 'int_01ABC',
+      step: null,
+      version: 0,
+    });
     for (const foreign of [
       undefined,
       '',
       'int_',
       'int_01ABC:',
       'int_01ABC:01',
+      'int_01ABC:1:v0',
+      'int_01ABC:1:3',
       'x:1',
       'int_a:-1',
     ]) {
@@ -433,5 +452,59 @@ describe("Slack's block limits, whatever the agent sends", () => {
       }).blocks,
     ).find((button) => button.action_id === SLACK_ACTIONS.approve);
     expect(approve?.confirm?.text.text).toMatch(/^\*(&amp;)+…\*\n981 more values not shown/);
+  });
+});
+
+describe('Edit and approve in Slack', () => {
+  const payment = { amount: 1200, memo: 'March', reviewer: 'cfo@company.com' };
+
+  it('offers "Edit and approve" only where the request made values editable', () => {
+    const plain = renderSlackNotification(toView(pendingIntent()), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: null,
+      now: T0,
+    });
+    expect(buttons(plain.blocks).map((b) => b.action_id)).not.toContain(SLACK_ACTIONS.edit);
+    const editable = pendingIntent({ payload: payment, editable: ['/amount', '/memo'] });
+    const { blocks } = renderSlackNotification(toView(editable), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: null,
+      now: T0,
+    });
+    const edit = buttons(blocks).find((b) => b.action_id === SLACK_ACTIONS.edit);
+    expect(edit?.text.text).toBe('Edit and approve…');
+    expect(edit?.value).toBe('int_TEST:0');
+  });
+
+  it('a message after an edit says what changed, and its buttons carry the version', () => {
+    const edited = {
+      ...pendingIntent({ payload: payment, editable: ['/amount', '/memo'] }),
+      edits: { '/amount': 1000 },
+      payload_version: 1,
+    };
+    const { blocks } = renderSlackNotification(toView(edited), 'notify', {
+      audience: { kind: 'user' },
+      reviewUrl: null,
+      now: T0,
+    });
+    expect(texts(blocks).join('\n')).toContain(
+      '*Edited by reviewers (the payload below is as asked): /amount: 1200 → 1000*',
+    );
+    expect(buttons(blocks).every((b) => b.url || b.value === 'int_TEST:0:v1')).toBe(true);
+  });
+
+  it('the modal has one field per editable value, filled with the current version', () => {
+    const edited = {
+      ...pendingIntent({ payload: payment, editable: ['/amount', '/memo'] }),
+      edits: { '/amount': 1000 },
+      payload_version: 1,
+    };
+    const modal = renderEditModal(toView(edited), '{}');
+    const inputs = modal.blocks.flatMap((block) => (block.type === 'input' ? [block] : []));
+    expect(inputs.map((b) => [b.block_id, b.label.text, b.element.initial_value])).toEqual([
+      ['edit.0', '/amount', '1000'],
+      ['edit.1', '/memo', 'March'],
+      ['comment', 'Comment', undefined],
+    ]);
   });
 });

@@ -112,6 +112,13 @@ beforeAll(async () => {
         },
         {
           tools: ['send_*'],
+          when: [{ pointer: '/to', op: 'matches', value: '*@edit.example' }],
+          reviewers: [REVIEWER],
+          summary: 'Email {to}: {subject}',
+          editable: ['/subject'],
+        },
+        {
+          tools: ['send_*'],
           reviewers: [REVIEWER],
           summary: 'Email {to}: {subject}',
         },
@@ -171,6 +178,22 @@ describe('countersign mcp-gateway', () => {
     expect(result.isError).toBeFalsy();
     expect(text(result)).toBe('sent to bob@company.com: Quarterly numbers');
     expect(callsOf('send_email').map((entry) => entry.arguments)).toEqual([args]);
+  });
+
+  it('approved with an edited subject → upstream receives edited args exactly once', async () => {
+    const args = { to: 'ann@edit.example', subject: 'Draft: price list', body: 'attached' };
+    const pending = call('send_email', args);
+    const intent = await heldIntent('Draft: price list');
+    expect(intent.editable).toEqual(['/subject']);
+    await (await reviewer()).decide(intent.id, {
+      outcome: 'approve',
+      edits: { '/subject': 'Price list 2027' },
+    });
+    const result = await pending;
+    expect(result.isError).toBeFalsy();
+    expect(text(result)).toBe('sent to ann@edit.example: Price list 2027');
+    const sent = callsOf('send_email').filter((entry) => entry.arguments?.to === args.to);
+    expect(sent.map((entry) => entry.arguments)).toEqual([{ ...args, subject: 'Price list 2027' }]);
   });
 
   it("never sends a rejected call, and says the reviewer's reason", async () => {

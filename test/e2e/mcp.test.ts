@@ -164,6 +164,33 @@ describe.each([
     expect(text(got)).toMatch(/REJECTED.*order already refunded.*Do not perform/);
   });
 
+  it('decide_approval with edits approves the edited payload; get_approval carries it', async () => {
+    const { intent_id: id } = structured(await ask(agent, { editable: ['/amount'] }));
+    const listed = await call(reviewer, 'list_pending_approvals', {});
+    expect(
+      (listed.structuredContent as { items: { intent_id: string; editable?: string[] }[] }).items,
+    ).toContainEqual(expect.objectContaining({ intent_id: id, editable: ['/amount'] }));
+    const wrongType = await call(reviewer, 'decide_approval', {
+      intent_id: id,
+      outcome: 'approve',
+      edits: { '/amount': 'thirty' },
+    });
+    expect(wrongType.isError).toBe(true);
+    expect(text(wrongType)).toContain('edits./amount');
+    const decided = await call(reviewer, 'decide_approval', {
+      intent_id: id,
+      outcome: 'approve',
+      edits: { '/amount': 30 },
+    });
+    expect(structured(decided)).toMatchObject({ status: 'approved' });
+    const got = await call(agent, 'get_approval', { intent_id: id, wait_seconds: 0 });
+    expect(got.structuredContent).toMatchObject({
+      status: 'approved',
+      approved_payload: { order: 1182, amount: 30 },
+    });
+    expect(text(got)).toContain('using approved_payload exactly');
+  });
+
   it('cancels a pending request, and a second cancel is a tool error, not a crash', async () => {
     const { intent_id: id } = structured(await ask(agent));
     const cancelled = await call(agent, 'cancel_approval', { intent_id: id, reason: 'not needed' });

@@ -212,6 +212,50 @@ describe('Slack on the local stack', () => {
     );
   });
 
+  it('Edit and approve opens a modal with the editable values; its submission approves the edit', async () => {
+    const id = await agent.sendIntent({
+      intent_type: 'intent.payment.v1',
+      to_agent: 'agent://myorg/payments',
+      summary: 'Pay the Globex invoice',
+      payload: { vendor: 'Globex', amount: 1200, reviewer: 'eve@company.com' },
+      editable: ['/amount'],
+    });
+    const waiting = agent.waitFor(id, { timeoutMs: 20_000 });
+    const message = await firstSlackMessage(id);
+    const eve = slackUserIdFor('eve@company.com');
+
+    const trigger = `e2e-edit-${id}`;
+    expect(
+      (await postToSlackEndpoint(clickOn(message, 'countersign.edit', eve, trigger))).status,
+    ).toBe(200);
+    expect((await agent.getIntent(id)).status).toBe('pending');
+    const { views } = await asAdmin<{ views: OpenedView[] }>('/_local/slack');
+    const opened = views.find((view) => view.trigger_id === trigger);
+    expect(opened?.view).toMatchObject({ type: 'modal', title: { text: 'Edit and approve' } });
+    expect(JSON.stringify(opened?.view.blocks)).toContain('"initial_value":"1200"');
+
+    const answer = await postToSlackEndpoint(
+      buildViewSubmissionBody({
+        userId: eve,
+        view: {
+          id: opened?.id ?? '',
+          callback_id: opened?.view.callback_id,
+          private_metadata: opened?.view.private_metadata,
+        },
+        values: { 'edit.0': { value: '950' }, comment: { reason: 'Discount applied' } },
+      }),
+    );
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ response_action: 'clear' });
+
+    const result = await waiting;
+    expect(result).toMatchObject({
+      status: 'approved',
+      approved_payload: { vendor: 'Globex', amount: 950, reviewer: 'eve@company.com' },
+      decision: { by: 'eve@company.com', channel: 'slack', edits: { '/amount': 950 } },
+    });
+  });
+
   it('refuses a click by a Slack user who is not a recipient, telling only them', async () => {
     // Dave is a real member of the workspace (he was notified of his own request)...
     const his = await ask('dave@company.com', 'Dave’s own request');

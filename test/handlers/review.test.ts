@@ -237,3 +237,109 @@ describe("Handler: GET /review/{token} and the reader's time zone", () => {
     expect(page.body).toContain('Times are in your time zone (Asia/Kathmandu).');
   });
 });
+
+describe('Handler: the "Edit and approve" form', () => {
+  const payment = { amount: 1200, memo: 'ACME March', urgent: false };
+  const editableIntent = (quorum: number) =>
+    pendingIntentItem(
+      now,
+      {
+        ...PAYMENT_INTENT,
+        ...IN_FIRST_STAGE,
+        viewed_by: [],
+        recipients: ['cfo@company.com', 'ceo@company.com'],
+        asked: ['cfo@company.com', 'ceo@company.com'],
+        editable: ['/amount', '/memo', '/urgent'],
+        edits: {},
+        payload_version: 0,
+      },
+      { remind_after: [], required_approvals: quorum },
+    );
+
+  /** The edit form's fields as the page fills them, changed by `changes`. */
+  async function editForm(token: string, changes: Record<string, string>) {
+    const page = (await request('GET', token)).body;
+    const form = page.slice(page.indexOf('Edit and approve'));
+    const value = (name: string) =>
+      new RegExp(`name="${name}"[^>]*value="([^"]*)"`).exec(form)?.[1] ?? '';
+    return {
+      nonce: await nonceOnPage(token),
+      outcome: 'approve',
+      edit: '1',
+      'edit:/amount': value('edit:/amount'),
+      'edit:/memo': value('edit:/memo'),
+      'edit:/urgent': 'false',
+      ...changes,
+    };
+  }
+
+  it('shows the editable values, and approving with a changed amount approves the edited payload', async () => {
+    table.meta = editableIntent(1);
+    serveIntentTable(dynamo, table, payment);
+    const cfo = linkFor('cfo@company.com');
+    const page = await request('GET', cfo);
+    expect(page.body).toContain('<strong>Edit and approve</strong>');
+    expect(page.body).toMatch(/name="edit:\/amount" type="number"[^>]*value="1200"/);
+    expect(page.body).toMatch(/name="edit:\/memo" value="ACME March"/);
+    expect(eventsOf('approval')).toHaveLength(0);
+
+    const decided = await request('POST', cfo, await editForm(cfo, { 'edit:/amount': '1000' }));
+
+    expect(decided.statusCode).toBe(200);
+    expect(decided.body).toContain('Done: the request is approved.');
+    expect(decided.body).toContain('Edited by reviewers');
+    expect(table.meta).toMatchObject({
+      status: 'approved',
+      edits: { '/amount': 1000 },
+      payload_version: 1,
+      decision: { by: 'cfo@company.com', edits: { '/amount': 1000 } },
+    });
+    expect(eventsOf('approved')[0]?.data).toMatchObject({ edits: { '/amount': 1000 } });
+  });
+
+  it('a value that is not of its type is a 400 page and changes nothing', async () => {
+    table.meta = editableIntent(1);
+    serveIntentTable(dynamo, table, payment);
+    const cfo = linkFor('cfo@company.com');
+    const form = await editForm(cfo, { 'edit:/amount': 'lots' });
+    const before = structuredClone(table.meta);
+
+    const refused = await request('POST', cfo, form);
+
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('/amount must be a number.');
+    expect(table.meta).toEqual(before);
+  });
+
+  it('in a quorum, a page shown before an edit no longer approves; the page again shows the edit', async () => {
+    table.meta = editableIntent(2);
+    serveIntentTable(dynamo, table, payment);
+    const cfo = linkFor('cfo@company.com');
+    const ceo = linkFor('ceo@company.com');
+    const cfoNonce = await nonceOnPage(cfo);
+
+    const edited = await request('POST', ceo, await editForm(ceo, { 'edit:/memo': 'ACME Mar' }));
+    expect(edited.statusCode).toBe(200);
+    expect(edited.body).toContain('The request waits for further approvals.');
+    expect(table.meta).toMatchObject({ status: 'pending', payload_version: 1 });
+
+    const stale = await request('POST', cfo, { nonce: cfoNonce, outcome: 'approve' });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.body).toContain('The request was edited after this page was shown');
+    expect(eventsOf('approval')).toHaveLength(1);
+
+    const fresh = await request('GET', cfo);
+    expect(fresh.body).toContain(
+      '/memo: &quot;ACME March&quot; → <strong>&quot;ACME Mar&quot;</strong>',
+    );
+    const decided = await request('POST', cfo, {
+      nonce: await nonceOnPage(cfo),
+      outcome: 'approve',
+    });
+    expect(decided.statusCode).toBe(200);
+    expect(table.meta).toMatchObject({
+      status: 'approved',
+      decision: { edits: { '/memo': 'ACME Mar' } },
+    });
+  });
+});

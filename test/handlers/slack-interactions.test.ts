@@ -338,6 +338,7 @@ describe('Handler: POST /slack/interactions, Reject', () => {
       ts: '1780000000.000100',
       block_id: 'countersign.decide:user',
       step: 0,
+      version: 0,
     });
   });
 
@@ -574,5 +575,95 @@ describe('Handler: POST /slack/interactions, configuration', () => {
     } finally {
       process.env.SLACK_SIGNING_SECRET = saved;
     }
+  });
+});
+
+describe('Handler: POST /slack/interactions, Edit and approve', () => {
+  const editableMeta = (extra: Record<string, unknown> = {}) =>
+    intentItem({ editable: ['/amount'], edits: {}, payload_version: 0, ...extra });
+  const editSubmission = (userId: string, values: Record<string, Record<string, string>>) =>
+    buildViewSubmissionBody({
+      userId,
+      view: {
+        id: 'V2',
+        callback_id: 'countersign.edit_approve',
+        private_metadata: JSON.stringify({
+          intent_id: 'int_1',
+          channel: 'D_CFO',
+          ts: '1780000000.000100',
+          block_id: 'countersign.decide:user',
+          step: 0,
+          version: 0,
+        }),
+      },
+      values,
+    });
+
+  it('opens a modal with the editable values as the message showed them, and decides nothing yet', async () => {
+    meta = editableMeta();
+    const result = await post(click('U_CFO', 'countersign.edit', { triggerId: 'trig-2' }));
+
+    expect(result.statusCode).toBe(200);
+    expect(writes()).toBe(0);
+    const [open] = slack.callsTo('views.open');
+    expect(open?.args.trigger_id).toBe('trig-2');
+    const view = open?.args.view as {
+      callback_id: string;
+      private_metadata: string;
+      blocks: {
+        block_id?: string;
+        label?: { text: string };
+        element?: { initial_value?: string };
+      }[];
+    };
+    expect(view.callback_id).toBe('countersign.edit_approve');
+    expect(JSON.parse(view.private_metadata)).toMatchObject({ step: 0, version: 0 });
+    const field = view.blocks.find((block) => block.block_id === 'edit.0');
+    expect(field?.label?.text).toBe('/amount');
+    expect(field?.element?.initial_value).toBe('1200');
+  });
+
+  it('the submitted form approves the edited payload on channel slack and closes the modal', async () => {
+    meta = editableMeta();
+    const result = await post(
+      editSubmission('U_CFO', { 'edit.0': { value: '1000' }, comment: { reason: 'Capped' } }),
+    );
+
+    expect(JSON.parse(result.body)).toEqual({ response_action: 'clear' });
+    expect(meta).toMatchObject({
+      status: 'approved',
+      edits: { '/amount': 1000 },
+      decision: {
+        by: 'cfo@company.com',
+        channel: 'slack',
+        comment: 'Capped',
+        edits: { '/amount': 1000 },
+      },
+    });
+    expect(written('approved')[0]?.Put?.Item?.data).toMatchObject({ edits: { '/amount': 1000 } });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+  });
+
+  it('a value not of its type is refused next to its field, and nothing changes', async () => {
+    meta = editableMeta();
+    const result = await post(editSubmission('U_CFO', { 'edit.0': { value: 'a lot' } }));
+    expect(JSON.parse(result.body)).toEqual({
+      response_action: 'errors',
+      errors: { 'edit.0': 'This must be a number.' },
+    });
+    expect(writes()).toBe(0);
+  });
+
+  it('a button or form shown before an edit decides nothing, and says so', async () => {
+    meta = editableMeta({ edits: { '/amount': 900 }, payload_version: 1 });
+    await post(click('U_CFO', 'countersign.approve'));
+    expect(writes()).toBe(0);
+    expect(ephemerals()[0]).toContain('the request was edited after this message was shown');
+
+    const result = await post(editSubmission('U_CFO', { 'edit.0': { value: '1000' } }));
+    expect(writes()).toBe(0);
+    expect(JSON.stringify(JSON.parse(result.body))).toContain(
+      'the request was edited after this message was shown',
+    );
   });
 });

@@ -207,7 +207,7 @@ describe('python SDK: end to end on the local stack', () => {
       150_000,
     );
     expect(outcome(result)).toEqual({ code: 0, output: '' });
-    expect(result.output).toMatch(/Ran 5 tests/);
+    expect(result.output).toMatch(/Ran 6 tests/);
     expect(result.output).not.toMatch(/skipped/);
   }, 240_000);
 

@@ -154,7 +154,7 @@ describe('withApproval', () => {
   });
 
   it('runs with the values a reviewer edited and keeps the others as passed', async () => {
-    const { client } = await reviewerSays((payload) =>
+    const { client, created } = await reviewerSays((payload) =>
       approvedIntent({
         payload,
         approved_payload: { ...payload, amount: 400, recipient: { name: 'A', email: 'a@x.com' } },
@@ -166,11 +166,12 @@ describe('withApproval', () => {
       (input: { amount: number; recipient: object; note: string }) => {
         received.push(input);
       },
-      { client, name: 'refund' },
+      { client, name: 'refund', editable: ['/amount'] },
     );
 
     await refund({ amount: 40_000, recipient, note: 'n' });
 
+    expect(created[0]).toMatchObject({ editable: ['/amount'] });
     expect(received[0]).toEqual({ amount: 400, recipient, note: 'n' });
     // The recipient is the same JSON in another key order: not an edit, so the caller's object.
     expect(received[0]?.recipient).toBe(recipient);

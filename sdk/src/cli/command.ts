@@ -6,7 +6,7 @@ import { type Context, type ExitCode, usageError } from './context.js';
 
 /** The parsed command line of one command. */
 export interface Args {
-  values: Readonly<Record<string, string | boolean | undefined>>;
+  values: Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
   positionals: readonly string[];
 }
 
@@ -35,6 +35,13 @@ export interface Command {
 export function stringOption(args: Args, name: string): string | undefined {
   const value = args.values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of an option that may be given several times (`multiple: true`). */
+export function listOption(args: Args, name: string): readonly string[] {
+  const value = args.values[name];
+  if (Array.isArray(value)) return value;
+  return typeof value === 'string' ? [value] : [];
 }
 
 export function requiredOption(args: Args, name: string, command: string): string {

@@ -92,7 +92,11 @@ export function quorum(intent: Intent): {
   const need = steps
     ? (steps[intent.step]?.required_approvals ?? 1)
     : intent.policy.required_approvals;
-  const have = intent.approvals.filter((approval) => approval.step === intent.step).length;
+  // Approvals of an earlier version of the payload no longer count (an edit made a new one).
+  const version = intent.payload_version ?? 0;
+  const have = intent.approvals.filter(
+    (approval) => approval.step === intent.step && (approval.payload_version ?? 0) === version,
+  ).length;
   return { have, need, step: intent.step + 1, steps: steps ? steps.length : 1 };
 }
 
@@ -135,6 +139,19 @@ export function describeIntent(intent: Intent, events: AuditEvent[], now: Date):
   ];
   if (intent.status === 'pending' && intent.next_action_at) {
     fields.push(['next action', when(intent.next_action_at, now)]);
+  }
+  if (intent.editable && intent.editable.length > 0) {
+    fields.push([
+      'editable',
+      `${intent.editable.map(clean).join(', ')} (approve --set <pointer>=<value>)`,
+    ]);
+  }
+  const edits = Object.entries(intent.edits ?? {});
+  if (edits.length > 0) {
+    fields.push([
+      'edited',
+      `${edits.map(([pointer, value]) => `${clean(pointer)} = ${clean(JSON.stringify(value))}`).join(', ')} (version ${intent.payload_version ?? 0})`,
+    ]);
   }
   const width = Math.max(...fields.map(([label]) => label.length));
   for (const [label, value] of fields) lines.push(`  ${label.padEnd(width)}  ${value}`);

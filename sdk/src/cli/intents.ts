@@ -2,8 +2,15 @@
 import type { CountersignClient } from '../client.js';
 import { isCountersignError } from '../errors.js';
 import { backoffDelay, defaultSleep, isTransient } from '../http.js';
-import type { Intent } from '../types.js';
-import { type Args, type Command, connect, firstPositional, stringOption } from './command.js';
+import type { Intent, JsonObject } from '../types.js';
+import {
+  type Args,
+  type Command,
+  connect,
+  firstPositional,
+  listOption,
+  stringOption,
+} from './command.js';
 import {
   type Context,
   EXIT,
@@ -103,26 +110,43 @@ export const show: Command = {
 export const approve: Command = {
   name: 'approve',
   summary: 'approve an intent',
-  synopsis: 'approve <id> [-m <comment>]',
+  synopsis: 'approve <id> [-m <comment>] [--set <pointer>=<value>]...',
   description: [
     'Approves the intent as the logged-in reviewer; the decision is recorded with channel "cli".',
     'With a quorum or an approval chain the intent stays pending until enough reviewers approved.',
+    '--set edits a value the intent lists as editable before approving (see `countersign show`):',
+    'the value is read as JSON when it parses as JSON (40000, true, "quoted text"), else taken as',
+    "a string (--set /message/subject=Hello world). An edit keeps the value's type; others asked",
+    'then see, and approve, the edited version.',
   ].join('\n'),
-  options: { message: { type: 'string', short: 'm' } },
-  optionHelp: [['-m, --message <text>', 'a comment, recorded with the approval']],
+  options: { message: { type: 'string', short: 'm' }, set: { type: 'string', multiple: true } },
+  optionHelp: [
+    ['-m, --message <text>', 'a comment, recorded with the approval'],
+    [
+      '--set <pointer>=<value>',
+      'edit an editable value before approving (repeatable); value parsed as JSON when it parses, else a string',
+    ],
+  ],
   jsonHelp: 'the intent after the approval',
   positionals: { min: 1, max: 1 },
   examples: [
     'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z',
     'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z -m "Numbers check out"',
+    'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z --set /amount=40000 --set "/message/subject=Invoice 7b"',
   ],
   async run(ctx: Context, args: Args): Promise<ExitCode> {
     const id = firstPositional(args);
     const comment = stringOption(args, 'message')?.trim();
+    const edits = editsOf(listOption(args, 'set'));
     const { client } = await connect(ctx);
     const intent = await client.decide(
       id,
-      { outcome: 'approve', channel: 'cli', ...(comment ? { comment } : {}) },
+      {
+        outcome: 'approve',
+        channel: 'cli',
+        ...(comment ? { comment } : {}),
+        ...(Object.keys(edits).length > 0 ? { edits } : {}),
+      },
       { signal: ctx.io.signal },
     );
     if (ctx.json) {
@@ -141,6 +165,33 @@ export const approve: Command = {
     return EXIT.OK;
   },
 };
+
+/**
+ * `--set /amount=40000` → `{"/amount": 40000}`: split at the first `=` after the pointer, the
+ * value read as JSON when it parses, else kept as the string given.
+ */
+export function editsOf(settings: readonly string[]): JsonObject {
+  const edits: JsonObject = {};
+  for (const setting of settings) {
+    const at = setting.indexOf('=');
+    const pointer = at < 0 ? '' : setting.slice(0, at);
+    if (!pointer.startsWith('/')) {
+      throw usageError(
+        `--set takes <pointer>=<value>, such as /amount=40000; got ${clean(setting)}`,
+        ['See the editable pointers with `countersign show <id>`.'],
+      );
+    }
+    const text = setting.slice(at + 1);
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text) as unknown;
+    } catch {
+      // Not JSON: the text itself, so that `--set /subject=Hello world` needs no quoting.
+    }
+    edits[pointer] = value;
+  }
+  return edits;
+}
 
 export const reject: Command = {
   name: 'reject',

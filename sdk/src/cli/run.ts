@@ -140,9 +140,12 @@ function parse(command: Command, argv: string[]): Args {
       `Run \`countersign ${command.name} --help\`.`,
     ]);
   }
-  const values: Record<string, string | boolean | undefined> = {};
+  const values: Record<string, string | boolean | string[] | undefined> = {};
   for (const [name, value] of Object.entries(parsed.values)) {
-    values[name] = Array.isArray(value) ? value.at(-1) : value;
+    values[name] =
+      Array.isArray(value) && !command.options[name]?.multiple
+        ? value.at(-1)
+        : (value as string | boolean | string[]);
   }
   if (values.help !== true) {
     const count = parsed.positionals.length;

@@ -54,9 +54,7 @@ export function approvalInterceptor(
     }
 
     if (approved(decided)) {
-      const approvedPayload = (decided as Intent & { approved_payload?: JsonObject | null })
-        .approved_payload;
-      return forward({ ...call, arguments: approvedPayload ?? args });
+      return forward({ ...call, arguments: decided.approved_payload ?? args });
     }
     return refused(refusalText(call.name, decided));
   };
@@ -68,7 +66,7 @@ function intentRequest(
   tool: string,
   args: JsonObject,
 ): CreateIntentRequest {
-  const request: CreateIntentRequest & { editable?: string[] } = {
+  const request: CreateIntentRequest = {
     intent_type: rule.intent_type ?? GATEWAY_INTENT_TYPE,
     to_agent: config.agent,
     summary: summaryOf(rule, tool, args),
