@@ -33,6 +33,13 @@ export const FUNCTIONS = {
     routes: [{ method: 'GET', path: '/.well-known/jwks.json' }],
     timeoutSeconds: 10,
   },
+  openapi: {
+    id: 'openapi',
+    entry: 'lambdas/handlers/openapi.ts',
+    description: 'GET /v1/openapi.json: the OpenAPI 3.1 document of the API',
+    routes: [{ method: 'GET', path: '/v1/openapi.json' }],
+    timeoutSeconds: 10,
+  },
   intentsWrite: {
     id: 'intents-write',
     entry: 'lambdas/handlers/intents-write.ts',

@@ -190,6 +190,7 @@ export class Countersign extends Construct {
     const functions = {
       health: makeFunction('health'),
       jwks: makeFunction('jwks'),
+      openapi: makeFunction('openapi'),
       intentsWrite: makeFunction('intentsWrite'),
       intentsRead: makeFunction('intentsRead'),
       intentsDecide: makeFunction('intentsDecide'),

@@ -18,7 +18,7 @@ import { foreignHostMessage, isLoopbackHost } from './request-guard';
  * CDK construct configures. Unlike API Gateway it answers only requests addressed to its own
  * loopback address (a 403 `forbidden` otherwise: see request-guard.ts).
  */
-export interface LocalRoute {
+interface LocalRoute {
   method: string;
   /** A resource template such as `/v1/intents/{id}/wait`. */
   path: string;

@@ -105,7 +105,7 @@ function synthesizeInChild(file: string): Promise<void> {
   });
 }
 
-export function localFunctionArn(spec: FunctionSpec): string {
+function localFunctionArn(spec: FunctionSpec): string {
   return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:countersign-${spec.id}`;
 }
 
@@ -153,7 +153,7 @@ const PSEUDO_PARAMETERS: Record<string, string> = {
 };
 
 /** Resolves the few intrinsics a definition string uses; anything else is refused by name. */
-export function resolveIntrinsics(value: unknown, arnByLogicalId: Map<string, string>): unknown {
+function resolveIntrinsics(value: unknown, arnByLogicalId: Map<string, string>): unknown {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
     return value;
   if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, arnByLogicalId));

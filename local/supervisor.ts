@@ -27,7 +27,7 @@ export interface SupervisorOptions<Part extends SupervisedProcess> {
   stableAfterMs?: number;
 }
 
-export const DEFAULT_BACKOFF_MS = [250, 1000, 2000, 4000, 8000] as const;
+const DEFAULT_BACKOFF_MS = [250, 1000, 2000, 4000, 8000] as const;
 
 /** Whether the stack's parts are all up; `epoch` counts the outages so far. */
 export class Availability {

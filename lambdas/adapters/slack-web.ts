@@ -112,7 +112,7 @@ const callSignal = new AsyncLocalStorage<AbortSignal>();
  * longer one fails the call instead; the notifier then treats Slack as unavailable for a while
  * (its notices go out by email, and NotifyDecided tries again later).
  */
-export const SLACK_MAX_RATE_LIMIT_WAIT_SECONDS = 5;
+const SLACK_MAX_RATE_LIMIT_WAIT_SECONDS = 5;
 
 /**
  * The `fetch` of every WebClient (`shared/clients.ts`): Node's, cancelled by the caller's signal,

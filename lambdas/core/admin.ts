@@ -7,7 +7,7 @@ import { reviewerDomainIssues } from '../domain/reviewer-domains';
 import { newApiKey, type Principal, publicKey, requireRole } from './auth';
 import type { Clock, KeyRepository, Team, TeamRepository } from './ports';
 
-const createKeySchema = z
+export const createKeySchema = z
   .object({
     role: z.enum(['agent', 'reviewer', 'admin']),
     principal: z.string().trim().min(1).max(500),
@@ -75,7 +75,7 @@ export async function revokeKey(
   return publicKey(record);
 }
 
-const teamSchema = z
+export const teamSchema = z
   .object({
     name: z
       .string()

@@ -29,7 +29,7 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-export function generateApiKey(): string {
+function generateApiKey(): string {
   return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
@@ -60,7 +60,7 @@ export async function authenticate(
 }
 
 export const BOOTSTRAP_KEY_ID = 'key_bootstrap';
-export const BOOTSTRAP_PRINCIPAL = 'bootstrap-admin';
+const BOOTSTRAP_PRINCIPAL = 'bootstrap-admin';
 
 /**
  * The bootstrap admin key: a secret generated at deploy time (Secrets Manager), accepted as an

@@ -9,7 +9,7 @@ import type { IntentState } from '../domain/intent';
  * shares one process, so an agent resumes within a loopback round trip of the decision. The
  * change carries the intent as it was committed, so the woken poll answers without reading it.
  */
-export interface IntentWatch {
+interface IntentWatch {
   /**
    * Resolves at once if the intent changed since the last call, else at its next change or after
    * `timeoutMs`: the latest committed state for a change, null for the timeout.

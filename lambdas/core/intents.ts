@@ -143,7 +143,7 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
   }
 }
 
-export async function loadVisible(
+async function loadVisible(
   deps: Pick<IntentServiceDeps, 'intents'>,
   principal: Principal,
   id: string,
@@ -161,7 +161,7 @@ export async function getIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-export const WAIT_DEFAULT_SECONDS = 20;
+const WAIT_DEFAULT_SECONDS = 20;
 const WAIT_MIN_SECONDS = 1;
 const WAIT_MAX_SECONDS = 25;
 
@@ -216,7 +216,7 @@ export async function waitForIntent(
   return toView(await loadVisible(deps, principal, id));
 }
 
-const listQuerySchema = z
+export const listQuerySchema = z
   .object({
     status: z.enum(INTENT_STATUSES).optional(),
     reviewer: z.literal('me').optional(),
@@ -252,7 +252,7 @@ export async function listIntents(
   }
 }
 
-const decisionSchema = z
+export const decisionSchema = z
   .object({
     outcome: z.enum(['approve', 'reject']),
     comment: z.string().trim().max(2000).optional(),
@@ -373,7 +373,7 @@ async function wakeWorkflow(
   else if (after.task_token) await workflow.wake(after.task_token, { reason });
 }
 
-const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
+export const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
 
 export async function cancelIntent(
   deps: IntentServiceDeps,

@@ -121,7 +121,7 @@ export async function deletePolicy(deps: PolicyServiceDeps, principal: Principal
   return policyView(removed);
 }
 
-const dryRunSchema = z
+export const dryRunSchema = z
   .object({
     intent_type: z.string().min(1).max(200),
     policy: operatorPolicySchema,

@@ -1,10 +1,13 @@
+import type { KeyQuota, Role, Team } from '../../sdk/src/types';
 import type { AuditEvent } from '../domain/audit';
 import type { ReviewerProfile } from '../domain/availability';
-import type { IntentState, IntentStatus } from '../domain/intent';
+import type { IntentState, IntentStatus, NotificationKind } from '../domain/intent';
 import type { StoredPolicy } from '../domain/operator-policy';
 import type { JsonWebKeySet } from '../domain/receipts';
 import type { SlackBlock, SlackModalView } from '../domain/slack-blocks';
 import type { DeliveryResult } from '../domain/webhook';
+
+export type { KeyQuota, Role, Team };
 
 /**
  * The small interfaces the core needs from the outside world. DynamoDB, Step Functions, SES and
@@ -62,8 +65,7 @@ export interface Signer {
   publicKeys(): Promise<JsonWebKeySet>;
 }
 
-export type Role = 'agent' | 'reviewer' | 'admin';
-
+/** The stored key: the contract's key metadata plus the key's hash (never the key). */
 export interface ApiKeyRecord {
   id: string;
   role: Role;
@@ -76,12 +78,6 @@ export interface ApiKeyRecord {
   intent_types?: string[];
   /** Agent keys only: hourly limits (see `core/quotas.ts`); absent = none. */
   quota?: KeyQuota;
-}
-
-/** An agent key's hourly limits; a limit left out is no limit. */
-export interface KeyQuota {
-  intents_per_hour?: number;
-  notifications_per_hour?: number;
 }
 
 export type UsageCounter = 'intents' | 'notifications';
@@ -106,13 +102,6 @@ export interface KeyRepository {
   put(record: ApiKeyRecord): Promise<void>;
   list(): Promise<ApiKeyRecord[]>;
   revoke(id: string, at: string): Promise<ApiKeyRecord | null>;
-}
-
-export interface Team {
-  name: string;
-  members: string[];
-  slack_channel: string | null;
-  updated_at: string;
 }
 
 export interface TeamRepository {
@@ -143,8 +132,6 @@ export interface Workflow {
    */
   wake(taskToken: string, output: Record<string, unknown>): Promise<'delivered' | 'stale'>;
 }
-
-export type NotificationKind = 'notify' | 'remind' | 'escalate' | 'decided';
 
 export interface EmailMessage {
   to: string;

@@ -133,7 +133,7 @@ export async function reconcilePending(
 }
 
 /** Looks at one intent listed as pending and repairs it if its execution is gone. */
-export async function repairIntent(
+async function repairIntent(
   deps: ReconcilerDeps,
   listed: IntentState,
   options: Pick<ReconcileOptions, 'graceSeconds' | 'maxRestarts'>,

@@ -87,7 +87,7 @@ export type SlackReply = {
 
 const slackId = z.string().min(1).max(255);
 
-const blockActionsSchema = z.object({
+export const blockActionsSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: slackId }),
   trigger_id: z.string().max(255).optional(),
@@ -110,7 +110,7 @@ const blockActionsSchema = z.object({
     .min(1),
 });
 
-const viewSubmissionSchema = z.object({
+export const viewSubmissionSchema = z.object({
   type: z.literal('view_submission'),
   user: z.object({ id: slackId }),
   view: z.object({

@@ -1,5 +1,5 @@
+import type { RequestKind } from '../domain/intent';
 import { type IntentState, type PendingNotification, toView } from '../domain/intent';
-import type { RequestKind } from '../domain/messages';
 import { isTeamRef } from '../domain/policy';
 import {
   renderSlackNotification,
@@ -209,17 +209,17 @@ export class SlackNotifier {
 }
 
 /** How the trail names a posted Slack message, so that it can be found and updated later. */
-export function slackMessageId(posted: { channel: string; ts: string }): string {
+function slackMessageId(posted: { channel: string; ts: string }): string {
   return `slack:${posted.channel}:${posted.ts}`;
 }
 
-export function parseSlackMessageId(messageId: string): { channel: string; ts: string } | null {
+function parseSlackMessageId(messageId: string): { channel: string; ts: string } | null {
   const match = /^slack:([^:]+):(\d+\.\d+)$/.exec(messageId);
   return match?.[1] && match[2] ? { channel: match[1], ts: match[2] } : null;
 }
 
 /** A failure as the trail records it: Slack's error code, never a token or a request. */
-export function describeFailure(error: unknown): string {
+function describeFailure(error: unknown): string {
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? ` (${error.code})` : '';
     return `${error.name}${code}: ${error.message}`.slice(0, 500);

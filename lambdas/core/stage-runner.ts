@@ -434,7 +434,7 @@ function mayPass(error: unknown): boolean {
   return aws.$fault === 'server' || /Throttl|TooManyRequests/.test(error.name);
 }
 
-export function reviewUrlFor(
+function reviewUrlFor(
   deps: Pick<StageRunnerDeps, 'publicBaseUrl' | 'linkSigningSecret'>,
   intent: IntentState,
   reviewer: string,

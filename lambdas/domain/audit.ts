@@ -5,43 +5,19 @@
  * hashes clients verify come from one implementation.
  */
 import { GENESIS_HASH, hashAuditEvent } from '../../sdk/src/audit';
+import type { AuditEvent as ContractAuditEvent, KnownAuditEventType } from '../../sdk/src/types';
 
 export { GENESIS_HASH };
 
-export type AuditEventType =
-  | 'created'
-  | 'notified'
-  | 'reminded'
-  | 'reminder_held'
-  | 'delegated'
-  | 'escalated'
-  | 'viewed'
-  | 'approval'
-  | 'rejection'
-  | 'step_completed'
-  | 'step_restarted'
-  | 'approved'
-  | 'rejected'
-  | 'timed_out'
-  | 'cancelled'
-  | 'callback_sent'
-  | 'notification_failed';
+/** The server writes only the event types this version of the contract defines. */
+type AuditEventType = KnownAuditEventType;
 
-export interface AuditEventDraft {
-  type: AuditEventType;
-  at: string;
-  actor: string;
-  channel: string;
-  data: Record<string, unknown>;
-}
+export type AuditEvent = ContractAuditEvent<AuditEventType>;
 
-export interface AuditEvent extends AuditEventDraft {
-  seq: number;
-  prev_hash: string;
-  hash: string;
-}
+/** An event before it is sealed into the chain (numbered and hashed). */
+export type AuditEventDraft = Omit<AuditEvent, 'seq' | 'prev_hash' | 'hash'>;
 
-export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
+function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
   return hashAuditEvent(event);
 }
 

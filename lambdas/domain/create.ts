@@ -19,8 +19,8 @@ import {
 } from './policy';
 import { callbackUrlIssue } from './webhook';
 
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
-export const MAX_INTENT_TYPE_PARTS = 20;
+const MAX_PAYLOAD_BYTES = 128 * 1024;
+const MAX_INTENT_TYPE_PARTS = 20;
 
 export const createIntentSchema = z
   .object({
@@ -190,7 +190,7 @@ export function newIntent(
 }
 
 /** "intent.report.review_approval.v1" → "Report review approval". */
-export function summaryFromType(intentType: string): string {
+function summaryFromType(intentType: string): string {
   const words = intentType
     .replace(/^intent\./, '')
     .replace(/\.v\d+$/, '')

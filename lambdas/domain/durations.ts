@@ -1,6 +1,6 @@
 /** Durations as the contract writes them: "90s", "5m", "8h", "2d", ISO 8601 ("PT5M", "P1DT2H") or integer seconds. */
-export const MIN_DURATION_SECONDS = 1;
-export const MAX_DURATION_SECONDS = 364 * 24 * 3600;
+const MIN_DURATION_SECONDS = 1;
+const MAX_DURATION_SECONDS = 364 * 24 * 3600;
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const SHORT_FORM = /^(\d{1,9})([smhd])$/;

@@ -9,11 +9,10 @@
  * kept beside it (`edits`, relative to the payload as asked) and the version counts them.
  */
 import { z } from 'zod';
+import type { Edits, EditValue } from '../../sdk/src/types';
 import type { FieldIssue } from './errors';
 
-/** A value a reviewer may set: what an editable pointer may name. */
-export type EditValue = string | number | boolean;
-export type Edits = Record<string, EditValue>;
+export type { Edits, EditValue };
 
 export const MAX_EDITABLE = 50;
 const MAX_POINTER_LENGTH = 500;

@@ -2,32 +2,16 @@
  * Domain errors. Each one maps to exactly one HTTP status and contract error code in
  * `lambdas/shared/http.ts`; the domain itself knows nothing about HTTP.
  */
-export type DomainErrorCode =
-  | 'invalid_request'
-  | 'validation_failed'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_a_reviewer'
-  | 'not_found'
-  | 'already_decided'
-  | 'already_voted'
-  | 'idempotency_conflict'
-  | 'not_pending'
-  /**
-   * A vote from a button or form shown for a chain step that is over. Only the channels that
-   * bind votes to a step (Slack, the review page) raise it; the API never does.
-   */
-  | 'step_over'
-  | 'payload_too_large'
-  /** A request asks for something the operator's policy does not allow (403). */
-  | 'policy_violation'
-  /** Over a key's hourly quota; `retryAfterSeconds` says when the window frees up. */
-  | 'rate_limited';
+import type { ErrorDetail, KnownErrorCode } from '../../sdk/src/types';
 
-export interface FieldIssue {
-  field: string;
-  message: string;
-}
+/**
+ * The contract's error codes that the domain raises; `internal` (a fault) and `unavailable` (a
+ * part that does not answer) come from the HTTP layer and the local stack, never the domain.
+ */
+export type DomainErrorCode = Exclude<KnownErrorCode, 'internal' | 'unavailable'>;
+
+/** One problem with a request, naming the field. */
+export type FieldIssue = ErrorDetail;
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode;

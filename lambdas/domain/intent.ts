@@ -1,66 +1,45 @@
-import { applyEdits, type Edits } from './edits';
+/**
+ * The intent: the contract's view of it (the types of `sdk/src/types.ts`, shared with the SDK
+ * and the console), plus the internal fields that drive the workflow.
+ */
+import type {
+  Edits,
+  IntentStatus,
+  Intent as IntentView,
+  NotificationChannel,
+  NotificationKind,
+} from '../../sdk/src/types';
+import { applyEdits } from './edits';
 
-/** The intent as the contract shows it, plus the internal fields that drive the workflow. */
+export type {
+  Approval,
+  Decision,
+  DecisionChannel,
+  Intent as IntentView,
+  IntentStatus,
+  NotificationChannel,
+  NotificationKind,
+  ResolvedPolicy,
+  ResolvedStep,
+  TimeoutAction,
+} from '../../sdk/src/types';
+
+/** The kinds of notice that ask for a decision; `decided` reports one. */
+export type RequestKind = Exclude<NotificationKind, 'decided'>;
+
 export const INTENT_STATUSES = [
   'pending',
   'approved',
   'rejected',
   'timed_out',
   'cancelled',
-] as const;
-export type IntentStatus = (typeof INTENT_STATUSES)[number];
+] as const satisfies readonly IntentStatus[];
 
-export const NOTIFICATION_CHANNELS = ['email', 'slack', 'webhook'] as const;
-export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
-
-/** Where a decision came from. `web` is the local console; `timeout` the deadline; `rule` an operator's rule. */
-export type DecisionChannel = 'email' | 'slack' | 'cli' | 'api' | 'web' | 'timeout' | 'rule';
-
-export type TimeoutAction = 'reject' | 'approve';
-
-export interface ResolvedStep {
-  reviewers: string[];
-  required_approvals: number;
-}
-
-/** Every duration in whole seconds, so the resolved policy is itself a valid request policy. */
-export interface ResolvedPolicy {
-  remind_after: number[];
-  escalate: { after: number; to: string[] }[];
-  timeout: { after: number; action: TimeoutAction };
-  required_approvals: number;
-  steps: ResolvedStep[] | null;
-  channels: NotificationChannel[];
-  /**
-   * Reminders wait for each recipient's working hours (`domain/availability.ts`). Absent on
-   * intents stored before reviewer availability: read as true.
-   */
-  remind_in_working_hours?: boolean;
-}
-
-export interface Approval {
-  by: string;
-  at: string;
-  comment: string | null;
-  channel: DecisionChannel;
-  step: number;
-  /** The version of the payload approved (see `payload_version`); absent means 0, as asked. */
-  payload_version?: number;
-  /** The recipient a delegate approved for, while they were out of office. */
-  on_behalf_of?: string;
-}
-
-export interface Decision {
-  outcome: 'approved' | 'rejected' | 'cancelled';
-  by: string;
-  at: string;
-  comment: string | null;
-  channel: DecisionChannel;
-  /** On an approval: the values reviewers changed, by JSON Pointer (`{}` where nobody edited). */
-  edits?: Edits;
-  /** The recipient a delegate decided for, while they were out of office. */
-  on_behalf_of?: string;
-}
+export const NOTIFICATION_CHANNELS = [
+  'email',
+  'slack',
+  'webhook',
+] as const satisfies readonly NotificationChannel[];
 
 /** A recipient's notices of one step went to their delegate, who may decide in their place. */
 export interface Delegation {
@@ -69,50 +48,6 @@ export interface Delegation {
   on_behalf_of: string;
   /** The delegate was added to the recipients for it (not asked in their own right). */
   added: boolean;
-}
-
-/** What the API returns. */
-export interface IntentView {
-  id: string;
-  intent_type: string;
-  to_agent: string;
-  from_agent: string;
-  summary: string;
-  payload: Record<string, unknown>;
-  status: IntentStatus;
-  policy: ResolvedPolicy;
-  recipients: string[];
-  approvals: Approval[];
-  decision: Decision | null;
-  callback_url: string | null;
-  step: number;
-  created_at: string;
-  updated_at: string;
-  deadline_at: string;
-  next_action_at: string | null;
-  event_count: number;
-  last_event_hash: string;
-  /**
-   * The signed receipt (a compact JWS of `domain/receipts.ts`'s claims), stored with the final
-   * transition. Absent while pending, and on intents decided before receipts were signed.
-   */
-  receipt?: string;
-  /**
-   * Reviewers the agent's request named that the operator's policy did not (it admitted them):
-   * every message to reviewers says so. Absent on intents created before operator policies.
-   */
-  added_by_request?: string[];
-  /** JSON Pointers into the payload that reviewers may change before approving (`domain/edits.ts`). */
-  editable?: string[];
-  /**
-   * The values reviewers changed so far, relative to `payload` (which stays as asked). While
-   * pending they make the version later approvers see; see `approved_payload` once approved.
-   */
-  edits?: Edits;
-  /** How many times reviewers changed the payload: approvals count for the version they saw. */
-  payload_version?: number;
-  /** The payload as approved (edits applied): null until approved. Computed, never stored. */
-  approved_payload?: Record<string, unknown> | null;
 }
 
 /**
@@ -184,19 +119,11 @@ export interface SentMessage {
 
 export interface PendingNotification {
   to: string;
-  kind: 'notify' | 'remind' | 'escalate' | 'decided';
+  kind: NotificationKind;
   channel: NotificationChannel;
   /** A `decided` notice on Slack updates this posted message (`slack:<channel>:<ts>`). */
   message_id?: string;
 }
-
-export const INTERNAL_FIELDS = [
-  'version',
-  'asked',
-  'step_started_at',
-  'stage_index',
-  'task_token',
-] as const;
 
 export function toView(state: IntentState): IntentView {
   const {
@@ -237,8 +164,4 @@ export function currentPayload(
   intent: Pick<IntentView, 'payload' | 'edits'>,
 ): Record<string, unknown> {
   return applyEdits(intent.payload, editsOf(intent));
-}
-
-export function isFinal(status: IntentStatus): boolean {
-  return status !== 'pending';
 }

@@ -15,10 +15,7 @@ export const intentTypePatternSchema = z
     'must be an intent type, a prefix ending in * (intent.refund.*), or * alone',
   );
 
-export function intentTypeAllowed(
-  patterns: readonly string[] | undefined,
-  intentType: string,
-): boolean {
+function intentTypeAllowed(patterns: readonly string[] | undefined, intentType: string): boolean {
   if (!patterns) return true;
   return patterns.some((pattern) =>
     pattern.endsWith('*') ? intentType.startsWith(pattern.slice(0, -1)) : pattern === intentType,

@@ -1,5 +1,5 @@
 import { valueAt } from './edits';
-import type { IntentState, IntentView } from './intent';
+import type { IntentState, IntentView, RequestKind } from './intent';
 import {
   cut,
   describePlan,
@@ -21,9 +21,6 @@ import {
  * away they are; the payload shows its first values (`EMAIL_PAYLOAD`) with a sentence for
  * whatever it leaves out; the plan says what happens next (`describePlan`).
  */
-export type MessageKind = 'notify' | 'remind' | 'escalate' | 'decided';
-/** The kinds that ask for a decision; `decided` reports one (`renderDecidedMessage`). */
-export type RequestKind = Exclude<MessageKind, 'decided'>;
 
 export interface RenderedMessage {
   subject: string;
@@ -175,10 +172,7 @@ ${reviewUrl ? `<p><a ses:no-track href="${escapeHtml(reviewUrl)}">See the reques
 }
 
 /** The outcome of a final intent in words: a short title and one sentence. */
-export function describeOutcome(
-  intent: IntentView,
-  reader: Reader,
-): { title: string; sentence: string } {
+function describeOutcome(intent: IntentView, reader: Reader): { title: string; sentence: string } {
   const decision = intent.decision;
   const at = formatWhen(decision?.at ?? intent.updated_at, reader);
   switch (intent.status) {

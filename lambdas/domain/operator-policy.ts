@@ -25,7 +25,6 @@ import {
 export const POLICY_PATTERN = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/;
 
 const RULE_OPS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'not_in', 'exists'] as const;
-export type RuleOp = (typeof RULE_OPS)[number];
 
 const condition = z
   .object({
@@ -197,13 +196,6 @@ export function candidatePatterns(intentType: string): string[] {
     .slice(0, -1)
     .map((_, index) => `${parts.slice(0, parts.length - 1 - index).join('.')}.*`);
   return [intentType, ...prefixes, '*'];
-}
-
-/** Does `pattern` (exact, `prefix.*` or `*`) match the intent type? */
-export function patternMatches(pattern: string, intentType: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('.*')) return intentType.startsWith(pattern.slice(0, -1));
-  return pattern === intentType;
 }
 
 export interface IntentRequest {
@@ -513,7 +505,7 @@ function compare(op: 'lt' | 'lte' | 'gt' | 'gte', actual: unknown, expected: unk
 }
 
 /** RFC 6901 JSON Pointer lookup; `""` is the whole document. */
-export function resolvePointer(
+function resolvePointer(
   document: unknown,
   pointer: string,
 ): { present: true; value: unknown } | { present: false } {

@@ -15,7 +15,7 @@ export function parseAllowedDomains(raw: string | undefined): string[] | undefin
   return domains.length > 0 ? domains : undefined;
 }
 
-export function isAllowedReviewer(email: string, allowed: readonly string[]): boolean {
+function isAllowedReviewer(email: string, allowed: readonly string[]): boolean {
   const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
   return allowed.includes(domain);
 }

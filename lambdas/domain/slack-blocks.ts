@@ -1,9 +1,8 @@
 import { valueAt } from './edits';
-import { currentPayload, type IntentState, type IntentView } from './intent';
+import { currentPayload, type IntentState, type IntentView, type RequestKind } from './intent';
 import {
   addedByRequestLine,
   editedLine,
-  type RequestKind,
   rawNameOf,
   singleLine,
   withoutBidiControls,
@@ -36,21 +35,21 @@ import {
  * out says so before the buttons and in the Approve confirmation. Times are `<!date^…>`, which
  * Slack shows in each reader's own time zone, with a UTC fallback that says UTC.
  */
-export interface PlainText {
+interface PlainText {
   type: 'plain_text';
   text: string;
   emoji?: boolean;
 }
 
-export interface Mrkdwn {
+interface Mrkdwn {
   type: 'mrkdwn';
   text: string;
   verbatim?: boolean;
 }
 
-export type TextObject = PlainText | Mrkdwn;
+type TextObject = PlainText | Mrkdwn;
 
-export interface ButtonElement {
+interface ButtonElement {
   type: 'button';
   action_id: string;
   text: PlainText;
@@ -130,7 +129,7 @@ export const SLACK_REASON_MAX = 2000;
 /** The actions block id names the audience, so that a click tells whom the message was for. */
 const ACTIONS_BLOCK_PREFIX = 'countersign.decide';
 
-export function actionsBlockId(audience: SlackAudience): string {
+function actionsBlockId(audience: SlackAudience): string {
   return audience.kind === 'team'
     ? `${ACTIONS_BLOCK_PREFIX}:team:${audience.team}`
     : `${ACTIONS_BLOCK_PREFIX}:user`;

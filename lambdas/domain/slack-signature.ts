@@ -8,7 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * request cannot be replayed later. Within the window a replay changes nothing either: a vote
  * is recorded once (see docs/api.md).
  */
-export const SLACK_SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+const SLACK_SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
 
 export type SlackSignatureVerdict =
   | { ok: true }

@@ -4,6 +4,7 @@ import { DomainError } from './errors';
 import {
   type IntentState,
   type PendingNotification,
+  type RequestKind,
   type ResolvedPolicy,
   type SentMessage,
   toView,
@@ -22,12 +23,10 @@ import {
  * absolute times measured from the step's start, all strictly before the deadline. Entries due
  * at the same moment share one stage, so one pause of the state machine covers them.
  */
-export type StageKind = 'notify' | 'remind' | 'escalate';
-
 export interface Stage {
   index: number;
   at: number;
-  kinds: StageKind[];
+  kinds: RequestKind[];
   /** Recipients this stage adds (escalation). */
   adds: string[];
 }
@@ -37,7 +36,7 @@ export function planStages(
   stepStartedAt: number,
   deadlineAt: number,
 ): Stage[] {
-  const entries: { at: number; kind: StageKind; adds: string[] }[] = [
+  const entries: { at: number; kind: RequestKind; adds: string[] }[] = [
     { at: stepStartedAt, kind: 'notify', adds: [] },
     ...policy.remind_after.map((after) => ({
       at: stepStartedAt + after * 1000,
@@ -130,11 +129,6 @@ export function stageClockStart(intent: IntentState, now: number): number {
   return intent.stage_index < 0 ? now : Date.parse(intent.step_started_at);
 }
 
-/** The step's reviewers: the chain step's list, or the intent's first-asked list. */
-export function stepReviewers(policy: ResolvedPolicy, step: number, initial: string[]): string[] {
-  return policy.steps?.[step]?.reviewers ?? initial;
-}
-
 /**
  * The most people asked in one step (its reviewers, escalations and teams expanded, counted
  * once each). Every one of them gets a notice per channel at each reminder, so this bounds a
@@ -224,7 +218,7 @@ export function enterStage(
   const split = reminds
     ? splitReminders(intent, intent.recipients, profiles, atMs, entry.nextAt)
     : { now: [], held: [] };
-  const sends: { to: string; kind: 'notify' | 'remind' | 'escalate' }[] = firstContact
+  const sends: { to: string; kind: RequestKind }[] = firstContact
     ? recipients.map((to) => ({ to, kind: 'notify' }))
     : [
         ...split.now.map((to) => ({ to, kind: 'remind' as const })),
@@ -433,7 +427,7 @@ export function settleNotifications(
   return { intent: current, events, signal: false };
 }
 
-export function settleNotification(
+function settleNotification(
   intent: IntentState,
   notification: PendingNotification,
   outcome: { ok: true; messageId: string } | { ok: false; error: string; reason?: string },

@@ -16,7 +16,6 @@ export {
   SIGNATURE_HEADER,
   signWebhook,
   verifyWebhookSignature,
-  type WebhookVerification,
 } from '../../sdk/src/webhooks';
 
 /**
@@ -71,7 +70,7 @@ export function callbackAttempts(events: { type: string }[]): number {
  * address, and a network error's code (`ECONNREFUSED`, `ETIMEDOUT`), never its message; the
  * details go to the operator's logs.
  */
-export function statusClass(status: number): string {
+function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'invalid';
 }
 

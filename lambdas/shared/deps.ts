@@ -248,7 +248,7 @@ function configuredChannels(): NotificationChannel[] {
 }
 
 /** `DEFAULT_POLICIES` is JSON: `{ "<intent_type>" | "*": <policy> }`. A bad value fails at start. */
-export function parseDefaultPolicies(raw: string | undefined): Map<string, OperatorPolicy> {
+function parseDefaultPolicies(raw: string | undefined): Map<string, OperatorPolicy> {
   if (!raw) return new Map();
   let parsed: unknown;
   try {

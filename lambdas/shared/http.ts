@@ -82,7 +82,7 @@ export function zodIssues(error: ZodError): FieldIssue[] {
 /** In a `u` regex a surrogate pair is one code point, so `\p{Cs}` matches only a lone half. */
 const LONE_SURROGATE = /\p{Cs}/u;
 /** Deep enough for any real payload; deeper input is refused before recursive code sees it. */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** Walks parsed JSON without recursion: the depth is what is being checked. */
 function jsonProblem(root: unknown): string | undefined {

@@ -63,7 +63,7 @@ function registerTool(
 }
 
 /** The contract's error as a tool error a model can read: `<code>: <message> (<details>)`. */
-export function toolError(error: unknown, log: Logger): CallToolResult {
+function toolError(error: unknown, log: Logger): CallToolResult {
   if (error instanceof ZodError) {
     return toolError(
       new DomainError('validation_failed', 'The arguments have invalid fields.', {

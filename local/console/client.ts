@@ -11,47 +11,13 @@
  * - The views refresh every two seconds and are rebuilt only when their data changed.
  */
 
+import { INTENT_STATUSES } from '../../lambdas/domain/intent';
+import type { AuditEvent, Intent, IntentStatus } from '../../sdk/src/types';
+import type { OutboxItem as StoredOutboxItem } from '../outbox';
+
 const KEY_STORAGE = 'countersign.console.admin-key';
 const POLL_MS = 2000;
 const LIST_LIMIT = 100;
-
-const STATUSES = ['pending', 'approved', 'rejected', 'timed_out', 'cancelled'] as const;
-type Status = (typeof STATUSES)[number];
-
-interface Decision {
-  outcome: string;
-  by: string;
-  at: string;
-  comment?: string | null;
-  channel: string;
-}
-
-interface Intent {
-  id: string;
-  intent_type: string;
-  to_agent: string;
-  from_agent: string;
-  summary: string;
-  payload: unknown;
-  status: Status;
-  policy: unknown;
-  recipients: string[];
-  approvals: { by: string; at: string; comment?: string | null; channel: string }[];
-  decision: Decision | null;
-  created_at: string;
-  updated_at: string;
-  deadline_at: string;
-  callback_url?: string | null;
-}
-
-interface AuditEvent {
-  seq: number;
-  type: string;
-  at: string;
-  actor: string;
-  channel: string | null;
-  data: unknown;
-}
 
 interface SlackText {
   type?: string;
@@ -91,28 +57,11 @@ interface SlackView {
   blocks?: SlackBlock[];
 }
 
-interface OutboxItem {
-  id: string;
-  channel: 'email' | 'slack' | 'webhook';
-  to: string;
-  subject: string;
-  text: string;
-  html?: string;
-  review_url: string | null;
-  intent_id: string | null;
-  kind: string | null;
-  at: string;
-  slack?: { channel: string; user: string | null; ts: string; blocks: SlackBlock[] };
-  webhook?: {
-    attempt: number;
-    ok: boolean;
-    status: number | null;
-    error: string | null;
-    signature: string;
-    /** Absent on items recorded before callbacks carried it. */
-    jws?: string;
-  };
-}
+/** An outbox item as `GET /_local/outbox` serves it, with the Slack blocks this page renders. */
+type OutboxItem = StoredOutboxItem<SlackBlock>;
+
+/** The contract's types as this page reads them (`test/contract/types.test.ts` compares them). */
+export type { AuditEvent, Intent, OutboxItem };
 
 interface ConsoleAnswer {
   status: number;
@@ -139,7 +88,7 @@ class ApiError extends Error {
 
 const state = {
   key: sessionStorage.getItem(KEY_STORAGE) ?? '',
-  statusFilter: '' as Status | '',
+  statusFilter: '' as IntentStatus | '',
   channelFilter: '' as OutboxItem['channel'] | '',
   /** The last data rendered, to rebuild a view only when something changed. */
   rendered: '',
@@ -498,7 +447,7 @@ function showSignin(message?: string): void {
 // Intents.
 
 function renderIntents(items: Intent[], more: boolean): Child[] {
-  const chips = (['', ...STATUSES] as const).map((status) => {
+  const chips = (['', ...INTENT_STATUSES] as const).map((status) => {
     const chip = el(
       'button',
       { class: 'chip', type: 'button', 'aria-pressed': String(state.statusFilter === status) },

@@ -159,6 +159,7 @@ class Intent(_IntentRequired, total=False):
     approved_payload: Optional[JsonObject]
     receipt: str
     editable: List[str]
+    added_by_request: List[str]
     edits: JsonObject
     payload_version: int
 
@@ -199,15 +200,23 @@ class EventsResponse(TypedDict):
     items: List[AuditEvent]
 
 
-class ApiKey(TypedDict):
-    """An API key's metadata; the key itself is shown only once, by :class:`CreatedKey`."""
-
+class _ApiKeyRequired(TypedDict):
     id: str
     role: Role
     principal: str
     prefix: str
     created_at: str
     revoked_at: Optional[str]
+
+
+class ApiKey(_ApiKeyRequired, total=False):
+    """An API key's metadata; the key itself is shown only once, by :class:`CreatedKey`.
+
+    Agent keys also carry ``intent_types`` (``["*"]`` when not scoped) and ``quota`` (``None``
+    when the key has none)."""
+
+    intent_types: List[str]
+    quota: Optional[Dict[str, int]]
 
 
 class CreatedKey(ApiKey):
@@ -382,8 +391,14 @@ class PolicyDryRunResponse(TypedDict):
     summary: PolicyDryRunSummary
 
 
-class HealthResponse(TypedDict):
+class _HealthRequired(TypedDict):
     ok: bool
+
+
+class HealthResponse(_HealthRequired, total=False):
+    """``GET /healthz``; ``GET /healthz?ready=1`` adds ``ready``."""
+
+    ready: bool
 
 
 class ErrorDetail(TypedDict):

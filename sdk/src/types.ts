@@ -1,12 +1,21 @@
 /**
- * The wire types of the Countersign HTTP API v1. Field names stay snake_case because they are
- * the JSON the API sends and receives; the SDK never renames them.
+ * The contract: the wire types of the Countersign HTTP API v1, the one set that the server
+ * (`lambdas/`), this SDK and the local console import (type-only, so the SDK stays free of
+ * runtime dependencies). Field names stay snake_case because they are the JSON the API sends
+ * and receives. `test/contract/types.test.ts` checks that the three agree, and that the
+ * response schemas of the OpenAPI document (`GET /v1/openapi.json`) describe these types.
  *
  * @packageDocumentation
  */
 
 /** Any JSON object, as used for intent payloads and event data. */
 export type JsonObject = Record<string, unknown>;
+
+/** A value a reviewer may set before approving: what an editable pointer may name. */
+export type EditValue = string | number | boolean;
+
+/** Values reviewers changed, JSON Pointer (into the payload as asked) to new value. */
+export type Edits = Record<string, EditValue>;
 
 /** The lifecycle of an intent. Once it leaves `pending` it never changes again. */
 export type IntentStatus = 'pending' | 'approved' | 'rejected' | 'timed_out' | 'cancelled';
@@ -110,7 +119,7 @@ export interface Decision {
   comment: string | null;
   channel: DecisionChannel;
   /** On an approval: the values reviewers changed, JSON Pointer to value (`{}` where nobody edited). */
-  edits?: JsonObject;
+  edits?: Edits;
   /** The recipient a delegate (`by`) decided for while they were out of office. */
   on_behalf_of?: string;
 }
@@ -152,7 +161,7 @@ export interface Intent {
   /** JSON Pointers into the payload that reviewers may change before approving. */
   editable?: string[];
   /** The values reviewers changed so far, JSON Pointer to value, relative to `payload` (as asked). */
-  edits?: JsonObject;
+  edits?: Edits;
   /** How many times reviewers changed the payload; approvals count for the version they saw. */
   payload_version?: number;
   /**
@@ -215,7 +224,10 @@ export interface DecisionRequest {
   comment?: string;
   /** Default `api`. */
   channel?: 'api' | 'cli';
-  /** With `approve` only: new values at pointers the intent lists in `editable`, each of the same JSON type. */
+  /**
+   * With `approve` only: new values at pointers the intent lists in `editable`, each of the same
+   * JSON type (any other is refused with 400, naming the pointer).
+   */
   edits?: JsonObject;
 }
 
@@ -224,11 +236,8 @@ export interface CancelRequest {
   reason?: string;
 }
 
-/**
- * The kinds of audit events. The union is open (`string & {}`) so that an SDK older than the
- * server still accepts event types added later.
- */
-export type AuditEventType =
+/** The kinds of audit events this version of the contract defines. */
+export type KnownAuditEventType =
   | 'created'
   | 'notified'
   | 'reminded'
@@ -245,16 +254,29 @@ export type AuditEventType =
   | 'timed_out'
   | 'cancelled'
   | 'callback_sent'
-  | 'notification_failed'
-  | (string & {});
+  | 'notification_failed';
+
+/**
+ * The kinds of audit events. The union is open (`string & {}`) so that an SDK older than the
+ * server still accepts event types added later.
+ */
+export type AuditEventType = KnownAuditEventType | (string & {});
+
+/**
+ * What a message to a person is for: the first request for a decision, a reminder, an
+ * escalation (to recipients added later), or the notice that the intent was decided. The `kind`
+ * of `notified` events and of the local outbox's items.
+ */
+export type NotificationKind = 'notify' | 'remind' | 'escalate' | 'decided';
 
 /**
  * One entry of an intent's hash-chained audit trail. `hash` is the lowercase hex SHA-256 of
- * `prev_hash + canonical`, where `canonical` is the event without `hash` under RFC 8785.
+ * `prev_hash + canonical`, where `canonical` is the event without `hash` under RFC 8785. The
+ * server writes only {@link KnownAuditEventType}s (`AuditEvent<KnownAuditEventType>`).
  */
-export interface AuditEvent {
+export interface AuditEvent<Type extends string = AuditEventType> {
   seq: number;
-  type: AuditEventType;
+  type: Type;
   at: string;
   actor: string;
   channel: string;
@@ -429,12 +451,14 @@ export interface PolicyDryRunResponse {
   summary: { total: number; approve: number; reject: number; ask: number };
 }
 
+/** `GET /healthz`; with `?ready=1`, also `ready` once the parts the API needs answer. */
 export interface HealthResponse {
   ok: boolean;
+  ready?: boolean;
 }
 
-/** The error codes of the contract. The union is open for codes added later. */
-export type ApiErrorCode =
+/** The error codes this version of the contract defines. */
+export type KnownErrorCode =
   | 'invalid_request'
   | 'validation_failed'
   | 'unauthenticated'
@@ -445,11 +469,23 @@ export type ApiErrorCode =
   | 'already_voted'
   | 'idempotency_conflict'
   | 'not_pending'
+  /**
+   * A vote from a button or form shown for a chain step that is over. Only the channels that
+   * bind votes to a step (Slack, the review page) answer it; the API never does.
+   */
+  | 'step_over'
+  /** A request asks for something the operator's policy does not allow (403). */
   | 'policy_violation'
   | 'payload_too_large'
+  /** Over a key's hourly quota, with `Retry-After`. */
   | 'rate_limited'
-  | 'internal'
-  | (string & {});
+  /** A part the API needs does not answer (readiness, a local restart), with `Retry-After`. */
+  | 'unavailable'
+  /** A fault; never with its text. */
+  | 'internal';
+
+/** The error codes of the contract. The union is open for codes added later. */
+export type ApiErrorCode = KnownErrorCode | (string & {});
 
 /** One problem with a request, naming the field. */
 export interface ErrorDetail {
@@ -457,10 +493,10 @@ export interface ErrorDetail {
   message: string;
 }
 
-/** Every non-2xx response of the API. */
-export interface ErrorBody {
+/** Every non-2xx response of the API (the server sends only {@link KnownErrorCode}s). */
+export interface ErrorBody<Code extends string = ApiErrorCode> {
   error: {
-    code: ApiErrorCode;
+    code: Code;
     message: string;
     details: ErrorDetail[];
     /** The current intent, on errors about an existing intent (the 409s). */

@@ -135,6 +135,12 @@ const INVOCATIONS: Record<FunctionKey, Invocation> = {
       (result as APIGatewayProxyResult).statusCode === 200 &&
       JSON.parse((result as APIGatewayProxyResult).body).keys[0].kty === 'OKP',
   },
+  openapi: {
+    event: apiEvent({ method: 'GET', resource: '/v1/openapi.json' }),
+    accepts: (result) =>
+      (result as APIGatewayProxyResult).statusCode === 200 &&
+      JSON.parse((result as APIGatewayProxyResult).body).openapi === '3.1.1',
+  },
   intentsWrite: {
     event: apiEvent({
       method: 'POST',

@@ -99,6 +99,7 @@ describe('table writes by item type', () => {
   const PUTS: Record<string, ItemType[]> = {
     health: [],
     jwks: [],
+    openapi: [],
     'intents-write': ['intent', 'idempotency', 'usage'],
     'intents-read': [],
     'intents-decide': ['intent'],

@@ -7,6 +7,7 @@ import { freePort } from '../../local/dynamodb-local';
 import type { OutboxItem } from '../../local/outbox';
 import type { LocalSettings } from '../../local/stack';
 import { CountersignClient } from '../../sdk/src/index';
+import { checkResponsesOf } from './openapi-responses';
 
 export { freePort };
 
@@ -41,7 +42,8 @@ export function removeDataDir(dataDir: string): void {
 }
 
 /**
- * Starts the stack. `env` adds variables (real-service settings, say); those a developer's own
+ * Starts the stack; every answer it gives the test's `fetch` is then checked against its OpenAPI
+ * document (`./openapi-responses.ts`). `env` adds variables (real-service settings, say); those a developer's own
  * shell may hold for their `npm start` (COUNTERSIGN_*) are not inherited.
  */
 export async function startStack(
@@ -106,6 +108,7 @@ async function startStackOn(
   const settings = JSON.parse(
     readFileSync(path.join(dataDir, 'local.json'), 'utf8'),
   ) as LocalSettings;
+  checkResponsesOf(settings.url);
   return {
     url: settings.url,
     pid: child.pid ?? 0,

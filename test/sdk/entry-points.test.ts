@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -53,5 +54,46 @@ describe('sdk entry points', () => {
     expect(packages(staticImports('langgraph/index.ts'))).toEqual(['@langchain/langgraph']);
     expect(packages(staticImports('ai/index.ts'))).toEqual(['ai']);
     expect(packages(staticImports('openai-agents/index.ts'))).toEqual(['@openai/agents-core']);
+  });
+});
+
+/**
+ * After `npm install` in the repository, a script there imports the SDK by its package name:
+ * the workspace links `node_modules/@countersign/sdk` to `sdk/`, whose `prepare` script (run by
+ * `npm install` and `npm ci`) builds `sdk/dist`, where the package's exports point.
+ */
+describe('the SDK as a package of the workspace', () => {
+  const ROOT = path.resolve(import.meta.dirname, '../..');
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'sdk/package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+    exports: Record<string, { types: string; import: string }>;
+    bin: Record<string, string>;
+  };
+
+  it('is built on install by a prepare script', () => {
+    expect(manifest.scripts.prepare).toBe(manifest.scripts.build);
+  });
+
+  it('has every file its exports and bin name', () => {
+    const targets = [
+      ...Object.values(manifest.exports).flatMap((entry) => [entry.types, entry.import]),
+      ...Object.values(manifest.bin),
+    ];
+    const missing = targets.filter((target) => !existsSync(path.join(ROOT, 'sdk', target)));
+    expect(missing).toEqual([]);
+  });
+
+  it('imports by its name from a script in the repository root', () => {
+    const script = [
+      "import { CountersignClient, verifyTrail } from '@countersign/sdk';",
+      "import { runGateway } from '@countersign/sdk/mcp';",
+      "const client = new CountersignClient({ baseUrl: 'http://127.0.0.1:9', apiKey: 'k' });",
+      'console.log(typeof client.sendIntent, typeof verifyTrail, typeof runGateway);',
+    ].join('\n');
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(output.trim()).toBe('function function function');
   });
 });

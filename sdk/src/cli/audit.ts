@@ -195,7 +195,7 @@ function report(
 const FORMATS = ['jsonl', 'csv'] as const;
 type Format = (typeof FORMATS)[number];
 
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   'intent_id',
   'seq',
   'type',
@@ -380,7 +380,7 @@ const UNIT_MS: Readonly<Record<string, number>> = {
  * `--since`: an RFC 3339 time or date, a duration back from now (`90m`, `24h`, `7d`, `2w`), or
  * an ISO 8601 duration of weeks, days, hours, minutes and seconds (`P7D`, `PT12H`).
  */
-export function parseSince(text: string, now: Date): Date {
+function parseSince(text: string, now: Date): Date {
   const value = text.trim();
   const simple = /^(\d+)\s*([smhdw])$/i.exec(value);
   if (simple?.[1] && simple[2]) {

@@ -30,7 +30,7 @@ import {
 } from './policies.js';
 import { login, logout } from './session.js';
 
-export const COMMANDS: readonly Command[] = [
+const COMMANDS: readonly Command[] = [
   login,
   logout,
   pending,
@@ -227,7 +227,7 @@ function groupHelp(group: string): string {
   ].join('\n');
 }
 
-export function commandHelp(command: Command): string {
+function commandHelp(command: Command): string {
   const options: [string, string][] = [
     ...command.optionHelp,
     ['--json', `print JSON: ${command.jsonHelp}`],

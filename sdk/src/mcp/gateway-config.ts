@@ -185,7 +185,7 @@ export function globMatches(glob: string, text: string): boolean {
 }
 
 /** The value at a JSON Pointer, or `undefined` where there is none. */
-export function valueAt(root: unknown, path: string): unknown {
+function valueAt(root: unknown, path: string): unknown {
   if (path === '') return root;
   let current: unknown = root;
   for (const raw of path.slice(1).split('/')) {

@@ -17,7 +17,7 @@ import {
 import { SDK_VERSION } from '../version.js';
 import type { Upstream } from './upstream.js';
 
-export type ToolCall = CallToolRequest['params'];
+type ToolCall = CallToolRequest['params'];
 
 /** Decides what happens to one call; `forward` sends it (or changed arguments) upstream. */
 export type CallInterceptor = (
