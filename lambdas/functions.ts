@@ -62,12 +62,14 @@ export const FUNCTIONS = {
   intentsDecide: {
     id: 'intents-decide',
     entry: 'lambdas/handlers/intents-decide.ts',
-    description: 'Records decisions and cancellations and wakes the executions',
+    description: 'Records decisions (one or in bulk) and cancellations and wakes the executions',
     routes: [
       { method: 'POST', path: '/v1/intents/{id}/decision' },
+      { method: 'POST', path: '/v1/decisions' },
       { method: 'POST', path: '/v1/intents/{id}/cancel' },
     ],
-    timeoutSeconds: 15,
+    // A bulk request decides up to 100 intents, 10 at a time, within API Gateway's 29 s.
+    timeoutSeconds: 29,
   },
   mcp: {
     id: 'mcp',
@@ -114,6 +116,27 @@ export const FUNCTIONS = {
       { method: 'POST', path: '/review/{token}' },
     ],
     timeoutSeconds: 15,
+  },
+  inbox: {
+    id: 'inbox',
+    entry: 'lambdas/handlers/inbox.ts',
+    description: "The reviewer inbox: sign-in by email link, the reviewer's list, decisions",
+    routes: [
+      { method: 'GET', path: '/inbox' },
+      { method: 'HEAD', path: '/inbox' },
+      { method: 'POST', path: '/inbox/sign-in' },
+      { method: 'GET', path: '/inbox/sign-in/{token}' },
+      { method: 'HEAD', path: '/inbox/sign-in/{token}' },
+      { method: 'POST', path: '/inbox/sign-in/{token}' },
+      { method: 'POST', path: '/inbox/sign-out' },
+      { method: 'GET', path: '/inbox/intents/{id}' },
+      { method: 'HEAD', path: '/inbox/intents/{id}' },
+      { method: 'POST', path: '/inbox/intents/{id}' },
+      { method: 'POST', path: '/inbox/bulk' },
+      { method: 'POST', path: '/inbox/bulk/decide' },
+    ],
+    // A bulk decision decides up to 100 intents, 10 at a time, within API Gateway's 29 s.
+    timeoutSeconds: 29,
   },
   slackInteractions: {
     id: 'slack-interactions',

@@ -197,6 +197,7 @@ export class Countersign extends Construct {
       mcp: makeFunction('mcp'),
       admin: makeFunction('admin'),
       review: makeFunction('review'),
+      inbox: makeFunction('inbox'),
       planStage: makeFunction('planStage'),
       stageTask: makeFunction('stageTask'),
       notifyDecided: makeFunction('notifyDecided'),
@@ -229,6 +230,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.admin,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
     ]) {
       fn.bindTable(table, 'readwrite');
@@ -256,6 +258,7 @@ export class Countersign extends Construct {
       functions.mcp,
       functions.intentsDecide,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
     ]) {
       fn.addEnvironment('STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
@@ -266,6 +269,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.mcp,
       functions.review,
+      functions.inbox,
       functions.stageTask,
       functions.slackInteractions,
     ]) {
@@ -273,8 +277,9 @@ export class Countersign extends Construct {
     }
     this.wireSlack(functions, props);
 
-    // The senders: the stage task (first notices, reminders, escalations) and NotifyDecided.
-    const senders = [functions.stageTask, functions.notifyDecided];
+    // The senders: the stage task (first notices, reminders, escalations), NotifyDecided and the
+    // inbox (sign-in links).
+    const senders = [functions.stageTask, functions.notifyDecided, functions.inbox];
     const emailFrom = props.emailFrom ?? 'countersign@example.com';
     for (const fn of senders) {
       fn.addEnvironment('EMAIL_FROM', emailFrom);
@@ -286,7 +291,7 @@ export class Countersign extends Construct {
       }
       grantSendEmail(fn, emailFrom, props.emailConfigurationSet);
     }
-    for (const fn of [...senders, functions.review]) {
+    for (const fn of [functions.stageTask, functions.notifyDecided, functions.review]) {
       fn.addEnvironment('LINK_SIGNING_SECRET_ARN', linkSigningSecret.secretArn);
       linkSigningSecret.grantRead(fn);
     }
@@ -358,6 +363,7 @@ export class Countersign extends Construct {
       functions.intentsDecide,
       functions.mcp,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
       functions.planStage,
       functions.reconciler,
@@ -477,6 +483,7 @@ export class Countersign extends Construct {
       functions.mcp,
       functions.intentsDecide,
       functions.review,
+      functions.inbox,
       functions.slackInteractions,
       functions.planStage,
       functions.stageTask,
@@ -510,9 +517,12 @@ export class Countersign extends Construct {
    */
   private scopeTableWrites(functions: Record<FunctionKey, CountersignFunction>, table: ITableV2) {
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
-    // USAGE# holds the agent keys' hourly quota counters; POLICY# the operator policies.
+    // USAGE# holds the hourly counters (agent key quotas, sign-in emails); POLICY# the operator
+    // policies; SIGNIN# and SESSION# the inbox's links and sessions (which revoking a reviewer
+    // key ends, in the admin function).
     const owners: [CountersignFunction[], string[]][] = [
-      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'REVIEWER#*']],
+      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'SESSION#*', 'REVIEWER#*']],
+      [[functions.inbox], ['INTENT#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*']],
       [
         [functions.intentsWrite, functions.mcp],
         ['INTENT#*', 'IDEMPOTENCY#*', 'USAGE#*'],

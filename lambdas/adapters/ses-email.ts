@@ -24,7 +24,9 @@ export class SesEmailSender implements EmailSender {
               Html: { Data: message.html, Charset: 'UTF-8' },
             },
             Headers: [
-              { Name: 'X-Countersign-Intent-Id', Value: message.intentId },
+              ...(message.intentId
+                ? [{ Name: 'X-Countersign-Intent-Id', Value: message.intentId }]
+                : []),
               { Name: 'X-Countersign-Kind', Value: message.kind },
               ...(message.reviewUrl
                 ? [{ Name: 'X-Countersign-Review-Url', Value: message.reviewUrl }]

@@ -8,6 +8,8 @@
  *   `INTENT#<id>` / `EVENT#<seq>`: the audit trail, appended in the same transaction as the
  *   intent change that caused it.
  * - `IDEMPOTENCY#<principal>#<key>`, `APIKEY#<sha256>`, `TEAM#<name>`, `REVIEWER#<email>` (profile).
+ * - The reviewer inbox: `SIGNIN#<sha256>` (sign-in links), `SESSION#<sha256>` (sessions, in GSI1
+ *   under `SESSIONS#<email>`), both with the TTL.
  * GSI1 lists by owner (agent, and the key and team catalogues); GSI2 lists by status.
  */
 export const TABLE_KEYS = {

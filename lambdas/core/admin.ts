@@ -5,7 +5,7 @@ import { isEmail, normalizeReviewer } from '../domain/policy';
 import { canonicalPrincipal } from '../domain/principals';
 import { reviewerDomainIssues } from '../domain/reviewer-domains';
 import { newApiKey, type Principal, publicKey, requireRole } from './auth';
-import type { Clock, KeyRepository, Team, TeamRepository } from './ports';
+import type { Clock, InboxCredentialStore, KeyRepository, Team, TeamRepository } from './ports';
 
 export const createKeySchema = z
   .object({
@@ -63,15 +63,21 @@ export async function listKeys(keys: KeyRepository, principal: Principal) {
   return { items: (await keys.list()).map(publicKey) };
 }
 
+/**
+ * Revokes a key. A reviewer key's revocation also ends its reviewer's inbox sessions (all of
+ * them: a session is not tied to a key), so that whoever lost their key loses the inbox too.
+ */
 export async function revokeKey(
   keys: KeyRepository,
   clock: Clock,
   principal: Principal,
   id: string,
+  inbox?: Pick<InboxCredentialStore, 'deleteSessionsOf'>,
 ) {
   requireRole(principal, 'admin');
   const record = await keys.revoke(id, clock.now().toISOString());
   if (!record) throw new DomainError('not_found', 'No such key.');
+  if (record.role === 'reviewer' && inbox) await inbox.deleteSessionsOf(record.principal);
   return publicKey(record);
 }
 

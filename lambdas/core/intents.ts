@@ -143,7 +143,7 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
   }
 }
 
-async function loadVisible(
+export async function loadVisible(
   deps: Pick<IntentServiceDeps, 'intents'>,
   principal: Principal,
   id: string,
@@ -226,7 +226,7 @@ export const listQuerySchema = z
   .strict();
 
 export async function listIntents(
-  deps: IntentServiceDeps,
+  deps: Pick<IntentServiceDeps, 'intents'>,
   principal: Principal,
   query: Record<string, string | undefined>,
 ): Promise<{ items: IntentView[]; next_cursor: string | null }> {

@@ -80,7 +80,8 @@ export interface ApiKeyRecord {
   quota?: KeyQuota;
 }
 
-export type UsageCounter = 'intents' | 'notifications';
+/** `sign_in`: the inbox's sign-in emails, counted per address (`core/inbox.ts`). */
+export type UsageCounter = 'intents' | 'notifications' | 'sign_in';
 
 /**
  * Per-key counters in fixed windows of the clock (an hour in a deployment), for quotas. `at`
@@ -138,7 +139,8 @@ export interface EmailMessage {
   subject: string;
   text: string;
   html: string;
-  intentId: string;
+  /** Null on the one email about no intent (a sign-in link). */
+  intentId: string | null;
   kind: NotificationKind;
   /** Null on a notice that links nowhere (a `decided` notice after the link expired). */
   reviewUrl: string | null;
@@ -191,6 +193,38 @@ export interface SlackGateway {
   ): Promise<void>;
   /** Opens a modal; `triggerId` comes from the click and expires after 3 seconds. */
   openView(triggerId: string, view: SlackModalView, options?: SlackCallOptions): Promise<void>;
+}
+
+/**
+ * The reviewer inbox's credentials (`core/inbox.ts`): sign-in links and sessions, each stored by
+ * the SHA-256 of its token (the token itself is never stored) and deleted by the table's TTL
+ * after `expires_at` (which readers check too: TTL deletes late).
+ */
+export interface InboxSession {
+  reviewer: string;
+  /** The per-session CSRF token every form of the inbox carries. */
+  csrf: string;
+  created_at: string;
+  /** Epoch seconds. */
+  expires_at: number;
+}
+
+export interface InboxCredentialStore {
+  putSignInLink(tokenHash: string, link: { email: string; expires_at: number }): Promise<void>;
+  /** The link's address while it is unused and unexpired; reading it uses nothing. */
+  peekSignInLink(tokenHash: string): Promise<{ email: string; expires_at: number } | null>;
+  /** Removes the link and answers its address, once: a second take answers null. */
+  takeSignInLink(tokenHash: string): Promise<{ email: string; expires_at: number } | null>;
+  putSession(tokenHash: string, session: InboxSession): Promise<void>;
+  getSession(tokenHash: string): Promise<InboxSession | null>;
+  deleteSession(tokenHash: string): Promise<void>;
+  /** Ends every session of `reviewer` (their reviewer key was revoked); answers how many. */
+  deleteSessionsOf(reviewer: string): Promise<number>;
+  /**
+   * Whether `email` is a recipient of one of the latest intents of any status: a bounded read
+   * (the newest `RECENT_INTENTS_READ` of each status), since anyone may ask for a sign-in link.
+   */
+  askedRecently(email: string): Promise<boolean>;
 }
 
 export interface Clock {

@@ -27,7 +27,7 @@ h1{font-size:20px;margin:4px 0 8px} .muted{color:#606770;font-size:14px}
 pre{white-space:pre-wrap;word-break:break-word;background:#f0f2f5;padding:10px;border-radius:6px;font-size:13px}
 textarea{width:100%;box-sizing:border-box;min-height:80px;font:inherit;padding:8px;border-radius:6px;border:1px solid #ccd0d5}
 .actions{display:flex;gap:8px;margin-top:10px} button{flex:1;padding:12px;border:0;border-radius:8px;font-size:16px;font-weight:600;cursor:pointer}
-.approve{background:#1f8b4c;color:#fff} .reject{background:#c62828;color:#fff}
+.approve{background:#1a7f44;color:#fff} .reject{background:#c62828;color:#fff}
 .status{font-weight:600} ol{padding-left:20px} li{margin:4px 0;font-size:14px}
 .banner{padding:12px;border-radius:8px;margin:12px 0} .ok{background:#e7f6ec} .warn{background:#fff4e5} .err{background:#fdecea}
 .field{margin:8px 0} .field label{display:block;font-size:14px;margin-bottom:4px}
@@ -40,11 +40,12 @@ export const LOCAL_TIME_SCRIPT_HASH = `sha256-${createHash('sha256').update(LOCA
 /** No source but inline styles and the one script by its hash; forms post to this origin only. */
 export const REVIEW_PAGE_CSP = `default-src 'none'; style-src 'unsafe-inline'; script-src '${LOCAL_TIME_SCRIPT_HASH}'; form-action 'self'; frame-ancestors 'none'`;
 
-export function page(title: string, body: string): string {
+/** A page of the review surfaces; `extraStyle` adds to the shared style (the inbox's). */
+export function page(title: string, body: string, extraStyle = ''): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex,nofollow">
-<title>${escapeHtml(title)} · Countersign</title><style>${STYLE}${PAYLOAD_CSS}</style></head>
+<title>${escapeHtml(title)} · Countersign</title><style>${STYLE}${PAYLOAD_CSS}${extraStyle}</style></head>
 <body><main>${body}</main><script>${LOCAL_TIME_SCRIPT}</script></body></html>`;
 }
 
@@ -82,7 +83,7 @@ ${stepLine}
 <textarea id="comment" name="comment" maxlength="2000"></textarea>
 <div class="actions"><button class="approve" type="submit" name="outcome" value="approve">Approve</button>
 <button class="reject" type="submit" name="outcome" value="reject">Reject</button></div>
-</form>${editForm(intent, options.formAction, options.formNonce)}`
+</form>${editForm(intent, options.formAction, `<input type="hidden" name="nonce" value="${escapeHtml(options.formNonce)}">`)}`
       : `<div class="card">${decisionHtml(intent, reviewer, reader)}</div>`;
   const clock = options.stepClock;
   const plan = describePlan(
@@ -169,9 +170,11 @@ function addedNotice(intent: IntentView, reviewer: string): string {
 
 /**
  * The "Edit and approve" form: one field per editable value, filled with the version the page
- * shows, of the value's type (a number field, true/false, text). It posts like the other form.
+ * shows, of the value's type (a number field, true/false, text). It posts like the other form,
+ * with that form's hidden fields (`hidden`, HTML: the review page's nonce, the inbox's CSRF
+ * token and the step and version shown).
  */
-function editForm(intent: IntentView, formAction: string, formNonce: string): string {
+export function editForm(intent: IntentView, formAction: string, hidden: string): string {
   const editable = intent.editable ?? [];
   if (editable.length === 0) return '';
   const shown = currentPayload(intent);
@@ -192,7 +195,7 @@ function editForm(intent: IntentView, formAction: string, formNonce: string): st
     .join('\n');
   return `
 <form class="card" method="post" action="${escapeHtml(formAction)}">
-<input type="hidden" name="nonce" value="${escapeHtml(formNonce)}">
+${hidden}
 <input type="hidden" name="outcome" value="approve">
 <input type="hidden" name="edit" value="1">
 <strong>Edit and approve</strong>
@@ -204,7 +207,7 @@ ${fields}
 }
 
 /** What reviewers changed so far, beside the payload as the agent asked it. */
-function editsCard(intent: IntentView): string {
+export function editsCard(intent: IntentView): string {
   const edits = Object.entries(intent.edits ?? {});
   if (edits.length === 0) return '';
   const rows = edits

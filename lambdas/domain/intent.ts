@@ -25,7 +25,7 @@ export type {
 } from '../../sdk/src/types';
 
 /** The kinds of notice that ask for a decision; `decided` reports one. */
-export type RequestKind = Exclude<NotificationKind, 'decided'>;
+export type RequestKind = Exclude<NotificationKind, 'decided' | 'sign_in'>;
 
 export const INTENT_STATUSES = [
   'pending',
@@ -119,7 +119,8 @@ export interface SentMessage {
 
 export interface PendingNotification {
   to: string;
-  kind: NotificationKind;
+  /** Notices about an intent: never a sign-in link. */
+  kind: Exclude<NotificationKind, 'sign_in'>;
   channel: NotificationChannel;
   /** A `decided` notice on Slack updates this posted message (`slack:<channel>:<ts>`). */
   message_id?: string;

@@ -9,6 +9,7 @@ import {
 } from '../core/reviewer-profiles';
 import {
   allowedReviewerDomains,
+  inboxCredentials,
   intentRepository,
   keyRepository,
   policyServiceDeps,
@@ -110,7 +111,13 @@ export const handler = routeHandler({
   'DELETE /v1/keys/{id}': async (event) =>
     json(
       200,
-      await revokeKey(keyRepository(), clock, await principalOf(event), pathParameter(event, 'id')),
+      await revokeKey(
+        keyRepository(),
+        clock,
+        await principalOf(event),
+        pathParameter(event, 'id'),
+        inboxCredentials(),
+      ),
     ),
   'POST /v1/teams': async (event) => {
     const { created, team } = await putTeam(

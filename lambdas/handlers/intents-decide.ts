@@ -1,20 +1,23 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { authenticate } from '../core/auth';
+import { decideMany } from '../core/bulk-decisions';
 import { cancelIntent, decideIntent } from '../core/intents';
 import { intentServiceDeps, keyRepository } from '../shared/deps';
 import {
+  errorAnswer,
   header,
   json,
   parseJsonBody,
   parseOptionalJsonBody,
   pathParameter,
+  requestLogger,
   routeHandler,
 } from '../shared/http';
 
 const principalOf = (event: APIGatewayProxyEvent) =>
   authenticate(header(event, 'authorization'), keyRepository());
 
-/** Decisions and cancellations: the writes that end an intent and wake its execution. */
+/** Decisions (one, or many at once) and cancellations: the writes that end intents and wake them. */
 export const handler = routeHandler({
   'POST /v1/intents/{id}/decision': async (event) => {
     const deps = intentServiceDeps();
@@ -32,6 +35,17 @@ export const handler = routeHandler({
       200,
       await decideIntent(deps, principal, id, parseJsonBody(event), await readAhead),
     );
+  },
+  'POST /v1/decisions': async (event) => {
+    const principal = await principalOf(event);
+    const settled = await decideMany(intentServiceDeps(), principal, parseJsonBody(event));
+    // Each item as the single decision would have answered it (`errorAnswer`: the one mapping).
+    const results = settled.map((item) => {
+      if (item.ok) return { intent_id: item.intent_id, status: 200, intent: item.intent };
+      const { status, body } = errorAnswer(item.error, requestLogger(event));
+      return { intent_id: item.intent_id, status, error: body.error };
+    });
+    return json(200, { results });
   },
   'POST /v1/intents/{id}/cancel': async (event) => {
     const principal = await principalOf(event);

@@ -108,6 +108,8 @@ function otherErrors(operation: Operation): ResponseSpec {
 function security(auth: Operation['auth']): JsonSchema[] | undefined {
   if (auth === 'none' || auth === 'link') return [];
   if (auth === 'slack') return [{ slackSignature: [] }];
+  // The inbox answers without a session too (the sign-in form), so the cookie is optional.
+  if (auth === 'session') return [{ inboxSession: [] }, {}];
   return [{ bearerKey: [] }];
 }
 
@@ -116,6 +118,8 @@ function describeAuth(auth: Operation['auth']): string {
   if (auth === 'link') return 'The link token in the path is the credential.';
   if (auth === 'slack')
     return 'Signed by Slack (`X-Slack-Signature`, `X-Slack-Request-Timestamp`).';
+  if (auth === 'session')
+    return 'The inbox session cookie; forms also carry its CSRF token. Without a session: the sign-in form.';
   return `Keys of role ${auth.map((role) => `\`${role}\``).join(', ')}.`;
 }
 
@@ -172,12 +176,19 @@ export function buildOpenApiDocument(): JsonSchema {
       { name: 'signatures', description: 'Receipts and callbacks.' },
       { name: 'health' },
       { name: 'reviewers', description: 'The review page and Slack.' },
+      { name: 'inbox', description: 'The reviewer inbox: HTML pages and forms for people.' },
       { name: 'mcp', description: 'The MCP server.' },
     ],
     paths,
     components: {
       schemas: components(),
       securitySchemes: {
+        inboxSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'countersign_inbox',
+          description: 'The inbox session, set by signing in with an emailed link (12 h at most).',
+        },
         bearerKey: { type: 'http', scheme: 'bearer', description: 'An API key.' },
         slackSignature: {
           type: 'apiKey',

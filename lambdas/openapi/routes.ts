@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { createKeySchema, teamSchema } from '../core/admin';
+import { bulkSchema } from '../core/bulk-decisions';
 import { cancelSchema, decisionSchema, listQuerySchema } from '../core/intents';
 import { dryRunSchema } from '../core/policies';
 import { blockActionsSchema, viewSubmissionSchema } from '../core/slack-interactions';
@@ -14,6 +15,7 @@ import { createIntentSchema } from '../domain/create';
 import type { FunctionSpec } from '../functions';
 import {
   apiKeySchema,
+  bulkResultSchema,
   contractSchemas,
   createdKeySchema,
   errorBodySchema,
@@ -52,12 +54,22 @@ export interface Operation {
   path: string;
   operationId: string;
   summary: string;
-  tag: 'intents' | 'teams' | 'keys' | 'policies' | 'signatures' | 'health' | 'reviewers' | 'mcp';
+  tag:
+    | 'intents'
+    | 'teams'
+    | 'keys'
+    | 'policies'
+    | 'signatures'
+    | 'health'
+    | 'reviewers'
+    | 'inbox'
+    | 'mcp';
   /**
    * Who may call: a Bearer key of these roles; `none` for public routes; `link` where the path's
-   * token is the credential (review pages); `slack` for Slack's signed requests.
+   * token is the credential (review pages); `slack` for Slack's signed requests; `session` for
+   * the inbox's pages (its cookie, or a sign-in form without one).
    */
-  auth: readonly ('agent' | 'reviewer' | 'admin')[] | 'none' | 'link' | 'slack';
+  auth: readonly ('agent' | 'reviewer' | 'admin')[] | 'none' | 'link' | 'slack' | 'session';
   query?: z.ZodObject;
   /** Request headers the operation reads, beyond authentication. */
   headers?: { name: string; description: string }[];
@@ -233,6 +245,22 @@ export const OPERATIONS: readonly Operation[] = [
     responses: {
       200: ok('The intent; still pending while a quorum or a later step needs more.', intentSchema),
       ...errors(400, 401, 403, 404, 409),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/decisions',
+    operationId: 'decideMany',
+    summary: 'Decide 1 to 100 intents, each as its single decision would',
+    tag: 'intents',
+    auth: ['reviewer', 'admin'],
+    body: body('BulkDecisionRequest', bulkSchema),
+    responses: {
+      200: ok(
+        'One result per item, in order: `status` and `intent`, or `status` and `error`.',
+        bulkResultSchema,
+      ),
+      ...errors(400, 401, 403),
     },
   },
   {
@@ -468,6 +496,7 @@ export const OPERATIONS: readonly Operation[] = [
       ...errors(400, 401, 404),
     },
   },
+  ...inboxOperations(),
   ...(['POST', 'GET', 'DELETE'] as const).map(
     (method): Operation => ({
       method,
@@ -495,3 +524,142 @@ export const OPERATIONS: readonly Operation[] = [
     }),
   ),
 ];
+
+/** The inbox's HTML pages: forms in, pages (or a 303 to the next page) out. */
+function inboxOperations(): Operation[] {
+  const redirect: ResponseSpec = {
+    description: 'See the next page (`Location`).',
+    mayBeEmpty: true,
+  };
+  const refusals = {
+    403: page('The form did not come from the inbox, or its CSRF token is stale. Nothing changed.'),
+    404: page('No such page, or an intent not waiting for this reviewer.'),
+    415: page('Not a form post.'),
+    500: page('A fault; nothing changed.'),
+  };
+  const form = (id: string, fields: z.ZodObject) => ({ id, schema: fields, form: true as const });
+  const csrf = z.string().describe('The session’s CSRF token, from the page’s form.');
+  const view = (path: string, operationId: string, summary: string): Operation[] =>
+    (['GET', 'HEAD'] as const).map((method) => ({
+      method,
+      path,
+      operationId: method === 'GET' ? operationId : `${operationId}Head`,
+      summary: method === 'GET' ? summary : `${summary} (headers only)`,
+      tag: 'inbox',
+      auth: 'session',
+      responses: {
+        200: page('The page.'),
+        303: redirect,
+        404: refusals[404],
+        410: page('A used or expired sign-in link.'),
+        500: refusals[500],
+      },
+    }));
+  return [
+    ...view('/inbox', 'showInbox', 'What waits for the signed-in reviewer; else the sign-in form'),
+    ...view(
+      '/inbox/sign-in/{token}',
+      'showSignInLink',
+      'The emailed sign-in link: a button, never a sign-in',
+    ),
+    ...view('/inbox/intents/{id}', 'showInboxIntent', 'One intent, with its decision forms'),
+    {
+      method: 'POST',
+      path: '/inbox/sign-in',
+      operationId: 'requestSignIn',
+      summary: 'Email a sign-in link; the same answer for any address',
+      tag: 'inbox',
+      auth: 'none',
+      body: form('InboxSignInForm', z.object({ email: z.string() })),
+      responses: {
+        200: page('“Check your email”.'),
+        400: page('Not an email address.'),
+        ...refusals,
+      },
+    },
+    {
+      method: 'POST',
+      path: '/inbox/sign-in/{token}',
+      operationId: 'completeSignIn',
+      summary: 'Sign in with the emailed link’s button; sets the session cookie',
+      tag: 'inbox',
+      auth: 'link',
+      responses: {
+        200: page('Signed in.'),
+        303: redirect,
+        410: page('A used or expired sign-in link.'),
+        ...refusals,
+      },
+    },
+    {
+      method: 'POST',
+      path: '/inbox/sign-out',
+      operationId: 'signOut',
+      summary: 'End the session',
+      tag: 'inbox',
+      auth: 'session',
+      body: form('InboxSignOutForm', z.object({ csrf })),
+      responses: { 200: page('Signed out; the sign-in form.'), 303: redirect, ...refusals },
+    },
+    {
+      method: 'POST',
+      path: '/inbox/intents/{id}',
+      operationId: 'decideInInbox',
+      summary: 'Approve, reject with a reason, or edit and approve one intent',
+      tag: 'inbox',
+      auth: 'session',
+      body: form(
+        'InboxDecisionForm',
+        z.object({
+          csrf,
+          outcome: z.enum(['approve', 'reject']),
+          comment: z.string().max(2000).optional(),
+          step: z.string().describe('The step the page showed.'),
+          version: z.string().describe('The payload version the page showed.'),
+          edit: z.literal('1').optional().describe('Present: apply the edit form’s fields.'),
+        }),
+      ),
+      responses: {
+        200: page('The intent as it is now, with what happened.'),
+        303: redirect,
+        400: page('No outcome, or an edit the intent does not allow. Nothing changed.'),
+        409: page('The step or the intent is over, or it was edited since shown. Nothing changed.'),
+        ...refusals,
+      },
+    },
+    ...(
+      [
+        ['/inbox/bulk', 'confirmInboxBulk', 'The confirmation listing the chosen intents'],
+        [
+          '/inbox/bulk/decide',
+          'decideInboxBulk',
+          'Decide the confirmed intents; a result per item',
+        ],
+      ] as const
+    ).map(
+      ([path, operationId, summary]): Operation => ({
+        method: 'POST',
+        path,
+        operationId,
+        summary,
+        tag: 'inbox',
+        auth: 'session',
+        body: form(
+          operationId === 'confirmInboxBulk' ? 'InboxBulkForm' : 'InboxBulkDecideForm',
+          z.object({
+            csrf,
+            outcome: z.enum(['approve', 'reject']),
+            id: z.array(z.string()).describe('The chosen intents, one `id` field each.'),
+            comment: z.string().max(2000).optional(),
+          }),
+        ),
+        responses: {
+          200: page('The confirmation, or the results.'),
+          303: redirect,
+          400: page('Nothing chosen, or a rejection without a reason.'),
+          ...refusals,
+        },
+      }),
+    ),
+  ];
+}

@@ -167,6 +167,23 @@ export const errorBodySchema = named(
   'Every error of the API.',
 );
 
+export const bulkResultSchema = named(
+  'BulkDecisionResults',
+  z.object({
+    results: z.array(
+      z.union([
+        z.object({ intent_id: z.string(), status: z.literal(200), intent: intentSchema }),
+        z.object({
+          intent_id: z.string(),
+          status: z.number().int().min(400),
+          error: errorBodySchema.shape.error,
+        }),
+      ]),
+    ),
+  }),
+  'One result per item of `POST /v1/decisions`, in the order asked.',
+);
+
 const keyQuota = z.object({
   intents_per_hour: z.number().optional(),
   notifications_per_hour: z.number().optional(),

@@ -1,3 +1,4 @@
+import { DynamoInboxStore } from '../adapters/dynamo-inbox';
 import { DynamoPolicyRepository } from '../adapters/dynamo-policies';
 import {
   DynamoIntentRepository,
@@ -13,6 +14,7 @@ import { KeyFileSigner, KmsSigner } from '../adapters/signers';
 import { SlackWebGateway } from '../adapters/slack-web';
 import { withBootstrapAdminKey } from '../core/auth';
 import type { CallbackDeps } from '../core/callbacks';
+import type { InboxDeps } from '../core/inbox';
 import type { IntentServiceDeps } from '../core/intents';
 import type { PolicyServiceDeps } from '../core/policies';
 import type {
@@ -44,7 +46,7 @@ import {
   getOptionalStringFromEnv,
   getStringFromEnv,
 } from './config';
-import { logger } from './logger';
+import { describeError, logger } from './logger';
 import { secretFromEnv } from './secrets';
 
 /**
@@ -280,6 +282,27 @@ export const reviewDeps = memoAsync(async () => ({
   clock: systemClock,
   signer,
   linkSigningSecret: await secretFromEnv(ENV.linkSigningSecret),
+}));
+
+/** The inbox's sign-in links and sessions (also ended by the admin function's key revocation). */
+export const inboxCredentials = memo(() => new DynamoInboxStore(dynamoDocumentClient, tableName()));
+
+/** The reviewer inbox: reads and decides intents, sends sign-in emails, keeps sessions. */
+export const inboxDeps = memo<InboxDeps>(() => ({
+  intents: intentRepository(),
+  workflow: workflow(),
+  clock: systemClock,
+  signer,
+  credentials: inboxCredentials(),
+  keys: keyRepository(),
+  email: new SesEmailSender(
+    sesClient,
+    getStringFromEnv(ENV.emailFrom),
+    getOptionalStringFromEnv(ENV.emailConfigurationSet),
+  ),
+  usage: usageMeter(),
+  publicBaseUrl: getStringFromEnv(ENV.publicBaseUrl),
+  onError: (message, error) => logger.error(message, { error: describeError(error) }),
 }));
 
 export const reconcilerDeps = memo<ReconcilerDeps>(() => ({

@@ -40,30 +40,55 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
  * the caller; they are logged (name, message, stack: never the request) with the request's ids.
  */
 export function errorResult(error: unknown, log: Logger = logger): APIGatewayProxyResult {
+  const { status, body, retryAfterSeconds } = errorAnswer(error, log);
+  const result = json(status, body);
+  if (retryAfterSeconds === undefined) return result;
+  return {
+    ...result,
+    headers: { ...result.headers, 'Retry-After': String(Math.ceil(retryAfterSeconds)) },
+  };
+}
+
+/**
+ * The status and body `errorResult` answers for `error`: also the `status` and `error` of one
+ * item of a bulk answer (`POST /v1/decisions`), so an item fails exactly as the request alone would.
+ */
+export function errorAnswer(
+  error: unknown,
+  log: Logger = logger,
+): {
+  status: number;
+  body: { error: { code: string; message: string; details: FieldIssue[]; intent?: unknown } };
+  retryAfterSeconds?: number;
+} {
   if (error instanceof DomainError) {
-    const result = json(STATUS_BY_CODE[error.code], {
-      error: {
-        code: error.code,
-        message: error.message,
-        details: error.details,
-        ...(error.intent !== undefined ? { intent: error.intent } : {}),
-      },
-    });
-    if (error.retryAfterSeconds === undefined) return result;
     return {
-      ...result,
-      headers: { ...result.headers, 'Retry-After': String(Math.ceil(error.retryAfterSeconds)) },
+      status: STATUS_BY_CODE[error.code],
+      body: {
+        error: {
+          code: error.code,
+          message: error.message,
+          details: error.details,
+          ...(error.intent !== undefined ? { intent: error.intent } : {}),
+        },
+      },
+      ...(error.retryAfterSeconds !== undefined
+        ? { retryAfterSeconds: error.retryAfterSeconds }
+        : {}),
     };
   }
   if (error instanceof ZodError) {
-    return errorResult(
+    return errorAnswer(
       new DomainError('validation_failed', 'The request has invalid fields.', {
         details: zodIssues(error),
       }),
     );
   }
   log.error('unhandled error', { error: describeError(error) });
-  return json(500, { error: { code: 'internal', message: 'Internal server error.', details: [] } });
+  return {
+    status: 500,
+    body: { error: { code: 'internal', message: 'Internal server error.', details: [] } },
+  };
 }
 
 export function zodIssues(error: ZodError): FieldIssue[] {

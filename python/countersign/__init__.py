@@ -48,8 +48,12 @@ from .errors import (
     WaitTimeoutError,
 )
 from .types import (
+    ApiErrorObject,
     ApiKey,
     AuditEvent,
+    BulkDecisionItem,
+    BulkDecisionResponse,
+    BulkDecisionResult,
     CreatedKey,
     CreateIntentRequest,
     CreateKeyRequest,
@@ -72,12 +76,16 @@ from .types import (
 
 __all__ = [
     "__version__",
+    "ApiErrorObject",
     "ApiKey",
     "ApprovalRejected",
     "AsyncCountersignClient",
     "AuditEvent",
     "AuthenticationError",
     "BadRequestError",
+    "BulkDecisionItem",
+    "BulkDecisionResponse",
+    "BulkDecisionResult",
     "CALLBACK_JWS_HEADER",
     "CallbackClaims",
     "CallbackVerification",

@@ -11,13 +11,14 @@ import os
 import time
 import urllib.parse
 import uuid
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from ._http import Plan, Request, Send, Sleep, Transport, backoff_delay, retrying
 from .audit import verify_events
 from .errors import CountersignError, WaitTimeoutError
 from .signatures import JWKS_PATH
 from .types import (
+    BulkDecisionItem,
     CreateIntentRequest,
     CreateKeyRequest,
     DecisionRequest,
@@ -133,6 +134,10 @@ class ClientCore:
     def decide(self, intent_id: str, decision: DecisionRequest) -> Plan:
         # Not retried: a repeated vote would be 409.
         return self.call("POST", f"{intent_path(intent_id)}/decision", body=decision, retry=False)
+
+    def decide_many(self, decisions: Sequence[BulkDecisionItem]) -> Plan:
+        # Not retried: a repeat would answer 409 for every item the first attempt decided.
+        return self.call("POST", "/v1/decisions", body={"decisions": list(decisions)}, retry=False)
 
     def cancel(self, intent_id: str, reason: Optional[str]) -> Plan:
         body = {} if reason is None else {"reason": reason}

@@ -406,3 +406,40 @@ class ErrorDetail(TypedDict):
 
     field: str
     message: str
+
+
+class _ApiErrorObjectRequired(TypedDict):
+    code: str
+    message: str
+    details: List[ErrorDetail]
+
+
+class ApiErrorObject(_ApiErrorObjectRequired, total=False):
+    """The ``error`` of an API error body; ``intent`` on errors about an existing intent (409s)."""
+
+    intent: Intent
+
+
+class BulkDecisionItem(DecisionRequest):
+    """One item of ``POST /v1/decisions``: a decision's body and the intent it decides."""
+
+    intent_id: str
+
+
+class _BulkDecisionResultRequired(TypedDict):
+    intent_id: str
+    status: int
+
+
+class BulkDecisionResult(_BulkDecisionResultRequired, total=False):
+    """One result of ``POST /v1/decisions``, in the order asked: ``status`` 200 with ``intent``,
+    or the status and ``error`` body that deciding this intent alone would have answered."""
+
+    intent: Intent
+    error: ApiErrorObject
+
+
+class BulkDecisionResponse(TypedDict):
+    """The answer of ``POST /v1/decisions``."""
+
+    results: List[BulkDecisionResult]

@@ -38,6 +38,16 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(len(server.requests_to("/wait")), 3)
         self.assertEqual(len(sleeps), 3)
 
+    async def test_decide_many_posts_once_and_answers_each_result(self) -> None:
+        results = [{"intent_id": "int_a", "status": 200, "intent": intent("int_a", "approved")}]
+        server = self.serve(lambda request: Reply(200, {"results": results}))
+        client = AsyncCountersignClient(server.base_url, API_KEY)
+        answer = await client.decide_many([{"intent_id": "int_a", "outcome": "approve"}])
+        self.assertEqual(answer["results"][0]["status"], 200)
+        [request] = server.requests
+        self.assertEqual((request.method, request.path), ("POST", "/v1/decisions"))
+        self.assertEqual(request.body, {"decisions": [{"intent_id": "int_a", "outcome": "approve"}]})
+
     async def test_the_loop_keeps_running_while_a_long_poll_is_held(self) -> None:
         release = threading.Event()
 

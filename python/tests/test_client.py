@@ -97,6 +97,44 @@ class SendIntentTest(ClientTestCase):
         self.assertEqual((raised.exception.status, raised.exception.code), (503, "internal"))
 
 
+class DecideManyTest(ClientTestCase):
+    def test_posts_the_decisions_once_and_returns_each_result_in_order(self) -> None:
+        conflict = {"code": "already_decided", "message": "Intent int_2 is approved.", "details": []}
+        results = [
+            {"intent_id": "int_1", "status": 200, "intent": intent("int_1", "approved")},
+            {"intent_id": "int_2", "status": 409, "error": conflict},
+        ]
+        server = self.serve(lambda request: Reply(200, {"results": results}))
+        answer = self.client(server).decide_many(
+            [
+                {"intent_id": "int_1", "outcome": "approve"},
+                {"intent_id": "int_2", "outcome": "reject", "comment": "Wrong vendor"},
+            ]
+        )
+        self.assertEqual([r["status"] for r in answer["results"]], [200, 409])
+        self.assertEqual(answer["results"][1].get("error"), conflict)
+        [request] = server.requests
+        self.assertEqual((request.method, request.path), ("POST", "/v1/decisions"))
+        self.assertEqual(
+            request.body,
+            {
+                "decisions": [
+                    {"intent_id": "int_1", "outcome": "approve"},
+                    {"intent_id": "int_2", "outcome": "reject", "comment": "Wrong vendor"},
+                ]
+            },
+        )
+
+    def test_a_request_refused_as_a_whole_raises_and_is_not_retried(self) -> None:
+        details = [{"field": "decisions", "message": "Too big: expected array to have <=100 items"}]
+        server = self.serve(lambda request: error(400, "validation_failed", "Invalid.", details=details))
+        items = [{"intent_id": f"int_{n}", "outcome": "approve"} for n in range(101)]
+        with self.assertRaises(BadRequestError) as raised:
+            self.client(server).decide_many(items)  # type: ignore[arg-type]
+        self.assertEqual(raised.exception.details, details)
+        self.assertEqual(len(server.requests), 1)
+
+
 class TypedErrorTest(ClientTestCase):
     def test_a_409_carries_code_status_and_the_current_intent(self) -> None:
         decided = intent("int_7", "approved")

@@ -11,6 +11,8 @@ import {
 import { type JsonWebKeySet, JWKS_PATH } from './signatures.js';
 import type {
   ApiKey,
+  BulkDecisionItem,
+  BulkDecisionResponse,
   CreatedKey,
   CreateIntentRequest,
   CreateKeyRequest,
@@ -373,6 +375,34 @@ export class CountersignClient {
       method: 'POST',
       path: `${intentPath(id)}/decision`,
       body: decision,
+      signal: options.signal,
+      retry: false,
+    });
+  }
+
+  /**
+   * Decides up to 100 intents in one request (`POST /v1/decisions`). Each result is what
+   * `decide` would have answered for that intent alone, in the order asked: check each `status`
+   * (200 with the intent, else the error). Only a request refused as a whole (more than 100
+   * items, an intent named twice, a bad key) throws. Not retried: a repeat would be 409s.
+   *
+   * @example
+   * ```ts
+   * const { results } = await client.decideMany([
+   *   { intent_id: a, outcome: 'approve' },
+   *   { intent_id: b, outcome: 'reject', comment: 'Wrong vendor' },
+   * ]);
+   * const failed = results.filter((result) => result.status !== 200);
+   * ```
+   */
+  async decideMany(
+    decisions: BulkDecisionItem[],
+    options: RequestOptions = {},
+  ): Promise<BulkDecisionResponse> {
+    return this.#http.request<BulkDecisionResponse>({
+      method: 'POST',
+      path: '/v1/decisions',
+      body: { decisions },
       signal: options.signal,
       retry: false,
     });

@@ -231,6 +231,24 @@ export interface DecisionRequest {
   edits?: JsonObject;
 }
 
+/** One item of `POST /v1/decisions`: a decision's body and the intent it decides. */
+export interface BulkDecisionItem extends DecisionRequest {
+  intent_id: string;
+}
+
+/**
+ * One result of `POST /v1/decisions`, in the order asked: what deciding that intent alone would
+ * have answered (`status` 200 with the intent, or the error's status and body).
+ */
+export type BulkDecisionResult =
+  | { intent_id: string; status: 200; intent: Intent }
+  | { intent_id: string; status: number; error: ErrorBody['error'] };
+
+/** The answer of `POST /v1/decisions`. */
+export interface BulkDecisionResponse {
+  results: BulkDecisionResult[];
+}
+
 /** The body of `POST /v1/intents/{id}/cancel`. */
 export interface CancelRequest {
   reason?: string;
@@ -264,10 +282,11 @@ export type AuditEventType = KnownAuditEventType | (string & {});
 
 /**
  * What a message to a person is for: the first request for a decision, a reminder, an
- * escalation (to recipients added later), or the notice that the intent was decided. The `kind`
- * of `notified` events and of the local outbox's items.
+ * escalation (to recipients added later), the notice that the intent was decided, or an inbox
+ * sign-in link (the one message about no intent). The `kind` of `notified` events and of the
+ * local outbox's items.
  */
-export type NotificationKind = 'notify' | 'remind' | 'escalate' | 'decided';
+export type NotificationKind = 'notify' | 'remind' | 'escalate' | 'decided' | 'sign_in';
 
 /**
  * One entry of an intent's hash-chained audit trail. `hash` is the lowercase hex SHA-256 of

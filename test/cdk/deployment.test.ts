@@ -176,13 +176,13 @@ describe('Countersign deployment (all options)', () => {
     }
   });
 
-  it('lets the two senders (stage-task, notify-decided) email only from the configured address, with its configuration set', () => {
+  it('lets the three senders (stage-task, notify-decided, the inbox) email only from the configured address, with its configuration set', () => {
     const statements = [...functions].flatMap(([id, { statements }]) =>
       statements
         .filter((s) => actionsOf(s).some((a) => a.startsWith('ses:')))
         .map((s) => [id, s] as const),
     );
-    expect(statements.map(([id]) => id).sort()).toEqual(['notify-decided', 'stage-task']);
+    expect(statements.map(([id]) => id).sort()).toEqual(['inbox', 'notify-decided', 'stage-task']);
     for (const [id, statement] of statements) {
       expect(statement.Action, id).toBe('ses:SendEmail');
       expect(statement.Condition, id).toEqual({

@@ -215,6 +215,21 @@ const INVOCATIONS: Record<FunctionKey, Invocation> = {
     }),
     accepts: answered,
   },
+  inbox: {
+    event: apiEvent({
+      method: 'POST',
+      resource: '/inbox/sign-in',
+      body: 'email=cfo%40company.com',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Origin: 'https://api.example.com',
+      },
+    }),
+    accepts: (result) => {
+      const { statusCode, body } = result as APIGatewayProxyResult;
+      return statusCode === 200 && body.includes('Check your email');
+    },
+  },
   slackInteractions: {
     event: apiEvent({
       method: 'POST',

@@ -145,6 +145,7 @@ describe('CountersignStack', () => {
         .sort();
     expect(holders('kms:Sign')).toEqual([
       'delivercallback',
+      'inbox',
       'intentsdecide',
       'intentswrite',
       'mcp',
@@ -191,6 +192,7 @@ describe('CountersignStack', () => {
       'mcp',
       'intentsdecide',
       'review',
+      'inbox',
       'slackinteractions',
       'planstage',
       'stagetask',
@@ -231,6 +233,7 @@ describe('CountersignStack', () => {
       JSON.stringify(policy.Properties.PolicyDocument).includes('states:SendTaskSuccess'),
     );
     expect(holders.map(([id]) => id.replace(/roleDefaultPolicy.*/, '')).sort()).toEqual([
+      'Countersigninbox',
       'Countersignintentsdecide',
       'Countersignmcp',
       'Countersignreview',
@@ -313,6 +316,84 @@ describe('CountersignStack', () => {
         JSON.stringify(policy.Properties.PolicyDocument).includes('states:StartExecution'),
     );
     expect(starters.map(([id]) => id)).toContainEqual(expect.stringMatching(/^Countersignmcp/));
+  });
+
+  it('serves the reviewer inbox and bulk decisions, each route from its function', () => {
+    const resources = template.findResources('AWS::ApiGateway::Resource') as Record<
+      string,
+      { Properties: { PathPart: string; ParentId: unknown } }
+    >;
+    /** The resource id of a path such as `/inbox/sign-in/{token}`, walking from the root. */
+    const resourceOf = (path: string) => {
+      const [api] = Object.keys(template.findResources('AWS::ApiGateway::RestApi'));
+      let parent: unknown = { 'Fn::GetAtt': [api, 'RootResourceId'] };
+      let found: string | undefined;
+      for (const part of path.split('/').filter(Boolean)) {
+        const under = JSON.stringify(parent);
+        found = Object.entries(resources).find(
+          ([, r]) =>
+            r.Properties.PathPart === part && JSON.stringify(r.Properties.ParentId) === under,
+        )?.[0];
+        expect(found, path).toBeDefined();
+        parent = { Ref: found };
+      }
+      return found;
+    };
+    const functionId = (key: string) =>
+      Object.entries(template.findResources('AWS::Lambda::Function')).find(
+        ([, fn]) => fn.Metadata?.[FUNCTION_METADATA_KEY] === key,
+      )?.[0];
+    const routes = [
+      ...FUNCTIONS.inbox.routes.map((route) => ({ ...route, fn: 'inbox' })),
+      { method: 'POST', path: '/v1/decisions', fn: 'intents-decide' },
+    ];
+    expect(routes.map((r) => `${r.method} ${r.path}`)).toEqual(
+      expect.arrayContaining([
+        'GET /inbox',
+        'POST /inbox/sign-in',
+        'GET /inbox/sign-in/{token}',
+        'HEAD /inbox/sign-in/{token}',
+        'POST /inbox/sign-in/{token}',
+        'POST /inbox/sign-out',
+        'GET /inbox/intents/{id}',
+        'POST /inbox/intents/{id}',
+        'POST /inbox/bulk',
+        'POST /inbox/bulk/decide',
+      ]),
+    );
+    for (const route of routes) {
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: route.method,
+        ResourceId: { Ref: resourceOf(route.path) },
+        Integration: Match.objectLike({
+          Type: 'AWS_PROXY',
+          Uri: Match.objectLike({
+            'Fn::Join': Match.arrayWith([
+              Match.arrayWith([{ 'Fn::GetAtt': [functionId(route.fn), 'Arn'] }]),
+            ]),
+          }),
+        }),
+      });
+    }
+    // The inbox sends its sign-in emails from the configured address and builds links from the
+    // public URL; it needs no link-signing secret and no API key of its own.
+    const inbox = template.findResources('AWS::Lambda::Function')[functionId('inbox') ?? ''];
+    const variables = Object.keys(inbox?.Properties.Environment.Variables ?? {});
+    expect(variables).toEqual(
+      expect.arrayContaining(['TABLE_NAME', 'EMAIL_FROM', 'PUBLIC_BASE_URL', 'SIGNING_KEY_ARN']),
+    );
+    expect(variables).not.toContain('LINK_SIGNING_SECRET_ARN');
+    expect(variables).not.toContain('BOOTSTRAP_ADMIN_KEY_ARN');
+    expect(inbox?.Properties.Timeout).toBe(29);
+    const statements = statementsByFunction().get('inbox') ?? [];
+    expect(
+      statements.some(
+        (s) =>
+          s.Effect === 'Allow' &&
+          actionsOf(s).includes('ses:SendEmail') &&
+          JSON.stringify(s.Condition).includes('approvals@company.com'),
+      ),
+    ).toBe(true);
   });
 
   it('the local stack runs exactly this definition', () => {

@@ -27,6 +27,8 @@ const ITEMS = {
   idempotency: 'IDEMPOTENCY#ab12',
   policy: 'POLICY#intent.payment.*',
   usage: 'USAGE#key_01',
+  'inbox sign-in link': 'SIGNIN#9a8b',
+  'inbox session': 'SESSION#7c6d',
   'reviewer profile': 'REVIEWER#ada@company.com',
 } as const;
 type ItemType = keyof typeof ITEMS;
@@ -103,9 +105,11 @@ describe('table writes by item type', () => {
     'intents-write': ['intent', 'idempotency', 'usage'],
     'intents-read': [],
     'intents-decide': ['intent'],
-    admin: ['API key', 'team', 'policy', 'reviewer profile'],
+    // The admin function ends a reviewer's inbox sessions when it revokes their key.
+    admin: ['API key', 'team', 'policy', 'inbox session', 'reviewer profile'],
     mcp: ['intent', 'idempotency', 'usage'],
     review: ['intent'],
+    inbox: ['intent', 'usage', 'inbox sign-in link', 'inbox session'],
     'slack-interactions': ['intent'],
     'plan-stage': ['intent'],
     'stage-task': ['intent', 'usage'],

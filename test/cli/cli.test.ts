@@ -20,7 +20,16 @@ import {
   startStack,
   until,
 } from '../e2e/harness';
-import { buildCli, cli, collect, parseCsv, ROOT, removeBuild, spawnCli } from './run-cli';
+import {
+  buildCli,
+  cli,
+  collect,
+  KEEP_STDIN_OPEN,
+  parseCsv,
+  ROOT,
+  removeBuild,
+  spawnCli,
+} from './run-cli';
 
 /**
  * The `countersign` CLI, run as a separate process against the real local stack, as a reviewer
@@ -95,7 +104,7 @@ describe('help and usage', () => {
     expect(unknown).toMatchObject({ code: 1 });
     expect(unknown.stderr).toContain('unknown command: frobnicate');
     expect(missingId).toMatchObject({ code: 1 });
-    expect(missingId.stderr).toContain('approve needs an argument');
+    expect(missingId.stderr).toContain('approve needs an intent id, or --all.');
     expect(unknownOption).toMatchObject({ code: 1 });
     expect(unknownOption.stderr).toContain('--bogus');
   });
@@ -479,6 +488,137 @@ describe("me (a reviewer's profile)", () => {
     expect(incomplete.code).toBe(1);
     const badHours = await cli(['me', 'set', '--hours', 'weekdays 9-5'], { env: asReviewer() });
     expect(badHours.code).toBe(1);
+  });
+});
+
+describe('decisions in bulk', () => {
+  const BULK_REVIEWER = 'bulk-reviewer@company.com';
+  let bulkKey: string;
+  const asBulkReviewer = () => env({ COUNTERSIGN_URL: stack.url, COUNTERSIGN_API_KEY: bulkKey });
+  const ask = (summary: string, intentType: string) =>
+    agent.createIntent({
+      intent_type: intentType,
+      to_agent: 'agent://myorg/refunds',
+      summary,
+      payload: { summary, reviewer: BULK_REVIEWER },
+    });
+
+  beforeAll(async () => {
+    bulkKey = (await admin.createKey({ role: 'reviewer', principal: BULK_REVIEWER })).key;
+  });
+
+  it('approve --all --type --dry-run shows the matching intents and decides nothing; n decides nothing', async () => {
+    const refunds = [
+      await ask('Refund order 1001', 'intent.refund.v1'),
+      await ask('Refund order 1002', 'intent.refund.partial.v1'),
+    ];
+    const expense = await ask('Expense 77', 'intent.expense.v1');
+
+    const dryRun = await cli(['approve', '--all', '--type', 'intent.refund.*', '--dry-run'], {
+      env: asBulkReviewer(),
+    });
+    expect(dryRun.code).toBe(0);
+    expect(dryRun.stdout).toMatch(/^ID +CREATED +DEADLINE +FROM +SUMMARY/);
+    for (const intent of refunds) expect(dryRun.stdout).toContain(intent.id);
+    expect(dryRun.stdout).not.toContain(expense.id);
+    expect(dryRun.stdout).toContain('Dry run: would approve these 2. Nothing was decided.');
+
+    const declined = await cli(['approve', '--all', '--type', 'intent.refund.*'], {
+      env: asBulkReviewer(),
+      input: 'n\n',
+    });
+    expect(declined.code).toBe(0);
+    expect(declined.stdout).toContain('Approve these 2? [y/N] Nothing was decided.');
+    for (const intent of [...refunds, expense]) {
+      expect((await agent.getIntent(intent.id)).status).toBe('pending');
+    }
+
+    // Clean up for the next test: everything of this reviewer rejected, without asking.
+    const cleared = await cli(['reject', '--all', '-m', 'Test over', '--yes', '--json'], {
+      env: asBulkReviewer(),
+    });
+    expect(cleared.code).toBe(0);
+    const { results } = JSON.parse(cleared.stdout) as { results: { status: number }[] };
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+
+  it('asks y/N, then decides each; an intent decided meanwhile is its own failure (exit 2)', async () => {
+    const intents = [
+      await ask('Refund order 2001', 'intent.refund.v1'),
+      await ask('Refund order 2002', 'intent.refund.v1'),
+      await ask('Refund order 2003', 'intent.refund.v1'),
+    ];
+    const child = spawnCli(['approve', '--all', '--type', 'intent.refund.*'], {
+      env: asBulkReviewer(),
+    });
+    const done = collect(child, KEEP_STDIN_OPEN);
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    await until(
+      () => (stdout.includes('Approve these 3? [y/N]') ? true : undefined),
+      15_000,
+      'the question',
+    );
+    // While the question waits, the agent cancels one of them.
+    await agent.cancel(intents[1]?.id ?? '', 'No longer needed');
+    child.stdin?.end('y\n');
+    const result = await done;
+    expect(result.code, result.stderr).toBe(2);
+    expect(stdout).toMatch(new RegExp(`approved +${intents[0]?.id}`));
+    expect(stdout).toMatch(new RegExp(`failed +${intents[1]?.id} +409 already_decided`));
+    expect(stdout).toMatch(new RegExp(`approved +${intents[2]?.id}`));
+    expect(stdout).toContain('2 of 3 approvals recorded; 1 failed.');
+    for (const intent of [intents[0], intents[2]]) {
+      expect((await agent.getIntent(intent?.id ?? '')).decision).toMatchObject({
+        outcome: 'approved',
+        by: BULK_REVIEWER,
+        channel: 'cli',
+      });
+    }
+    expect((await agent.getIntent(intents[1]?.id ?? '')).status).toBe('cancelled');
+  });
+
+  it('reject --all needs a reason; bulk options need --all', async () => {
+    const [noReason, typeAlone, both] = await Promise.all([
+      cli(['reject', '--all'], { env: asBulkReviewer() }),
+      cli(['approve', 'int_1', '--type', 'intent.*'], { env: asBulkReviewer() }),
+      cli(['approve', 'int_1', '--all'], { env: asBulkReviewer() }),
+    ]);
+    expect(noReason).toMatchObject({ code: 1 });
+    expect(noReason.stderr).toContain('reject --all needs a reason');
+    expect(typeAlone).toMatchObject({ code: 1 });
+    expect(typeAlone.stderr).toContain('--type goes with --all.');
+    expect(both).toMatchObject({ code: 1 });
+    expect(both.stderr).toContain('either one <id> or --all');
+  });
+
+  it('POST /v1/decisions answers 100 items one by one and refuses 101 as a whole', async () => {
+    const reviewer = new CountersignClient({ baseUrl: stack.url, apiKey: bulkKey });
+    const intents = await Promise.all(
+      Array.from({ length: 100 }, (_, n) => ask(`Refund batch item ${n}`, 'intent.refund.v1')),
+    );
+    const items = intents.map((intent) => ({ intent_id: intent.id, outcome: 'approve' as const }));
+    const refused = await reviewer
+      .decideMany([...items, { intent_id: 'int_one_too_many', outcome: 'approve' }])
+      .then(
+        () => undefined,
+        (error: unknown) => error as { status: number; code: string },
+      );
+    expect(refused).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect((await agent.getIntent(intents[0]?.id ?? '')).status).toBe('pending');
+
+    const { results } = await reviewer.decideMany(items);
+    expect(results.map((r) => r.intent_id)).toEqual(intents.map((intent) => intent.id));
+    expect(
+      results.every((r) => r.status === 200 && 'intent' in r && r.intent.status === 'approved'),
+    ).toBe(true);
+    const again = await reviewer.decideMany(items.slice(0, 2));
+    expect(again.results.map((r) => [r.status, 'error' in r ? r.error.code : null])).toEqual([
+      [409, 'already_decided'],
+      [409, 'already_decided'],
+    ]);
   });
 });
 

@@ -61,7 +61,13 @@ export async function cli(args: string[], options: CliOptions): Promise<CliResul
   return collect(child, options.input);
 }
 
-export function collect(child: ChildProcess, input?: string): Promise<CliResult> {
+/** For `collect`: leave standard input open, for the test to answer a question later. */
+export const KEEP_STDIN_OPEN = Symbol('keep stdin open');
+
+export function collect(
+  child: ChildProcess,
+  input?: string | typeof KEEP_STDIN_OPEN,
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -70,7 +76,7 @@ export function collect(child: ChildProcess, input?: string): Promise<CliResult>
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
-  child.stdin?.end(input ?? '');
+  if (input !== KEEP_STDIN_OPEN) child.stdin?.end(input ?? '');
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));

@@ -10,8 +10,8 @@ import type { IntentState } from '../../lambdas/domain/intent';
 import { receiptClaims } from '../../lambdas/domain/receipts';
 import { payloadSha256 } from '../../sdk/src/audit';
 import { encodeJws, JWS_TYPES, verifyIntentTrail, verifyReceipt } from '../../sdk/src/index';
-import { pendingIntent, T0 } from '../domain/fixtures';
-import { InMemoryPolicyRepository, PERMISSIVE_BASE } from '../fakes/memory-policies';
+import { pendingIntent } from '../domain/fixtures';
+import { intentServiceOver } from '../fakes/intent-service';
 import { testSigner } from '../handlers/signing-key';
 
 const signer = testSigner();
@@ -47,21 +47,7 @@ function store(initial: IntentState) {
 }
 
 function deps(repository: IntentRepository): IntentServiceDeps {
-  return {
-    intents: repository,
-    workflow: { start: async () => undefined, wake: async () => 'delivered' },
-    clock: { now: () => new Date(T0.getTime() + 60_000) },
-    configuredChannels: ['email'],
-    policies: {
-      policies: new InMemoryPolicyRepository(),
-      configured: new Map(),
-      clock: { now: () => T0 },
-    },
-    policyBase: PERMISSIVE_BASE,
-    allowLoopbackCallbacks: false,
-    waitPollMs: 10,
-    signer,
-  };
+  return { ...intentServiceOver(repository), signer };
 }
 
 /** The reviewer approves through the API's own vote path. */

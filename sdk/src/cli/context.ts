@@ -45,6 +45,8 @@ export interface CliIo {
   signal: AbortSignal;
   /** All of standard input, for `login --key -`. */
   readStdin(): Promise<string>;
+  /** One line of standard input (null at its end), for a y/N question; else `readStdin`'s first. */
+  readLine?(): Promise<string | null>;
   /** Now; injected so that relative times are testable. */
   now(): Date;
 }

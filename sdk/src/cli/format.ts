@@ -190,3 +190,11 @@ export function pendingRow(intent: Intent, now: Date): string[] {
 }
 
 export const PENDING_HEADERS = ['ID', 'CREATED', 'DEADLINE', 'FROM', 'SUMMARY'];
+
+/** The `pending` table of `intents`. */
+export function pendingTable(intents: Intent[], now: Date): string {
+  return table(
+    PENDING_HEADERS,
+    intents.map((intent) => pendingRow(intent, now)),
+  );
+}

@@ -3,6 +3,7 @@ import type { CountersignClient } from '../client.js';
 import { isCountersignError } from '../errors.js';
 import { backoffDelay, defaultSleep, isTransient } from '../http.js';
 import type { Intent, JsonObject } from '../types.js';
+import { BULK_OPTION_HELP, BULK_OPTIONS, decideAll, wantsBulk } from './bulk.js';
 import {
   type Args,
   type Command,
@@ -20,16 +21,7 @@ import {
   println,
   usageError,
 } from './context.js';
-import {
-  clean,
-  describeIntent,
-  PENDING_HEADERS,
-  pendingRow,
-  quorum,
-  relative,
-  table,
-  truncate,
-} from './format.js';
+import { clean, describeIntent, pendingTable, quorum, relative, truncate } from './format.js';
 
 /** Everything waiting for the caller's decision, newest first. */
 async function pendingIntents(client: CountersignClient, signal: AbortSignal): Promise<Intent[]> {
@@ -66,13 +58,7 @@ export const pending: Command = {
       return EXIT.OK;
     }
     const now = ctx.io.now();
-    println(
-      ctx,
-      table(
-        PENDING_HEADERS,
-        items.map((intent) => pendingRow(intent, now)),
-      ),
-    );
+    println(ctx, pendingTable(items, now));
     println(ctx);
     println(
       ctx,
@@ -110,7 +96,8 @@ export const show: Command = {
 export const approve: Command = {
   name: 'approve',
   summary: 'approve an intent',
-  synopsis: 'approve <id> [-m <comment>] [--set <pointer>=<value>]...',
+  synopsis:
+    'approve <id> [-m <comment>] [--set <pointer>=<value>]... | approve --all [--type <pattern>] [--dry-run] [--yes]',
   description: [
     'Approves the intent as the logged-in reviewer; the decision is recorded with channel "cli".',
     'With a quorum or an approval chain the intent stays pending until enough reviewers approved.',
@@ -118,23 +105,32 @@ export const approve: Command = {
     'the value is read as JSON when it parses as JSON (40000, true, "quoted text"), else taken as',
     "a string (--set /message/subject=Hello world). An edit keeps the value's type; others asked",
     'then see, and approve, the edited version.',
+    'With --all: lists everything waiting for you (of --type, if given), asks, then approves them',
+    'in bulk (POST /v1/decisions) and prints each result; exit 2 if any failed.',
   ].join('\n'),
-  options: { message: { type: 'string', short: 'm' }, set: { type: 'string', multiple: true } },
+  options: {
+    message: { type: 'string', short: 'm' },
+    set: { type: 'string', multiple: true },
+    ...BULK_OPTIONS,
+  },
   optionHelp: [
     ['-m, --message <text>', 'a comment, recorded with the approval'],
     [
       '--set <pointer>=<value>',
       'edit an editable value before approving (repeatable); value parsed as JSON when it parses, else a string',
     ],
+    ...BULK_OPTION_HELP,
   ],
-  jsonHelp: 'the intent after the approval',
-  positionals: { min: 1, max: 1 },
+  jsonHelp: 'the intent after the approval; with --all {"dry_run", "intents", "results"}',
+  positionals: { min: 0, max: 1 },
   examples: [
     'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z',
     'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z -m "Numbers check out"',
     'countersign approve int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z --set /amount=40000 --set "/message/subject=Invoice 7b"',
+    "countersign approve --all --type 'intent.refund.*' --dry-run",
   ],
   async run(ctx: Context, args: Args): Promise<ExitCode> {
+    if (wantsBulk(args, 'approve')) return decideAll(ctx, args, 'approve');
     const id = firstPositional(args);
     const comment = stringOption(args, 'message')?.trim();
     const edits = editsOf(listOption(args, 'set'));
@@ -196,19 +192,23 @@ export function editsOf(settings: readonly string[]): JsonObject {
 export const reject: Command = {
   name: 'reject',
   summary: 'reject an intent (a reason is required)',
-  synopsis: 'reject <id> -m <reason>',
+  synopsis:
+    'reject <id> -m <reason> | reject --all -m <reason> [--type <pattern>] [--dry-run] [--yes]',
   description: [
     'Rejects the intent as the logged-in reviewer; the decision is recorded with channel "cli".',
     'A rejection says why: the reason is required and goes back to the agent.',
+    'With --all: as `approve --all`, rejecting each with the reason.',
   ].join('\n'),
-  options: { message: { type: 'string', short: 'm' } },
-  optionHelp: [['-m, --message <text>', 'the reason (required)']],
-  jsonHelp: 'the intent after the rejection',
-  positionals: { min: 1, max: 1 },
+  options: { message: { type: 'string', short: 'm' }, ...BULK_OPTIONS },
+  optionHelp: [['-m, --message <text>', 'the reason (required)'], ...BULK_OPTION_HELP],
+  jsonHelp: 'the intent after the rejection; with --all {"dry_run", "intents", "results"}',
+  positionals: { min: 0, max: 1 },
   examples: [
     'countersign reject int_01JD6X3M2Q7R8S9T0V1W2X3Y4Z -m "The report still names customers"',
+    'countersign reject --all --type \'intent.refund.*\' -m "Refunds are paused" --yes',
   ],
   async run(ctx: Context, args: Args): Promise<ExitCode> {
+    if (wantsBulk(args, 'reject')) return decideAll(ctx, args, 'reject');
     const id = firstPositional(args);
     const reason = stringOption(args, 'message')?.trim();
     if (!reason) {

@@ -3,6 +3,7 @@
  * The `countersign` binary: wires the CLI to this process (stdout, stderr, the environment,
  * Ctrl-C) and exits with the code the command returned.
  */
+import { createInterface } from 'node:readline';
 import { run } from './run.js';
 
 const interrupt = new AbortController();
@@ -24,6 +25,22 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** One line as the user types it (Enter), without waiting for the end of the input. */
+function readLine(): Promise<string | null> {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  return new Promise((resolve) => {
+    let answered = false;
+    lines.once('line', (line) => {
+      answered = true;
+      lines.close();
+      resolve(line);
+    });
+    lines.once('close', () => {
+      if (!answered) resolve(null);
+    });
+  });
+}
+
 const code = await run(process.argv.slice(2), {
   stdout: (text) => {
     process.stdout.write(text);
@@ -34,6 +51,7 @@ const code = await run(process.argv.slice(2), {
   env: process.env,
   signal: interrupt.signal,
   readStdin,
+  readLine,
   now: () => new Date(),
 });
 process.exitCode = code;
