@@ -496,7 +496,12 @@ export class Countersign extends Construct {
       fn.addToRolePolicy(deny(['dynamodb:DeleteItem'], intentItems));
     }
     for (const fn of writers) {
-      fn.addToRolePolicy(deny(['dynamodb:UpdateItem'], intentItems));
+      // Listing items (`LIST#`) are put and deleted with the change they follow, never updated.
+      fn.addToRolePolicy(
+        deny(['dynamodb:UpdateItem'], {
+          'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['INTENT#*', 'LIST#*'] },
+        }),
+      );
       fn.addToRolePolicy(deny(['dynamodb:PartiQLUpdate']));
     }
     functions.admin.addToRolePolicy(
@@ -511,9 +516,10 @@ export class Countersign extends Construct {
    * Least privilege per item type (`lambdas/adapters/table-schema.ts`): each function that
    * writes the table may write only the partitions it owns, by the key prefix DynamoDB checks
    * as `dynamodb:LeadingKeys` (in a transaction too, item by item). API keys and teams: the
-   * admin function alone; intents (their payloads and trails): the intent functions; the create
-   * function also its idempotency records. A Deny on any other prefix, so that the read-write
-   * grants above stay as they are; PartiQL, which nothing uses, is denied outright.
+   * admin function alone; intents (their payloads, trails and listing items, `LIST#`): the
+   * intent functions; the create function also its idempotency records. A Deny on any other
+   * prefix, so that the read-write grants above stay as they are; PartiQL, which nothing uses,
+   * is denied outright.
    */
   private scopeTableWrites(functions: Record<FunctionKey, CountersignFunction>, table: ITableV2) {
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
@@ -522,12 +528,12 @@ export class Countersign extends Construct {
     // key ends, in the admin function).
     const owners: [CountersignFunction[], string[]][] = [
       [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'SESSION#*', 'REVIEWER#*']],
-      [[functions.inbox], ['INTENT#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*']],
+      [[functions.inbox], ['INTENT#*', 'LIST#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*']],
       [
         [functions.intentsWrite, functions.mcp],
-        ['INTENT#*', 'IDEMPOTENCY#*', 'USAGE#*'],
+        ['INTENT#*', 'LIST#*', 'IDEMPOTENCY#*', 'USAGE#*'],
       ],
-      [[functions.stageTask], ['INTENT#*', 'USAGE#*']],
+      [[functions.stageTask], ['INTENT#*', 'LIST#*', 'USAGE#*']],
       [
         [
           functions.intentsDecide,
@@ -538,7 +544,7 @@ export class Countersign extends Construct {
           functions.reconciler,
           functions.deliverCallback,
         ],
-        ['INTENT#*'],
+        ['INTENT#*', 'LIST#*'],
       ],
     ];
     for (const [fns, prefixes] of owners) {

@@ -17,7 +17,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { DynamoKeyRepository } from '../lambdas/adapters/dynamo-store';
+import { DynamoIntentRepository, DynamoKeyRepository } from '../lambdas/adapters/dynamo-store';
 import { TABLE_KEYS } from '../lambdas/adapters/table-schema';
 import { authenticate, hashApiKey, newApiKey } from '../lambdas/core/auth';
 import type { Role } from '../lambdas/core/ports';
@@ -145,6 +145,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     );
     await ensureKey(keys, 'admin', LOCAL_ADMIN, secrets.api_keys.admin);
     await ensureKey(keys, 'agent', LOCAL_AGENT, secrets.api_keys.agent);
+    // A data dir written by an older version: its intents get their listing items once.
+    await new DynamoIntentRepository(
+      DynamoDBDocumentClient.from(dynamoClient),
+      LOCAL_TABLE_NAME,
+    ).backfillListings(Number.POSITIVE_INFINITY);
 
     const outbox = new Outbox(path.join(dataDir, 'outbox.jsonl'));
     const credentials = secrets.stand_in_credentials;

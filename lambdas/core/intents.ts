@@ -22,7 +22,14 @@ import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-d
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
 import { type PolicyServiceDeps, policyFor } from './policies';
-import type { Clock, IntentRepository, Signer, UsageMeter, Workflow } from './ports';
+import {
+  type Clock,
+  type IntentRepository,
+  InvalidCursorError,
+  type Signer,
+  type UsageMeter,
+  type Workflow,
+} from './ports';
 import { creatorKeyOf, takeIntentQuota } from './quotas';
 import { transitionIntent, withReceipt } from './transitions';
 
@@ -243,7 +250,7 @@ export async function listIntents(
     });
     return { items: page.items.map(toView), next_cursor: page.nextCursor };
   } catch (error) {
-    if (error instanceof TypeError && /cursor/.test(error.message)) {
+    if (error instanceof InvalidCursorError) {
       throw new DomainError('invalid_request', 'The cursor is not one this API returned.', {
         details: [{ field: 'cursor', message: error.message }],
       });

@@ -32,6 +32,21 @@ export interface ListIntentsQuery {
   cursor?: string;
 }
 
+/** Pending intents whose workflow should have acted before `dueBefore` (ISO time), most overdue first. */
+export interface OverdueQuery {
+  dueBefore: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** A list cursor that the repository did not hand out (400 `invalid_request` to the caller). */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not one this API returned');
+    this.name = 'InvalidCursorError';
+  }
+}
+
 export interface IntentRepository {
   /** Writes the intent, its payload, its first events and the idempotency record, all or nothing. */
   create(
@@ -43,14 +58,21 @@ export interface IntentRepository {
   /** Cheap consistent read of what the long poll watches. */
   getStatus(id: string): Promise<{ status: IntentStatus; version: number } | null>;
   /**
-   * Replaces the intent if it is still at `expectedVersion`, together with its new events.
-   * Returns false when someone else changed it first (reload and decide again).
+   * Replaces the intent if it is still as `before` was read (its version), together with its
+   * new events; what changed between the two also moves the intent between lists (a recipient's
+   * inbox, a status). Returns false when someone else changed it first (reload and decide again).
    */
-  commit(next: IntentState, expectedVersion: number, events: AuditEvent[]): Promise<boolean>;
+  commit(next: IntentState, before: IntentState, events: AuditEvent[]): Promise<boolean>;
   events(id: string): Promise<AuditEvent[]>;
   /** The unexpired idempotency record of `principal`'s `key` at `at`, if a create wrote one. */
   findIdempotency(principal: string, key: string, at: Date): Promise<IdempotencyRecord | null>;
+  /**
+   * Newest first. With `recipient` and `status: 'pending'`, reads only what waits for that
+   * recipient. Throws `InvalidCursorError` for a cursor it did not return.
+   */
   list(query: ListIntentsQuery): Promise<{ items: IntentState[]; nextCursor: string | null }>;
+  /** For the reconciler: however many are pending, only the overdue ones, oldest due first. */
+  listOverdue(query: OverdueQuery): Promise<{ items: IntentState[]; nextCursor: string | null }>;
 }
 
 /**

@@ -5,8 +5,14 @@ import type { Clock, ExecutionStatus, IntentRepository, Signer, WorkflowExecutio
 import { transitionIntent } from './transitions';
 
 /**
- * The reconciler: a scheduled sweep over pending intents that makes sure each one has a live
- * execution, so that nothing stays pending forever.
+ * The reconciler: a scheduled sweep over overdue pending intents that makes sure each one has a
+ * live execution, so that nothing stays pending forever.
+ *
+ * It reads only the intents whose workflow should have acted more than `graceSeconds` ago
+ * (`IntentRepository.listOverdue`: a stage's notices still unsent, no stage entered, or the
+ * next reminder, escalation or deadline passed), most overdue first, however many are pending:
+ * an intent whose execution waits as planned is not read at all. An execution that died while
+ * waiting is found when its next planned moment passes.
  *
  * An intent's first execution is named after the intent; a restart is named `<id>-r<n>`.
  * Names are never reused, so a restart cannot collide with history, and two sweeps that race
@@ -35,7 +41,7 @@ export interface ReconcileOptions {
   graceSeconds: number;
   /** Restarts per intent before it is reported as stuck. */
   maxRestarts: number;
-  /** Pending intents looked at per run (newest first); the rest wait for the next run. */
+  /** Overdue intents looked at per run (most overdue first); the rest wait for the next run. */
   maxIntents: number;
   /** Page size of the pending list. */
   pageSize: number;
@@ -107,10 +113,13 @@ export async function reconcilePending(
     stuck: 0,
     failed: 0,
   };
+  const dueBefore = new Date(
+    deps.clock.now().getTime() - options.graceSeconds * 1000,
+  ).toISOString();
   let cursor: string | undefined;
   do {
-    const page = await deps.intents.list({
-      status: 'pending',
+    const page = await deps.intents.listOverdue({
+      dueBefore,
       limit: Math.min(options.pageSize, options.maxIntents - summary.checked),
       ...(cursor ? { cursor } : {}),
     });

@@ -48,7 +48,7 @@ export async function transitionIntent(
       before.status === 'pending' && sealedIntent.status !== 'pending'
         ? await withReceipt(sealedIntent, signer)
         : sealedIntent;
-    if (await repository.commit(after, before.version, sealed.events)) {
+    if (await repository.commit(after, before, sealed.events)) {
       intentChanges.changed(intentId, after);
       return { before, after, transition };
     }

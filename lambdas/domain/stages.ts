@@ -130,6 +130,19 @@ export function stageClockStart(intent: IntentState, now: number): number {
 }
 
 /**
+ * When the workflow must next act on a pending intent: at once while a stage's notifications
+ * wait to be sent or no stage holds a token (between stages, before the first), else at the
+ * next planned moment (a reminder, an escalation, the deadline). An intent whose moment has
+ * passed by more than the reconciler's grace has no execution moving it on.
+ */
+export function workflowDueAt(intent: Omit<IntentState, 'payload'>): string {
+  if (intent.task_token === null || intent.pending_notifications.length > 0) {
+    return intent.updated_at;
+  }
+  return intent.next_action_at ?? intent.updated_at;
+}
+
+/**
  * The most people asked in one step (its reviewers, escalations and teams expanded, counted
  * once each). Every one of them gets a notice per channel at each reminder, so this bounds a
  * stage's notices (and the intent item that lists them); they are recorded a few at a time

@@ -1,7 +1,10 @@
 import { DEFAULT_RECONCILE_OPTIONS, reconcilePending } from '../core/reconciler';
 import { getNumberFromEnv } from '../shared/config';
-import { reconcilerDeps } from '../shared/deps';
+import { intentRepository, reconcilerDeps } from '../shared/deps';
 import { type InvocationContext, invocationLogger } from '../shared/logger';
+
+/** Legacy intents migrated per run: about 4 writes each, a few seconds of the 15 minutes. */
+const BACKFILL_PER_RUN = 5000;
 
 /**
  * Scheduled (EventBridge): finds pending intents whose execution ended abnormally or never
@@ -11,6 +14,12 @@ import { type InvocationContext, invocationLogger } from '../shared/logger';
  */
 export const handler = async (_event: unknown, context?: InvocationContext) => {
   const log = invocationLogger(context, { task: 'Reconcile' });
+  // Intents stored before listing items existed get theirs, a bounded number per run, first:
+  // the overdue list below only finds intents that have them (docs/deploy.md, Upgrading).
+  const migrated = await intentRepository().backfillListings(
+    getNumberFromEnv('RECONCILER_BACKFILL_PER_RUN', BACKFILL_PER_RUN),
+  );
+  if (migrated > 0) log.info('listing items backfilled', { migrated });
   const summary = await reconcilePending(
     reconcilerDeps(),
     {

@@ -84,7 +84,7 @@ describe('DynamoIntentRepository under concurrency (DynamoDB Local)', () => {
         const expected = stale ? m.intent.version + 7 : m.intent.version;
         return repository.commit(
           { ...m.intent, summary: `changed ${index}`, version: expected + 1 },
-          expected,
+          { ...m.intent, version: expected },
           [],
         );
       }),

@@ -112,7 +112,7 @@ describe('a commit whose first attempt landed but whose answer was lost', () => 
     const intent = await stored();
     const { next: changed } = change(intent, 'changed once', false);
     loseAnswers('PutItemCommand');
-    expect(await repository.commit(changed, intent.version, [])).toBe(true);
+    expect(await repository.commit(changed, intent, [])).toBe(true);
     expect(attempts.filter((a) => a.command === 'PutItemCommand')).toHaveLength(2);
     const read = await repository.get(intent.id);
     expect(read).toMatchObject({ summary: 'changed once', version: intent.version + 1 });
@@ -142,7 +142,7 @@ describe('a commit whose first attempt landed but whose answer was lost', () => 
       const { next: changed, events } = change(intent, 'changed once', true);
       stripTokens = strip;
       loseAnswers('TransactWriteItemsCommand');
-      expect(await repository.commit(changed, intent.version, events)).toBe(true);
+      expect(await repository.commit(changed, intent, events)).toBe(true);
       expect(await repository.events(intent.id)).toHaveLength(intent.event_count + 1);
     },
   );
@@ -181,9 +181,9 @@ describe('a commit whose first attempt landed but whose answer was lost', () => 
     const theirs = change(ours.next, 'theirs', false);
     let theirsCommitted: boolean | undefined;
     loseAnswers('TransactWriteItemsCommand', 1, async () => {
-      theirsCommitted = await repository.commit(theirs.next, ours.next.version, []);
+      theirsCommitted = await repository.commit(theirs.next, ours.next, []);
     });
-    expect(await repository.commit(ours.next, intent.version, ours.events)).toBe(true);
+    expect(await repository.commit(ours.next, intent, ours.events)).toBe(true);
     expect(theirsCommitted).toBe(true);
     expect(await repository.get(intent.id)).toMatchObject({
       summary: 'theirs',
@@ -200,9 +200,9 @@ describe('a genuine lost race', () => {
     const intent = await stored();
     const winner = change(intent, 'winner', withEvent);
     const loser = change(intent, 'loser', withEvent);
-    expect(await repository.commit(winner.next, intent.version, winner.events)).toBe(true);
+    expect(await repository.commit(winner.next, intent, winner.events)).toBe(true);
     // The loser's refusal carries the winner's META, whose write id is not the loser's.
-    expect(await repository.commit(loser.next, intent.version, loser.events)).toBe(false);
+    expect(await repository.commit(loser.next, intent, loser.events)).toBe(false);
     expect(await repository.get(intent.id)).toMatchObject({ summary: 'winner' });
   });
 });
@@ -269,7 +269,7 @@ describe('merged writes whose transaction landed but whose answer was lost', () 
       Promise.all(
         existing.map((intent, index) => {
           const { next: changed, events } = change(intent, `merged ${index}`, index === 0);
-          return repository.commit(changed, intent.version, events);
+          return repository.commit(changed, intent, events);
         }),
       ),
     ]);

@@ -43,7 +43,7 @@ const commitAll = (list: ReturnType<typeof intents>, expected = 3) =>
   Promise.all(
     list.map((intent) =>
       repository
-        .commit({ ...intent, version: expected + 1 }, expected, [])
+        .commit({ ...intent, version: expected + 1 }, { ...intent, version: expected }, [])
         .catch((error: Error) => error.message),
     ),
   );
@@ -92,7 +92,9 @@ describe('merged writes when DynamoDB fails', () => {
       .resolves({});
     const list = intents(3);
     const results = await Promise.all(
-      list.map((intent) => repository.commit({ ...intent, version: 4 }, 3, [viewed(intent)])),
+      list.map((intent) =>
+        repository.commit({ ...intent, version: 4 }, { ...intent, version: 3 }, [viewed(intent)]),
+      ),
     );
     expect(results).toEqual([true, true, true]);
     const tokens = dynamo
@@ -113,6 +115,10 @@ describe('merged writes when DynamoDB fails', () => {
     );
     const [intent] = intents(1);
     if (!intent) throw new Error('no intent');
-    expect(await repository.commit({ ...intent, version: 4 }, 3, [viewed(intent)])).toBe(false);
+    expect(
+      await repository.commit({ ...intent, version: 4 }, { ...intent, version: 3 }, [
+        viewed(intent),
+      ]),
+    ).toBe(false);
   });
 });

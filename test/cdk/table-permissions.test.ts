@@ -24,6 +24,7 @@ const ITEMS = {
   'API key': 'APIKEY#0f0e',
   team: 'TEAM#finance',
   intent: 'INTENT#int_01',
+  listing: 'LIST#INBOX#cfo@company.com',
   idempotency: 'IDEMPOTENCY#ab12',
   policy: 'POLICY#intent.payment.*',
   usage: 'USAGE#key_01',
@@ -102,29 +103,34 @@ describe('table writes by item type', () => {
     health: [],
     jwks: [],
     openapi: [],
-    'intents-write': ['intent', 'idempotency', 'usage'],
+    'intents-write': ['intent', 'listing', 'idempotency', 'usage'],
     'intents-read': [],
-    'intents-decide': ['intent'],
+    'intents-decide': ['intent', 'listing'],
     // The admin function ends a reviewer's inbox sessions when it revokes their key.
     admin: ['API key', 'team', 'policy', 'inbox session', 'reviewer profile'],
-    mcp: ['intent', 'idempotency', 'usage'],
-    review: ['intent'],
-    inbox: ['intent', 'usage', 'inbox sign-in link', 'inbox session'],
-    'slack-interactions': ['intent'],
-    'plan-stage': ['intent'],
-    'stage-task': ['intent', 'usage'],
-    'notify-decided': ['intent'],
-    'deliver-callback': ['intent'],
-    reconciler: ['intent'],
+    mcp: ['intent', 'listing', 'idempotency', 'usage'],
+    review: ['intent', 'listing'],
+    inbox: ['intent', 'listing', 'usage', 'inbox sign-in link', 'inbox session'],
+    'slack-interactions': ['intent', 'listing'],
+    'plan-stage': ['intent', 'listing'],
+    'stage-task': ['intent', 'listing', 'usage'],
+    'notify-decided': ['intent', 'listing'],
+    'deliver-callback': ['intent', 'listing'],
+    reconciler: ['intent', 'listing'],
   };
-  const withoutIntents = Object.fromEntries(
-    Object.entries(PUTS).map(([id, types]) => [id, types.filter((type) => type !== 'intent')]),
-  );
+  const without = (...excluded: ItemType[]) =>
+    Object.fromEntries(
+      Object.entries(PUTS).map(([id, types]) => [
+        id,
+        types.filter((type) => !excluded.includes(type)),
+      ]),
+    );
 
   it.each([
     ['dynamodb:PutItem', PUTS],
-    ['dynamodb:UpdateItem', withoutIntents],
-    ['dynamodb:DeleteItem', withoutIntents],
+    // Listing items are put and deleted (a recipient leaves an inbox), never updated.
+    ['dynamodb:UpdateItem', without('intent', 'listing')],
+    ['dynamodb:DeleteItem', without('intent')],
     ['dynamodb:BatchWriteItem', Object.fromEntries(Object.keys(PUTS).map((id) => [id, []]))],
   ])(
     'lets each function %s only the items it owns; API keys only the admin function',

@@ -314,9 +314,7 @@ describe('hourly quotas', () => {
     const stored = await intents.get(intent.id);
     if (!stored) throw new Error('not stored');
     const { creator_key: _key, ...before } = stored;
-    expect(
-      await intents.commit({ ...before, version: stored.version + 1 }, stored.version, []),
-    ).toBe(true);
+    expect(await intents.commit({ ...before, version: stored.version + 1 }, stored, [])).toBe(true);
     const sent: EmailMessage[] = [];
     await runStage(stageRunnerDeps(sent), {
       intent_id: intent.id,

@@ -40,9 +40,9 @@ function memoryStore(intents: IntentState[], failCommitsOf: string[] = []) {
   }
   const repository: Pick<IntentRepository, 'get' | 'commit' | 'events'> = {
     get: async (id) => structuredClone(stored.get(id) ?? null),
-    commit: async (next, expectedVersion, events) => {
+    commit: async (next, before, events) => {
       if (failCommitsOf.includes(next.id)) throw new Error('the store went away');
-      if (stored.get(next.id)?.version !== expectedVersion) return false;
+      if (stored.get(next.id)?.version !== before.version) return false;
       stored.set(next.id, structuredClone(next));
       trails.get(next.id)?.push(...events);
       return true;

@@ -35,8 +35,8 @@ function store(initial: IntentState) {
   const trail: AuditEvent[] = [...created.events];
   const repository: Pick<IntentRepository, 'get' | 'commit' | 'events'> = {
     get: async () => structuredClone(stored),
-    commit: async (next, expectedVersion, events) => {
-      if (stored.version !== expectedVersion) return false;
+    commit: async (next, before, events) => {
+      if (stored.version !== before.version) return false;
       stored = structuredClone(next);
       trail.push(...events);
       return true;

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  ExecutionStatus,
-  IntentRepository,
-  ListIntentsQuery,
-  WorkflowExecutions,
-} from '../../lambdas/core/ports';
+import type { ExecutionStatus, OverdueQuery, WorkflowExecutions } from '../../lambdas/core/ports';
 import {
   DEFAULT_RECONCILE_OPTIONS,
   executionName,
@@ -14,49 +9,31 @@ import {
 import type { AuditEvent } from '../../lambdas/domain/audit';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { pendingIntent, T0 } from '../domain/fixtures';
+import { MemoryIntentRepository } from '../fakes/memory-intents';
 import { testSigner } from '../handlers/signing-key';
 
-/** Intents in memory, with the same optimistic versioning as the DynamoDB store. */
-class MemoryIntents implements IntentRepository {
-  readonly items = new Map<string, IntentState>();
+/** The in-memory repository, plus what the reconciler tests look at and a lagging list. */
+class MemoryIntents extends MemoryIntentRepository {
   readonly recorded: AuditEvent[] = [];
-  /** What the status index shows: it may lag behind the items, as a GSI does. */
+  /** What the overdue list shows: it may lag behind the items, as a list read before a change. */
   listed: IntentState[] | undefined;
 
+  get items() {
+    return this.intents;
+  }
   add(intent: IntentState): IntentState {
-    this.items.set(intent.id, intent);
+    this.intents.set(intent.id, intent);
+    this.trails.set(intent.id, []);
     return intent;
   }
-  async create(): Promise<never> {
-    throw new Error('not used');
+  override async commit(next: IntentState, before: IntentState, events: AuditEvent[]) {
+    const committed = await super.commit(next, before, events);
+    if (committed) this.recorded.push(...events);
+    return committed;
   }
-  async get(id: string) {
-    return this.items.get(id) ?? null;
-  }
-  async getStatus(id: string) {
-    const intent = this.items.get(id);
-    return intent ? { status: intent.status, version: intent.version } : null;
-  }
-  async commit(next: IntentState, expectedVersion: number, events: AuditEvent[]) {
-    if (this.items.get(next.id)?.version !== expectedVersion) return false;
-    this.items.set(next.id, next);
-    this.recorded.push(...events);
-    return true;
-  }
-  async events(): Promise<AuditEvent[]> {
-    return this.recorded;
-  }
-  async findIdempotency(): Promise<never> {
-    throw new Error('not used');
-  }
-  async list(query: ListIntentsQuery) {
-    const all = (this.listed ?? [...this.items.values()]).filter(
-      (intent) => intent.status === query.status,
-    );
-    const start = query.cursor ? Number(query.cursor) : 0;
-    const items = all.slice(start, start + query.limit);
-    const next = start + query.limit;
-    return { items, nextCursor: next < all.length ? String(next) : null };
+  override async listOverdue(query: OverdueQuery) {
+    if (!this.listed) return super.listOverdue(query);
+    return { items: this.listed, nextCursor: null };
   }
 }
 
@@ -200,9 +177,31 @@ describe('reconcilePending', () => {
     intents.add(intent('int_A'));
     // Act
     const summary = await run();
-    // Assess
-    expect(summary).toMatchObject({ young: 1, started: 0 });
+    // Assess: not even listed as overdue
+    expect(summary).toMatchObject({ checked: 0, started: 0 });
     expect(executions.started).toEqual([]);
+  });
+
+  it('reads only overdue intents, most overdue first: one waiting as planned is not looked at', async () => {
+    // Prepare: A waits on a stage until tomorrow; B's stage notices were never sent (an hour
+    // ago); C was created half an hour ago and no stage ever began.
+    const { intents, executions, repaired, run } = setup(NOW);
+    const tomorrow = new Date(NOW.getTime() + 24 * 3600 * 1000).toISOString();
+    intents.add({ ...intent('int_A'), task_token: 'token', next_action_at: tomorrow });
+    intents.add({
+      ...intent('int_B'),
+      task_token: 'token',
+      next_action_at: tomorrow,
+      pending_notifications: [{ to: 'cfo@company.com', kind: 'notify', channel: 'email' }],
+    });
+    const halfAnHourAgo = new Date(NOW.getTime() - 30 * 60 * 1000).toISOString();
+    intents.add({ ...intent('int_C'), created_at: halfAnHourAgo, updated_at: halfAnHourAgo });
+    // Act
+    const summary = await run();
+    // Assess
+    expect(summary).toMatchObject({ checked: 2, started: 2 });
+    expect(repaired.map((entry) => entry.id)).toEqual(['int_B', 'int_C']);
+    expect(executions.started).toEqual(['int_B', 'int_C']);
   });
 
   it('applies the policy timeout to an intent past its deadline whose execution ended, then starts one to tell everyone', async () => {

@@ -17,8 +17,8 @@ function setup(intent: IntentState) {
   let stored = structuredClone(intent);
   const repository = {
     get: async () => structuredClone(stored),
-    commit: async (next: IntentState, expected: number) => {
-      if (stored.version !== expected) return false;
+    commit: async (next: IntentState, before: IntentState) => {
+      if (stored.version !== before.version) return false;
       stored = structuredClone(next);
       return true;
     },

@@ -11,8 +11,8 @@ function store(initial: IntentState) {
   let writes = 0;
   const repository: Pick<IntentRepository, 'get' | 'commit'> = {
     get: async () => stored,
-    commit: async (next, expectedVersion) => {
-      if (stored.version !== expectedVersion) return false;
+    commit: async (next, before) => {
+      if (stored.version !== before.version) return false;
       writes += 1;
       stored = next;
       return true;

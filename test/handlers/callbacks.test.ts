@@ -64,8 +64,8 @@ class MemoryIntents implements Pick<IntentRepository, 'get' | 'commit' | 'events
   async get(id: string) {
     return id === this.intent.id ? structuredClone(this.intent) : null;
   }
-  async commit(next: IntentState, expectedVersion: number, events: AuditEvent[]) {
-    if (this.intent.version !== expectedVersion) return false;
+  async commit(next: IntentState, before: IntentState, events: AuditEvent[]) {
+    if (this.intent.version !== before.version) return false;
     this.intent = structuredClone(next);
     this.trail.push(...events);
     return true;

@@ -72,10 +72,17 @@ describe('Handler: intents-write', () => {
     });
     expect(intent).not.toHaveProperty('task_token');
     const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    expect(items.map((item) => item.Put?.Item?.sk)).toEqual([
+    expect(items.map((item) => item.Put?.Item?.sk).slice(0, 3)).toEqual([
       'META',
       'PAYLOAD',
       'EVENT#0000000001',
+    ]);
+    // And, in the same transaction, it is listed: by status, by agent, as due, in the inbox.
+    expect(items.slice(3).map((item) => String(item.Put?.Item?.pk).split('#')[1])).toEqual([
+      'STATUS',
+      'AGENT',
+      'DUE',
+      'INBOX',
     ]);
     expect(items[0]?.Put?.Item).not.toHaveProperty('payload');
     expect(JSON.parse(String(items[1]?.Put?.Item?.payload_json))).toEqual(createBody.payload);
@@ -214,10 +221,23 @@ describe('Handler: intents-decide', () => {
       status: 'approved',
       decision: { by: 'cfo@company.com' },
     });
-    const put = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put;
-    expect(put?.ConditionExpression).toBe('#version = :expected');
+    const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    const put = items[0]?.Put;
+    expect(put?.ConditionExpression).toBe('#version = :expected AND attribute_not_exists(gsi2pk)');
     expect(put?.ExpressionAttributeValues).toEqual({ ':expected': 3 });
-    expect(put?.Item).toMatchObject({ version: 4, status: 'approved', gsi2pk: 'STATUS#approved' });
+    expect(put?.Item).toMatchObject({ version: 4, status: 'approved' });
+    // In the same transaction it leaves the reviewer's inbox and the pending list for the approved.
+    const listed = (keys: (Record<string, unknown> | undefined)[]) =>
+      keys.map((key) => String(key?.pk)).filter((pk) => pk.startsWith('LIST#'));
+    expect(listed(items.map((item) => item.Delete?.Key))).toEqual(
+      expect.arrayContaining([
+        'LIST#INBOX#cfo@company.com',
+        expect.stringMatching(/^LIST#STATUS#pending#/),
+      ]),
+    );
+    expect(listed(items.map((item) => item.Put?.Item))).toEqual([
+      expect.stringMatching(/^LIST#STATUS#approved#/),
+    ]);
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe(
       'token-of-stage-0',
     );

@@ -39,13 +39,16 @@ describe('Handler: reconcile (scheduled)', () => {
       lines.push(String(chunk));
       return true;
     });
-    dynamo
-      .on(QueryCommand)
-      .callsFake((input) =>
-        input.IndexName
-          ? { Items: [meta] }
-          : { Items: [meta, { sk: 'PAYLOAD', payload_json: JSON.stringify(SECRET_PAYLOAD) }] },
-      );
+    // No intent of an earlier release is left to migrate (the old index is empty); the intent
+    // is on the due list, overdue since it was last updated.
+    dynamo.on(QueryCommand).callsFake((input) => {
+      const pk = String(input.ExpressionAttributeValues?.[':pk']);
+      if (input.IndexName) return { Items: [] };
+      if (pk.startsWith('LIST#DUE#')) {
+        return { Items: [{ pk, sk: `${String(meta.updated_at)}#int_1`, id: 'int_1' }] };
+      }
+      return { Items: [meta, { sk: 'PAYLOAD', payload_json: JSON.stringify(SECRET_PAYLOAD) }] };
+    });
     dynamo
       .on(GetCommand)
       .resolves({ Item: { sk: 'PAYLOAD', payload_json: JSON.stringify(SECRET_PAYLOAD) } });
