@@ -12,7 +12,12 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { CountersignClient, type CreateIntentRequest } from '../sdk/src/index';
+import WebSocket from 'ws';
+import {
+  CountersignClient,
+  type CreateIntentRequest,
+  type WaitSocketConstructor,
+} from '../sdk/src/index';
 import {
   newDataDir,
   outboxItems,
@@ -204,9 +209,11 @@ async function main() {
   let stack: StackProcess | undefined;
   try {
     stack = await startStack(dataDir);
+    // The waits use the wait channel, as on Node 22 by default (Node 20 has no global WebSocket).
     const agent = new CountersignClient({
       baseUrl: stack.url,
       apiKey: stack.settings.api_keys.agent,
+      webSocket: WebSocket as unknown as WaitSocketConstructor,
     });
     const admin = new CountersignClient({
       baseUrl: stack.url,

@@ -50,13 +50,20 @@ export const FUNCTIONS = {
   intentsRead: {
     id: 'intents-read',
     entry: 'lambdas/handlers/intents-read.ts',
-    description: 'Reads intents, their trails, and the long poll',
+    description: 'Reads intents and their trails',
     routes: [
       { method: 'GET', path: '/v1/intents' },
       { method: 'GET', path: '/v1/intents/{id}' },
-      { method: 'GET', path: '/v1/intents/{id}/wait' },
       { method: 'GET', path: '/v1/intents/{id}/events' },
     ],
+    timeoutSeconds: 29,
+  },
+  // A function of its own, with reserved concurrency, so that long polls cannot starve the rest.
+  intentsWait: {
+    id: 'intents-wait',
+    entry: 'lambdas/handlers/intents-read.ts',
+    description: 'The long poll (the fallback of the wait channel)',
+    routes: [{ method: 'GET', path: '/v1/intents/{id}/wait' }],
     timeoutSeconds: 29,
   },
   intentsDecide: {
@@ -171,6 +178,20 @@ export const FUNCTIONS = {
     id: 'deliver-callback',
     entry: 'lambdas/handlers/deliver-callback.ts',
     description: 'State machine: POSTs the signed final intent to its callback_url',
+    routes: [],
+    timeoutSeconds: 30,
+  },
+  waitSocket: {
+    id: 'wait-socket',
+    entry: 'lambdas/handlers/wait-socket.ts',
+    description: 'The wait channel (WebSocket API): subscribes waiting agents to their intents',
+    routes: [],
+    timeoutSeconds: 10,
+  },
+  waitPush: {
+    id: 'wait-push',
+    entry: 'lambdas/handlers/wait-push.ts',
+    description: "The table's stream: pushes intents that left pending to their subscribers",
     routes: [],
     timeoutSeconds: 30,
   },

@@ -76,6 +76,11 @@ export class CountersignStack extends Stack {
       `${this.countersign.apiUrl}slack/interactions`,
       "The Slack app's interactivity request URL",
     );
+    output(
+      'WaitSocketUrl',
+      this.countersign.waitSocketUrl,
+      'The wait channel (WebSocket) the SDKs wait on; GET /v1/intents/{id} names it too',
+    );
     output('TableName', this.countersign.table.tableName, 'Intents, audit trails, keys and teams');
     output(
       'StateMachineArn',
@@ -145,6 +150,7 @@ export function settingsFromContext(
   if (removal !== undefined && removal !== 'retain' && removal !== 'destroy') {
     throw new Error(`tableRemovalPolicy must be retain or destroy, got ${JSON.stringify(removal)}`);
   }
+  const webAclRate = number('webAclRateLimit', 'COUNTERSIGN_WEB_ACL_RATE_LIMIT');
   const settings: CountersignStackProps = {
     emailFrom: read('emailFrom', 'COUNTERSIGN_EMAIL_FROM'),
     emailConfigurationSetName: read('emailConfigurationSet', 'COUNTERSIGN_EMAIL_CONFIGURATION_SET'),
@@ -163,6 +169,8 @@ export function settingsFromContext(
     logRetention: retentionDays as RetentionDays | undefined,
     throttlingRateLimit: number('throttlingRateLimit', 'COUNTERSIGN_THROTTLING_RATE_LIMIT'),
     throttlingBurstLimit: number('throttlingBurstLimit', 'COUNTERSIGN_THROTTLING_BURST_LIMIT'),
+    waitConcurrency: number('waitConcurrency', 'COUNTERSIGN_WAIT_CONCURRENCY'),
+    webAcl: webAclRate === undefined ? undefined : { rateLimitPerFiveMinutes: webAclRate },
     bootstrapAdminKey: bootstrap === undefined ? undefined : bootstrap === 'true',
     reconcileInterval:
       reconcileMinutes === undefined ? undefined : Duration.minutes(reconcileMinutes),

@@ -14,6 +14,7 @@ import {
   Billing,
   type ITableV2,
   ProjectionType,
+  StreamViewType,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, type Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -31,6 +32,14 @@ import { ApprovalWorkflow } from './approval-workflow';
 import { CountersignFunction } from './countersign-function';
 import { addNagSuppressions } from './nag-suppressions';
 import { CountersignOperations } from './operations';
+import {
+  DEFAULT_WAIT_CONCURRENCY,
+  methodThrottles,
+  Protection,
+  type RouteThrottling,
+  type WebAclOptions,
+} from './protection';
+import { WaitChannel } from './wait-channel';
 
 const API_STAGE = 'v1';
 
@@ -86,6 +95,25 @@ export interface CountersignProps {
    * @default - 100
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Separate throttles, per method, for anonymous routes (health, JWKS, the review page), agents,
+   * reviewers' decisions and Slack; the admin API keeps `throttlingRateLimit`. Over a limit the
+   * API answers 429 `rate_limited` with `Retry-After`.
+   * @default - anonymous 10/s (burst 20), agent 50/s (100), reviewer 20/s (40), Slack 20/s (40)
+   */
+  readonly routeThrottling?: RouteThrottling;
+  /**
+   * Reserved concurrency of the long-poll function (`GET /v1/intents/{id}/wait`, the fallback of
+   * the wait channel), so that waiting agents cannot starve the other functions; its method is
+   * throttled to stay within it (429, not Lambda's 5xx).
+   * @default 50
+   */
+  readonly waitConcurrency?: number;
+  /**
+   * An AWS WAF web ACL on the REST API with a rate-based rule per client address (429 past it).
+   * @default - no web ACL (throttling and per-key quotas only)
+   */
+  readonly webAcl?: WebAclOptions;
   /**
    * Where the alarms (failed, timed-out and aborted executions, function errors, API 5xx) send
    * their state changes.
@@ -149,6 +177,8 @@ export class Countersign extends Construct {
   readonly bootstrapAdminKeySecret: ISecret;
   /** The alarms on executions, functions and the API. */
   readonly alarms: Alarm[];
+  /** The wait channel's WebSocket URL (`wss://…/v1`), named to clients by `GET /v1/intents/{id}`. */
+  readonly waitSocketUrl: string;
 
   constructor(scope: Construct, id: string, props: CountersignProps = {}) {
     super(scope, id);
@@ -162,6 +192,8 @@ export class Countersign extends Construct {
       deletionProtection: props.tableRemovalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
       timeToLiveAttribute: TABLE_KEYS.timeToLive,
+      // The wait channel's push reads intents leaving pending from the stream (lib/wait-channel.ts).
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       globalSecondaryIndexes: [TABLE_KEYS.gsi1, TABLE_KEYS.gsi2].map((index) => ({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
@@ -193,6 +225,7 @@ export class Countersign extends Construct {
       openapi: makeFunction('openapi'),
       intentsWrite: makeFunction('intentsWrite'),
       intentsRead: makeFunction('intentsRead'),
+      intentsWait: makeFunction('intentsWait'),
       intentsDecide: makeFunction('intentsDecide'),
       mcp: makeFunction('mcp'),
       admin: makeFunction('admin'),
@@ -203,6 +236,8 @@ export class Countersign extends Construct {
       notifyDecided: makeFunction('notifyDecided'),
       slackInteractions: makeFunction('slackInteractions'),
       deliverCallback: makeFunction('deliverCallback'),
+      waitSocket: makeFunction('waitSocket'),
+      waitPush: makeFunction('waitPush'),
       reconciler: makeFunction('reconciler'),
     } satisfies Record<FunctionKey, CountersignFunction>;
     this.functions = functions;
@@ -223,7 +258,8 @@ export class Countersign extends Construct {
       new PolicyStatement({ actions: ['dynamodb:DescribeTable'], resources: [table.tableArn] }),
     );
     functions.intentsRead.bindTable(table, 'read');
-    functions.intentsRead.addEnvironment('WAIT_POLL_MS', '250');
+    functions.intentsWait.bindTable(table, 'read');
+    functions.intentsWait.addEnvironment('WAIT_POLL_MS', '250');
     for (const fn of [
       functions.intentsWrite,
       functions.mcp,
@@ -235,9 +271,25 @@ export class Countersign extends Construct {
     ]) {
       fn.bindTable(table, 'readwrite');
     }
-    for (const fn of [functions.planStage, functions.stageTask, functions.notifyDecided]) {
+    for (const fn of [
+      functions.planStage,
+      functions.stageTask,
+      functions.notifyDecided,
+      functions.waitSocket,
+      functions.waitPush,
+    ]) {
       fn.bindTable(table, 'readwrite');
     }
+    const waitChannel = new WaitChannel(this, 'WaitChannel', {
+      table,
+      socketFunction: functions.waitSocket,
+      pushFunction: functions.waitPush,
+      announcers: [functions.intentsRead],
+      throttlingRateLimit: props.throttlingRateLimit ?? 50,
+      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+      logRetention: props.logRetention,
+    });
+    this.waitSocketUrl = waitChannel.url;
     // Which items each function may write (API keys: admin only): `scopeTableWrites`.
     // An invalid default policy fails the synth, not every request after the deploy.
     parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
@@ -317,9 +369,12 @@ export class Countersign extends Construct {
       for (const fn of [
         functions.intentsWrite,
         functions.intentsRead,
+        functions.intentsWait,
         functions.intentsDecide,
         functions.mcp,
         functions.admin,
+        functions.waitSocket,
+        functions.waitPush,
       ]) {
         fn.addEnvironment('BOOTSTRAP_ADMIN_KEY_ARN', this.bootstrapAdminKeySecret.secretArn);
         this.bootstrapAdminKeySecret.grantRead(fn);
@@ -386,6 +441,10 @@ export class Countersign extends Construct {
         stageName: API_STAGE,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        methodOptions: methodThrottles(
+          props.routeThrottling ?? {},
+          props.waitConcurrency ?? DEFAULT_WAIT_CONCURRENCY,
+        ),
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
@@ -409,7 +468,15 @@ export class Countersign extends Construct {
       alarmTopic: props.alarmTopic,
       reconcileInterval: props.reconcileInterval,
     });
-    this.alarms = operations.alarms;
+    const protection = new Protection(this, 'Protection', {
+      api: this.api,
+      waitFunction: functions.intentsWait,
+      waitConcurrency: props.waitConcurrency ?? DEFAULT_WAIT_CONCURRENCY,
+      functions: Object.values(functions),
+      webAcl: props.webAcl,
+      alarmTopic: props.alarmTopic,
+    });
+    this.alarms = [...operations.alarms, ...protection.alarms];
     // Built from the API id, not `api.url`: the URL token depends on the deployment, which
     // depends on every method, and so (through the state machine) on this very function.
     const stack = Stack.of(this);
@@ -534,6 +601,8 @@ export class Countersign extends Construct {
         ['INTENT#*', 'LIST#*', 'IDEMPOTENCY#*', 'USAGE#*'],
       ],
       [[functions.stageTask], ['INTENT#*', 'LIST#*', 'USAGE#*']],
+      // The wait channel's subscriptions (`WAIT#<intent>` / `CONN#<connection>`), and nothing else.
+      [[functions.waitSocket, functions.waitPush], ['WAIT#*']],
       [
         [
           functions.intentsDecide,
@@ -595,6 +664,7 @@ export class Countersign extends Construct {
     this.api.addGatewayResponse('throttled', {
       type: ResponseType.THROTTLED,
       statusCode: '429',
+      responseHeaders: { 'Retry-After': "'1'" },
       templates: body('rate_limited', 'Too many requests; retry with backoff.'),
     });
     this.api.addGatewayResponse('too-large', {

@@ -18,7 +18,7 @@ export const NAG_REASONS = {
   requestValidation:
     "Request bodies are validated in the handlers, which answer in the contract's error shape with one detail per field (400 validation_failed); an API Gateway validator would answer in its own shape first.",
   authorizer:
-    'Authentication is in the handlers: API keys (hashed in DynamoDB, with roles, revocable) on /v1, signed expiring link tokens on /review, Slack request signatures on /slack; /healthz is public by design. A Cognito or Lambda authorizer would add a second, weaker source of truth.',
+    'Authentication is in the handlers: API keys (hashed in DynamoDB, with roles, revocable) on /v1 and in each subscribe of the wait channel, signed expiring link tokens on /review, Slack request signatures on /slack; /healthz is public by design. A Cognito or Lambda authorizer would add a second, weaker source of truth.',
   waf: 'Stage throttling and per-request authentication cover the public surface at no fixed cost; attach a WAFv2 web ACL to the stage if your organisation requires one (docs/deploy.md).',
   executionLogging:
     'JSON access logs (request id, status, latency) are on. Execution logging needs the account-wide API Gateway CloudWatch role (not something an embedded construct should change) and would log request data; the handlers log structured lines with the same request id instead.',
@@ -30,6 +30,8 @@ export const NAG_REASONS = {
     'DescribeExecution on executions of this state machine only (`execution:<machine>:*`): the reconciler looks up executions by name.',
   emailIdentities:
     "SendEmail on this account's SES identities in this region (`identity/*`), with the sender pinned by the `ses:FromAddress` condition: while the account is in the SES sandbox, SES also authorizes each verified recipient's identity.",
+  connections:
+    "ManageConnections on the wait channel's own connections (`<api>/*/*/@connections/*`): connection ids are API Gateway's, known only when a client subscribes.",
   tracingAndLogDelivery:
     'X-Ray segments and CloudWatch Logs delivery for the state machine: these actions do not support resource-level permissions, so AWS requires `*`.',
 } as const;
@@ -103,6 +105,9 @@ function wildcardReason(actions: string[], resource: string): string | undefined
   }
   if (only('states:DescribeExecution') && /:states:.*:execution:.*:\*$/.test(resource)) {
     return NAG_REASONS.executions;
+  }
+  if (only('execute-api:ManageConnections') && resource.endsWith('/@connections/*')) {
+    return NAG_REASONS.connections;
   }
   if (
     resource === '*' &&

@@ -25,6 +25,7 @@ import { DomainError } from '../lambdas/domain/errors';
 import { parsePolicyDefaults } from '../lambdas/domain/operator-policy';
 import { FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
 import { errorResult, json } from '../lambdas/shared/http';
+import { logger } from '../lambdas/shared/logger';
 import { createApiGatewayServer } from './api-gateway';
 import {
   LOCAL_ACCOUNT,
@@ -41,6 +42,7 @@ import { type SlackStandIn, startSlackStandIn } from './standins/slack';
 import { startWebhookStandIn } from './standins/webhook';
 import { LocalStepFunctions } from './stepfunctions';
 import { Availability, Supervisor } from './supervisor';
+import { attachWaitSocket, WAIT_SOCKET_PATH } from './wait-socket';
 
 /**
  * The whole service on one machine: DynamoDB Local on disk, the local Step Functions engine
@@ -204,6 +206,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     });
     const url = await listen(apiServer, options.port, host);
     closers.push(() => closeServer(apiServer));
+    // The wait channel (WebSocket) on the same port, answered by the same function as in AWS.
+    // Its handler module is loaded on first use, like the others: after the environment is set.
+    const waitHandler = () => import('../lambdas/handlers/wait-socket');
+    const waitSocket = attachWaitSocket(apiServer, {
+      answer: async (raw, subscriptions) => {
+        const { answerWaitMessage, waitChannelDeps } = await waitHandler();
+        return answerWaitMessage(raw, subscriptions, waitChannelDeps(), logger);
+      },
+      deps: async () => (await waitHandler()).waitChannelDeps(),
+      log: logger,
+    });
+    closers.push(async () => waitSocket.close());
 
     let sfnEndpoint = '';
     const handlers = new Map<string, Promise<LambdaHandler>>();
@@ -275,6 +289,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       POLICY_BASE: 'permissive',
       // A backstop only: decisions wake long polls in this process at once (intent-changes.ts).
       WAIT_POLL_MS: '1000',
+      WAIT_SOCKET_URL: `${url.replace(/^http/, 'ws')}${WAIT_SOCKET_PATH}`,
       // Test only: shorter quota windows than an hour, so that e2e tests see one end.
       ...(process.env.COUNTERSIGN_TEST_QUOTA_WINDOW_SECONDS
         ? { QUOTA_WINDOW_SECONDS: process.env.COUNTERSIGN_TEST_QUOTA_WINDOW_SECONDS }

@@ -5,9 +5,17 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { ExecutionStatus, Workflow, WorkflowExecutions } from '../core/ports';
+import { DomainError } from '../domain/errors';
 
 /** Errors meaning "this token is no longer waiting": the stage already ended, which is fine. */
 const STALE_TOKEN_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+/**
+ * Step Functions' API throttling (docs/deploy.md, "Limits"), still there after the AWS SDK's own
+ * retries: a start is answered 429 with Retry-After (the intent is stored; the create's retry,
+ * same Idempotency-Key, starts it), a wake is left to the next planned stage.
+ */
+const THROTTLED = new Set(['ThrottlingException', 'TooManyRequestsException']);
+const isThrottled = (error: unknown) => error instanceof Error && THROTTLED.has(error.name);
 
 export class StepFunctionsWorkflow implements Workflow, WorkflowExecutions {
   constructor(
@@ -34,6 +42,12 @@ export class StepFunctionsWorkflow implements Workflow, WorkflowExecutions {
     } catch (error) {
       // Same name, already closed: the intent's workflow ran; nothing to start.
       if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;
+      if (isThrottled(error)) {
+        throw new DomainError('rate_limited', 'Too many approvals are starting; retry shortly.', {
+          cause: error,
+          retryAfterSeconds: 1,
+        });
+      }
       throw error;
     }
   }
@@ -59,7 +73,10 @@ export class StepFunctionsWorkflow implements Workflow, WorkflowExecutions {
     return `${machineArn.slice(0, at)}:execution:${machineArn.slice(at + marker.length)}:${executionName}`;
   }
 
-  async wake(taskToken: string, output: Record<string, unknown>): Promise<'delivered' | 'stale'> {
+  async wake(
+    taskToken: string,
+    output: Record<string, unknown>,
+  ): Promise<'delivered' | 'stale' | 'throttled'> {
     try {
       await this.sfn.send(
         new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }),
@@ -67,6 +84,7 @@ export class StepFunctionsWorkflow implements Workflow, WorkflowExecutions {
       return 'delivered';
     } catch (error) {
       if (error instanceof Error && STALE_TOKEN_ERRORS.has(error.name)) return 'stale';
+      if (isThrottled(error)) return 'throttled';
       throw error;
     }
   }

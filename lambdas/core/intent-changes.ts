@@ -35,6 +35,17 @@ class IntentChanges {
     this.emitter.emit(intentId, committed);
   }
 
+  /**
+   * Calls `listener` with every state of the intent committed in this process until the returned
+   * function is called (the local wait channel's subscriptions).
+   */
+  listen(intentId: string, listener: (committed: IntentState) => void): () => void {
+    this.emitter.on(intentId, listener);
+    return () => {
+      this.emitter.removeListener(intentId, listener);
+    };
+  }
+
   /** Starts watching before the caller reads the intent, so that no change falls in between. */
   watch(intentId: string): IntentWatch {
     let latest: IntentState | null = null;

@@ -150,8 +150,9 @@ export function canSee(principal: Principal, intent: IntentState): boolean {
   }
 }
 
+/** The intent if `principal` may read it, else `not_found` (also the wait channel's subscribe). */
 export async function loadVisible(
-  deps: Pick<IntentServiceDeps, 'intents'>,
+  deps: { intents: Pick<IntentRepository, 'get'> },
   principal: Principal,
   id: string,
 ): Promise<IntentState> {

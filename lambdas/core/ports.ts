@@ -151,9 +151,14 @@ export interface Workflow {
   start(intentId: string, executionName?: string): Promise<void>;
   /**
    * Wakes the execution waiting on `taskToken`. Returns 'stale' when the token is no longer
-   * current (the stage already moved on): the next stage then sees the change by itself.
+   * current (the stage already moved on): the next stage then sees the change by itself; and
+   * 'throttled' when Step Functions kept refusing the call: the change is stored, and the
+   * execution sees it at its next planned moment (a reminder, the deadline).
    */
-  wake(taskToken: string, output: Record<string, unknown>): Promise<'delivered' | 'stale'>;
+  wake(
+    taskToken: string,
+    output: Record<string, unknown>,
+  ): Promise<'delivered' | 'stale' | 'throttled'>;
 }
 
 export interface EmailMessage {

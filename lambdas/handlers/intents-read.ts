@@ -7,6 +7,8 @@ import {
   parseWaitTimeout,
   waitForIntent,
 } from '../core/intents';
+import { WAIT_CHANNEL_HEADER } from '../core/wait-channel';
+import { ENV, getOptionalStringFromEnv } from '../shared/config';
 import { intentServiceDeps, keyRepository } from '../shared/deps';
 import { header, json, pathParameter, routeHandler } from '../shared/http';
 
@@ -22,11 +24,17 @@ export const handler = routeHandler({
         ...(event.queryStringParameters ?? {}),
       }),
     ),
-  'GET /v1/intents/{id}': async (event) =>
-    json(
+  // Names the wait channel, where the deployment has one: the SDKs wait there, not by long poll.
+  'GET /v1/intents/{id}': async (event) => {
+    const result = json(
       200,
       await getIntent(intentServiceDeps(), await principalOf(event), pathParameter(event, 'id')),
-    ),
+    );
+    const waitUrl = getOptionalStringFromEnv(ENV.waitSocketUrl);
+    return waitUrl
+      ? { ...result, headers: { ...result.headers, [WAIT_CHANNEL_HEADER]: waitUrl } }
+      : result;
+  },
   'GET /v1/intents/{id}/wait': async (event) => {
     const principal = await principalOf(event);
     const timeout = parseWaitTimeout(event.queryStringParameters?.timeout);

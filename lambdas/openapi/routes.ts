@@ -210,7 +210,13 @@ export const OPERATIONS: readonly Operation[] = [
     summary: 'Read an intent',
     tag: 'intents',
     auth: everyRole,
-    responses: { 200: ok('The intent.', intentSchema), ...errors(401, 404) },
+    responses: {
+      200: ok(
+        'The intent. Where the deployment has a wait channel, the `Countersign-Wait-Url` header names its WebSocket URL (subscribe there rather than long-poll: docs/api.md, "Waiting over a WebSocket").',
+        intentSchema,
+      ),
+      ...errors(401, 404),
+    },
   },
   {
     method: 'GET',

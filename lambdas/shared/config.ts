@@ -45,6 +45,10 @@ export const ENV = {
   policyBase: 'POLICY_BASE',
   allowLoopbackCallbacks: 'ALLOW_LOOPBACK_CALLBACKS',
   waitPollMs: 'WAIT_POLL_MS',
+  /** The wait channel's WebSocket URL, named to clients in `Countersign-Wait-Url`; unset: none. */
+  waitSocketUrl: 'WAIT_SOCKET_URL',
+  /** AWS: the WebSocket API's management endpoint, where decisions are pushed (PostToConnection). */
+  waitSocketEndpoint: 'WAIT_SOCKET_ENDPOINT',
   /** Test only: the length of a quota window in seconds (the local stack's e2e tests). @default 3600 */
   quotaWindowSeconds: 'QUOTA_WINDOW_SECONDS',
   /** Slack: the bot token (`_ARN` in AWS) enables the channel; the signing secret verifies clicks. */

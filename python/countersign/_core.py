@@ -6,6 +6,7 @@ runs them on an event loop; the endpoints, retries, idempotency keys and the lon
 ``wait_for`` are therefore written once, here.
 """
 
+import json
 import math
 import os
 import time
@@ -13,9 +14,19 @@ import urllib.parse
 import uuid
 from typing import Any, Callable, Dict, Optional, Sequence
 
-from ._http import Plan, Request, Send, Sleep, Transport, backoff_delay, retrying
+from ._http import (
+    Answered,
+    Listen,
+    Plan,
+    Request,
+    Send,
+    Sleep,
+    Transport,
+    backoff_delay,
+    retrying,
+)
 from .audit import verify_events
-from .errors import CountersignError, WaitTimeoutError
+from .errors import CountersignError, CountersignNetworkError, WaitTimeoutError, error_for_status
 from .signatures import JWKS_PATH
 from .types import (
     BulkDecisionItem,
@@ -45,6 +56,14 @@ WAIT_OVERSHOOT = 1.0
 URI_COMPONENT_SAFE = "!*'()"
 #: How often ``verify_events(intent_id)`` reads a trail that grows while it is read.
 TRAIL_READS = 5
+#: The response header of ``GET /v1/intents/{id}`` that names the wait channel.
+WAIT_CHANNEL_HEADER = "Countersign-Wait-Url"
+#: How often a wait on the channel subscribes again: within API Gateway's 10-minute idle limit,
+#: and a catch-up should a push have been lost (as the TypeScript SDK).
+WAIT_REFRESH = 300.0
+#: Connections in a row without a single answer before ``wait_for`` reads the intent again over
+#: HTTP (and long-polls if the API answers there but its channel does not).
+UNANSWERED_CONNECTIONS = 3
 
 
 class ClientCore:
@@ -60,6 +79,7 @@ class ClientCore:
         user_agent: Optional[str],
         idempotency_key_factory: Optional[Callable[[], str]],
         clock: Callable[[], float] = time.monotonic,
+        wait_channel: bool = True,
     ) -> None:
         url = base_url or os.environ.get("COUNTERSIGN_URL") or DEFAULT_BASE_URL
         parts = urllib.parse.urlsplit(url)
@@ -82,6 +102,8 @@ class ClientCore:
         self.max_retries = max_retries
         self._new_idempotency_key = idempotency_key_factory or (lambda: str(uuid.uuid4()))
         self._clock = clock
+        self._api_key = key
+        self.wait_channel = wait_channel
 
     @property
     def base_url(self) -> str:
@@ -224,13 +246,14 @@ class ClientCore:
     def wait_for(
         self, intent_id: str, timeout: Optional[float], poll_seconds: float
     ) -> Plan:
-        """Long-polls ``GET /v1/intents/{id}/wait`` until the intent leaves ``pending``.
+        """Waits until the intent leaves ``pending``: on the wait channel where the API names one
+        (``Countersign-Wait-Url``, a WebSocket the decision is pushed onto), else by long poll.
 
-        Keeps waiting through network errors, 408, 429, 5xx and restarts, backing off from 0.25
-        to 5 s with jitter (reset after each answer) and honouring Retry-After; other errors
-        (401, 403, 404) are permanent and raised at once.
+        It reads the intent once first (a final one is returned at once). Either way it keeps
+        waiting through network errors, dropped connections, 408, 429, 5xx and restarts, backing
+        off from 0.25 to 5 s with jitter (reset after each answer) and honouring Retry-After;
+        other errors (401, 403, 404) are permanent and raised at once.
         """
-        hold_max = min(MAX_POLL_SECONDS, max(MIN_POLL_SECONDS, round(poll_seconds)))
         clock = self._clock
         deadline = None if timeout is None else clock() + timeout
 
@@ -238,6 +261,109 @@ class ClientCore:
             return math.inf if deadline is None else deadline - clock()
 
         last_intent: Optional[Intent] = None
+        # The wait channel where the API names one. When it stays unreachable, the intent is read
+        # again: an API that answers while its channel does not (a proxy refusing WebSockets)
+        # leaves the waiting to the long poll; one that does not answer either (a restart) is
+        # waited for on the channel again.
+        url: Optional[str] = None
+        while self.wait_channel:
+            read = Request(
+                "GET",
+                intent_path(intent_id),
+                retry=True,
+                timeout=min(self.transport.request_timeout, remaining() + WAIT_OVERSHOOT),
+                response_header=WAIT_CHANNEL_HEADER,
+            )
+            try:
+                answered: Answered = yield from retrying(read, self.max_retries)
+            except CountersignError as error:
+                if not error.transient:
+                    raise
+                if url is None:
+                    break
+            else:
+                last_intent = answered.body
+                if answered.body["status"] != "pending":
+                    return answered.body
+                named = usable_wait_url(answered.header, self.base_url)
+                if url is not None or named is None:
+                    break
+                url = named
+            outcome = yield from self._wait_on_channel(intent_id, url, timeout, remaining, last_intent)
+            if outcome is not None:
+                return outcome
+        return (
+            yield from self._long_poll(intent_id, timeout, poll_seconds, remaining, last_intent)
+        )
+
+    def _wait_on_channel(
+        self,
+        intent_id: str,
+        url: str,
+        timeout: Optional[float],
+        remaining: Callable[[], float],
+        last_intent: Optional[Intent],
+    ) -> Plan:
+        """Subscribes (again after each refresh or dropped connection: the answer is the intent
+        as it is now, so a decision made meanwhile is found) and listens for the push. Returns
+        ``None`` when UNANSWERED_CONNECTIONS connections in a row got no answer at all."""
+        clock = self._clock
+        subscribe = json.dumps(
+            {"action": "subscribe", "intent_id": intent_id, "key": self._api_key}
+        )
+        last_failure: Optional[CountersignError] = None
+        failures = 0
+        unanswered = 0
+        fresh = False
+        while True:
+            if remaining() <= 0:
+                raise WaitTimeoutError(intent_id, timeout or 0.0, last_intent) from last_failure
+            try:
+                text = yield Listen(
+                    url, subscribe, min(self.transport.request_timeout, remaining()), fresh
+                )
+                fresh = False
+                if text is None:
+                    raise CountersignNetworkError(
+                        "The wait channel did not answer a subscribe.", code="network_error"
+                    )
+                unanswered = -1
+                refresh_at = clock() + WAIT_REFRESH
+                while text is not None:
+                    intent = channel_intent(text)
+                    if intent is not None:
+                        if intent["status"] != "pending":
+                            return intent
+                        last_intent = intent
+                        failures = 0
+                        last_failure = None
+                    wait = min(refresh_at - clock(), remaining())
+                    if wait <= 0:
+                        break
+                    text = yield Listen(url, None, wait)
+            except CountersignError as error:
+                if not error.transient:
+                    raise
+                failures += 1
+                last_failure = error
+                fresh = True
+                unanswered = 0 if unanswered < 0 else unanswered + 1
+                if unanswered >= UNANSWERED_CONNECTIONS and remaining() > 0:
+                    return None
+                delay = backoff_delay(failures, error.retry_after)
+                yield Sleep(min(delay, max(0.0, remaining())))
+
+    def _long_poll(
+        self,
+        intent_id: str,
+        timeout: Optional[float],
+        poll_seconds: float,
+        remaining: Callable[[], float],
+        last_intent: Optional[Intent],
+    ) -> Plan:
+        """Long-polls ``GET /v1/intents/{id}/wait`` until the intent leaves ``pending``."""
+        hold_max = min(MAX_POLL_SECONDS, max(MIN_POLL_SECONDS, round(poll_seconds)))
+        clock = self._clock
         last_failure: Optional[CountersignError] = None
         failures = 0
         while True:
@@ -271,6 +397,49 @@ class ClientCore:
             early = MIN_POLL_INTERVAL - (clock() - started)
             if early > 0:
                 yield Sleep(min(early, max(0.0, remaining())))
+
+
+def channel_intent(text: str) -> Optional[Intent]:
+    """The intent of a wait-channel message; its error as the REST API's exception; ``None`` for
+    anything else (a pong)."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise CountersignNetworkError(
+            "The wait channel sent a message that is not JSON.", code="network_error"
+        ) from None
+    if not isinstance(message, dict):
+        return None
+    if message.get("type") == "intent" and isinstance(message.get("intent"), dict):
+        intent: Intent = message["intent"]
+        return intent
+    if message.get("type") == "error":
+        found = message.get("error")
+        error: Dict[str, Any] = found if isinstance(found, dict) else {}
+        status = message.get("status")
+        retry_after = message.get("retry_after")
+        raise error_for_status(
+            status if isinstance(status, int) else 500,
+            str(error.get("message", "The wait channel refused the subscribe.")),
+            code=str(error.get("code", "internal")),
+            retry_after=float(retry_after) if isinstance(retry_after, (int, float)) else None,
+        )
+    return None
+
+
+def usable_wait_url(named: Optional[str], base_url: str) -> Optional[str]:
+    """The named wait channel if the key may go there: ``wss:``, or ``ws:`` on the API's own host
+    name when the API itself is plain ``http:`` (never in clear to another host on the word of a
+    header)."""
+    if not named:
+        return None
+    url = urllib.parse.urlsplit(named)
+    api = urllib.parse.urlsplit(base_url)
+    if url.scheme == "wss" and url.hostname:
+        return named
+    if url.scheme == "ws" and api.scheme == "http" and url.hostname == api.hostname:
+        return named
+    return None
 
 
 def intent_path(intent_id: str) -> str:

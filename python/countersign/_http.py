@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from http.client import HTTPException, HTTPResponse
 from typing import Any, Callable, Dict, Generator, Mapping, Optional, Union
 
+from ._websocket import WebSocket, WebSocketClosed
 from .errors import CountersignError, CountersignNetworkError, error_for_status
 
 BASE_BACKOFF = 0.25
@@ -43,6 +44,16 @@ class Request:
     timeout: Optional[float] = None
     #: ``False`` for the unauthenticated health check.
     authenticate: bool = True
+    #: Also answer this response header: the plan then receives :class:`Answered`.
+    response_header: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A JSON answer with the response header the request asked for (``None`` if absent)."""
+
+    body: Any
+    header: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,53 @@ class Sleep:
     seconds: float
 
 
-Step = Union[Send, Sleep]
+@dataclass(frozen=True)
+class Listen:
+    """Step of a plan (``wait_for`` on the wait channel): on the WebSocket to ``url`` (opened if
+    none is, or anew if ``fresh``), send ``message`` if given, then receive one message for at
+    most ``seconds``. The plan receives its text, or ``None`` when none came; a connection that
+    fails is closed and raises :class:`CountersignNetworkError`."""
+
+    url: str
+    message: Optional[str]
+    seconds: float
+    fresh: bool = False
+
+
+class WaitChannel:
+    """The WebSocket a plan's :class:`Listen` steps share; the runner closes it at the end."""
+
+    def __init__(self, connect_timeout: float) -> None:
+        self._connect_timeout = connect_timeout
+        self._socket: Optional[WebSocket] = None
+        self._url: Optional[str] = None
+
+    def listen(self, step: Listen) -> Optional[str]:
+        if step.fresh or step.url != self._url:
+            self.close()
+        try:
+            if self._socket is None:
+                self._socket = WebSocket.connect(step.url, self._connect_timeout)
+                self._url = step.url
+            if step.message is not None:
+                self._socket.send_text(step.message)
+            return self._socket.receive(step.seconds)
+        except (WebSocketClosed, OSError, ValueError) as error:
+            self.close()
+            host = urllib.parse.urlsplit(step.url).netloc
+            raise CountersignNetworkError(
+                f"The wait channel {host} failed ({error or type(error).__name__}).",
+                code="network_error",
+            ) from error
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+        self._socket = None
+        self._url = None
+
+
+Step = Union[Send, Sleep, Listen]
 Plan = Generator[Step, Any, Any]
 """A call as a generator of steps; its return value is the call's result."""
 
@@ -114,7 +171,10 @@ class Transport:
                 code="network_error",
             ) from cause
         try:
-            return json.loads(text)
+            body = json.loads(text)
+            if request.response_header is None:
+                return body
+            return Answered(body, headers.get(request.response_header))
         except ValueError:
             raise CountersignError(
                 f"{label} answered HTTP {status} with a body that is not JSON.",

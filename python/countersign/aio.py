@@ -10,7 +10,7 @@ import asyncio
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence
 
 from ._core import DEFAULT_MAX_RETRIES, DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT, ClientCore
-from ._http import Plan, Send
+from ._http import Listen, Plan, Sleep, WaitChannel
 from .audit import TrailVerification
 from .errors import CountersignError
 from .signatures import JsonWebKeySet
@@ -72,6 +72,7 @@ class AsyncCountersignClient:
         user_agent: Optional[str] = None,
         idempotency_key_factory: Optional[Callable[[], str]] = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wait_channel: bool = True,
     ) -> None:
         self._core = ClientCore(
             base_url,
@@ -80,6 +81,7 @@ class AsyncCountersignClient:
             max_retries=max_retries,
             user_agent=user_agent,
             idempotency_key_factory=idempotency_key_factory,
+            wait_channel=wait_channel,
         )
         self._sleep = sleep
 
@@ -89,21 +91,30 @@ class AsyncCountersignClient:
 
     async def _run(self, plan: Plan) -> Any:
         """Runs a plan: sends its requests, makes its pauses, returns its result."""
-        step = next(plan)
-        while True:
-            try:
-                if isinstance(step, Send):
+        channel = WaitChannel(self._core.transport.request_timeout)
+        try:
+            step = next(plan)
+            while True:
+                try:
+                    if isinstance(step, Sleep):
+                        await self._sleep(step.seconds)
+                        step = plan.send(None)
+                        continue
                     try:
-                        answer = await asyncio.to_thread(self._core.transport.send, step.request)
+                        if isinstance(step, Listen):
+                            answer = await asyncio.to_thread(channel.listen, step)
+                        else:
+                            answer = await asyncio.to_thread(
+                                self._core.transport.send, step.request
+                            )
                     except CountersignError as error:
                         step = plan.throw(error)
                         continue
                     step = plan.send(answer)
-                else:
-                    await self._sleep(step.seconds)
-                    step = plan.send(None)
-            except StopIteration as done:
-                return done.value
+                except StopIteration as done:
+                    return done.value
+        finally:
+            await asyncio.to_thread(channel.close)
 
     async def send_intent(
         self, request: CreateIntentRequest, *, idempotency_key: Optional[str] = None
@@ -138,9 +149,11 @@ class AsyncCountersignClient:
         """Waits until the intent is no longer ``pending`` and returns it: ``approved``,
         ``rejected``, ``timed_out`` or ``cancelled``.
 
-        Long-polls the API and keeps waiting through network errors, 408, 429, 5xx and server
-        restarts, backing off with jitter and honouring Retry-After. Other errors (401, 403,
-        404) are raised at once.
+        Reads the intent once; where the API names a wait channel (``Countersign-Wait-Url``) it
+        subscribes on that WebSocket and is told of the decision, else it long-polls. It keeps
+        waiting through network errors, dropped connections, 408, 429, 5xx and server restarts,
+        backing off with jitter and honouring Retry-After, and finds a decision made while it was
+        disconnected. Other errors (401, 403, 404) are raised at once.
 
         Args:
             timeout: give up after this many seconds with ``WaitTimeoutError`` (at most about a

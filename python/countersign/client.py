@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ._core import DEFAULT_MAX_RETRIES, DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT, ClientCore
-from ._http import Plan, Send
+from ._http import Listen, Plan, Sleep, WaitChannel
 from .audit import TrailVerification
 from .errors import CountersignError
 from .signatures import JsonWebKeySet
@@ -62,6 +62,8 @@ class CountersignClient:
         user_agent: a product token put in front of the SDK's User-Agent, e.g. ``my-agent/1.2``.
         idempotency_key_factory: makes the Idempotency-Key of a create when the caller gives none.
         sleep: how the client waits between retries; inject one for fast tests.
+        wait_channel: whether ``wait_for`` uses the WebSocket the API names for waiting (the
+            default); ``False`` long-polls always.
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class CountersignClient:
         user_agent: Optional[str] = None,
         idempotency_key_factory: Optional[Callable[[], str]] = None,
         sleep: Callable[[float], None] = time.sleep,
+        wait_channel: bool = True,
     ) -> None:
         self._core = ClientCore(
             base_url,
@@ -82,6 +85,7 @@ class CountersignClient:
             max_retries=max_retries,
             user_agent=user_agent,
             idempotency_key_factory=idempotency_key_factory,
+            wait_channel=wait_channel,
         )
         self._sleep = sleep
 
@@ -91,21 +95,28 @@ class CountersignClient:
 
     def _run(self, plan: Plan) -> Any:
         """Runs a plan: sends its requests, makes its pauses, returns its result."""
-        step = next(plan)
-        while True:
-            try:
-                if isinstance(step, Send):
+        channel = WaitChannel(self._core.transport.request_timeout)
+        try:
+            step = next(plan)
+            while True:
+                try:
+                    if isinstance(step, Sleep):
+                        self._sleep(step.seconds)
+                        step = plan.send(None)
+                        continue
                     try:
-                        answer = self._core.transport.send(step.request)
+                        if isinstance(step, Listen):
+                            answer = channel.listen(step)
+                        else:
+                            answer = self._core.transport.send(step.request)
                     except CountersignError as error:
                         step = plan.throw(error)
                         continue
                     step = plan.send(answer)
-                else:
-                    self._sleep(step.seconds)
-                    step = plan.send(None)
-            except StopIteration as done:
-                return done.value
+                except StopIteration as done:
+                    return done.value
+        finally:
+            channel.close()
 
     def send_intent(
         self, request: CreateIntentRequest, *, idempotency_key: Optional[str] = None
@@ -140,9 +151,11 @@ class CountersignClient:
         """Waits until the intent is no longer ``pending`` and returns it: ``approved``,
         ``rejected``, ``timed_out`` or ``cancelled``.
 
-        Long-polls the API and keeps waiting through network errors, 408, 429, 5xx and server
-        restarts, backing off with jitter and honouring Retry-After. Other errors (401, 403,
-        404) are raised at once.
+        Reads the intent once; where the API names a wait channel (``Countersign-Wait-Url``) it
+        subscribes on that WebSocket and is told of the decision, else it long-polls. It keeps
+        waiting through network errors, dropped connections, 408, 429, 5xx and server restarts,
+        backing off with jitter and honouring Retry-After, and finds a decision made while it was
+        disconnected. Other errors (401, 403, 404) are raised at once.
 
         Args:
             timeout: give up after this many seconds with ``WaitTimeoutError`` (at most about a

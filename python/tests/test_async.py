@@ -27,7 +27,7 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
         async def record(seconds: float) -> None:
             sleeps.append(seconds)
 
-        client = AsyncCountersignClient(server.base_url, API_KEY, sleep=record)
+        client = AsyncCountersignClient(server.base_url, API_KEY, sleep=record, wait_channel=False)
         intent_id = await client.send_intent(SEED)  # type: ignore[arg-type]
         result = await client.wait_for(intent_id)
 
@@ -56,7 +56,7 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
             return Reply(200, intent("int_a", "approved"))
 
         server = self.serve(script)
-        client = AsyncCountersignClient(server.base_url, API_KEY)
+        client = AsyncCountersignClient(server.base_url, API_KEY, wait_channel=False)
         waiting = asyncio.ensure_future(client.wait_for("int_a"))
         ticks = 0
         while len(server.requests) == 0 or ticks < 5:
@@ -68,7 +68,7 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
 
     async def test_cancelling_the_task_stops_the_wait(self) -> None:
         server = self.serve(lambda request: Reply(200, intent("int_a")))
-        client = AsyncCountersignClient(server.base_url, API_KEY)
+        client = AsyncCountersignClient(server.base_url, API_KEY, wait_channel=False)
         waiting = asyncio.ensure_future(client.wait_for("int_a", poll_seconds=1))
         while len(server.requests) < 2:
             await asyncio.sleep(0.01)
@@ -85,7 +85,7 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
             return Reply(200, intent("int_a", "approved", event_count=FIXTURE["event_count"],
                                      last_event_hash=FIXTURE["last_event_hash"]))
 
-        client = AsyncCountersignClient(self.serve(script).base_url, API_KEY)
+        client = AsyncCountersignClient(self.serve(script).base_url, API_KEY, wait_channel=False)
         with self.assertRaises(ConflictError) as raised:
             await client.cancel("int_a", "changed my mind")
         self.assertEqual(raised.exception.code, "not_pending")

@@ -1,4 +1,5 @@
-"""wait_for against a scripted server: the long poll, and waiting through failures and restarts."""
+"""wait_for against a scripted server: the long poll (the wait channel off), and waiting through
+failures and restarts. The wait channel: test_wait_channel.py."""
 
 import threading
 import time
@@ -19,7 +20,9 @@ class WaitForTest(unittest.TestCase):
 
     def client(self, server: ScriptedServer) -> CountersignClient:
         self.sleeps: List[float] = []
-        return CountersignClient(server.base_url, API_KEY, sleep=self.sleeps.append)
+        return CountersignClient(
+            server.base_url, API_KEY, sleep=self.sleeps.append, wait_channel=False
+        )
 
     def test_long_polls_until_the_intent_is_decided(self) -> None:
         answers = iter([intent("int_1"), intent("int_1"), intent("int_1", "approved")])
@@ -68,7 +71,7 @@ class WaitForTest(unittest.TestCase):
             return DROP  # the server goes away in the middle of the long poll
 
         server = self.serve(script)
-        client = CountersignClient(server.base_url, API_KEY)  # real sleeps, real backoff
+        client = CountersignClient(server.base_url, API_KEY, wait_channel=False)  # real backoff
         results: List[Any] = []
         waiter = threading.Thread(target=lambda: results.append(client.wait_for("int_1")))
         waiter.start()
@@ -90,7 +93,7 @@ class WaitForTest(unittest.TestCase):
 
     def test_gives_up_after_its_timeout_with_the_last_intent(self) -> None:
         server = self.serve(lambda request: Reply(200, intent("int_1")))
-        client = CountersignClient(server.base_url, API_KEY)
+        client = CountersignClient(server.base_url, API_KEY, wait_channel=False)
         started = time.monotonic()
         with self.assertRaises(WaitTimeoutError) as raised:
             client.wait_for("int_1", timeout=1.5, poll_seconds=1)

@@ -36,6 +36,12 @@ import type {
   Team,
 } from './types.js';
 import { SDK_VERSION } from './version.js';
+import {
+  UNREACHABLE,
+  WAIT_REFRESH_MS,
+  type WaitSocketConstructor,
+  waitOverSocket,
+} from './wait-channel.js';
 
 export interface CountersignClientOptions {
   /** Where the API lives, e.g. `http://127.0.0.1:4700` or an API Gateway stage URL. */
@@ -72,6 +78,13 @@ export interface CountersignClientOptions {
    * @default crypto.randomUUID
    */
   generateIdempotencyKey?: () => string;
+  /**
+   * The WebSocket class `waitFor` uses for the wait channel, where the API has one; `false`
+   * long-polls always. Node 20 has no global WebSocket: pass one (the `ws` package's) to use
+   * the channel there.
+   * @default globalThis.WebSocket where it exists (Node 22+, browsers, Deno, Bun), else none
+   */
+  webSocket?: WaitSocketConstructor | false;
 }
 
 /** Per-call options of every method. */
@@ -117,6 +130,8 @@ const MAX_POLL_SECONDS = 25;
 const MIN_POLL_INTERVAL_MS = 1_000;
 /** `waitFor` may end its last long poll this much after `timeoutMs`, and no more. */
 const WAIT_OVERSHOOT_MS = 1_000;
+/** The response header of `GET /v1/intents/{id}` that names the wait channel. */
+const WAIT_CHANNEL_HEADER = 'countersign-wait-url';
 
 /**
  * A client for the Countersign API v1: send an intent, wait for people to approve or reject it,
@@ -140,6 +155,9 @@ const WAIT_OVERSHOOT_MS = 1_000;
 export class CountersignClient {
   readonly #http: HttpTransport;
   readonly #generateIdempotencyKey: () => string;
+  readonly #webSocket: WaitSocketConstructor | undefined;
+  readonly #baseUrl: string;
+  readonly #apiKey: string;
 
   constructor(options: CountersignClientOptions) {
     // Fail here, with the reason, rather than on the first call with a 401 or a TypeError.
@@ -163,6 +181,10 @@ export class CountersignClient {
       maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     });
     this.#generateIdempotencyKey = options.generateIdempotencyKey ?? randomUuid;
+    this.#webSocket =
+      options.webSocket === false ? undefined : (options.webSocket ?? globalWebSocket());
+    this.#baseUrl = options.baseUrl;
+    this.#apiKey = options.apiKey;
   }
 
   /**
@@ -285,9 +307,12 @@ export class CountersignClient {
    * Waits until the intent is no longer `pending` and returns it: `approved`, `rejected`,
    * `timed_out` or `cancelled`.
    *
-   * It long-polls `GET /v1/intents/{id}/wait`, and keeps waiting through network errors,
-   * 408, 429, 5xx and server restarts, backing off from 250 ms to 5 s with jitter (reset after
-   * each answer). Other 4xx (401, 403, 404) are permanent and thrown at once.
+   * It reads the intent once; where the API names a wait channel (`Countersign-Wait-Url`) and a
+   * WebSocket class is at hand (see `webSocket`), it subscribes there and is told of the
+   * decision, else it long-polls `GET /v1/intents/{id}/wait`. Either way it keeps waiting
+   * through network errors, dropped connections, 408, 429, 5xx and server restarts, backing off
+   * from 250 ms to 5 s with jitter (reset after each answer), and finds a decision made while
+   * it was disconnected. Other 4xx (401, 403, 404) are permanent and thrown at once.
    *
    * @throws {@link WaitTimeoutError} when `timeoutMs` passes first (at most about a second late).
    * @throws the signal's reason when `signal` aborts.
@@ -315,6 +340,38 @@ export class CountersignClient {
     let lastIntent: Intent | undefined;
     let lastFailure: unknown;
     let failures = 0;
+
+    // The wait channel where the API names one. When it stays unreachable, the intent is read
+    // again: an API that answers while its channel does not (a proxy refusing WebSockets) leaves
+    // the waiting to the long poll below; one that does not answer either (a restart) is waited
+    // for on the channel again.
+    const WebSocket = this.#webSocket;
+    let waitUrl: string | undefined;
+    while (WebSocket) {
+      const found = await this.#readForWait(id, signal, remaining());
+      if (found.intent) {
+        if (found.intent.status !== 'pending') return found.intent;
+        lastIntent = found.intent;
+        if (waitUrl !== undefined || found.waitUrl === undefined) break;
+        waitUrl = found.waitUrl;
+      } else if (waitUrl === undefined) {
+        break;
+      }
+      const outcome = await waitOverSocket({
+        url: waitUrl,
+        apiKey: this.#apiKey,
+        intentId: id,
+        WebSocket,
+        sleep: (ms, sleepSignal) => this.#http.sleep(ms, sleepSignal),
+        signal,
+        timeoutMs,
+        deadline,
+        refreshMs: WAIT_REFRESH_MS,
+        replyTimeoutMs: this.#http.requestTimeoutMs,
+        lastIntent,
+      });
+      if (outcome !== UNREACHABLE) return outcome;
+    }
 
     for (;;) {
       signal?.throwIfAborted();
@@ -354,6 +411,38 @@ export class CountersignClient {
         const delay = backoffDelay(failures, retryAfterMs(error));
         await this.#http.sleep(Math.min(delay, Math.max(0, remaining())), signal);
       }
+    }
+  }
+
+  /**
+   * The intent, and the wait channel the API names with it if it is one this client may use:
+   * `wss:`, or `ws:` on the API's own host name when the API itself is plain `http:` (so the key
+   * never goes in clear, nor in clear to another host, on the word of a header). A read that keeps failing
+   * leaves the waiting to the long poll, which retries until the deadline.
+   */
+  async #readForWait(
+    id: string,
+    signal: AbortSignal | undefined,
+    remainingMs: number,
+  ): Promise<{ intent?: Intent; waitUrl?: string }> {
+    let named: string | null = null;
+    try {
+      const intent = await this.#http.request<Intent>({
+        method: 'GET',
+        path: intentPath(id),
+        signal,
+        retry: true,
+        timeoutMs: Math.min(this.#http.requestTimeoutMs, remainingMs + WAIT_OVERSHOOT_MS),
+        onHeaders: (headers) => {
+          named = headers.get(WAIT_CHANNEL_HEADER);
+        },
+      });
+      const waitUrl = usableWaitUrl(named, this.#baseUrl);
+      return waitUrl ? { intent, waitUrl } : { intent };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (!isTransient(error)) throw error;
+      return {};
     }
   }
 
@@ -738,4 +827,26 @@ function randomUuid(): string {
     const nibble = Math.floor(Math.random() * 16);
     return (char === 'x' ? nibble : (nibble & 0x3) | 0x8).toString(16);
   });
+}
+
+/** The platform's WebSocket (Node 22+, browsers, Deno, Bun); Node 20 has none. */
+function globalWebSocket(): WaitSocketConstructor | undefined {
+  const found = (globalThis as { WebSocket?: unknown }).WebSocket;
+  return typeof found === 'function' ? (found as WaitSocketConstructor) : undefined;
+}
+
+/** The named wait channel, if the client may send its key there (see `#readForWait`). */
+function usableWaitUrl(named: string | null, baseUrl: string): string | undefined {
+  if (!named) return undefined;
+  try {
+    const url = new URL(named);
+    const api = new URL(baseUrl);
+    if (url.protocol === 'wss:') return url.href;
+    if (url.protocol === 'ws:' && api.protocol === 'http:' && url.hostname === api.hostname) {
+      return url.href;
+    }
+  } catch {
+    // Not a URL: no channel.
+  }
+  return undefined;
 }

@@ -38,6 +38,8 @@ export interface HttpRequest {
   timeoutMs?: number | undefined;
   /** `false` for the unauthenticated health check: the key is sent only where it is needed. */
   authenticate?: boolean;
+  /** Called with the headers of a successful response (`waitFor` reads the wait channel's URL). */
+  onHeaders?: ((headers: Headers) => void) | undefined;
 }
 
 export interface HttpTransportOptions {
@@ -126,6 +128,7 @@ export class HttpTransport {
 
     const requestId = requestIdOf(response.headers);
     if (response.ok) {
+      request.onHeaders?.(response.headers);
       try {
         return JSON.parse(text) as T;
       } catch (cause) {

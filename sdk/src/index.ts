@@ -74,6 +74,7 @@ export {
 } from './signatures.js';
 export type * from './types.js';
 export { SDK_VERSION } from './version.js';
+export type { WaitSocket, WaitSocketConstructor } from './wait-channel.js';
 export {
   SIGNATURE_HEADER,
   signWebhook,

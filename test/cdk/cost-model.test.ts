@@ -2,112 +2,23 @@
  * The numbers behind docs/cost.md: the synthesized state machine (the same definition `cdk
  * deploy` ships) runs on the local engine with scripted functions, and each scenario's billed
  * state transitions (every state entered) and Lambda invocations are counted. If the machine
- * changes, these change, and so must the cost page.
+ * changes, these change, and so must the cost page. `npm run cost` prints the page's figures from
+ * the same runs (bench/cost-model.ts); its line is on the page, and checked here.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PlanResult } from '../../lambdas/core/stage-runner';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { finish, hold, pause, runMachine } from '../../bench/cost-model';
 import { loadLocalDefinition } from '../../local/cdk-definition';
 import { synthesizeTemplate } from '../../local/synthesize';
-import { type Harness, historyOf, lastToken, openHarness } from '../local-sfn/helpers';
 
-const PLAN = 'countersign-plan-stage';
-const STAGE = 'countersign-stage-task';
-const NOTIFY = 'countersign-notify-decided';
-const CALLBACK = 'countersign-deliver-callback';
-
-const pause = (stage: number, seconds: number): PlanResult => ({
-  action: 'await',
-  status: 'pending',
-  step: 0,
-  stage,
-  timeout_seconds: seconds,
-  hold_until: null,
-  callback: false,
-});
-const finish = (status: string, callback = false): PlanResult => ({
-  action: 'finish',
-  status,
-  step: null,
-  stage: null,
-  timeout_seconds: null,
-  hold_until: null,
-  callback,
-});
-
-/** A reminder stage held `seconds` for working hours (HoldReminders), from when it is planned. */
-const hold = (stage: number, seconds: number): PlanResult => ({
-  action: 'hold',
-  status: 'pending',
-  step: 0,
-  stage,
-  timeout_seconds: seconds,
-  hold_until: null,
-  callback: false,
-});
-
-let harness: Harness | undefined;
 let machine: ReturnType<typeof loadLocalDefinition>;
 beforeAll(() => {
   machine = loadLocalDefinition(synthesizeTemplate());
 });
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-/**
- * Runs one intent: PlanStage answers `plans` in order; each pause ends by its timeout, except
- * that the reviewer decides `decideAfter` seconds into the last pause when it is given.
- */
-async function run(plans: PlanResult[], decideAfter: number | null) {
-  const { stateMachineName, definition } = machine;
-  const h = await openHarness({ [stateMachineName]: definition }, { fakeClock: true });
-  harness = h;
-  let planned = 0;
-  h.lambdas.on(PLAN, () => {
-    const plan = plans[planned++];
-    // A hold's timestamp counts from the (fake) clock when it is planned.
-    return plan?.action === 'hold'
-      ? {
-          ...plan,
-          timeout_seconds: null,
-          hold_until: new Date(
-            (h.clock?.now() ?? 0) + (plan.timeout_seconds ?? 0) * 1000,
-          ).toISOString(),
-        }
-      : plan;
-  });
-  h.lambdas.on(STAGE, () => ({ notified: 1 }));
-  h.lambdas.on(NOTIFY, () => ({ sent: 1, failed: 0 }));
-  h.lambdas.on(CALLBACK, () => ({ delivered: true }));
-  const arn = await h.start({ intent_id: 'int_1' }, 'int_1');
-  await h.sfn.settle();
-  const pauses = plans.filter((plan) => plan.action === 'await' || plan.action === 'hold');
-  for (const [index, plan] of pauses.entries()) {
-    const last = index === pauses.length - 1;
-    if (last && decideAfter !== null && plan.action === 'await') {
-      h.clock?.advance(decideAfter * 1000);
-      await h.sfn.sendTaskSuccess({
-        taskToken: lastToken(h.lambdas, STAGE, 'task_token'),
-        output: '{}',
-      });
-    } else {
-      h.clock?.advance((plan.timeout_seconds ?? 0) * 1000);
-      await h.sfn.runDueTimers();
-    }
-    await h.sfn.settle();
-  }
-  const described = await h.sfn.describeExecution({ executionArn: arn });
-  const history = await historyOf(h.sfn, arn);
-  return {
-    status: described.status,
-    transitions: history.filter((event) => event.type?.endsWith('StateEntered')).length,
-    invocations: h.lambdas.calls.length,
-    planCalls: h.lambdas.callsTo(PLAN).length,
-    stageCalls: h.lambdas.callsTo(STAGE).length,
-    noticeCalls: h.lambdas.callsTo(NOTIFY).length,
-  };
-}
+const run = (plans: Parameters<typeof runMachine>[1], decideAfter: number | null) =>
+  runMachine(machine, plans, decideAfter);
 
 describe('state transitions and invocations per approval (docs/cost.md)', () => {
   it('happy path: notified, approved within the first stage', async () => {
@@ -182,5 +93,65 @@ describe('state transitions and invocations per approval (docs/cost.md)', () => 
       stageCalls: 3,
       noticeCalls: 1,
     });
+  });
+});
+
+describe('npm run cost', () => {
+  const ROOT = path.resolve(import.meta.dirname, '../..');
+  let printed: string;
+  let report: {
+    approval_usd: Record<string, number>;
+    transitions: Record<string, number>;
+    waiting_agent_hour_usd: number;
+    waiting_long_poll_agent_hour_usd: number;
+  };
+  beforeAll(() => {
+    printed = execFileSync(process.execPath, ['--import', 'tsx', 'bench/cost.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    report = JSON.parse(printed);
+  }, 120_000);
+
+  it('prints one JSON line whose transitions are the ones counted above', () => {
+    expect(printed.split('\n')).toHaveLength(1);
+    expect(report.transitions).toEqual({
+      happy_path: 8,
+      happy_path_callback: 9,
+      one_reminder: 11,
+      reminder_and_escalation: 14,
+      default_policy_timeout_8h: 14,
+    });
+  });
+
+  it("prices approvals and waiting as docs/cost.md's arithmetic does", () => {
+    // The happy path, line by line as on the page: 8 transitions, 1 email, 4 API requests,
+    // 8 invocations of 0.1 GB-s, 52 WRU, 11 RRU.
+    const happy =
+      8 * 0.000025 +
+      0.0001 +
+      4 * 0.0000035 +
+      8 * 0.0000002 +
+      0.8 * 0.0000133334 +
+      52 * 0.000000625 +
+      11 * 0.000000125;
+    expect(report.approval_usd.happy_path).toBeCloseTo(happy, 7);
+    expect(report.approval_usd.one_reminder).toBeCloseTo(0.00055, 6);
+    expect(report.approval_usd.reminder_and_escalation).toBeCloseTo(0.00085, 5);
+    expect(report.approval_usd.default_policy_timeout_8h).toBeCloseTo(0.00083, 5);
+    // An hour on the wait channel: 60 connection minutes, 12.5 subscribes and their answers,
+    // 12.5 invocations of 0.1 GB-s, 12.5 × (1 WRU + 1.5 RRU).
+    const waiting =
+      60 * 0.00000025 +
+      25 * 0.000001 +
+      12.5 * (0.0000002 + 0.1 * 0.0000133334) +
+      12.5 * (0.000000625 + 1.5 * 0.000000125);
+    expect(report.waiting_agent_hour_usd).toBeCloseTo(waiting, 7);
+    expect(report.waiting_agent_hour_usd).toBeLessThanOrEqual(0.001);
+    expect(report.waiting_long_poll_agent_hour_usd).toBeCloseTo(0.0265, 4);
+  });
+
+  it('is the line docs/cost.md shows', () => {
+    expect(readFileSync(path.join(ROOT, 'docs/cost.md'), 'utf8')).toContain(printed);
   });
 });

@@ -145,7 +145,17 @@ describe('Countersign deployment (all options)', () => {
   });
 
   it('gives the bootstrap admin key to the functions that authenticate API keys, and no others', () => {
-    const authenticating = ['admin', 'intents-decide', 'intents-read', 'intents-write', 'mcp'];
+    // The wait channel authenticates each subscribe, and its push checks the key is not revoked.
+    const authenticating = [
+      'admin',
+      'intents-decide',
+      'intents-read',
+      'intents-wait',
+      'intents-write',
+      'mcp',
+      'wait-push',
+      'wait-socket',
+    ];
     const readers = [...functions].filter(([, { statements }]) =>
       JSON.stringify(statements).includes('BootstrapAdminKey'),
     );
@@ -242,10 +252,23 @@ describe('Countersign deployment (all options)', () => {
   });
 
   it("alarms on failed, timed-out and aborted executions, on each function's errors and on API 5xx, to the topic", () => {
-    const alarms = Object.values(
+    const all = Object.values(
       template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>,
     );
-    expect(alarms).toHaveLength(3 + FUNCTION_COUNT + 1);
+    // Besides these: Lambda throttling (one alarm per ten functions) and a flood of 4xx, which
+    // test/cdk/protection.test.ts checks; all of them notify the topic.
+    const protection = 2 + 1;
+    expect(all).toHaveLength(3 + FUNCTION_COUNT + 1 + protection);
+    for (const alarm of all) {
+      expect(alarm.Properties).toMatchObject({
+        AlarmActions: ['arn:aws:sns:eu-west-1:111111111111:ops-alarms'],
+        OKActions: ['arn:aws:sns:eu-west-1:111111111111:ops-alarms'],
+      });
+    }
+    const alarms = all.filter(
+      (alarm) =>
+        alarm.Properties.MetricName !== undefined && alarm.Properties.MetricName !== '4XXError',
+    );
     const metrics = alarms.map(
       (alarm) => `${alarm.Properties.Namespace}/${alarm.Properties.MetricName}`,
     );
@@ -281,6 +304,7 @@ describe('Countersign deployment (all options)', () => {
       'StateMachineArn',
       'BootstrapAdminKeySecretArn',
       'WebhookSigningSecretArn',
+      'WaitSocketUrl',
     ]) {
       template.hasOutput(output, {});
     }

@@ -165,6 +165,16 @@ const INVOCATIONS: Record<FunctionKey, Invocation> = {
     }),
     accepts: (result) => (result as APIGatewayProxyResult).statusCode === 404,
   },
+  intentsWait: {
+    event: apiEvent({
+      method: 'GET',
+      resource: '/v1/intents/{id}/wait',
+      path: '/v1/intents/int_1/wait',
+      pathParameters: { id: 'int_1' },
+      role: 'admin',
+    }),
+    accepts: (result) => (result as APIGatewayProxyResult).statusCode === 404,
+  },
   intentsDecide: {
     event: apiEvent({
       method: 'POST',
@@ -246,6 +256,28 @@ const INVOCATIONS: Record<FunctionKey, Invocation> = {
   },
   notifyDecided: { event: { intent_id: 'int_1', attempt: 0 }, accepts: anything },
   deliverCallback: { event: { intent_id: 'int_1', retry_count: 0 }, accepts: anything },
+  waitSocket: {
+    event: {
+      requestContext: { connectionId: 'conn-1', routeKey: 'subscribe' },
+      body: JSON.stringify({ action: 'subscribe', intent_id: 'int_1', key: KEYS.admin.key }),
+    },
+    accepts: (result) =>
+      JSON.parse((result as APIGatewayProxyResult).body).error?.code === 'not_found',
+  },
+  waitPush: {
+    event: {
+      Records: [
+        {
+          eventName: 'MODIFY',
+          dynamodb: {
+            NewImage: { pk: { S: 'INTENT#int_1' }, sk: { S: 'META' }, status: { S: 'approved' } },
+            OldImage: { pk: { S: 'INTENT#int_1' }, sk: { S: 'META' }, status: { S: 'pending' } },
+          },
+        },
+      ],
+    },
+    accepts: anything,
+  },
   reconciler: { event: {}, accepts: anything },
 };
 

@@ -23,6 +23,8 @@ describe('settingsFromContext (bin/countersign.ts)', () => {
         bootstrapAdminKey: 'false',
         tableRemovalPolicy: 'destroy',
         reconcileIntervalMinutes: '5',
+        waitConcurrency: '80',
+        webAclRateLimit: '500',
       }),
       {},
     );
@@ -40,6 +42,8 @@ describe('settingsFromContext (bin/countersign.ts)', () => {
       logRetention: RetentionDays.THREE_MONTHS,
       throttlingRateLimit: 20,
       throttlingBurstLimit: 40,
+      waitConcurrency: 80,
+      webAcl: { rateLimitPerFiveMinutes: 500 },
       bootstrapAdminKey: false,
       tableRemovalPolicy: RemovalPolicy.DESTROY,
     });

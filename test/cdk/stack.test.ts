@@ -66,11 +66,11 @@ describe('CountersignStack', () => {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
     }
-    // One log group per function, plus the API access logs and the execution logs.
+    // One log group per function, plus the two APIs' access logs and the execution logs.
     template.resourcePropertiesCountIs(
       'AWS::Logs::LogGroup',
       { RetentionInDays: 30 },
-      Object.keys(FUNCTIONS).length + 2,
+      Object.keys(FUNCTIONS).length + 3,
     );
   });
 

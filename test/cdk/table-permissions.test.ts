@@ -28,6 +28,7 @@ const ITEMS = {
   idempotency: 'IDEMPOTENCY#ab12',
   policy: 'POLICY#intent.payment.*',
   usage: 'USAGE#key_01',
+  'wait subscription': 'WAIT#int_01',
   'inbox sign-in link': 'SIGNIN#9a8b',
   'inbox session': 'SESSION#7c6d',
   'reviewer profile': 'REVIEWER#ada@company.com',
@@ -105,6 +106,7 @@ describe('table writes by item type', () => {
     openapi: [],
     'intents-write': ['intent', 'listing', 'idempotency', 'usage'],
     'intents-read': [],
+    'intents-wait': [],
     'intents-decide': ['intent', 'listing'],
     // The admin function ends a reviewer's inbox sessions when it revokes their key.
     admin: ['API key', 'team', 'policy', 'inbox session', 'reviewer profile'],
@@ -116,21 +118,26 @@ describe('table writes by item type', () => {
     'stage-task': ['intent', 'listing', 'usage'],
     'notify-decided': ['intent', 'listing'],
     'deliver-callback': ['intent', 'listing'],
+    'wait-socket': ['wait subscription'],
+    'wait-push': [],
     reconciler: ['intent', 'listing'],
   };
-  const without = (...excluded: ItemType[]) =>
-    Object.fromEntries(
+  const without = (dropped: ItemType[], extra: Record<string, ItemType[]> = {}) => ({
+    ...Object.fromEntries(
       Object.entries(PUTS).map(([id, types]) => [
         id,
-        types.filter((type) => !excluded.includes(type)),
+        types.filter((type) => !dropped.includes(type)),
       ]),
-    );
+    ),
+    ...extra,
+  });
 
   it.each([
     ['dynamodb:PutItem', PUTS],
-    // Listing items are put and deleted (a recipient leaves an inbox), never updated.
-    ['dynamodb:UpdateItem', without('intent', 'listing')],
-    ['dynamodb:DeleteItem', without('intent')],
+    // Listing items are put and deleted (a recipient leaves an inbox), never updated; wait
+    // subscriptions are put once and deleted once their intent is pushed.
+    ['dynamodb:UpdateItem', without(['intent', 'listing', 'wait subscription'])],
+    ['dynamodb:DeleteItem', without(['intent'], { 'wait-push': ['wait subscription'] })],
     ['dynamodb:BatchWriteItem', Object.fromEntries(Object.keys(PUTS).map((id) => [id, []]))],
   ])(
     'lets each function %s only the items it owns; API keys only the admin function',
