@@ -44,6 +44,7 @@ export const pause = (stage: number, seconds: number): PlanResult => ({
   step: 0,
   stage,
   timeout_seconds: seconds,
+  hold_until: null,
   callback: false,
 });
 export const finish = (status: string, callback = false): PlanResult => ({
@@ -52,7 +53,19 @@ export const finish = (status: string, callback = false): PlanResult => ({
   step: null,
   stage: null,
   timeout_seconds: null,
+  hold_until: null,
   callback,
+});
+
+/** A reminder stage held `seconds` for working hours (HoldReminders), from when it is planned. */
+export const hold = (stage: number, seconds: number): PlanResult => ({
+  action: 'hold',
+  status: 'pending',
+  step: 0,
+  stage,
+  timeout_seconds: seconds,
+  hold_until: null,
+  callback: false,
 });
 
 export interface MachineRun {
@@ -77,16 +90,28 @@ export async function runMachine(
   const h = await openHarness({ [stateMachineName]: definition }, { fakeClock: true });
   try {
     let planned = 0;
-    h.lambdas.on(PLAN, () => plans[planned++]);
+    h.lambdas.on(PLAN, () => {
+      const plan = plans[planned++];
+      // A hold's timestamp counts from the (fake) clock when it is planned.
+      return plan?.action === 'hold'
+        ? {
+            ...plan,
+            timeout_seconds: null,
+            hold_until: new Date(
+              (h.clock?.now() ?? 0) + (plan.timeout_seconds ?? 0) * 1000,
+            ).toISOString(),
+          }
+        : plan;
+    });
     h.lambdas.on(STAGE, () => ({ notified: 1 }));
     h.lambdas.on(NOTIFY, () => ({ sent: 1, failed: 0 }));
     h.lambdas.on(CALLBACK, () => ({ delivered: true }));
     const arn = await h.start({ intent_id: 'int_1' }, 'int_1');
     await h.sfn.settle();
-    const pauses = plans.filter((plan) => plan.action === 'await');
+    const pauses = plans.filter((plan) => plan.action === 'await' || plan.action === 'hold');
     for (const [index, plan] of pauses.entries()) {
       const last = index === pauses.length - 1;
-      if (last && decideAfter !== null) {
+      if (last && decideAfter !== null && plan.action === 'await') {
         h.clock?.advance(decideAfter * 1000);
         await h.sfn.sendTaskSuccess({
           taskToken: lastToken(h.lambdas, STAGE, 'task_token'),

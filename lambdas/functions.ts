@@ -94,8 +94,11 @@ export const FUNCTIONS = {
   admin: {
     id: 'admin',
     entry: 'lambdas/handlers/admin.ts',
-    description: 'API keys, teams and operator policies',
+    description: 'API keys, teams, operator policies and reviewer profiles',
     routes: [
+      { method: 'GET', path: '/v1/reviewers' },
+      { method: 'PUT', path: '/v1/reviewers/{email}' },
+      { method: 'GET', path: '/v1/reviewers/{email}' },
       { method: 'GET', path: '/v1/policies' },
       { method: 'POST', path: '/v1/policies/dry-run' },
       { method: 'PUT', path: '/v1/policies/{intent_type}' },

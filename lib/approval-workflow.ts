@@ -15,6 +15,8 @@ import {
   Succeed,
   TaskInput,
   Timeout,
+  Wait,
+  WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -43,6 +45,8 @@ export interface ApprovalWorkflowProps {
  *
  *   PlanStage ─▶ Route ─(await)─▶ AwaitDecision ─(answered)──▶ PlanStage
  *                  │                    └──(States.Timeout)──▶ PlanStage
+ *                  ├─(hold)─▶ HoldReminders (Wait, TimestampPath) ─▶ PlanStage
+ *                  ├─(stop)─▶ Done (superseded during its hold)
  *                  └─(finish)─▶ NotifyDecided ─(sent, or retries exhausted)─▶ Callback?
  *                                 Callback? ─(callback)─▶ DeliverCallback ─(delivered, gave up, or retries exhausted)─▶ Done
  *                                     └─(none)─▶ Done
@@ -53,6 +57,10 @@ export interface ApprovalWorkflowProps {
  * reads the intent and so cannot act on a stale view. A final intent with a callback_url is
  * POSTed by DeliverCallback, whose Retry is the delivery's backoff (durable, like every state);
  * its Catch ends the execution however the receiver behaves, so the decision never waits on it.
+ * A reminder stage whose recipients are all outside their working hours waits in the Wait
+ * state HoldReminders until the first of them starts work (`domain/reminder-holds.ts`). No
+ * token can end a Wait: a decision during the hold starts a successor execution, which carries
+ * on at once, and this one, superseded, stops when it wakes.
  * NotifyDecided comes first because it is short and bounded (a few attempts a minute or so
  * apart), while a callback receiver that is down may be retried for hours; its Catch moves on,
  * so a notice that cannot be sent never costs the agent its callback.
@@ -71,13 +79,17 @@ export class ApprovalWorkflow extends Construct {
 
     const planStage = new LambdaInvoke(this, 'PlanStage', {
       lambdaFunction: props.planStageFunction,
-      payload: TaskInput.fromObject({ intent_id: JsonPath.stringAt('$.intent_id') }),
+      payload: TaskInput.fromObject({
+        intent_id: JsonPath.stringAt('$.intent_id'),
+        execution: JsonPath.stringAt('$$.Execution.Name'),
+      }),
       resultSelector: {
         action: JsonPath.stringAt('$.Payload.action'),
         status: JsonPath.stringAt('$.Payload.status'),
         step: JsonPath.stringAt('$.Payload.step'),
         stage: JsonPath.stringAt('$.Payload.stage'),
         timeout_seconds: JsonPath.stringAt('$.Payload.timeout_seconds'),
+        hold_until: JsonPath.stringAt('$.Payload.hold_until'),
         callback: JsonPath.stringAt('$.Payload.callback'),
       },
       resultPath: '$.next',
@@ -161,8 +173,17 @@ export class ApprovalWorkflow extends Construct {
     notifyDecided.addCatch(callbackWanted, { errors: [Errors.ALL], resultPath: JsonPath.DISCARD });
     notifyDecided.next(callbackWanted);
 
+    // Reminders held until their recipients' working hours: nothing runs while it waits. A
+    // decision meanwhile hands the intent to a new execution, and this one stops when it wakes.
+    const holdReminders = new Wait(this, 'HoldReminders', {
+      time: WaitTime.timestampPath('$.next.hold_until'),
+    });
+    holdReminders.next(planStage);
+
     const route = new Choice(this, 'Route')
       .when(Condition.stringEquals('$.next.action', 'await'), awaitDecision)
+      .when(Condition.stringEquals('$.next.action', 'hold'), holdReminders)
+      .when(Condition.stringEquals('$.next.action', 'stop'), done)
       .otherwise(notifyDecided);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {

@@ -302,6 +302,17 @@ export class Countersign extends Construct {
     for (const fn of [functions.intentsWrite, functions.mcp]) {
       fn.addEnvironment('DEFAULT_POLICIES', policiesJson);
       fn.addEnvironment('NOTIFICATION_CHANNELS', props.slackBotToken ? 'email,slack' : 'email');
+    }
+    // Creates start executions; a decision during a reminder hold starts the successor
+    // (`domain/reminder-holds.ts`).
+    for (const fn of [
+      functions.intentsWrite,
+      functions.mcp,
+      functions.intentsDecide,
+      functions.review,
+      functions.inbox,
+      functions.slackInteractions,
+    ]) {
       fn.addEnvironment('STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
       workflow.grantStart(fn);
     }
@@ -583,7 +594,7 @@ export class Countersign extends Construct {
     // policies; SIGNIN# and SESSION# the inbox's links and sessions (which revoking a reviewer
     // key ends, in the admin function).
     const owners: [CountersignFunction[], string[]][] = [
-      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'SESSION#*']],
+      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'SESSION#*', 'REVIEWER#*']],
       [[functions.inbox], ['INTENT#*', 'LIST#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*']],
       [
         [functions.intentsWrite, functions.mcp],

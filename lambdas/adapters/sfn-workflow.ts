@@ -24,9 +24,9 @@ export class StepFunctionsWorkflow implements Workflow, WorkflowExecutions {
     private readonly stateMachineArn: () => string,
   ) {}
 
-  async start(intentId: string): Promise<void> {
+  async start(intentId: string, executionName?: string): Promise<void> {
     // The intent id is the execution name: a repeated start is a no-op, never a second execution.
-    await this.startNamed(intentId, intentId);
+    await this.startNamed(executionName ?? intentId, intentId);
   }
 
   /** The reconciler's restarts use `<intent id>-r<n>`; the input is always the intent id only. */

@@ -9,7 +9,7 @@
  *   intent change that caused it.
  * - `LIST#…`: an intent's listing items, by status, agent, recipient and due time
  *   (`dynamo/intent-items.ts`), in the base table so that no index is written per change.
- * - `IDEMPOTENCY#<principal>#<key>`, `APIKEY#<sha256>`, `TEAM#<name>`.
+ * - `IDEMPOTENCY#<principal>#<key>`, `APIKEY#<sha256>`, `TEAM#<name>`, `REVIEWER#<email>` (profile).
  * - The reviewer inbox: `SIGNIN#<sha256>` (sign-in links), `SESSION#<sha256>` (sessions, in GSI1
  *   under `SESSIONS#<email>`), both with the TTL.
  * GSI1 holds the key and team catalogues (and policies); GSI2 only intents stored before

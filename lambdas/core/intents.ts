@@ -4,7 +4,7 @@ import { ulid } from 'ulid';
 import { z } from 'zod';
 import { sealEvents } from '../domain/audit';
 import { createIntentSchema, newIntent } from '../domain/create';
-import { applyCancel, applyVote } from '../domain/decisions';
+import { applyCancel, applyVote, type Transition } from '../domain/decisions';
 import { editsSchema } from '../domain/edits';
 import { DomainError } from '../domain/errors';
 import {
@@ -17,6 +17,7 @@ import {
 import { assertIntentTypeAllowed } from '../domain/key-scope';
 import type { PolicyBase } from '../domain/operator-policy';
 import { samePrincipal } from '../domain/principals';
+import { releaseHold } from '../domain/reminder-holds';
 import { intentReviewerFields, reviewerDomainIssues } from '../domain/reviewer-domains';
 import { type Principal, requireRole } from './auth';
 import { intentChanges } from './intent-changes';
@@ -323,7 +324,7 @@ export async function recordVote(
    */
   caller?: Principal,
 ): Promise<IntentView> {
-  const { after, transition } = await transitionIntent(
+  const { before, after, transition } = await transitionIntent(
     deps.intents,
     id,
     (intent) => {
@@ -333,22 +334,51 @@ export async function recordVote(
           `${vote.by} is not asked to decide this intent now.`,
         );
       }
-      return applyVote(
-        vote.override && !intent.recipients.includes(vote.by)
-          ? { ...intent, recipients: [...intent.recipients, vote.by] }
-          : intent,
-        { ...vote, at: deps.clock.now().toISOString() },
+      return releasingHold(
+        applyVote(
+          vote.override && !intent.recipients.includes(vote.by)
+            ? { ...intent, recipients: [...intent.recipients, vote.by] }
+            : intent,
+          { ...vote, at: deps.clock.now().toISOString() },
+        ),
+        deps.clock.now().getTime(),
       );
     },
     current,
     deps.signer,
   );
-  if (transition.signal && after.task_token) {
-    await deps.workflow.wake(after.task_token, {
-      reason: after.status === 'pending' ? 'step' : 'decided',
-    });
+  if (transition.signal) {
+    await wakeWorkflow(
+      deps.workflow,
+      before,
+      after,
+      after.status === 'pending' ? 'step' : 'decided',
+    );
   }
   return toView(after);
+}
+
+/** A transition that wakes the state machine also releases a reminder hold (`releaseHold`). */
+function releasingHold(transition: Transition, now: number): Transition {
+  return transition.signal
+    ? { ...transition, intent: releaseHold(transition.intent, now) }
+    : transition;
+}
+
+/**
+ * Wakes the state machine after a decision, a chain step's end or a cancellation: the stage's
+ * token answers it; while it holds reminders in its Wait state, which no token ends, a
+ * successor execution takes over at once instead (the held one stops when it wakes).
+ */
+async function wakeWorkflow(
+  workflow: Workflow,
+  before: IntentState,
+  after: IntentState,
+  reason: string,
+): Promise<void> {
+  const released = before.held_by && !after.held_by && after.successor_execution;
+  if (released) await workflow.start(after.id, after.successor_execution ?? undefined);
+  else if (after.task_token) await workflow.wake(after.task_token, { reason });
 }
 
 export const cancelSchema = z.object({ reason: z.string().trim().max(2000).optional() }).strict();
@@ -362,15 +392,18 @@ export async function cancelIntent(
   requireRole(principal, 'agent', 'admin');
   const input = cancelSchema.parse(body);
   const visible = await loadVisible(deps, principal, id);
-  const { after } = await transitionIntent(
+  const { before, after } = await transitionIntent(
     deps.intents,
     id,
     (intent) =>
-      applyCancel(intent, principal.name, input.reason || null, deps.clock.now().toISOString()),
+      releasingHold(
+        applyCancel(intent, principal.name, input.reason || null, deps.clock.now().toISOString()),
+        deps.clock.now().getTime(),
+      ),
     visible,
     deps.signer,
   );
-  if (after.task_token) await deps.workflow.wake(after.task_token, { reason: 'cancelled' });
+  await wakeWorkflow(deps.workflow, before, after, 'cancelled');
   return toView(after);
 }
 

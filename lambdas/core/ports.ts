@@ -1,5 +1,6 @@
 import type { KeyQuota, Role, Team } from '../../sdk/src/types';
 import type { AuditEvent } from '../domain/audit';
+import type { ReviewerProfile } from '../domain/availability';
 import type { IntentState, IntentStatus, NotificationKind } from '../domain/intent';
 import type { StoredPolicy } from '../domain/operator-policy';
 import type { JsonWebKeySet } from '../domain/receipts';
@@ -133,9 +134,21 @@ export interface TeamRepository {
   delete(name: string): Promise<boolean>;
 }
 
+/** Reviewer profiles (`domain/availability.ts`), by lower-cased email. */
+export interface ReviewerProfileRepository {
+  put(profile: ReviewerProfile): Promise<void>;
+  get(email: string): Promise<ReviewerProfile | null>;
+  /** The profiles of those of `emails` that have one. */
+  getMany(emails: readonly string[]): Promise<Map<string, ReviewerProfile>>;
+  list(): Promise<ReviewerProfile[]>;
+}
+
 export interface Workflow {
-  /** Starts the approval execution for an intent; safe to call again with the same id. */
-  start(intentId: string): Promise<void>;
+  /**
+   * Starts the approval execution for an intent; safe to call again with the same id. Named
+   * `executionName` when given (a successor, see `domain/reminder-holds.ts`), else the intent id.
+   */
+  start(intentId: string, executionName?: string): Promise<void>;
   /**
    * Wakes the execution waiting on `taskToken`. Returns 'stale' when the token is no longer
    * current (the stage already moved on): the next stage then sees the change by itself; and

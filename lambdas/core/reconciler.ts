@@ -160,6 +160,13 @@ async function repairIntent(
   if (intent?.status !== 'pending') {
     return { kind: 'settled', status: intent?.status ?? 'missing' };
   }
+  // A decision during a reminder hold handed the intent to a successor of another name.
+  if (intent.successor_execution) {
+    const status = await deps.executions.status(intent.successor_execution);
+    if (status !== null && LIVE.has(status)) {
+      return { kind: 'healthy', execution: intent.successor_execution };
+    }
+  }
   const previousStatus = current.status ?? 'MISSING';
   if (Date.parse(intent.deadline_at) <= now) {
     // A fresh execution tells everyone and calls back once the intent is final; it is started

@@ -5,12 +5,24 @@ import { DomainError } from '../domain/errors';
 import { currentPayload, type IntentState, type IntentView, toView } from '../domain/intent';
 import { type LinkVerdict, verifyReviewLink } from '../domain/review-link';
 import { type IntentServiceDeps, recordVote } from './intents';
+import type { ReviewerProfileRepository } from './ports';
 import { decisionLine, messagePage, reviewPage } from './review-html';
 import { transitionIntent } from './transitions';
 
 export interface ReviewDeps
   extends Pick<IntentServiceDeps, 'intents' | 'workflow' | 'clock' | 'signer'> {
   linkSigningSecret: string;
+  /** The reader's profile gives the page's time zone (the browser's own rewrites it anyway). */
+  profiles?: ReviewerProfileRepository;
+}
+
+/**
+ * The reader's time zone from their reviewer profile, if they set one. It only changes how
+ * times read, so a failed read shows the page in UTC rather than no page.
+ */
+async function readerZone(deps: ReviewDeps, reviewer: string): Promise<{ timeZone?: string }> {
+  const profile = await deps.profiles?.get(reviewer).catch(() => null);
+  return profile ? { timeZone: profile.time_zone } : {};
 }
 
 export interface HtmlResult {
@@ -78,6 +90,7 @@ export async function showReview(
       formNonce: formNonce(deps.linkSigningSecret, linkToken, intent),
       now: deps.clock.now(),
       stepClock: intent,
+      ...(await readerZone(deps, reviewer)),
     }),
   };
 }
@@ -115,6 +128,7 @@ export async function submitReview(
         now: deps.clock.now(),
         stepClock: intent,
         banner,
+        ...(await readerZone(deps, reviewer)),
       }),
     };
   };

@@ -3,6 +3,7 @@ import { DomainError } from '../domain/errors';
 import { type IntentState, type PendingNotification, toView } from '../domain/intent';
 import { renderDecidedMessage, renderMessage } from '../domain/messages';
 import { isTeamRef } from '../domain/policy';
+import { holdReminders, isSuperseded, type Profiles } from '../domain/reminder-holds';
 import { signReviewLink } from '../domain/review-link';
 import {
   askedAtStage,
@@ -18,12 +19,14 @@ import type {
   Clock,
   EmailSender,
   IntentRepository,
+  ReviewerProfileRepository,
   Signer,
   TeamRepository,
   UsageMeter,
   Workflow,
 } from './ports';
 import { notificationQuotaRefusal } from './quotas';
+import { loadProfiles } from './reviewer-profiles';
 import type { NotificationOutcome, SlackNotifier } from './slack-notify';
 import { transitionIntent } from './transitions';
 
@@ -39,19 +42,33 @@ export interface StageRunnerDeps {
   linkSigningSecret: string;
   /** Counts notices against the creating key's quota (`core/quotas.ts`). */
   usage?: UsageMeter;
+  /** Reviewer profiles: reminders wait for working hours, notices go to delegates. */
+  profiles?: ReviewerProfileRepository;
 }
 
-/** PlanStage reads the intent and the clock, and writes the timeout (and its receipt); it sends nothing. */
-export type PlanStageDeps = Pick<StageRunnerDeps, 'intents' | 'clock'> & { signer: Signer };
+/**
+ * PlanStage reads the intent, the clock and the recipients' profiles, and writes the timeout
+ * (and its receipt) or a reminder hold; it sends nothing.
+ */
+export type PlanStageDeps = Pick<StageRunnerDeps, 'intents' | 'clock' | 'profiles'> & {
+  signer: Signer;
+};
 
-/** What the PlanStage task returns to the state machine (its Choice reads `action`). */
-/** Every field is always present (null when unused): the state machine's ResultSelector reads them all. */
+/**
+ * What the PlanStage task returns to the state machine (its Choice reads `action`): `await` a
+ * decision in a stage, `hold` the stage's reminders in the Wait state until `hold_until`,
+ * `finish`, or `stop` (an execution superseded during its hold: another one carries on).
+ * Every field is always present (null when unused): the state machine's ResultSelector reads
+ * them all.
+ */
 export interface PlanResult {
-  action: 'finish' | 'await';
+  action: 'finish' | 'await' | 'hold' | 'stop';
   status: string;
   step: number | null;
   stage: number | null;
   timeout_seconds: number | null;
+  /** RFC 3339, for the Wait state's TimestampPath. */
+  hold_until: string | null;
   /** True when the machine must deliver the signed callback before it ends (a final intent with a callback_url). */
   callback: boolean;
 }
@@ -62,18 +79,68 @@ const finish = (status: string, callback: boolean): PlanResult => ({
   step: null,
   stage: null,
   timeout_seconds: null,
+  hold_until: null,
   callback,
 });
 
 /**
- * Decides the machine's next move from the stored intent and the clock: finish, record the
- * timeout, or pause on the current stage until the next planned moment.
+ * Decides the machine's next move from the stored intent, the clock and the recipients'
+ * availability: finish, record the timeout, hold a reminder stage until working hours (the
+ * hold is recorded on the intent, with the execution's name), or pause on the current stage
+ * until the next planned moment. `execution` is the name of the asking execution: one that a
+ * decision superseded during its hold stops (`domain/reminder-holds.ts`).
  */
-export async function planNextStage(deps: PlanStageDeps, intentId: string): Promise<PlanResult> {
+export async function planNextStage(
+  deps: PlanStageDeps,
+  intentId: string,
+  execution?: string,
+): Promise<PlanResult> {
   const intent = await deps.intents.get(intentId);
   if (!intent) return finish('missing', false);
+  if (execution && isSuperseded(intent, execution)) {
+    return { ...finish(intent.status, false), action: 'stop' };
+  }
   const hasCallback = intent.callback_url !== null;
-  const next = nextAction(intent, deps.clock.now().getTime());
+  const now = deps.clock.now().getTime();
+  let next = nextAction(intent, now);
+  // Only a reminder stage about to begin can be held: its recipients' profiles are read then,
+  // unless its hold just ended (the stage task reads them anyway, and holds whoever still does
+  // not work: a reminder is sent the moment the window opens, not a read later).
+  const holdEnded = intent.held_until != null && Date.parse(intent.held_until) <= now;
+  if (
+    next.action === 'await' &&
+    next.stage > intent.stage_index &&
+    intent.stage_index >= 0 &&
+    !holdEnded
+  ) {
+    next = nextAction(intent, now, await loadProfiles(deps.profiles, intent.recipients, now));
+  }
+  if (next.action === 'hold') {
+    const hold = next;
+    const until = new Date(hold.until).toISOString();
+    if (execution) {
+      await transitionIntent(
+        deps.intents,
+        intentId,
+        (current) =>
+          holdReminders(
+            current,
+            { step: hold.step, stage: hold.stage, until, execution, recipients: hold.recipients },
+            deps.clock.now().toISOString(),
+          ),
+        intent,
+      );
+    }
+    return {
+      action: 'hold',
+      status: intent.status,
+      step: hold.step,
+      stage: hold.stage,
+      timeout_seconds: null,
+      hold_until: until,
+      callback: false,
+    };
+  }
   if (next.action === 'await') {
     return {
       action: 'await',
@@ -81,6 +148,7 @@ export async function planNextStage(deps: PlanStageDeps, intentId: string): Prom
       step: next.step,
       stage: next.stage,
       timeout_seconds: next.timeout_seconds,
+      hold_until: null,
       callback: false,
     };
   }
@@ -164,6 +232,12 @@ export async function notifyDecided(
   const result = await sendAndSettle(deps, loaded, due, {
     retryLater: !lastAttempt,
     queueDecided: true,
+    // Each reader's times in their own zone.
+    profiles: await loadProfiles(
+      deps.profiles,
+      due.map((n) => n.to),
+      deps.clock.now().getTime(),
+    ),
   });
   if (result.kept > 0) {
     throw new DecidedNoticesPendingError(
@@ -200,6 +274,7 @@ export async function runStage(
   const stage = stages[input.stage];
   if (!stage) throw new Error(`stage ${input.stage} does not exist for intent ${input.intent_id}`);
   const recipients = await expandTeams(deps.teams, askedAtStage(loaded.asked, stages, stage.index));
+  const profiles = await loadProfiles(deps.profiles, recipients, now.getTime());
 
   let entered: IntentState;
   try {
@@ -214,6 +289,7 @@ export async function runStage(
           token: input.task_token,
           at: now.toISOString(),
           nextAt: stages[stage.index + 1]?.at ?? deadline,
+          profiles,
         }),
       loaded,
     ));
@@ -227,7 +303,7 @@ export async function runStage(
   // A pending intent holds no decided notice. If it ends while these are sent, their record
   // queues the decided notices of the messages sent (`settleNotifications`), and NotifyDecided,
   // which waits for it, sends them.
-  const settled = await sendAndSettle(deps, entered, entered.pending_notifications);
+  const settled = await sendAndSettle(deps, entered, entered.pending_notifications, { profiles });
   return { notified: settled.sent };
 }
 
@@ -247,7 +323,7 @@ async function sendAndSettle(
   deps: StageRunnerDeps,
   intent: IntentState,
   notifications: PendingNotification[],
-  options: { retryLater?: boolean; queueDecided?: boolean } = {},
+  options: { retryLater?: boolean; queueDecided?: boolean; profiles?: Profiles } = {},
 ): Promise<{
   sent: number;
   failed: number;
@@ -261,7 +337,12 @@ async function sendAndSettle(
     const settled = await Promise.all(
       batch.map(async (notification) => ({
         notification,
-        outcome: await sendOnChannel(deps, intent, notification),
+        outcome: await sendOnChannel(
+          deps,
+          intent,
+          notification,
+          options.profiles?.get(notification.to)?.time_zone,
+        ),
       })),
     );
     const sent = settled.filter(({ outcome }) => outcome.ok).length;
@@ -296,10 +377,12 @@ export const NOTICES_PER_BATCH = 8;
 
 type SendOutcome = NotificationOutcome;
 
+/** `timeZone`: the reader's, from their profile; absent, times are in UTC and say so. */
 async function sendOnChannel(
   deps: StageRunnerDeps,
   intent: IntentState,
   notification: PendingNotification,
+  timeZone?: string,
 ): Promise<SendOutcome> {
   const now = deps.clock.now();
   const overQuota = await notificationQuotaRefusal(deps.usage, intent, notification, now);
@@ -316,8 +399,11 @@ async function sendOnChannel(
   const link = now.getTime() < Date.parse(intent.deadline_at) ? reviewUrl : null;
   const message =
     notification.kind === 'decided'
-      ? renderDecidedMessage(toView(intent), link, now)
-      : renderMessage(toView(intent), notification.kind, reviewUrl, now, { stepClock: intent });
+      ? renderDecidedMessage(toView(intent), link, now, timeZone ? { timeZone } : {})
+      : renderMessage(toView(intent), notification.kind, reviewUrl, now, {
+          stepClock: intent,
+          ...(timeZone ? { timeZone } : {}),
+        });
   try {
     const { messageId } = await deps.email.send({
       to: notification.to,

@@ -23,6 +23,7 @@ import {
 } from './intent';
 import { isTeamRef, requiredApprovalsFor } from './policy';
 import { canonicalPrincipal, samePrincipal } from './principals';
+import { delegatedVoteFor } from './reminder-holds';
 
 /**
  * Pure transitions of an intent. Each returns the changed intent and the audit events that
@@ -132,11 +133,24 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
   if (!intent.recipients.includes(vote.by)) {
     throw new DomainError('not_a_reviewer', `${vote.by} is not asked to decide this intent now.`);
   }
+  // A delegate votes in the place of a recipient who is out of office; each person counts once.
   // An approval counts for the version it saw: after an edit, earlier approvers approve again.
-  if (approvedCurrentVersion(intent, vote.by)) {
-    throw new DomainError('already_voted', `${vote.by} has already approved this intent.`, {
-      intent: toView(intent),
-    });
+  const onBehalfOf = delegatedVoteFor(intent, vote.by);
+  const counted = (person: string) =>
+    intent.approvals.some(
+      (a) =>
+        a.step === intent.step &&
+        (a.payload_version ?? 0) === version &&
+        (a.by === person || a.on_behalf_of === person),
+    );
+  if (counted(vote.by) || (onBehalfOf !== null && counted(onBehalfOf))) {
+    throw new DomainError(
+      'already_voted',
+      onBehalfOf && !counted(vote.by)
+        ? `${onBehalfOf} has already approved this intent.`
+        : `${vote.by} has already approved this intent.`,
+      { intent: toView(intent) },
+    );
   }
   const requested = vote.edits ?? {};
   if (vote.outcome === 'reject' && Object.keys(requested).length > 0) {
@@ -155,24 +169,42 @@ export function applyVote(intent: IntentState, cast: Vote): Transition {
 
   const base = { at: vote.at, actor: vote.by, channel: vote.channel };
   const comment = vote.comment ?? null;
+  const behalf = onBehalfOf ? { on_behalf_of: onBehalfOf } : {};
+  const delegated: AuditEventDraft[] = onBehalfOf
+    ? [
+        {
+          ...base,
+          type: 'delegated',
+          data: { step: intent.step, kind: 'vote', by: vote.by, on_behalf_of: onBehalfOf },
+        },
+      ]
+    : [];
   if (vote.outcome === 'reject') {
     return {
       intent: {
         ...intent,
         status: 'rejected',
-        decision: { outcome: 'rejected', by: vote.by, at: vote.at, comment, channel: vote.channel },
+        decision: {
+          outcome: 'rejected',
+          by: vote.by,
+          at: vote.at,
+          comment,
+          channel: vote.channel,
+          ...behalf,
+        },
         updated_at: vote.at,
         next_action_at: null,
       },
       events: [
-        { ...base, type: 'rejection', data: { step: intent.step, comment } },
-        { ...base, type: 'rejected', data: { comment } },
+        ...delegated,
+        { ...base, type: 'rejection', data: { step: intent.step, comment, ...behalf } },
+        { ...base, type: 'rejected', data: { comment, ...behalf } },
       ],
       signal: true,
     };
   }
 
-  return applyApproval(intent, vote, requested);
+  return applyApproval(intent, vote, requested, onBehalfOf);
 }
 
 /**
@@ -185,9 +217,12 @@ function applyApproval(
   intent: IntentState,
   vote: Vote,
   requested: Record<string, unknown>,
+  /** The recipient a delegate approves for (`domain/reminder-holds.ts`), or null. */
+  onBehalfOf: string | null,
 ): Transition {
   const base = { at: vote.at, actor: vote.by, channel: vote.channel };
   const comment = vote.comment ?? null;
+  const behalf = onBehalfOf ? { on_behalf_of: onBehalfOf } : {};
   const version = intent.payload_version ?? 0;
   const approvedVersion = (a: Approval) => a.payload_version ?? 0;
   const issues = editIssues(intent, requested);
@@ -210,11 +245,21 @@ function applyApproval(
       channel: vote.channel,
       step: intent.step,
       payload_version: nextVersion,
+      ...behalf,
     },
   ];
   const approvalsOf = (step: number) =>
     approvals.filter((a) => a.step === step && approvedVersion(a) === nextVersion).length;
   const events: AuditEventDraft[] = [
+    ...(onBehalfOf
+      ? [
+          {
+            ...base,
+            type: 'delegated' as const,
+            data: { step: intent.step, kind: 'vote', by: vote.by, on_behalf_of: onBehalfOf },
+          },
+        ]
+      : []),
     {
       ...base,
       type: 'approval',
@@ -226,6 +271,7 @@ function applyApproval(
         payload_version: nextVersion,
         edits: edited ? requestedChanges(intent, requested) : {},
         approved_payload_sha256: approvedHash,
+        ...behalf,
       },
     },
   ];
@@ -263,6 +309,7 @@ function applyApproval(
           comment,
           channel: vote.channel,
           edits,
+          ...behalf,
         },
         next_action_at: null,
       },
@@ -271,7 +318,7 @@ function applyApproval(
         {
           ...base,
           type: 'approved',
-          data: { comment, edits, approved_payload_sha256: approvedHash },
+          data: { comment, edits, approved_payload_sha256: approvedHash, ...behalf },
         },
       ],
       signal: true,

@@ -41,6 +41,15 @@ export const NOTIFICATION_CHANNELS = [
   'webhook',
 ] as const satisfies readonly NotificationChannel[];
 
+/** A recipient's notices of one step went to their delegate, who may decide in their place. */
+export interface Delegation {
+  step: number;
+  delegate: string;
+  on_behalf_of: string;
+  /** The delegate was added to the recipients for it (not asked in their own right). */
+  added: boolean;
+}
+
 /**
  * The stored intent: the view plus what the workflow needs. `version` increases with every
  * change and guards every write (optimistic concurrency), so a decision, a stage change and a
@@ -85,6 +94,20 @@ export interface IntentState extends IntentView {
    * quotas: their notices are not limited.
    */
   creator_key?: { id: string; notifications_per_hour: number | null };
+  /**
+   * While the state machine holds a stage's reminders in its Wait state: until when, and the
+   * execution that waits (`domain/reminder-holds.ts`). Absent or null otherwise.
+   */
+  held_until?: string | null;
+  held_by?: string | null;
+  /** Executions released from a hold by a decision: each stops when its Wait ends. */
+  superseded_executions?: { name: string; until: string }[];
+  /** The execution started to take over from the last one released (the reconciler checks it). */
+  successor_execution?: string | null;
+  /** Reminders of the current stage waiting for their recipient's working hours. */
+  held_reminders?: { to: string; at: string }[];
+  /** Who decides for whom while out of office (`domain/reminder-holds.ts`). Absent: nobody. */
+  delegations?: Delegation[];
 }
 
 export interface SentMessage {
@@ -115,6 +138,12 @@ export function toView(state: IntentState): IntentView {
     sent_messages: _sentMessages,
     decided_notices: _decidedNotices,
     creator_key: _creatorKey,
+    held_until: _heldUntil,
+    held_by: _heldBy,
+    superseded_executions: _superseded,
+    successor_execution: _successor,
+    held_reminders: _heldReminders,
+    delegations: _delegations,
     ...view
   } = state;
   return {

@@ -17,7 +17,7 @@ import {
 
 /**
  * Notification texts. Plain strings here; HTML is escaped field by field. Times are in the
- * reader's zone (`MessageOptions.timeZone`; UTC, said so, until reviewers have one) with how far
+ * reader's zone (`MessageOptions.timeZone`, from their reviewer profile; UTC, said so, without one) with how far
  * away they are; the payload shows its first values (`EMAIL_PAYLOAD`) with a sentence for
  * whatever it leaves out; the plan says what happens next (`describePlan`).
  */

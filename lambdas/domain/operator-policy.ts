@@ -393,6 +393,9 @@ export function resolveIntentPolicy(
       required_approvals: quorum,
       steps,
       channels,
+      // The operator's choice stands; where it made none, the request's; else reminders wait.
+      remind_in_working_hours:
+        operator.remind_in_working_hours ?? asked.remind_in_working_hours ?? true,
     },
     reviewers,
     addedByRequest: [...added],

@@ -11,7 +11,13 @@ export const BUILT_IN_POLICY: ResolvedPolicy = {
   required_approvals: 1,
   steps: null,
   channels: [...NOTIFICATION_CHANNELS],
+  remind_in_working_hours: true,
 };
+
+/** Whether reminders wait for working hours (the default; intents older than the field too). */
+export function remindsInWorkingHours(policy: ResolvedPolicy): boolean {
+  return policy.remind_in_working_hours !== false;
+}
 
 const EMAIL =
   /^[^\s@<>()[\]\\,;:"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$/;
@@ -75,6 +81,7 @@ export const policyInputSchema = z
       .nullable()
       .optional(),
     channels: z.array(z.enum(NOTIFICATION_CHANNELS)).min(1).max(3).optional(),
+    remind_in_working_hours: z.boolean().optional(),
   })
   .strict();
 

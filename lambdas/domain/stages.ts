@@ -9,6 +9,14 @@ import {
   type SentMessage,
   toView,
 } from './intent';
+import {
+  HOLD_SLACK_MS,
+  nextHeldReminder,
+  noticeTarget,
+  type Profiles,
+  planReminderHold,
+  splitReminders,
+} from './reminder-holds';
 
 /**
  * The stage plan of one step: the first notification, then reminders and escalations at
@@ -73,23 +81,36 @@ export function askedAtStage(stepReviewers: string[], stages: Stage[], index: nu
 export type NextAction =
   | { action: 'finish' }
   | { action: 'timeout' }
-  | { action: 'await'; step: number; stage: number; timeout_seconds: number; next_at: number };
+  | { action: 'await'; step: number; stage: number; timeout_seconds: number; next_at: number }
+  | { action: 'hold'; step: number; stage: number; until: number; recipients: string[] };
 
 /**
  * What the state machine does next, from the stored intent and the clock alone. The current
  * stage is the latest one already due, so stages missed while nothing ran (a crash, a long
  * outage) are skipped rather than replayed, while their escalations still count. The pause
- * lasts until the next stage or the deadline, rounded up to whole seconds as Step Functions
- * requires.
+ * lasts until the next stage or the deadline (or a reminder of this stage held for working
+ * hours), rounded up to whole seconds as Step Functions requires. With the recipients'
+ * `profiles`, a reminder stage whose recipients are all outside their working hours is held
+ * (`domain/reminder-holds.ts`).
  */
-export function nextAction(intent: IntentState, now: number): NextAction {
+export function nextAction(intent: IntentState, now: number, profiles?: Profiles): NextAction {
   if (intent.status !== 'pending') return { action: 'finish' };
   const deadline = Date.parse(intent.deadline_at);
   if (now >= deadline) return { action: 'timeout' };
   const stages = planStages(intent.policy, stageClockStart(intent, now), deadline);
   let current = 0;
   for (const stage of stages) if (stage.at <= now) current = stage.index;
-  const nextAt = stages[current + 1]?.at ?? deadline;
+  const stageEnds = stages[current + 1]?.at ?? deadline;
+  const currentStage = stages[current];
+  const hold =
+    profiles && currentStage
+      ? planReminderHold(intent, currentStage, now, stageEnds, profiles)
+      : null;
+  if (hold) {
+    return { action: 'hold', step: intent.step, stage: current, ...hold };
+  }
+  const held = current === intent.stage_index ? nextHeldReminder(intent) : null;
+  const nextAt = held !== null && held < stageEnds ? Math.max(held, now) : stageEnds;
   return {
     action: 'await',
     step: intent.step,
@@ -136,7 +157,10 @@ const NOT_REACHED_LISTED = 20;
  * Records that the state machine entered a stage and now waits on `token`. A stage entered for
  * the first time gets its reminder/escalation events and the list of notifications to send; a
  * stage entered again (a retried task, a re-plan within the same stage) only swaps the token,
- * so nobody is notified twice by the workflow itself.
+ * so nobody is notified twice by the workflow itself, and sends the reminders held for working
+ * hours that are due by now. With `profiles`, reminders wait for each recipient's working
+ * hours and every notice to someone out of office goes to their delegate
+ * (`domain/reminder-holds.ts`).
  */
 export function enterStage(
   intent: IntentState,
@@ -148,6 +172,7 @@ export function enterStage(
     token: string;
     at: string;
     nextAt: number;
+    profiles?: Profiles;
   },
 ): Transition {
   if (intent.status !== 'pending' || intent.step !== entry.step) {
@@ -155,8 +180,45 @@ export function enterStage(
       intent: toView(intent),
     });
   }
+  const profiles: Profiles = entry.profiles ?? new Map();
+  const atMs = Date.parse(entry.at);
+  const base = { at: entry.at, actor: 'countersign', channel: 'workflow' };
   if (entry.stage.index <= intent.stage_index) {
-    return { intent: { ...intent, task_token: entry.token }, events: [], signal: false };
+    const held = intent.held_reminders ?? [];
+    const due = held.filter((h) => Date.parse(h.at) <= atMs + HOLD_SLACK_MS);
+    if (due.length === 0) {
+      return { intent: { ...intent, task_token: entry.token }, events: [], signal: false };
+    }
+    const rest = held.filter((h) => !due.includes(h));
+    const routed = routeNotices(
+      intent,
+      due.map((h) => ({ to: h.to, kind: 'remind' as const })),
+      profiles,
+      atMs,
+      entry,
+    );
+    return {
+      intent: {
+        ...intent,
+        ...routed.delegated,
+        task_token: entry.token,
+        held_reminders: rest,
+        next_action_at: new Date(
+          Math.min(entry.nextAt, ...rest.map((h) => Date.parse(h.at))),
+        ).toISOString(),
+        updated_at: entry.at,
+        pending_notifications: [...intent.pending_notifications, ...routed.notifications],
+      },
+      events: [
+        {
+          ...base,
+          type: 'reminded',
+          data: { step: entry.step, stage: entry.stage.index, to: due.map((h) => h.to) },
+        },
+        ...routed.events,
+      ],
+      signal: false,
+    };
   }
   const previous = new Set(intent.recipients);
   const asked = entry.recipients.filter((r) => !previous.has(r));
@@ -165,21 +227,29 @@ export function enterStage(
   const notReached = asked.slice(room);
   const recipients = [...intent.recipients, ...added];
   const firstContact = intent.stage_index < 0;
+  const reminds = !firstContact && entry.stage.kinds.includes('remind');
+  const split = reminds
+    ? splitReminders(intent, intent.recipients, profiles, atMs, entry.nextAt)
+    : { now: [], held: [] };
   const sends: { to: string; kind: RequestKind }[] = firstContact
     ? recipients.map((to) => ({ to, kind: 'notify' }))
     : [
-        ...(entry.stage.kinds.includes('remind')
-          ? intent.recipients.map((to) => ({ to, kind: 'remind' as const }))
-          : []),
+        ...split.now.map((to) => ({ to, kind: 'remind' as const })),
         ...added.map((to) => ({ to, kind: 'escalate' as const })),
       ];
-  const base = { at: entry.at, actor: 'countersign', channel: 'workflow' };
+  const routed = routeNotices({ ...intent, recipients }, sends, profiles, atMs, entry);
   const events: AuditEventDraft[] = [];
-  if (!firstContact && entry.stage.kinds.includes('remind')) {
+  if (reminds) {
     events.push({
       ...base,
       type: 'reminded',
-      data: { step: entry.step, stage: entry.stage.index },
+      data: {
+        step: entry.step,
+        stage: entry.stage.index,
+        ...(split.held.length > 0
+          ? { held: split.held.map((h) => ({ to: h.to, until: h.at })) }
+          : {}),
+      },
     });
   }
   if (added.length > 0 && !firstContact) {
@@ -204,23 +274,94 @@ export function enterStage(
       },
     });
   }
+  events.push(...routed.events);
   return {
     intent: {
       ...intent,
-      recipients,
+      // The recipients, with any delegate their notices went to.
+      ...routed.delegated,
       ...(firstContact ? { step_started_at: entry.at } : {}),
       stage_index: entry.stage.index,
       task_token: entry.token,
-      next_action_at: new Date(entry.nextAt).toISOString(),
+      next_action_at: new Date(
+        Math.min(entry.nextAt, ...split.held.map((h) => Date.parse(h.at))),
+      ).toISOString(),
       updated_at: entry.at,
-      pending_notifications: sends.flatMap((send) =>
-        intent.policy.channels
-          .filter((channel) => channel !== 'webhook')
-          .map((channel) => ({ ...send, channel })),
-      ),
+      pending_notifications: routed.notifications,
+      held_reminders: split.held,
+      held_until: null,
+      held_by: null,
     },
     events,
     signal: false,
+  };
+}
+
+/**
+ * The notifications of `sends` on each of the intent's people channels, each sent to whoever
+ * receives the recipient's notices now (a delegate while they are out of office, with a
+ * `delegated` event saying so), one per person and kind. A delegate becomes a recipient (so
+ * that they see the intent and may decide, in the recipient's place) and the delegation is
+ * recorded for the step: `delegated` is what the intent gains.
+ */
+function routeNotices(
+  intent: IntentState,
+  sends: { to: string; kind: 'notify' | 'remind' | 'escalate' }[],
+  profiles: Profiles,
+  at: number,
+  entry: { step: number; stage: Stage; at: string },
+): {
+  notifications: PendingNotification[];
+  events: AuditEventDraft[];
+  delegated: Pick<IntentState, 'recipients' | 'delegations'>;
+} {
+  const seen = new Set<string>();
+  const routed: { to: string; kind: 'notify' | 'remind' | 'escalate' }[] = [];
+  const events: AuditEventDraft[] = [];
+  const recipients = [...intent.recipients];
+  const delegations = [...(intent.delegations ?? [])];
+  for (const send of sends) {
+    const target = noticeTarget(send.to, profiles, at, intent.from_agent, intent);
+    if (target !== send.to) {
+      const known = delegations.some(
+        (d) => d.step === entry.step && d.delegate === target && d.on_behalf_of === send.to,
+      );
+      if (!known) {
+        delegations.push({
+          step: entry.step,
+          delegate: target,
+          on_behalf_of: send.to,
+          added: !recipients.includes(target),
+        });
+      }
+      if (!recipients.includes(target)) recipients.push(target);
+      events.push({
+        type: 'delegated',
+        at: entry.at,
+        actor: 'countersign',
+        channel: 'workflow',
+        data: {
+          step: entry.step,
+          stage: entry.stage.index,
+          kind: send.kind,
+          on_behalf_of: send.to,
+          to: target,
+        },
+      });
+    }
+    const key = `${target}|${send.kind}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    routed.push({ to: target, kind: send.kind });
+  }
+  return {
+    notifications: routed.flatMap((send) =>
+      intent.policy.channels
+        .filter((channel) => channel !== 'webhook')
+        .map((channel) => ({ ...send, channel })),
+    ),
+    events,
+    delegated: { recipients, delegations },
   };
 }
 

@@ -3,11 +3,17 @@ import { createKey, deleteTeam, listKeys, listTeams, putTeam, revokeKey } from '
 import { authenticate } from '../core/auth';
 import { deletePolicy, dryRunPolicy, getPolicy, listPolicies, putPolicy } from '../core/policies';
 import {
+  getReviewerProfile,
+  listReviewerProfiles,
+  putReviewerProfile,
+} from '../core/reviewer-profiles';
+import {
   allowedReviewerDomains,
   inboxCredentials,
   intentRepository,
   keyRepository,
   policyServiceDeps,
+  reviewerProfileRepository,
   teamRepository,
 } from '../shared/deps';
 import { header, json, parseJsonBody, pathParameter, routeHandler } from '../shared/http';
@@ -16,8 +22,41 @@ const clock = { now: () => new Date() };
 const principalOf = (event: APIGatewayProxyEvent) =>
   authenticate(header(event, 'authorization'), keyRepository());
 
-/** Keys, teams and operator policies: operator-only. */
+const profileDeps = () => ({
+  profiles: reviewerProfileRepository(),
+  clock,
+  allowedReviewerDomains: allowedReviewerDomains(),
+});
+
+/** Keys, teams and operator policies: operator-only; reviewer profiles: also their reviewer. */
 export const handler = routeHandler({
+  'GET /v1/reviewers': async (event) =>
+    json(
+      200,
+      await listReviewerProfiles(
+        profileDeps(),
+        await principalOf(event),
+        event.queryStringParameters ?? {},
+      ),
+    ),
+  'PUT /v1/reviewers/{email}': async (event) => {
+    const { created, profile } = await putReviewerProfile(
+      profileDeps(),
+      await principalOf(event),
+      pathParameter(event, 'email'),
+      parseJsonBody(event),
+    );
+    return json(created ? 201 : 200, profile);
+  },
+  'GET /v1/reviewers/{email}': async (event) =>
+    json(
+      200,
+      await getReviewerProfile(
+        profileDeps(),
+        await principalOf(event),
+        pathParameter(event, 'email'),
+      ),
+    ),
   'GET /v1/policies': async (event) =>
     json(200, await listPolicies(policyServiceDeps(), await principalOf(event))),
   'POST /v1/policies/dry-run': async (event) =>

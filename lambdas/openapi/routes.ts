@@ -10,6 +10,7 @@ import { bulkSchema } from '../core/bulk-decisions';
 import { cancelSchema, decisionSchema, listQuerySchema } from '../core/intents';
 import { dryRunSchema } from '../core/policies';
 import { blockActionsSchema, viewSubmissionSchema } from '../core/slack-interactions';
+import { profileInputSchema } from '../domain/availability';
 import { createIntentSchema } from '../domain/create';
 import type { FunctionSpec } from '../functions';
 import {
@@ -29,6 +30,8 @@ import {
   operatorPolicyDocumentSchema,
   policyDryRunResultSchema,
   policyListSchema,
+  reviewerProfileListSchema,
+  reviewerProfileSchema,
   storedPolicySchema,
   teamListSchema,
   teamViewSchema,
@@ -307,6 +310,47 @@ export const OPERATIONS: readonly Operation[] = [
     tag: 'teams',
     auth: admins,
     responses: { 200: ok('The deleted team.', teamViewSchema), ...errors(401, 403, 404) },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/reviewers/{email}',
+    operationId: 'putReviewerProfile',
+    summary: 'Set a reviewer’s time zone, working hours or out of office (`me`: the caller)',
+    tag: 'reviewers',
+    auth: ['reviewer', 'admin'],
+    body: body('PutReviewerProfileRequest', profileInputSchema),
+    responses: {
+      200: ok('The profile as stored.', reviewerProfileSchema),
+      201: ok('A first profile.', reviewerProfileSchema),
+      ...errors(400, 401, 403),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/reviewers/{email}',
+    operationId: 'getReviewerProfile',
+    summary: 'A reviewer’s profile (`me`: the caller)',
+    tag: 'reviewers',
+    auth: ['reviewer', 'admin'],
+    responses: { 200: ok('The profile.', reviewerProfileSchema), ...errors(400, 401, 403) },
+  },
+  {
+    method: 'GET',
+    path: '/v1/reviewers',
+    operationId: 'listReviewerProfiles',
+    summary: 'List reviewer profiles; `out_of_office=true` lists who is away now',
+    tag: 'reviewers',
+    auth: admins,
+    query: z.object({
+      out_of_office: z
+        .enum(['true', 'false'])
+        .optional()
+        .describe('true: only those away now; false: only those not away.'),
+    }),
+    responses: {
+      200: ok('The profiles, by email.', reviewerProfileListSchema),
+      ...errors(400, 401, 403),
+    },
   },
   {
     method: 'POST',

@@ -27,6 +27,8 @@ export const KNOWN_AUDIT_EVENT_TYPES = [
   'created',
   'notified',
   'reminded',
+  'reminder_held',
+  'delegated',
   'escalated',
   'viewed',
   'approval',
@@ -73,6 +75,7 @@ const resolvedPolicySchema = named(
       .array(z.object({ reviewers: z.array(z.string()), required_approvals: z.number() }))
       .nullable(),
     channels: z.array(z.enum(NOTIFICATION_CHANNELS)),
+    remind_in_working_hours: z.boolean().optional(),
   }),
   'The policy as stored on the intent: defaults filled in, durations in whole seconds.',
 );
@@ -97,6 +100,7 @@ export const intentSchema = named(
         channel: decisionChannel,
         step: z.number(),
         payload_version: z.number().optional(),
+        on_behalf_of: z.string().optional(),
       }),
     ),
     decision: z
@@ -107,6 +111,7 @@ export const intentSchema = named(
         comment: z.string().nullable(),
         channel: decisionChannel,
         edits: edits.optional(),
+        on_behalf_of: z.string().optional(),
       })
       .nullable(),
     callback_url: z.string().nullable(),
@@ -218,6 +223,29 @@ export const teamViewSchema = named(
 );
 
 export const teamListSchema = named('TeamList', z.object({ items: z.array(teamViewSchema) }));
+
+const workingHours = z.partialRecord(
+  z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']),
+  z.array(z.string()),
+);
+
+export const reviewerProfileSchema = named(
+  'ReviewerProfile',
+  z.object({
+    email: z.string(),
+    time_zone: z.string(),
+    working_hours: workingHours.nullable(),
+    out_of_office: z.object({ from: time, until: time, delegate: z.string() }).nullable(),
+    updated_at: time.nullable(),
+    updated_by: z.string().nullable(),
+  }),
+  'A reviewer’s availability; `updated_at` is null for one who never set a profile.',
+);
+
+export const reviewerProfileListSchema = named(
+  'ReviewerProfileList',
+  z.object({ items: z.array(reviewerProfileSchema) }),
+);
 
 export const operatorPolicyDocumentSchema = named(
   'OperatorPolicy',

@@ -3,6 +3,7 @@ import { DynamoPolicyRepository } from '../adapters/dynamo-policies';
 import {
   DynamoIntentRepository,
   DynamoKeyRepository,
+  DynamoReviewerProfileRepository,
   DynamoTeamRepository,
 } from '../adapters/dynamo-store';
 import { DynamoUsageMeter } from '../adapters/dynamo-usage';
@@ -16,7 +17,13 @@ import type { CallbackDeps } from '../core/callbacks';
 import type { InboxDeps } from '../core/inbox';
 import type { IntentServiceDeps } from '../core/intents';
 import type { PolicyServiceDeps } from '../core/policies';
-import type { Clock, KeyRepository, Signer, TeamRepository } from '../core/ports';
+import type {
+  Clock,
+  KeyRepository,
+  ReviewerProfileRepository,
+  Signer,
+  TeamRepository,
+} from '../core/ports';
 import type { ReconcilerDeps } from '../core/reconciler';
 import type { SlackInteractionDeps } from '../core/slack-interactions';
 import { SlackNotifier } from '../core/slack-notify';
@@ -95,6 +102,9 @@ export const keyRepository = memo<KeyRepository>(() => {
 export const teamRepository = memo<TeamRepository>(
   () => new DynamoTeamRepository(dynamoDocumentClient, tableName()),
 );
+export const reviewerProfileRepository = memo<ReviewerProfileRepository>(
+  () => new DynamoReviewerProfileRepository(dynamoDocumentClient, tableName()),
+);
 /** Quota counters: an hour per window (a test may shorten it, see `ENV.quotaWindowSeconds`). */
 const usageMeter = memo(
   () =>
@@ -163,6 +173,7 @@ export const intentServiceDeps = memo<IntentServiceDeps>(() => {
 /** PlanStage only reads intents and records timeouts: it needs neither SES, Slack nor links. */
 export const planStageDeps = memo<PlanStageDeps>(() => ({
   intents: intentRepository(),
+  profiles: reviewerProfileRepository(),
   clock: systemClock,
   signer,
 }));
@@ -171,6 +182,7 @@ export const planStageDeps = memo<PlanStageDeps>(() => ({
 export const stageRunnerDeps = memoAsync<StageRunnerDeps>(async () => ({
   intents: intentRepository(),
   teams: teamRepository(),
+  profiles: reviewerProfileRepository(),
   workflow: workflow(),
   clock: systemClock,
   email: new SesEmailSender(
@@ -265,6 +277,7 @@ export const callbackDeps = memoAsync<CallbackDeps>(async () => {
 
 export const reviewDeps = memoAsync(async () => ({
   intents: intentRepository(),
+  profiles: reviewerProfileRepository(),
   workflow: workflow(),
   clock: systemClock,
   signer,

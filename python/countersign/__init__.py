@@ -69,6 +69,7 @@ from .types import (
     PolicyInput,
     PolicyRule,
     RuleCondition,
+    ReviewerProfile,
     StoredPolicy,
     Team,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "ReceiptClaims",
     "ReceiptVerification",
     "RuleCondition",
+    "ReviewerProfile",
     "ServerError",
     "StoredPolicy",
     "Team",

@@ -36,6 +36,7 @@ from .types import (
     Intent,
     OperatorPolicy,
     PolicyDryRunRequest,
+    PutReviewerProfileRequest,
     PutTeamRequest,
 )
 
@@ -200,6 +201,17 @@ class ClientCore:
 
     def delete_team(self, name: str) -> Plan:
         return self.call("DELETE", f"/v1/teams/{quote(name)}", retry=False)
+
+    def put_reviewer_profile(self, email: str, profile: PutReviewerProfileRequest) -> Plan:
+        # The same body twice leaves the same profile.
+        return self.call("PUT", f"/v1/reviewers/{quote(email)}", body=profile, retry=True)
+
+    def get_reviewer_profile(self, email: str) -> Plan:
+        return self.call("GET", f"/v1/reviewers/{quote(email)}", retry=True)
+
+    def list_reviewer_profiles(self, out_of_office: Optional[bool]) -> Plan:
+        query = {} if out_of_office is None else {"out_of_office": str(out_of_office).lower()}
+        return self.call("GET", "/v1/reviewers", query=query, retry=True)
 
     def put_policy(self, intent_type: str, policy: OperatorPolicy) -> Plan:
         # Writing the same policy again only bumps its version, so a retry is safe.

@@ -28,10 +28,13 @@ from .types import (
     ListIntentsResponse,
     ListKeysResponse,
     ListPoliciesResponse,
+    ListReviewerProfilesResponse,
     ListTeamsResponse,
     OperatorPolicy,
     PolicyDryRunResponse,
+    PutReviewerProfileRequest,
     PutTeamRequest,
+    ReviewerProfile,
     StoredPolicy,
     Team,
 )
@@ -264,6 +267,33 @@ class CountersignClient:
     def delete_team(self, name: str) -> Team:
         """Deletes a team (admin) and returns it."""
         result: Team = self._run(self._core.delete_team(name))
+        return result
+
+    def put_reviewer_profile(
+        self, email: str, profile: PutReviewerProfileRequest
+    ) -> ReviewerProfile:
+        """Sets a reviewer's profile (an admin, or the reviewer's own key; ``"me"`` is the
+        caller): time zone, working hours, out of office. Fields left out keep their stored
+        value; ``None`` clears one.
+
+        >>> reviewer.put_reviewer_profile("me", {"time_zone": "Europe/Berlin",
+        ...     "working_hours": {"mon": ["09:00-17:30"], "tue": ["09:00-17:30"]}})
+        """
+        result: ReviewerProfile = self._run(self._core.put_reviewer_profile(email, profile))
+        return result
+
+    def get_reviewer_profile(self, email: str) -> ReviewerProfile:
+        """A reviewer's profile (an admin, or the reviewer; ``"me"`` is the caller)."""
+        result: ReviewerProfile = self._run(self._core.get_reviewer_profile(email))
+        return result
+
+    def list_reviewer_profiles(
+        self, out_of_office: Optional[bool] = None
+    ) -> ListReviewerProfilesResponse:
+        """Every reviewer profile (admin); ``out_of_office=True`` only those away now."""
+        result: ListReviewerProfilesResponse = self._run(
+            self._core.list_reviewer_profiles(out_of_office)
+        )
         return result
 
     def put_policy(self, intent_type: str, policy: OperatorPolicy) -> StoredPolicy:

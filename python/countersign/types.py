@@ -46,6 +46,8 @@ class PolicyInput(TypedDict, total=False):
     required_approvals: int
     steps: Optional[List[StepInput]]
     channels: List[NotificationChannel]
+    #: Reminders wait for each recipient's working hours (default ``True``).
+    remind_in_working_hours: bool
 
 
 class _CreateIntentRequired(TypedDict):
@@ -100,9 +102,11 @@ class _ApprovalRequired(TypedDict):
 
 class Approval(_ApprovalRequired, total=False):
     """One reviewer's approval so far (quorums and chains). ``payload_version`` is the version of
-    the payload it approved (absent means 0, as asked): after an edit, earlier ones stop counting."""
+    the payload it approved (absent means 0, as asked): after an edit, earlier ones stop counting.
+    ``on_behalf_of`` names the recipient a delegate approved for while they were out of office."""
 
     payload_version: int
+    on_behalf_of: str
 
 
 class _DecisionRequired(TypedDict):
@@ -255,6 +259,40 @@ class Team(TypedDict):
 
 class ListTeamsResponse(TypedDict):
     items: List[Team]
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+# ``from`` is a Python keyword, so this type is spelled the functional way.
+OutOfOffice = TypedDict("OutOfOffice", {"from": str, "until": str, "delegate": str})
+"""An absence (RFC 3339 ``from`` and ``until``): notices go to ``delegate``, who may decide in
+the reviewer's place."""
+
+
+class ReviewerProfile(TypedDict):
+    """A reviewer's availability: ``HH:MM-HH:MM`` ranges per weekday in ``time_zone`` (IANA);
+    no working hours at all means always available. ``updated_at`` is ``None`` for a reviewer
+    who never set a profile."""
+
+    email: str
+    time_zone: str
+    working_hours: Optional[Dict[Weekday, List[str]]]
+    out_of_office: Optional[OutOfOffice]
+    updated_at: Optional[str]
+    updated_by: Optional[str]
+
+
+class PutReviewerProfileRequest(TypedDict, total=False):
+    """The body of ``PUT /v1/reviewers/{email}``: fields left out keep their stored value."""
+
+    time_zone: str
+    working_hours: Optional[Dict[Weekday, List[str]]]
+    out_of_office: Optional[OutOfOffice]
+
+
+class ListReviewerProfilesResponse(TypedDict):
+    items: List[ReviewerProfile]
 
 
 class _RuleConditionRequired(TypedDict):

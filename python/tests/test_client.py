@@ -229,6 +229,10 @@ class EndpointTest(ClientTestCase):
              "POST", "/v1/teams", {"name": "finance", "members": ["a@x.com"]}),
             (lambda: client.list_teams(), "GET", "/v1/teams", None),
             (lambda: client.delete_team("finance"), "DELETE", "/v1/teams/finance", None),
+            (lambda: client.put_reviewer_profile("ada@x.com", {"time_zone": "Asia/Kathmandu"}),
+             "PUT", "/v1/reviewers/ada%40x.com", {"time_zone": "Asia/Kathmandu"}),
+            (lambda: client.get_reviewer_profile("me"), "GET", "/v1/reviewers/me", None),
+            (lambda: client.list_reviewer_profiles(out_of_office=True), "GET", "/v1/reviewers", None),
             (lambda: client.health(), "GET", "/healthz", None),
         ]
         for call, method, path, body in calls:
@@ -237,6 +241,7 @@ class EndpointTest(ClientTestCase):
                 call()
                 request = server.requests[before]
                 self.assertEqual((request.method, request.path, request.body), (method, path, body))
+        self.assertEqual(server.requests_to("/v1/reviewers")[0].query, {"out_of_office": "true"})
         listed = server.requests[1]
         self.assertEqual(listed.query, {"status": "pending", "reviewer": "me", "limit": "5", "cursor": "c1"})
         self.assertIsNone(server.requests_to("/healthz")[0].header("Authorization"))

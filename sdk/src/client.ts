@@ -24,11 +24,14 @@ import type {
   ListIntentsResponse,
   ListKeysResponse,
   ListPoliciesResponse,
+  ListReviewerProfilesResponse,
   ListTeamsResponse,
   OperatorPolicy,
   PolicyDryRunRequest,
   PolicyDryRunResponse,
+  PutReviewerProfileRequest,
   PutTeamRequest,
+  ReviewerProfile,
   StoredPolicy,
   Team,
 } from './types.js';
@@ -647,6 +650,57 @@ export class CountersignClient {
       path: `/v1/teams/${encodeURIComponent(name)}`,
       signal: options.signal,
       retry: false,
+    });
+  }
+
+  /**
+   * Sets a reviewer's profile (an admin, or the reviewer's own key): time zone, working hours,
+   * out of office. Fields left out keep their stored value; `null` clears one.
+   *
+   * @example
+   * ```ts
+   * await reviewer.putReviewerProfile('ada@company.com', {
+   *   time_zone: 'Europe/Berlin',
+   *   working_hours: { mon: ['09:00-17:30'], tue: ['09:00-17:30'] },
+   * });
+   * ```
+   */
+  async putReviewerProfile(
+    email: string,
+    profile: PutReviewerProfileRequest,
+    options: RequestOptions = {},
+  ): Promise<ReviewerProfile> {
+    return this.#http.request<ReviewerProfile>({
+      method: 'PUT',
+      path: `/v1/reviewers/${encodeURIComponent(email)}`,
+      body: profile,
+      signal: options.signal,
+      // The same body twice leaves the same profile.
+      retry: true,
+    });
+  }
+
+  /** A reviewer's profile (an admin, or the reviewer); defaults for one never set. */
+  async getReviewerProfile(email: string, options: RequestOptions = {}): Promise<ReviewerProfile> {
+    return this.#http.request<ReviewerProfile>({
+      method: 'GET',
+      path: `/v1/reviewers/${encodeURIComponent(email)}`,
+      signal: options.signal,
+      retry: true,
+    });
+  }
+
+  /** Every reviewer profile (admin); `outOfOffice: true` only those away now. */
+  async listReviewerProfiles(
+    query: { outOfOffice?: boolean } = {},
+    options: RequestOptions = {},
+  ): Promise<ListReviewerProfilesResponse> {
+    return this.#http.request<ListReviewerProfilesResponse>({
+      method: 'GET',
+      path: '/v1/reviewers',
+      query: query.outOfOffice === undefined ? {} : { out_of_office: String(query.outOfOffice) },
+      signal: options.signal,
+      retry: true,
     });
   }
 

@@ -64,6 +64,11 @@ export interface PolicyInput {
   steps?: StepInput[] | null;
   /** Default: every channel the deployment has configured. */
   channels?: NotificationChannel[];
+  /**
+   * Reminders wait for each recipient's working hours (their reviewer profile). Default true;
+   * an operator's policy decides where it sets it.
+   */
+  remind_in_working_hours?: boolean;
 }
 
 /** One step of a resolved policy. */
@@ -83,6 +88,8 @@ export interface ResolvedPolicy {
   required_approvals: number;
   steps: ResolvedStep[] | null;
   channels: NotificationChannel[];
+  /** Absent on intents created before reviewer availability (read as true). */
+  remind_in_working_hours?: boolean;
 }
 
 /** One reviewer's approval so far (quorums and chains). */
@@ -95,6 +102,8 @@ export interface Approval {
   step: number;
   /** The version of the payload it approved (`Intent.payload_version`; absent means 0). */
   payload_version?: number;
+  /** The recipient a delegate approved for while they were out of office. */
+  on_behalf_of?: string;
 }
 
 /** The final decision of an intent; `null` on the intent while it is pending. */
@@ -111,6 +120,8 @@ export interface Decision {
   channel: DecisionChannel;
   /** On an approval: the values reviewers changed, JSON Pointer to value (`{}` where nobody edited). */
   edits?: Edits;
+  /** The recipient a delegate (`by`) decided for while they were out of office. */
+  on_behalf_of?: string;
 }
 
 /** An intent: an agent's action that waits for human approval. */
@@ -248,6 +259,8 @@ export type KnownAuditEventType =
   | 'created'
   | 'notified'
   | 'reminded'
+  | 'reminder_held'
+  | 'delegated'
   | 'escalated'
   | 'viewed'
   | 'approval'
@@ -364,6 +377,43 @@ export interface Team {
 
 export interface ListTeamsResponse {
   items: Team[];
+}
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+/** A reviewer's absence: their notices go to `delegate`, who may decide in their place. */
+export interface OutOfOffice {
+  /** RFC 3339. */
+  from: string;
+  /** RFC 3339, after `from`. */
+  until: string;
+  delegate: string;
+}
+
+/**
+ * A reviewer's availability. Working hours are `HH:MM-HH:MM` ranges per weekday in
+ * `time_zone` (an IANA name); an end before the start runs past midnight; none at all means
+ * always available. Reminders outside them wait; first notices and escalations do not.
+ */
+export interface ReviewerProfile {
+  email: string;
+  time_zone: string;
+  working_hours: Partial<Record<Weekday, string[]>> | null;
+  out_of_office: OutOfOffice | null;
+  /** Null for a reviewer who never set a profile. */
+  updated_at: string | null;
+  updated_by: string | null;
+}
+
+/** The body of `PUT /v1/reviewers/{email}`: fields left out keep their stored value. */
+export interface PutReviewerProfileRequest {
+  time_zone?: string;
+  working_hours?: Partial<Record<Weekday, string[]>> | null;
+  out_of_office?: OutOfOffice | null;
+}
+
+export interface ListReviewerProfilesResponse {
+  items: ReviewerProfile[];
 }
 
 /** One condition of a rule: a JSON Pointer into the payload, an operator and a value. */

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finish, pause, runMachine } from '../../bench/cost-model';
+import { finish, hold, pause, runMachine } from '../../bench/cost-model';
 import { loadLocalDefinition } from '../../local/cdk-definition';
 import { synthesizeTemplate } from '../../local/synthesize';
 
@@ -61,6 +61,21 @@ describe('state transitions and invocations per approval (docs/cost.md)', () => 
       invocations: 8,
       planCalls: 4,
       stageCalls: 3,
+      noticeCalls: 1,
+    });
+  });
+
+  it('one reminder held overnight for working hours, then approved: a hold adds 3 transitions (Route, HoldReminders, PlanStage) and one invocation', async () => {
+    const result = await run(
+      [pause(0, 300), hold(1, 14 * 3600), pause(1, 3600), finish('approved')],
+      600,
+    );
+    expect(result).toEqual({
+      status: 'SUCCEEDED',
+      transitions: 14,
+      invocations: 7,
+      planCalls: 4,
+      stageCalls: 2,
       noticeCalls: 1,
     });
   });

@@ -409,6 +409,7 @@ describe('CountersignStack', () => {
       'CallbackWanted',
       'DeliverCallback',
       'Done',
+      'HoldReminders',
       'NotifyDecided',
       'PlanStage',
       'Route',
@@ -470,10 +471,22 @@ describe('ApprovalWorkflow states', () => {
       Next: 'PlanStage',
     });
     expect(states.AwaitDecision).not.toHaveProperty('HeartbeatSeconds');
-    expect(states.PlanStage.Parameters.Payload).toEqual({ 'intent_id.$': '$.intent_id' });
+    // PlanStage is told which execution asks: one superseded during its hold stops.
+    expect(states.PlanStage.Parameters.Payload).toEqual({
+      'intent_id.$': '$.intent_id',
+      'execution.$': '$$.Execution.Name',
+    });
     expect(states.Route.Choices).toEqual([
       { Variable: '$.next.action', StringEquals: 'await', Next: 'AwaitDecision' },
+      { Variable: '$.next.action', StringEquals: 'hold', Next: 'HoldReminders' },
+      { Variable: '$.next.action', StringEquals: 'stop', Next: 'Done' },
     ]);
+    // Reminders held for working hours: a Wait until the planned timestamp, then plan again.
+    expect(states.HoldReminders).toEqual({
+      Type: 'Wait',
+      TimestampPath: '$.next.hold_until',
+      Next: 'PlanStage',
+    });
     // Every final intent tells its reviewers first, then calls back if it has a callback_url;
     // a notice that cannot be sent (its retries exhausted) still goes on to the callback.
     expect(states.Route.Default).toBe('NotifyDecided');

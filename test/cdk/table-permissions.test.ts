@@ -2,7 +2,7 @@
  * Which item types each function's role may write, read from the synthesized template with a
  * small evaluator of its IAM statements (an Allow of the action on the table, no Deny whose
  * `dynamodb:LeadingKeys` condition matches the item's partition key). API keys must be
- * writable by the admin function alone.
+ * writable by the admin function alone; reviewer profiles too (it serves `/v1/reviewers`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,7 @@ const ITEMS = {
   'wait subscription': 'WAIT#int_01',
   'inbox sign-in link': 'SIGNIN#9a8b',
   'inbox session': 'SESSION#7c6d',
+  'reviewer profile': 'REVIEWER#ada@company.com',
 } as const;
 type ItemType = keyof typeof ITEMS;
 
@@ -108,7 +109,7 @@ describe('table writes by item type', () => {
     'intents-wait': [],
     'intents-decide': ['intent', 'listing'],
     // The admin function ends a reviewer's inbox sessions when it revokes their key.
-    admin: ['API key', 'team', 'policy', 'inbox session'],
+    admin: ['API key', 'team', 'policy', 'inbox session', 'reviewer profile'],
     mcp: ['intent', 'listing', 'idempotency', 'usage'],
     review: ['intent', 'listing'],
     inbox: ['intent', 'listing', 'usage', 'inbox sign-in link', 'inbox session'],

@@ -426,6 +426,71 @@ describe('a reviewer in the terminal', () => {
   });
 });
 
+describe("me (a reviewer's profile)", () => {
+  it('me set stores the time zone, hours and an absence; me shows them; --back clears it', async () => {
+    const set = await cli(
+      [
+        'me',
+        'set',
+        '--time-zone',
+        'Asia/Kathmandu',
+        '--hours',
+        'mon-thu 09:00-12:00 13:00-17:30, fri 09:00-15:00',
+      ],
+      { env: asReviewer() },
+    );
+    expect(set.stderr).toBe('');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain('time zone      Asia/Kathmandu');
+    expect(set.stdout).toContain('mon  09:00-12:00, 13:00-17:30');
+    expect(set.stdout).toContain('sat  -');
+
+    const away = await cli(
+      [
+        'me',
+        'set',
+        '--away-from',
+        '2026-12-24T00:00:00+05:45',
+        '--away-until',
+        '2099-01-02T00:00:00Z',
+        '--delegate',
+        'Deputy@Company.com',
+        '--json',
+      ],
+      { env: asReviewer() },
+    );
+    expect(away.code).toBe(0);
+    expect(JSON.parse(away.stdout)).toMatchObject({
+      email: REVIEWER,
+      time_zone: 'Asia/Kathmandu',
+      working_hours: { fri: ['09:00-15:00'], sat: [] },
+      out_of_office: {
+        from: '2026-12-23T18:15:00.000Z',
+        until: '2099-01-02T00:00:00.000Z',
+        delegate: 'deputy@company.com',
+      },
+    });
+    const shown = await cli(['me'], { env: asReviewer() });
+    expect(shown.stdout).toContain('notices go to deputy@company.com');
+    const onlyAdmins = await cli(['me', '--email', OTHER_REVIEWER], { env: asReviewer() });
+    expect(onlyAdmins.code).toBe(3);
+    const byAdmin = await cli(['me', '--email', REVIEWER, '--json'], { env: asAdmin() });
+    expect(JSON.parse(byAdmin.stdout).out_of_office.delegate).toBe('deputy@company.com');
+
+    const back = await cli(['me', 'set', '--back'], { env: asReviewer() });
+    expect(back.stdout).toContain('out of office  no');
+    const bad = await cli(['me', 'set', '--time-zone', 'Mars/Olympus'], { env: asReviewer() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('time_zone');
+    const incomplete = await cli(['me', 'set', '--away-from', '2026-12-24T00:00:00Z'], {
+      env: asReviewer(),
+    });
+    expect(incomplete.code).toBe(1);
+    const badHours = await cli(['me', 'set', '--hours', 'weekdays 9-5'], { env: asReviewer() });
+    expect(badHours.code).toBe(1);
+  });
+});
+
 describe('decisions in bulk', () => {
   const BULK_REVIEWER = 'bulk-reviewer@company.com';
   let bulkKey: string;

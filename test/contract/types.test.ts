@@ -34,6 +34,7 @@ import type {
   keyListSchema,
   policyDryRunResultSchema,
   policyListSchema,
+  reviewerProfileSchema,
   storedPolicySchema,
   teamListSchema,
   teamViewSchema,
@@ -71,6 +72,7 @@ import type {
   PolicyDryRunRequest,
   PolicyDryRunResponse,
   PutTeamRequest,
+  ReviewerProfile,
   StoredPolicy,
   Team,
 } from '../../sdk/src/types';
@@ -125,6 +127,7 @@ describe('the OpenAPI schemas describe exactly the contract types', () => {
     expectTypeOf<(typeof KNOWN_ERROR_CODES)[number]>().toEqualTypeOf<KnownErrorCode>();
     expectTypeOf<Accepts<typeof apiKeySchema>>().toEqualTypeOf<ApiKey>();
     expectTypeOf<Accepts<typeof createdKeySchema>>().toEqualTypeOf<CreatedKey>();
+    expectTypeOf<Accepts<typeof reviewerProfileSchema>>().toEqualTypeOf<ReviewerProfile>();
     expectTypeOf<Accepts<typeof keyListSchema>>().toEqualTypeOf<ListKeysResponse>();
     expectTypeOf<Accepts<typeof teamViewSchema>>().toEqualTypeOf<Team>();
     expectTypeOf<Accepts<typeof teamListSchema>>().toEqualTypeOf<ListTeamsResponse>();

@@ -143,6 +143,23 @@ describe('reconcilePending', () => {
     expect(executions.started).toEqual(['int_A-r3']);
   });
 
+  it('counts the successor a decision during a reminder hold started: no restart beside it', async () => {
+    // Prepare: the held execution woke superseded and ended; a chain's next step runs in the successor.
+    const { intents, executions, run } = setup(NOW);
+    intents.add({ ...intent('int_A'), successor_execution: 'int_A-h7' });
+    executions.statuses.set('int_A', 'SUCCEEDED');
+    executions.statuses.set('int_A-h7', 'RUNNING');
+    // Act
+    const summary = await run();
+    // Assess
+    expect(summary).toMatchObject({ healthy: 1, restarted: 0 });
+    expect(executions.started).toEqual([]);
+    // Once the successor itself has ended with the intent still pending, it is restarted.
+    executions.statuses.set('int_A-h7', 'FAILED');
+    await run();
+    expect(executions.started).toEqual(['int_A-r1']);
+  });
+
   it('starts the first execution of an intent that never got one (a create that failed half-way)', async () => {
     // Prepare
     const { intents, executions, run } = setup(NOW);

@@ -119,6 +119,7 @@ describe('planStages', () => {
               finals += 1;
               continue;
             }
+            if (next.action === 'hold') throw new Error('nothing is held without profiles');
             expect(next.timeout_seconds).toBeGreaterThanOrEqual(1);
             const stages = planStages(intent.policy, T0.getTime(), Date.parse(intent.deadline_at));
             const stage = stages[next.stage];

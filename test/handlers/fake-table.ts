@@ -3,6 +3,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   type PutCommandInput,
@@ -62,6 +63,8 @@ export function serveIntentTable(
     for (const put of puts) take(put?.Item);
     return {};
   });
+  // No reviewer has a profile (`REVIEWER#…`): always available, never away.
+  dynamo.on(BatchGetCommand).resolves({ Responses: {} });
   dynamo.on(PutCommand).callsFake((input: PutCommandInput) => {
     if (staleVersion(input)) {
       throw new ConditionalCheckFailedException({ message: 'stale version', $metadata: {} });

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signReviewLink } from '../../lambdas/domain/review-link';
@@ -211,6 +211,32 @@ describe('Handler: POST /review/{token} without a chain', () => {
 function oldNonce(linkToken: string): string {
   return createHmac('sha256', SECRET).update(`review-form.v1.${linkToken}`).digest('base64url');
 }
+
+describe("Handler: GET /review/{token} and the reader's time zone", () => {
+  beforeEach(() => {
+    table.meta = intentItem(null);
+    serveIntentTable(dynamo, table, { amount: 1200 });
+  });
+
+  it("shows times in the zone of the reader's profile; without one, in UTC", async () => {
+    const utc = await request('GET', linkFor('cfo@company.com'));
+    expect(utc.body).toContain('Times are in UTC.');
+
+    dynamo.on(GetCommand).resolves({
+      Item: {
+        pk: 'REVIEWER#cfo@company.com',
+        sk: 'PROFILE',
+        email: 'cfo@company.com',
+        time_zone: 'Asia/Kathmandu',
+        working_hours: null,
+        out_of_office: null,
+      },
+    });
+    const page = await request('GET', linkFor('cfo@company.com'));
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Times are in your time zone (Asia/Kathmandu).');
+  });
+});
 
 describe('Handler: the "Edit and approve" form', () => {
   const payment = { amount: 1200, memo: 'ACME March', urgent: false };

@@ -1,6 +1,11 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyReviewLink } from '../../lambdas/domain/review-link';
@@ -66,6 +71,33 @@ describe('Handler: stage-task', () => {
       claims: { intentId: 'int_1', reviewer: 'cfo@company.com' },
     });
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it("writes the email's times in the reader's zone from their reviewer profile", async () => {
+    const table: FakeIntentTable = { meta: intentItem(), trail: [] };
+    serveIntentTable(dynamo, table, { amount: 10 });
+    dynamo.on(BatchGetCommand).resolves({
+      Responses: {
+        'countersign-test': [
+          {
+            pk: 'REVIEWER#cfo@company.com',
+            sk: 'PROFILE',
+            email: 'cfo@company.com',
+            time_zone: 'Asia/Kathmandu',
+            working_hours: null,
+            out_of_office: null,
+          },
+        ],
+      },
+    });
+    ses.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
+
+    await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
+
+    const text =
+      ses.commandCalls(SendEmailCommand)[0]?.args[0].input.Content?.Simple?.Body?.Text?.Data;
+    expect(text).toContain('GMT+5:45');
+    expect(text).not.toContain('UTC');
   });
 
   it('answers its own token when the intent was decided before the stage began', async () => {

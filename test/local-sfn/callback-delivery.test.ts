@@ -6,6 +6,7 @@
  * fails. This proves the local engine runs every field that path uses.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { PlanResult } from '../../lambdas/core/stage-runner';
 import { DECIDED_NOTICE_RETRY } from '../../lambdas/domain/stages';
 import { CALLBACK_RETRY } from '../../lambdas/domain/webhook';
 import { loadLocalDefinition } from '../../local/cdk-definition';
@@ -23,12 +24,13 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const finish = (callback: boolean) => ({
+const finish = (callback: boolean): PlanResult => ({
   action: 'finish',
   status: 'approved',
   step: null,
   stage: null,
   timeout_seconds: null,
+  hold_until: null,
   callback,
 });
 

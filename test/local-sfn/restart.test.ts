@@ -255,6 +255,51 @@ describe('crash (kill -9) and restart', () => {
     ).toEqual([]);
   });
 
+  it('a Wait with TimestampPath ends at its absolute time across a kill -9: due meanwhile, at once; later, on time', async () => {
+    const dataDir = tempDir();
+    const { engine, client } = await EngineProcess.start(dataDir);
+    cleanups.push(async () => {
+      client.destroy();
+      await engine.kill();
+    });
+    // Whole seconds: Step Functions truncates a timestamp's fraction.
+    const second = (ms: number) => Math.ceil(ms / 1000) * 1000;
+    const soon = second(Date.now() + 1000);
+    const later = second(Date.now() + 4000);
+    for (const [name, until] of [
+      ['held-soon', soon],
+      ['held-later', later],
+    ] as const) {
+      await client.send(
+        new StartExecutionCommand({
+          stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:holder',
+          name,
+          input: JSON.stringify({ until: new Date(until).toISOString() }),
+        }),
+      );
+      await waitUntil(() => durableHistoryHas(client, arnOf('holder', name), 'WaitStateEntered'));
+    }
+    // Before the restart: both wait.
+    expect(await durableHistoryHas(client, arnOf('holder', 'held-soon'), 'WaitStateExited')).toBe(
+      false,
+    );
+    await engine.kill();
+    await waitUntil(async () => Date.now() > soon + 200); // due while nothing runs
+
+    const sfn = await reopen(dataDir, new FakeLambdas());
+    const soonArn = arnOf('holder', 'held-soon');
+    expect(JSON.parse((await sfn.waitForExecution(soonArn)).output ?? '')).toMatchObject({
+      result: 'released',
+    });
+    // Released as the engine came back, not a full wait later.
+    expect(await eventTime(sfn, soonArn, 'WaitStateExited')).toBeLessThan(later);
+    const laterArn = arnOf('holder', 'held-later');
+    await sfn.waitForExecution(laterArn);
+    const releasedAt = await eventTime(sfn, laterArn, 'WaitStateExited');
+    expect(releasedAt).toBeGreaterThanOrEqual(later);
+    expect(releasedAt).toBeLessThan(later + 1000);
+  });
+
   it('every acknowledged StartExecution survives a kill -9 in the middle of a burst, with valid tokens', async () => {
     const dataDir = tempDir();
     const { engine, client } = await EngineProcess.start(dataDir);

@@ -20,6 +20,7 @@ import { clean, describeDecision } from './format.js';
 import { approve, pending, reject, show, watch } from './intents.js';
 import { keysCreate, keysList, keysRevoke } from './keys.js';
 import { mcp, mcpGateway } from './mcp.js';
+import { me, meSet } from './me.js';
 import {
   policiesDelete,
   policiesDryRun,
@@ -37,6 +38,8 @@ const COMMANDS: readonly Command[] = [
   approve,
   reject,
   watch,
+  me,
+  meSet,
   keysCreate,
   keysList,
   keysRevoke,
@@ -82,6 +85,12 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     }
     if (leading.has('--help') || leading.has('-h')) args.push('--help');
     args.shift();
+    // A command with subcommands of its own (`me`, `me set`).
+    const sub = args[0];
+    if (!(word in GROUPS) && COMMANDS.some((candidate) => candidate.name === `${word} ${sub}`)) {
+      args.shift();
+      word = `${word} ${sub}`;
+    }
     if (word in GROUPS) {
       const sub = args[0];
       if (sub === undefined || sub === '--help' || sub === '-h' || sub.startsWith('-')) {
