@@ -81,15 +81,21 @@ class ResolvedEscalation(TypedDict):
     to: List[str]
 
 
-class ResolvedPolicy(TypedDict):
-    """The policy as stored on the intent: defaults filled in, durations in whole seconds."""
-
+class _ResolvedPolicyRequired(TypedDict):
     remind_after: List[int]
     escalate: List[ResolvedEscalation]
     timeout: ResolvedTimeout
     required_approvals: int
     steps: Optional[List[ResolvedStep]]
     channels: List[NotificationChannel]
+
+
+class ResolvedPolicy(_ResolvedPolicyRequired, total=False):
+    """The policy as stored on the intent: defaults filled in, durations in whole seconds.
+    ``remind_in_working_hours`` (absent means true): reminders outside a recipient's working
+    hours are held until their next working moment."""
+
+    remind_in_working_hours: bool
 
 
 class _ApprovalRequired(TypedDict):
