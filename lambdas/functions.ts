@@ -127,7 +127,8 @@ export const FUNCTIONS = {
   inbox: {
     id: 'inbox',
     entry: 'lambdas/handlers/inbox.ts',
-    description: "The reviewer inbox: sign-in by email link, the reviewer's list, decisions",
+    description:
+      "The reviewer inbox: sign-in by email link, the reviewer's list, decisions, availability",
     routes: [
       { method: 'GET', path: '/inbox' },
       { method: 'HEAD', path: '/inbox' },
@@ -141,6 +142,9 @@ export const FUNCTIONS = {
       { method: 'POST', path: '/inbox/intents/{id}' },
       { method: 'POST', path: '/inbox/bulk' },
       { method: 'POST', path: '/inbox/bulk/decide' },
+      { method: 'GET', path: '/inbox/me' },
+      { method: 'HEAD', path: '/inbox/me' },
+      { method: 'POST', path: '/inbox/me' },
     ],
     // A bulk decision decides up to 100 intents, 10 at a time, within API Gateway's 29 s.
     timeoutSeconds: 29,

@@ -595,7 +595,8 @@ export class Countersign extends Construct {
     // key ends, in the admin function).
     const owners: [CountersignFunction[], string[]][] = [
       [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'SESSION#*', 'REVIEWER#*']],
-      [[functions.inbox], ['INTENT#*', 'LIST#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*']],
+      // REVIEWER#: "Your availability", the signed-in reviewer's own profile.
+      [[functions.inbox], ['INTENT#*', 'LIST#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*', 'REVIEWER#*']],
       [
         [functions.intentsWrite, functions.mcp],
         ['INTENT#*', 'LIST#*', 'IDEMPOTENCY#*', 'USAGE#*'],

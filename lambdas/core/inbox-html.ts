@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../domain/audit';
+import { WEEKDAYS, type Weekday } from '../domain/availability';
 import { approvedCurrentVersion } from '../domain/decisions';
 import type { IntentState, IntentView } from '../domain/intent';
 import { escapeHtml } from '../domain/messages';
@@ -12,9 +13,9 @@ import { editForm, editsCard, page } from './review-html';
  * changes something is a POST carrying the session's CSRF token. Each page has one `h1`, labels
  * for every field and a visible focus ring; the DOM order is the reading and focus order.
  *
- * Times, the payload and the plan read as on the review page (`domain/readable-html.ts`): until
- * reviewers have a time zone of their own, times are written in UTC and the page's one script
- * shows them in the browser's zone.
+ * Times, the payload and the plan read as on the review page (`domain/readable-html.ts`): in the
+ * reviewer's profile time zone once they saved one ("Your availability"), else written in UTC
+ * and shown in the browser's zone by the page's one script.
  */
 const INBOX_STYLE = `
 h2{font-size:17px;margin:0 0 8px} a{color:#0b57d0} :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
@@ -24,10 +25,11 @@ h2{font-size:17px;margin:0 0 8px} a{color:#0b57d0} :focus-visible{outline:3px so
 .item input[type=checkbox]{width:24px;height:24px;margin-top:2px;flex:none}
 .item a{font-weight:600;font-size:17px;display:inline-block;padding:2px 0}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-input[type=email]{width:100%;box-sizing:border-box;font:inherit;padding:12px;border-radius:6px;border:1px solid #8a9099}
+input[type=email],input[type=text],input[type=datetime-local]{width:100%;box-sizing:border-box;font:inherit;padding:12px;border-radius:6px;border:1px solid #8a9099}
 label{display:block;font-weight:600;margin:8px 0 4px} .item label{display:inline;margin:0}
 button.primary{background:#0b57d0;color:#fff;flex:none;width:100%}
 .results li{margin:6px 0}
+.error{color:#b3261e;font-weight:600;margin:4px 0}
 `;
 
 export interface Banner {
@@ -113,12 +115,14 @@ export function listPage(options: {
   reviewer: string;
   items: ListedIntent[];
   now: Date;
+  /** The reviewer's profile time zone, if they saved one. */
+  timeZone?: string;
   banner?: Banner;
   /** More were waiting than the page lists. */
   truncated: boolean;
 }): string {
   const { links, items } = options;
-  const reader: Reader = { now: options.now };
+  const reader: Reader = { now: options.now, timeZone: options.timeZone };
   const decidable = items.filter((item) => !item.approvedByYou);
   const rows = items
     .map(({ intent, approvedByYou }) => {
@@ -152,7 +156,8 @@ ${
     `${topBar(links, options.reviewer)}
 <h1>Waiting for you</h1>
 ${bannerHtml(options.banner)}
-${list}`,
+${list}
+<p><a href="${links.base}/me">Your availability: time zone, working hours, out of office</a></p>`,
   );
 }
 
@@ -164,10 +169,12 @@ export function intentPage(options: {
   stepClock: Pick<IntentState, 'step_started_at' | 'stage_index'>;
   events: AuditEvent[];
   now: Date;
+  /** The reviewer's profile time zone, if they saved one. */
+  timeZone?: string;
   banner?: Banner;
 }): string {
   const { links, intent, reviewer } = options;
-  const reader: Reader = { now: options.now };
+  const reader: Reader = { now: options.now, timeZone: options.timeZone };
   const plan = describePlan({ ...intent, ...options.stepClock }, options.now);
   const action = `${links.base}/intents/${encodeURIComponent(intent.id)}`;
   // The step and payload version this page shows: a form sent after either moved decides nothing.
@@ -221,11 +228,13 @@ export function confirmBulkPage(options: {
   intents: IntentView[];
   skipped: number;
   now: Date;
+  /** The reviewer's profile time zone, if they saved one. */
+  timeZone?: string;
   /** Why the last attempt decided nothing (a rejection without a reason). */
   problem?: string;
 }): string {
   const { links, outcome, intents } = options;
-  const reader: Reader = { now: options.now };
+  const reader: Reader = { now: options.now, timeZone: options.timeZone };
   const verb = outcome === 'approve' ? 'Approve' : 'Reject';
   return shell(
     `${verb} ${intents.length}?`,
@@ -286,4 +295,81 @@ function stateLine(intent: IntentView, reviewer: string, reader: Reader): string
     return 'You approved this request; it waits for further approvals.';
   }
   return 'This request is not waiting for your decision.';
+}
+
+/** The availability form's values, as typed (or as stored, for the first showing). */
+export interface AvailabilityForm {
+  time_zone: string;
+  /** Per weekday, comma-separated ranges such as `09:00-12:00, 13:00-17:30`. */
+  hours: Record<string, string>;
+  ooo_from: string;
+  ooo_until: string;
+  ooo_delegate: string;
+}
+
+const DAY_NAMES: Record<Weekday, string> = {
+  mon: 'Monday',
+  tue: 'Tuesday',
+  wed: 'Wednesday',
+  thu: 'Thursday',
+  fri: 'Friday',
+  sat: 'Saturday',
+  sun: 'Sunday',
+};
+
+/** The IANA zones the datalist suggests (any IANA name is accepted). */
+const ZONES: readonly string[] = Intl.supportedValuesOf('timeZone');
+
+/** "Your availability": the reviewer's own time zone, working hours and out of office. */
+export function availabilityPage(options: {
+  links: InboxLinks;
+  reviewer: string;
+  values: AvailabilityForm;
+  /** Per form field, what is wrong with it. */
+  errors: Record<string, string>;
+  /** A profile is stored (else the form shows the defaults: UTC, always available). */
+  saved: boolean;
+  banner?: Banner;
+}): string {
+  const { links, values, errors } = options;
+  const field = (
+    name: string,
+    label: string,
+    value: string,
+    input: { type: string; hint?: string; extra?: string },
+  ) => {
+    const error = errors[name];
+    const described = [input.hint ? `${name}-hint` : '', error ? `${name}-error` : '']
+      .filter(Boolean)
+      .join(' ');
+    return `<label for="${name}">${escapeHtml(label)}</label>
+${input.hint ? `<div class="muted" id="${name}-hint">${escapeHtml(input.hint)}</div>` : ''}
+${error ? `<div class="error" id="${name}-error">${escapeHtml(error)}</div>` : ''}
+<input id="${name}" name="${name}" type="${input.type}" value="${escapeHtml(value)}" maxlength="300"${described ? ` aria-describedby="${described}"` : ''}${error ? ' aria-invalid="true"' : ''}${input.extra ?? ''}>`;
+  };
+  return shell(
+    'Your availability',
+    `${topBar(links, options.reviewer)}
+<p><a href="${links.base}">Back to the inbox</a></p>
+<h1>Your availability</h1>
+${bannerHtml(options.banner)}
+${errors.form ? bannerHtml({ kind: 'err', text: errors.form }) : ''}
+<form method="post" action="${links.base}/me">${csrfField(links)}
+<div class="card"><h2>Time zone</h2>
+${field('time_zone', 'Time zone', values.time_zone, { type: 'text', hint: 'An IANA name, such as Europe/Berlin. The inbox shows times in it; reminders follow your working hours in it.', extra: ' list="zones" required autocomplete="off"' })}
+<datalist id="zones">${ZONES.map((zone) => `<option value="${escapeHtml(zone)}"></option>`).join('')}</datalist>
+</div>
+<div class="card"><h2>Working hours</h2>
+<p class="muted">Per day, 24-hour ranges such as 09:00-17:30, several separated by commas. Leave a day empty if you do not work then; leave every day empty to be reminded at any time.</p>
+${WEEKDAYS.map((day) => field(`hours_${day}`, DAY_NAMES[day], values.hours[day] ?? '', { type: 'text', extra: ' inputmode="numeric"' })).join('\n')}
+</div>
+<div class="card"><h2>Out of office</h2>
+<p class="muted">While you are away, reminders go to your delegate. Times are in your time zone above. Leave all three empty when you are not away.</p>
+${field('ooo_from', 'Away from', values.ooo_from, { type: 'datetime-local' })}
+${field('ooo_until', 'Back on', values.ooo_until, { type: 'datetime-local' })}
+${field('ooo_delegate', 'Delegate’s email address', values.ooo_delegate, { type: 'email', extra: ' autocomplete="off"' })}
+</div>
+<div class="actions"><button class="primary" type="submit">Save</button></div>
+</form>`,
+  );
 }

@@ -1,4 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ZodError } from 'zod';
+import { canonicalTimeZone, WEEKDAYS, zoneOffset } from '../domain/availability';
 import { approvedCurrentVersion } from '../domain/decisions';
 import { DomainError } from '../domain/errors';
 import { type IntentState, type IntentView, toView } from '../domain/intent';
@@ -7,6 +9,8 @@ import { isEmail, normalizeReviewer } from '../domain/policy';
 import type { Principal } from './auth';
 import { MAX_BULK_DECISIONS, settleEach } from './bulk-decisions';
 import {
+  type AvailabilityForm,
+  availabilityPage,
   type Banner,
   type BulkLine,
   bulkResultPage,
@@ -26,9 +30,11 @@ import type {
   InboxCredentialStore,
   InboxSession,
   KeyRepository,
+  ReviewerProfileRepository,
   UsageMeter,
 } from './ports';
 import { editsFromForm } from './review';
+import { getReviewerProfile, putReviewerProfile } from './reviewer-profiles';
 
 /**
  * The reviewer inbox (`/inbox`): passwordless sign-in by an emailed link, a session, and the
@@ -42,6 +48,9 @@ import { editsFromForm } from './review';
  *   per-session CSRF token every form carries. Revoking a reviewer's key ends their sessions.
  * - Deciding goes through `recordVote` (channel `web`), the API's own exactly-once path; in bulk
  *   through `settleEach`, as `POST /v1/decisions` does.
+ * - "Your availability" (`/inbox/me`) saves the reviewer's own profile through
+ *   `putReviewerProfile`, the API's `PUT /v1/reviewers/{email}`, so the same rules apply. Pages
+ *   show times in the profile's time zone once the reviewer has saved one.
  */
 export const SESSION_SECONDS = 12 * 3600;
 export const SIGN_IN_LINK_SECONDS = 15 * 60;
@@ -57,6 +66,10 @@ export interface InboxDeps
   usage: UsageMeter;
   /** The API's public base URL: links in emails, page paths, the expected Origin of forms. */
   publicBaseUrl: string;
+  /** Reviewer profiles: the pages' time zone, and the availability page. */
+  profiles: ReviewerProfileRepository;
+  /** Email domains reviewers (and so delegates) must belong to; absent means any. */
+  allowedReviewerDomains?: readonly string[];
   /** Reports a failure the page does not show (the sign-in page answers the same regardless). */
   onError?: (message: string, error: unknown) => void;
 }
@@ -221,6 +234,18 @@ function reviewerOf(signedIn: SignedIn): Principal {
   return { role: 'reviewer', name: signedIn.session.reviewer, keyId: 'inbox-session' };
 }
 
+/**
+ * The reviewer's profile time zone, if they saved a profile. It only changes how times read, so
+ * a failed read shows the page as without one (UTC, rewritten by the browser's script).
+ */
+async function readerZone(deps: InboxDeps, signedIn: SignedIn): Promise<{ timeZone?: string }> {
+  const profile = await deps.profiles.get(signedIn.session.reviewer).catch((error) => {
+    deps.onError?.('profile not read', error);
+    return null;
+  });
+  return profile ? { timeZone: profile.time_zone } : {};
+}
+
 function linksFor(deps: Pick<InboxDeps, 'publicBaseUrl'>, signedIn: SignedIn): InboxLinks {
   return { base: inboxBase(deps.publicBaseUrl), csrf: signedIn.session.csrf };
 }
@@ -258,6 +283,7 @@ export async function inboxList(
       items,
       now: deps.clock.now(),
       truncated: cursor !== undefined,
+      ...(await readerZone(deps, signedIn)),
       ...(banner ? { banner } : {}),
     }),
   };
@@ -295,6 +321,7 @@ export async function inboxIntent(
       stepClock: intent,
       events: await deps.intents.events(id),
       now: deps.clock.now(),
+      ...(await readerZone(deps, signedIn)),
       ...(banner ? { banner } : {}),
     }),
   };
@@ -445,6 +472,7 @@ export async function confirmBulk(
       intents: waiting.map(toView),
       skipped: ids.length - waiting.length,
       now: deps.clock.now(),
+      ...(await readerZone(deps, signedIn)),
       ...(problem ? { problem } : {}),
     }),
   };
@@ -503,6 +531,147 @@ export async function decideBulk(
       links: linksFor(deps, signedIn),
       reviewer: signedIn.session.reviewer,
       lines,
+    }),
+  };
+}
+
+/** `"2026-12-24T09:00"` (a `datetime-local` field) read as wall time in `zone`; null if not one. */
+export function wallTimeToInstant(text: string, zone: string): string | null {
+  const match = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)$/.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute] = match.slice(1, 6).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  // Not a real date (2026-02-31): Date.UTC would roll it over into March.
+  if (new Date(wall).toISOString().slice(0, 16) !== text) return null;
+  let at = wall - zoneOffset(zone, wall);
+  at = wall - zoneOffset(zone, at);
+  return new Date(at).toISOString();
+}
+
+/** An instant as a `datetime-local` value in `zone`. */
+export function instantToWallTime(at: string, zone: string): string {
+  const ms = Date.parse(at);
+  return new Date(ms + zoneOffset(zone, ms)).toISOString().slice(0, 16);
+}
+
+/** `GET /inbox/me`: the signed-in reviewer's availability, as a form. */
+export async function availabilityForm(
+  deps: InboxDeps,
+  signedIn: SignedIn,
+  banner?: Banner,
+): Promise<InboxAnswer> {
+  const profile = await getReviewerProfile(deps, reviewerOf(signedIn), 'me');
+  const zone = profile.time_zone;
+  const ooo = profile.out_of_office;
+  const values: AvailabilityForm = {
+    time_zone: zone,
+    hours: Object.fromEntries(
+      WEEKDAYS.map((day) => [day, (profile.working_hours?.[day] ?? []).join(', ')]),
+    ),
+    ooo_from: ooo ? instantToWallTime(ooo.from, zone) : '',
+    ooo_until: ooo ? instantToWallTime(ooo.until, zone) : '',
+    ooo_delegate: ooo?.delegate ?? '',
+  };
+  return {
+    status: 200,
+    html: availabilityPage({
+      links: linksFor(deps, signedIn),
+      reviewer: signedIn.session.reviewer,
+      values,
+      errors: {},
+      saved: profile.updated_at !== null,
+      ...(banner ? { banner } : {}),
+    }),
+  };
+}
+
+/** The form's field each profile field's problems show next to. */
+function formFieldOf(field: string): string {
+  const [head, sub] = field.split('.');
+  if (head === 'working_hours' && sub) return `hours_${sub}`;
+  if (head === 'out_of_office') return sub ? `ooo_${sub}` : 'ooo_from';
+  return head === 'time_zone' ? 'time_zone' : 'form';
+}
+
+/**
+ * `POST /inbox/me`: saves the reviewer's own profile through the API's rules. Each weekday's
+ * hours are comma-separated ranges (empty: not working that day; every day empty: always
+ * available); out of office takes all three fields or none, its times in the chosen zone.
+ */
+export async function saveAvailability(
+  deps: InboxDeps,
+  signedIn: SignedIn,
+  form: URLSearchParams,
+): Promise<InboxAnswer> {
+  const text = (name: string) => (form.get(name) ?? '').trim().slice(0, 300);
+  const values: AvailabilityForm = {
+    time_zone: text('time_zone'),
+    hours: Object.fromEntries(WEEKDAYS.map((day) => [day, text(`hours_${day}`)])),
+    ooo_from: text('ooo_from'),
+    ooo_until: text('ooo_until'),
+    ooo_delegate: text('ooo_delegate'),
+  };
+  const errors: Record<string, string> = {};
+  // Only the days worked: an empty day is left out, which the profile reads as not working.
+  const hours = Object.fromEntries(
+    WEEKDAYS.flatMap((day) => {
+      const ranges = (values.hours[day] ?? '')
+        .split(',')
+        .map((range) => range.trim())
+        .filter((range) => range !== '');
+      return ranges.length > 0 ? [[day, ranges]] : [];
+    }),
+  );
+  const working = Object.keys(hours).length > 0;
+  const oooGiven = [values.ooo_from, values.ooo_until, values.ooo_delegate].filter(Boolean);
+  let outOfOffice: Record<string, string> | null = null;
+  if (oooGiven.length > 0) {
+    // Times are read in the chosen zone; an invalid zone is reported on its own field.
+    const zone = canonicalTimeZone(values.time_zone) ?? 'UTC';
+    const from = wallTimeToInstant(values.ooo_from, zone);
+    const until = wallTimeToInstant(values.ooo_until, zone);
+    if (!from) errors.ooo_from = 'Enter the date and time you leave.';
+    if (!until) errors.ooo_until = 'Enter the date and time you are back.';
+    if (values.ooo_delegate === '') errors.ooo_delegate = 'Enter who decides for you meanwhile.';
+    outOfOffice = { from: from ?? '', until: until ?? '', delegate: values.ooo_delegate };
+  }
+  if (Object.keys(errors).length === 0) {
+    try {
+      await putReviewerProfile(deps, reviewerOf(signedIn), 'me', {
+        time_zone: values.time_zone,
+        working_hours: working ? hours : null,
+        out_of_office: outOfOffice,
+      });
+      return availabilityForm(deps, signedIn, { kind: 'ok', text: 'Your availability is saved.' });
+    } catch (error) {
+      const issues =
+        error instanceof ZodError
+          ? error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }))
+          : error instanceof DomainError && error.code === 'validation_failed'
+            ? error.details
+            : null;
+      if (!issues) throw error;
+      for (const issue of issues) {
+        const field = formFieldOf(issue.field);
+        errors[field] ??= `${issue.message.charAt(0).toUpperCase()}${issue.message.slice(1)}.`;
+      }
+    }
+  }
+  return {
+    status: 400,
+    html: availabilityPage({
+      links: linksFor(deps, signedIn),
+      reviewer: signedIn.session.reviewer,
+      values,
+      errors,
+      saved: false,
+      banner: { kind: 'err', text: 'Nothing was saved: fix the fields marked below.' },
     }),
   };
 }

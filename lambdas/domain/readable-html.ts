@@ -38,14 +38,15 @@ export function timeHtml(at: string, reader: Reader, options: { relative?: boole
     : `${time} <span class="rel">(${escapeHtml(formatRelative(iso, reader.now))})</span>`;
 }
 
-/** The line that says which zone the page's times are in; the script rewrites it. */
+/** The line that says which zone the page's times are in; the script rewrites it if UTC-by-default. */
 export function zoneNoteHtml(reader: Reader): string {
   const zone = zoneOf(reader);
   const text =
     reader.timeZone === undefined
       ? 'Times are in UTC.'
       : `Times are in ${zone === UTC ? 'UTC' : `your time zone (${zone})`}.`;
-  return `<p class="muted" id="zone-note">${escapeHtml(text)}</p>`;
+  const local = reader.timeZone === undefined ? ' data-local' : '';
+  return `<p class="muted" id="zone-note"${local}>${escapeHtml(text)}</p>`;
 }
 
 /** The plan as a list of sentences, each moment a `<time>`. Empty when there is no plan. */

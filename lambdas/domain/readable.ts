@@ -155,7 +155,8 @@ export function formatWhen(at: string | Date, reader: Reader): string {
 /**
  * The review page's only script: it rewrites each `<time data-local>` (rendered in UTC by the
  * server when the reader's zone is unknown) in the browser's own zone, with the server's
- * formats, and says which zone the page now shows. It reads the page and writes text, nothing
+ * formats, and says which zone the page now shows (a note the server wrote in the reader's
+ * profile zone, without `data-local`, stays as it is). It reads the page and writes text, nothing
  * else: no request, no form. The page's Content-Security-Policy admits exactly this script by
  * its hash (`LOCAL_TIME_SCRIPT_HASH` in core/review-html.ts).
  */
@@ -167,7 +168,7 @@ function label(v){if(z==='UTC'||z==='Etc/UTC')return 'UTC';var b=n('en-GB',v);if
 function show(v,now){var d=f(F.day,v),t=f(F.day,now);var o=d===t?F.sameDay:d.slice(-4)===t.slice(-4)?F.sameYear:F.otherYear;return f(o,v)+' '+label(v)}
 var now=Date.now(),ts=document.querySelectorAll('time[data-local]');
 for(var i=0;i<ts.length;i++){var v=Date.parse(ts[i].getAttribute('datetime'));if(isNaN(v))continue;ts[i].title=ts[i].textContent;ts[i].textContent=show(v,now)}
-var note=document.getElementById('zone-note');if(note)note.textContent='Times are in your time zone ('+z+').';})();`;
+var note=document.querySelector('#zone-note[data-local]');if(note)note.textContent='Times are in your time zone ('+z+').';})();`;
 
 // ---------------------------------------------------------------------------------------------
 // The payload

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
+  availabilityForm,
   completeSignIn,
   confirmBulk,
   decideBulk,
@@ -12,6 +13,7 @@ import {
   SESSION_SECONDS,
   type SignedIn,
   sameCsrf,
+  saveAvailability,
   sessionFor,
   showSignInLink,
   signInForm,
@@ -84,6 +86,8 @@ async function route(deps: Deps, event: APIGatewayProxyEvent): Promise<APIGatewa
         return respond(await showSignInLink(deps, token));
       case '/inbox/intents/{id}':
         return respond(signedIn ? await inboxIntent(deps, signedIn, id) : { redirect: base });
+      case '/inbox/me':
+        return respond(signedIn ? await availabilityForm(deps, signedIn) : { redirect: base });
     }
     return respond(notFound(base));
   }
@@ -138,6 +142,8 @@ async function signedInPost(
       return confirmBulk(deps, signedIn, form);
     case '/inbox/bulk/decide':
       return decideBulk(deps, signedIn, form);
+    case '/inbox/me':
+      return saveAvailability(deps, signedIn, form);
   }
   return notFound(inboxBase(deps.publicBaseUrl));
 }

@@ -10,7 +10,7 @@ import { bulkSchema } from '../core/bulk-decisions';
 import { cancelSchema, decisionSchema, listQuerySchema } from '../core/intents';
 import { dryRunSchema } from '../core/policies';
 import { blockActionsSchema, viewSubmissionSchema } from '../core/slack-interactions';
-import { profileInputSchema } from '../domain/availability';
+import { profileInputSchema, WEEKDAYS } from '../domain/availability';
 import { createIntentSchema } from '../domain/create';
 import type { FunctionSpec } from '../functions';
 import {
@@ -569,6 +569,40 @@ function inboxOperations(): Operation[] {
       'The emailed sign-in link: a button, never a sign-in',
     ),
     ...view('/inbox/intents/{id}', 'showInboxIntent', 'One intent, with its decision forms'),
+    ...view('/inbox/me', 'showInboxAvailability', 'The reviewer’s own availability, as a form'),
+    {
+      method: 'POST',
+      path: '/inbox/me',
+      operationId: 'saveInboxAvailability',
+      summary: 'Save the reviewer’s own time zone, working hours and out of office',
+      tag: 'inbox',
+      auth: 'session',
+      body: form(
+        'InboxAvailabilityForm',
+        z.object({
+          csrf,
+          time_zone: z.string().describe('An IANA time zone (Europe/Berlin).'),
+          ...Object.fromEntries(
+            WEEKDAYS.map((day) => [
+              `hours_${day}`,
+              z
+                .string()
+                .optional()
+                .describe('Comma-separated `HH:MM-HH:MM` ranges; empty: not working that day.'),
+            ]),
+          ),
+          ooo_from: z.string().optional().describe('`YYYY-MM-DDTHH:MM` in the time zone.'),
+          ooo_until: z.string().optional().describe('`YYYY-MM-DDTHH:MM` in the time zone.'),
+          ooo_delegate: z.string().optional().describe('Who decides meanwhile (an email).'),
+        }),
+      ),
+      responses: {
+        200: page('The form, saved.'),
+        303: redirect,
+        400: page('The form with each invalid field marked. Nothing saved.'),
+        ...refusals,
+      },
+    },
     {
       method: 'POST',
       path: '/inbox/sign-in',

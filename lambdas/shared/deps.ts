@@ -302,6 +302,8 @@ export const inboxDeps = memo<InboxDeps>(() => ({
   ),
   usage: usageMeter(),
   publicBaseUrl: getStringFromEnv(ENV.publicBaseUrl),
+  profiles: reviewerProfileRepository(),
+  allowedReviewerDomains: allowedReviewerDomains(),
   onError: (message, error) => logger.error(message, { error: describeError(error) }),
 }));
 

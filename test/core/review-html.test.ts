@@ -48,7 +48,7 @@ describe('the review page, readable', () => {
     expect(html).toContain(
       'decide by <time datetime="2026-11-24T17:00:00.000Z" data-local>17:00 UTC</time> <span class="rel">(in 8 h)</span>',
     );
-    expect(html).toContain('<p class="muted" id="zone-note">Times are in UTC.</p>');
+    expect(html).toContain('<p class="muted" id="zone-note" data-local>Times are in UTC.</p>');
     expect(html).toContain(
       '<li>If nobody decides by <time datetime="2026-11-24T10:30:00.000Z" data-local>10:30 UTC</time> <span class="rel">(in 1 h 30 min)</span>, controller@company.com is asked too.</li>',
     );
@@ -59,7 +59,9 @@ describe('the review page, readable', () => {
     const html = render(invoice(), { timeZone: 'Europe/Berlin' });
     expect(html).toContain('<time datetime="2026-11-24T17:00:00.000Z">18:00 CET</time>');
     expect(html).not.toMatch(/<time[^>]*data-local/);
-    expect(html).toContain('Times are in your time zone (Europe/Berlin).');
+    expect(html).toContain(
+      '<p class="muted" id="zone-note">Times are in your time zone (Europe/Berlin).</p>',
+    );
   });
 
   it('shows the payload as a labelled table, nested values and long text folded, and the raw JSON', () => {

@@ -103,7 +103,9 @@ describe('times in the reader’s zone', () => {
         Date: { now: () => now.getTime(), parse: Date.parse },
         document: {
           querySelectorAll: (selector: string) => (selector === 'time[data-local]' ? elements : []),
-          getElementById: (id: string) => (id === 'zone-note' ? note : null),
+          // The note the server wrote in UTC by default; one in the profile's zone has no data-local.
+          querySelector: (selector: string) =>
+            selector === '#zone-note[data-local]' ? note : null,
         },
       });
       expect(elements.map((element) => element.textContent)).toEqual(

@@ -306,6 +306,88 @@ function post(
   });
 }
 
+describe('your availability, on a phone', () => {
+  const me = 'inbox-availability@company.com';
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    // The browser's own zone is New York: the saved profile's zone must win over it.
+    context = await browser.newContext({
+      viewport: VIEWPORTS[0].viewport,
+      isMobile: true,
+      hasTouch: true,
+      timezoneId: 'America/New_York',
+    });
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  it('saves time zone, working hours and out of office through the API rules, and lists times in that zone', async () => {
+    const intent = await ask(me, 'Refund C-6006 (availability)', '3h');
+    const tokyoClock = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Asia/Tokyo',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(new Date(intent.deadline_at));
+    const deadline = page.locator(`[data-intent-id="${intent.id}"] time`);
+    await signIn(page, me);
+    await textOf(page.locator('#zone-note')).not.toContain('Asia/Tokyo');
+
+    await page.getByRole('link', { name: /Your availability/ }).click();
+    await shown(page.getByRole('heading', { name: 'Your availability' }));
+    await screen(page, 'phone', '12-availability');
+
+    // An unknown zone: the error beside the field, and nothing stored.
+    await page.getByLabel('Time zone', { exact: true }).fill('Mars/Olympus_Mons');
+    await page.getByLabel('Monday').fill('09:00-12:00, 13:00-17:30');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await textOf(page.locator('#time_zone-error')).toBe(
+      'Must be an IANA time zone (Europe/Berlin).',
+    );
+    await expect
+      .poll(() => page.getByLabel('Monday').inputValue())
+      .toBe('09:00-12:00, 13:00-17:30');
+    await screen(page, 'phone', '13-availability-error');
+    expect((await admin.getReviewerProfile(me)).updated_at).toBeNull();
+
+    await page.getByLabel('Time zone', { exact: true }).fill('Asia/Tokyo');
+    await page.getByLabel('Friday').fill('09:00-13:00');
+    await page.getByLabel('Away from').fill('2026-12-24T09:00');
+    await page.getByLabel('Back on').fill('2027-01-02T09:00');
+    await page.getByLabel('Delegate’s email address').fill('deputy@company.com');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await textOf(page.getByRole('status')).toBe('Your availability is saved.');
+    await screen(page, 'phone', '14-availability-saved');
+    expect(await admin.getReviewerProfile(me)).toMatchObject({
+      time_zone: 'Asia/Tokyo',
+      working_hours: { mon: ['09:00-12:00', '13:00-17:30'], fri: ['09:00-13:00'] },
+      out_of_office: {
+        // 09:00 in Tokyo (UTC+9).
+        from: '2026-12-24T00:00:00.000Z',
+        until: '2027-01-02T00:00:00.000Z',
+        delegate: 'deputy@company.com',
+      },
+      updated_by: me,
+    });
+
+    // The API's rule: the delegate is never the reviewer themself. Nothing changes.
+    await page.getByLabel('Delegate’s email address').fill(me);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await textOf(page.locator('#ooo_delegate-error')).toBe('Cannot be the reviewer themselves.');
+    expect((await admin.getReviewerProfile(me)).out_of_office?.delegate).toBe('deputy@company.com');
+
+    // The list now writes times in Tokyo time, not the browser's New York time.
+    await page.getByRole('link', { name: 'Back to the inbox' }).click();
+    await textOf(page.locator('#zone-note')).toBe('Times are in your time zone (Asia/Tokyo).');
+    await textOf(deadline).toContain(tokyoClock);
+    await screen(page, 'phone', '15-inbox-in-zone');
+  });
+});
+
 describe('the inbox over HTTP', () => {
   it('a mail scanner that GETs and HEADs every emailed link changes nothing and signs nobody in', async () => {
     const me = 'scanned@company.com';
