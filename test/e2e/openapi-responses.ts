@@ -3,7 +3,7 @@
  * the stack serves (`GET /v1/openapi.json`). The global `fetch` is wrapped once per test file:
  * the tests' own requests and the SDK clients' (which call the global `fetch`) both go through
  * it. A mismatch fails the test during which it arrived (`afterEach`), or the file (`afterAll`)
- * for requests made in its hooks. The local console's own routes (`/_local/…`) are not part of
+ * for requests made in its hooks. Outside vitest (the bench scripts) it does nothing. The local console's own routes (`/_local/…`) are not part of
  * the API and are not checked.
  */
 import { afterAll, afterEach } from 'vitest';
@@ -16,6 +16,8 @@ let wrapped = false;
 
 /** Checks every later answer of the stack at `baseUrl` (the same URL after a restart is kept). */
 export function checkResponsesOf(baseUrl: string): void {
+  // Outside vitest (the bench scripts start stacks with the harness too) nothing reports.
+  if (!underVitest) return;
   const { origin } = new URL(baseUrl);
   if (!watched.has(origin)) watched.set(origin, loadValidator(origin));
   if (wrapped) return;
@@ -60,5 +62,8 @@ async function reportMismatches(): Promise<void> {
   throw new Error(`Answers that do not match the OpenAPI document:\n${found.join('\n')}`);
 }
 
-afterEach(reportMismatches);
-afterAll(reportMismatches);
+const underVitest = process.env.VITEST !== undefined;
+if (underVitest) {
+  afterEach(reportMismatches);
+  afterAll(reportMismatches);
+}
