@@ -1,4 +1,4 @@
-import type { PlanResult } from '../lambdas/core/stage-runner';
+import { finish as finishPlan, type PlanResult } from '../lambdas/core/stage-runner';
 import { FUNCTION_METADATA_KEY } from '../lambdas/functions';
 import { loadLocalDefinition, type SynthesizedTemplate } from '../local/cdk-definition';
 import { WAIT_REFRESH_MS } from '../sdk/src/wait-channel';
@@ -38,35 +38,23 @@ const STAGE = 'countersign-stage-task';
 const NOTIFY = 'countersign-notify-decided';
 const CALLBACK = 'countersign-deliver-callback';
 
-export const pause = (stage: number, seconds: number): PlanResult => ({
-  action: 'await',
-  status: 'pending',
-  step: 0,
-  stage,
-  timeout_seconds: seconds,
-  hold_until: null,
-  callback: false,
-});
-export const finish = (status: string, callback = false): PlanResult => ({
-  action: 'finish',
-  status,
-  step: null,
-  stage: null,
-  timeout_seconds: null,
-  hold_until: null,
-  callback,
-});
-
+/** A stage that waits `seconds` for its task token (`await`), or is held for working hours (`hold`). */
+const waiting =
+  (action: 'await' | 'hold') =>
+  (stage: number, seconds: number): PlanResult => ({
+    action,
+    status: 'pending',
+    step: 0,
+    stage,
+    timeout_seconds: seconds,
+    hold_until: null,
+    callback: false,
+  });
+export const pause = waiting('await');
 /** A reminder stage held `seconds` for working hours (HoldReminders), from when it is planned. */
-export const hold = (stage: number, seconds: number): PlanResult => ({
-  action: 'hold',
-  status: 'pending',
-  step: 0,
-  stage,
-  timeout_seconds: seconds,
-  hold_until: null,
-  callback: false,
-});
+export const hold = waiting('hold');
+export const finish = (status: string, callback = false): PlanResult =>
+  finishPlan(status, callback);
 
 export interface MachineRun {
   status: string | undefined;

@@ -73,7 +73,8 @@ export interface PlanResult {
   callback: boolean;
 }
 
-const finish = (status: string, callback: boolean): PlanResult => ({
+/** The plan that ends the execution: the intent is final (`status`). */
+export const finish = (status: string, callback: boolean): PlanResult => ({
   action: 'finish',
   status,
   step: null,

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import type {
+  ReviewerProfile as ContractReviewerProfile,
+  OutOfOffice,
+  Weekday,
+} from '../../sdk/src/types';
 import { isEmail, normalizeReviewer } from './policy';
 
 /**
@@ -13,23 +18,23 @@ import { isEmail, normalizeReviewer } from './policy';
  * or a week without any range, means always available. Time zones are IANA names checked with
  * `Intl`; nothing here reads a clock.
  */
-export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+export const WEEKDAYS = [
+  'mon',
+  'tue',
+  'wed',
+  'thu',
+  'fri',
+  'sat',
+  'sun',
+] as const satisfies readonly Weekday[];
 
-export type WorkingHours = Partial<Record<Weekday, string[]>>;
+export type { OutOfOffice, Weekday };
 
-export interface OutOfOffice {
-  from: string;
-  until: string;
-  delegate: string;
-}
+export type WorkingHours = NonNullable<ContractReviewerProfile['working_hours']>;
 
-export interface ReviewerProfile {
-  email: string;
-  time_zone: string;
-  /** Null: always available. */
-  working_hours: WorkingHours | null;
-  out_of_office: OutOfOffice | null;
+/** A stored profile: the contract's, always with who set it and when. */
+export interface ReviewerProfile
+  extends Omit<ContractReviewerProfile, 'updated_at' | 'updated_by'> {
   updated_at: string;
   updated_by: string;
 }

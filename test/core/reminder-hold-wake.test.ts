@@ -3,8 +3,7 @@ import { cancelIntent, type IntentServiceDeps, recordVote } from '../../lambdas/
 import type { IntentRepository } from '../../lambdas/core/ports';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { pendingIntent, T0 } from '../domain/fixtures';
-import { InMemoryPolicyRepository, PERMISSIVE_BASE } from '../fakes/memory-policies';
-import { testSigner } from '../handlers/signing-key';
+import { intentServiceOver } from '../fakes/intent-service';
 
 /**
  * A decision while the state machine holds reminders in its Wait state: no task token can end
@@ -27,7 +26,7 @@ function setup(intent: IntentState) {
   const started: { id: string; name: string | undefined }[] = [];
   const woken: string[] = [];
   const deps: IntentServiceDeps = {
-    intents: repository,
+    ...intentServiceOver(repository),
     workflow: {
       start: async (id, name) => void started.push({ id, name }),
       wake: async (token) => {
@@ -36,16 +35,6 @@ function setup(intent: IntentState) {
       },
     },
     clock: { now: () => NOW },
-    configuredChannels: ['email'],
-    policies: {
-      policies: new InMemoryPolicyRepository(),
-      configured: new Map(),
-      clock: { now: () => T0 },
-    },
-    policyBase: PERMISSIVE_BASE,
-    allowLoopbackCallbacks: false,
-    waitPollMs: 10,
-    signer: testSigner(),
   };
   return { deps, started, woken, stored: () => stored };
 }
