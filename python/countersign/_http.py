@@ -110,10 +110,9 @@ class WaitChannel:
             ) from error
 
     def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-        self._socket = None
-        self._url = None
+        socket, self._socket, self._url = self._socket, None, None
+        if socket is not None:
+            socket.close()
 
 
 Step = Union[Send, Sleep, Listen]

@@ -98,9 +98,10 @@ class WebSocket:
                     return message.decode("utf-8")
 
     def close(self) -> None:
+        """Says goodbye if the connection still works, and closes it either way; never raises."""
         try:
             self._send_frame(_CLOSE, struct.pack("!H", 1000))
-        except OSError:
+        except (OSError, WebSocketClosed):
             pass
         finally:
             self._sock.close()

@@ -47,6 +47,11 @@ class Connection:
     def drop(self) -> None:
         self.sock.shutdown(socket.SHUT_RDWR)
 
+    def reset(self) -> None:
+        """Closes with a TCP reset, as a server process that dies does."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
     def _frame(self, opcode: int, payload: bytes) -> None:
         # A server's frames are not masked; a long one exercises the 16-bit length.
         length = len(payload)
@@ -185,6 +190,21 @@ class WaitChannelTest(unittest.TestCase):
         channel = self.channel(script)
         result = self.client(self.api(channel.url)).wait_for("int_1", timeout=20)
         self.assertEqual(result["status"], "rejected")
+        self.assertEqual(len(channel.received), 2)
+
+    def test_connects_again_after_the_server_resets_the_connection(self) -> None:
+        # The stack killed mid-wait: the client's read sees a reset, and its close frame then
+        # meets a dead socket. Neither may escape wait_for, which connects again.
+        def script(message: Dict[str, Any], connection: Connection, index: int) -> None:
+            if index == 0:
+                connection.send({"type": "intent", "intent": intent("int_1")})
+                connection.reset()
+            else:
+                connection.send({"type": "intent", "intent": intent("int_1", "approved")})
+
+        channel = self.channel(script)
+        result = self.client(self.api(channel.url)).wait_for("int_1", timeout=20)
+        self.assertEqual(result["status"], "approved")
         self.assertEqual(len(channel.received), 2)
 
     def test_raises_the_rest_apis_exception_for_a_permanent_error(self) -> None:
