@@ -1,22 +1,86 @@
 /**
- * Every Lambda function of Countersign and the HTTP routes each one serves: the one source of
- * truth for the CDK construct (which deploys them and wires API Gateway) and for the local
- * stack (which serves the same routes with the same handler modules, and maps the function
- * ARNs in the synthesized state machine back to these modules).
+ * Every Lambda function of Countersign: the one manifest that the CDK construct, the local stack
+ * and the configuration read. Per function it says the HTTP routes it serves, what it may do to
+ * the table (by item prefix), and what else it needs (`NEEDS`): each need names the settings the
+ * function reads (`shared/config.ts`) and, in AWS, brings the IAM grants the construct gives for
+ * it. Adding a function is one entry here and its handler module.
  */
+import { SETTINGS, type SettingKey } from './shared/config';
+
 /** Metadata key that names the handler module of a synthesized function (read by the local stack). */
 export const FUNCTION_METADATA_KEY = 'countersign:function';
 
+/** Item partitions by key prefix (`adapters/table-schema.ts`), as IAM checks them. */
+export type TablePrefix =
+  | 'INTENT#'
+  | 'LIST#'
+  | 'IDEMPOTENCY#'
+  | 'USAGE#'
+  | 'APIKEY#'
+  | 'TEAM#'
+  | 'POLICY#'
+  | 'REVIEWER#'
+  | 'SIGNIN#'
+  | 'SESSION#'
+  | 'WAIT#';
+
+/** `describe`: the table's status only (readiness); `read`: its items; `write`: also these. */
+export type TableAccess = 'describe' | 'read' | { readonly write: readonly TablePrefix[] };
+
+/** What a function may need beyond the table, and the settings each need reads. */
+export const NEEDS = {
+  /** Authenticates API keys: the bootstrap admin key too, while the deployment has one. */
+  authenticates: ['bootstrapAdminKey'],
+  /** Resolves operator policies (creates, the admin API). */
+  resolvesPolicies: ['defaultPolicies', 'allowedReviewerDomains', 'policyBase'],
+  /** Creates intents: their channels, callback URLs and the agent key's quotas. */
+  createsIntents: ['channels', 'allowLoopbackCallbacks', 'quotaWindowSeconds'],
+  startsExecutions: ['stateMachineArn'],
+  /** Answers task tokens (decisions wake the execution; a late stage closes itself). */
+  answersTasks: [],
+  describesExecutions: ['stateMachineArn'],
+  sendsEmail: ['emailFrom', 'emailConfigurationSet', 'emailRegion', 'publicBaseUrl'],
+  signsReviewLinks: ['linkSigningSecret'],
+  postsToSlack: ['slackBotToken', 'slackApiUrl'],
+  verifiesSlack: ['slackSigningSecret', 'slackBotToken', 'slackApiUrl'],
+  /** Signs receipts and callbacks (KMS in AWS, a key file locally). */
+  signs: ['signingKeyArn', 'signingKeyFile'],
+  publishesPublicKey: ['signingKeyArn', 'signingKeyFile'],
+  deliversCallbacks: ['webhookSigningSecret', 'allowLoopbackCallbacks', 'webhookOutboxUrl'],
+  /** Names the wait channel to clients (`Countersign-Wait-Url`). */
+  announcesWaitChannel: ['waitSocketUrl'],
+  pushesWaitChannel: ['waitSocketEndpoint'],
+  longPolls: ['waitPollMs'],
+  checksReadiness: ['readinessStateMachineArn'],
+  /** Tuning the reconciler reads when set. */
+  reconciles: ['reconcilerBackfillPerRun', 'reconcilerMaxRestarts'],
+} as const satisfies Record<string, readonly SettingKey[]>;
+
+export type Need = keyof typeof NEEDS;
+
 export interface FunctionSpec {
   /** Stable id: construct id, local mapping key. Renaming one replaces the deployed function. */
-  id: string;
+  readonly id: string;
   /** Handler module, relative to the repository root; it exports `handler`. */
-  entry: string;
-  description: string;
-  routes: { method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'; path: string }[];
+  readonly entry: string;
+  readonly description: string;
+  readonly routes: readonly {
+    readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+    readonly path: string;
+  }[];
   /** Long polls need more than the default; API Gateway itself stops at 29 s. */
-  timeoutSeconds: number;
+  readonly timeoutSeconds: number;
+  /** What it may do to the table; none: it never touches it. */
+  readonly table?: TableAccess;
+  readonly needs: readonly Need[];
+  /** Values of its settings fixed for this function in AWS (locally one value serves all). */
+  readonly settings?: Partial<Record<SettingKey, string>>;
 }
+
+/** Writing intents: their items, trails and listing items. */
+const INTENTS: TablePrefix[] = ['INTENT#', 'LIST#'];
+/** What every function that decides or cancels intents needs (API, MCP, review page, inbox, Slack). */
+const DECIDES: Need[] = ['startsExecutions', 'answersTasks', 'signs'];
 
 export const FUNCTIONS = {
   health: {
@@ -25,6 +89,8 @@ export const FUNCTIONS = {
     description: 'GET /healthz',
     routes: [{ method: 'GET', path: '/healthz' }],
     timeoutSeconds: 5,
+    table: 'describe',
+    needs: ['checksReadiness'],
   },
   jwks: {
     id: 'jwks',
@@ -32,6 +98,7 @@ export const FUNCTIONS = {
     description: 'GET /.well-known/jwks.json: the public keys of receipts and callbacks',
     routes: [{ method: 'GET', path: '/.well-known/jwks.json' }],
     timeoutSeconds: 10,
+    needs: ['publishesPublicKey'],
   },
   openapi: {
     id: 'openapi',
@@ -39,6 +106,7 @@ export const FUNCTIONS = {
     description: 'GET /v1/openapi.json: the OpenAPI 3.1 document of the API',
     routes: [{ method: 'GET', path: '/v1/openapi.json' }],
     timeoutSeconds: 10,
+    needs: [],
   },
   intentsWrite: {
     id: 'intents-write',
@@ -46,6 +114,8 @@ export const FUNCTIONS = {
     description: 'Creates intents and starts their approval executions',
     routes: [{ method: 'POST', path: '/v1/intents' }],
     timeoutSeconds: 15,
+    table: { write: [...INTENTS, 'IDEMPOTENCY#', 'USAGE#'] },
+    needs: ['authenticates', 'resolvesPolicies', 'createsIntents', 'startsExecutions', 'signs'],
   },
   intentsRead: {
     id: 'intents-read',
@@ -57,6 +127,8 @@ export const FUNCTIONS = {
       { method: 'GET', path: '/v1/intents/{id}/events' },
     ],
     timeoutSeconds: 29,
+    table: 'read',
+    needs: ['authenticates', 'announcesWaitChannel'],
   },
   // A function of its own, with reserved concurrency, so that long polls cannot starve the rest.
   intentsWait: {
@@ -65,6 +137,9 @@ export const FUNCTIONS = {
     description: 'The long poll (the fallback of the wait channel)',
     routes: [{ method: 'GET', path: '/v1/intents/{id}/wait' }],
     timeoutSeconds: 29,
+    table: 'read',
+    needs: ['authenticates', 'longPolls'],
+    settings: { waitPollMs: '250' },
   },
   intentsDecide: {
     id: 'intents-decide',
@@ -77,6 +152,8 @@ export const FUNCTIONS = {
     ],
     // A bulk request decides up to 100 intents, 10 at a time, within API Gateway's 29 s.
     timeoutSeconds: 29,
+    table: { write: INTENTS },
+    needs: ['authenticates', ...DECIDES],
   },
   mcp: {
     id: 'mcp',
@@ -90,6 +167,9 @@ export const FUNCTIONS = {
     ],
     // A tool call waits at most 20 s for a decision (wait_seconds), within API Gateway's 29 s.
     timeoutSeconds: 29,
+    table: { write: [...INTENTS, 'IDEMPOTENCY#', 'USAGE#'] },
+    needs: ['authenticates', 'resolvesPolicies', 'createsIntents', 'longPolls', ...DECIDES],
+    settings: { waitPollMs: '250' },
   },
   admin: {
     id: 'admin',
@@ -112,6 +192,8 @@ export const FUNCTIONS = {
       { method: 'DELETE', path: '/v1/teams/{name}' },
     ],
     timeoutSeconds: 15,
+    table: { write: ['APIKEY#', 'TEAM#', 'POLICY#', 'SESSION#', 'REVIEWER#'] },
+    needs: ['authenticates', 'resolvesPolicies'],
   },
   review: {
     id: 'review',
@@ -123,6 +205,8 @@ export const FUNCTIONS = {
       { method: 'POST', path: '/review/{token}' },
     ],
     timeoutSeconds: 15,
+    table: { write: INTENTS },
+    needs: ['signsReviewLinks', ...DECIDES],
   },
   inbox: {
     id: 'inbox',
@@ -148,6 +232,9 @@ export const FUNCTIONS = {
     ],
     // A bulk decision decides up to 100 intents, 10 at a time, within API Gateway's 29 s.
     timeoutSeconds: 29,
+    // REVIEWER#: "Your availability", the signed-in reviewer's own profile.
+    table: { write: [...INTENTS, 'SIGNIN#', 'SESSION#', 'USAGE#', 'REVIEWER#'] },
+    needs: ['sendsEmail', ...DECIDES],
   },
   slackInteractions: {
     id: 'slack-interactions',
@@ -156,6 +243,8 @@ export const FUNCTIONS = {
     routes: [{ method: 'POST', path: '/slack/interactions' }],
     // Slack gives up after 3 s; the work is a few small calls, so anything longer is a fault.
     timeoutSeconds: 10,
+    table: { write: INTENTS },
+    needs: ['verifiesSlack', ...DECIDES],
   },
   planStage: {
     id: 'plan-stage',
@@ -163,6 +252,8 @@ export const FUNCTIONS = {
     description: 'State machine: decides the next stage, or records the timeout',
     routes: [],
     timeoutSeconds: 15,
+    table: { write: INTENTS },
+    needs: ['signs'],
   },
   stageTask: {
     id: 'stage-task',
@@ -170,6 +261,8 @@ export const FUNCTIONS = {
     description: 'State machine: stores the stage task token and notifies reviewers',
     routes: [],
     timeoutSeconds: 60,
+    table: { write: [...INTENTS, 'USAGE#'] },
+    needs: ['answersTasks', 'sendsEmail', 'signsReviewLinks', 'postsToSlack'],
   },
   notifyDecided: {
     id: 'notify-decided',
@@ -177,6 +270,8 @@ export const FUNCTIONS = {
     description: 'State machine: tells everyone asked that the intent is decided',
     routes: [],
     timeoutSeconds: 60,
+    table: { write: INTENTS },
+    needs: ['sendsEmail', 'signsReviewLinks', 'postsToSlack'],
   },
   deliverCallback: {
     id: 'deliver-callback',
@@ -184,6 +279,8 @@ export const FUNCTIONS = {
     description: 'State machine: POSTs the signed final intent to its callback_url',
     routes: [],
     timeoutSeconds: 30,
+    table: { write: INTENTS },
+    needs: ['deliversCallbacks', 'signs'],
   },
   waitSocket: {
     id: 'wait-socket',
@@ -191,6 +288,9 @@ export const FUNCTIONS = {
     description: 'The wait channel (WebSocket API): subscribes waiting agents to their intents',
     routes: [],
     timeoutSeconds: 10,
+    // The wait channel's subscriptions (`WAIT#<intent>` / `CONN#<connection>`), and nothing else.
+    table: { write: ['WAIT#'] },
+    needs: ['authenticates'],
   },
   waitPush: {
     id: 'wait-push',
@@ -198,6 +298,8 @@ export const FUNCTIONS = {
     description: "The table's stream: pushes intents that left pending to their subscribers",
     routes: [],
     timeoutSeconds: 30,
+    table: { write: ['WAIT#'] },
+    needs: ['authenticates', 'pushesWaitChannel'],
   },
   reconciler: {
     id: 'reconciler',
@@ -205,7 +307,44 @@ export const FUNCTIONS = {
     description: 'Scheduled: restarts or times out pending intents whose execution ended',
     routes: [],
     timeoutSeconds: 300,
+    table: { write: INTENTS },
+    needs: ['startsExecutions', 'describesExecutions', 'signs', 'reconciles'],
   },
 } as const satisfies Record<string, FunctionSpec>;
 
 export type FunctionKey = keyof typeof FUNCTIONS;
+
+/** The functions with their keys, in the manifest's order. */
+export const FUNCTION_ENTRIES = Object.entries(FUNCTIONS) as [FunctionKey, FunctionSpec][];
+
+/** The settings a function reads: the table's name if it uses the table, and its needs'. */
+export function settingsOf(spec: FunctionSpec): SettingKey[] {
+  const keys = new Set<SettingKey>(spec.table ? ['tableName'] : []);
+  for (const need of spec.needs) for (const key of NEEDS[need]) keys.add(key);
+  for (const key of Object.keys(spec.settings ?? {}) as SettingKey[]) keys.add(key);
+  return [...keys];
+}
+
+/**
+ * The required settings of `functions` that `given` lacks where they run (`aws` or `local`), as
+ * `function: SETTING` lines: the construct refuses to synthesize, and `npm start` to start, with
+ * any, so that a setting added to a need cannot be forgotten in one place.
+ */
+export function missingSettings(
+  functions: readonly FunctionSpec[],
+  given: (spec: FunctionSpec, key: SettingKey) => boolean,
+  where: 'aws' | 'local',
+): string[] {
+  return functions.flatMap((spec) =>
+    settingsOf(spec)
+      .filter((key) => {
+        const setting: { where: string; optional?: true } = SETTINGS[key];
+        return (
+          (setting.where === where || setting.where === 'both') &&
+          !setting.optional &&
+          !given(spec, key)
+        );
+      })
+      .map((key) => `${spec.id}: ${SETTINGS[key].name}`),
+  );
+}

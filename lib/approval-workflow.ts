@@ -205,8 +205,8 @@ export class ApprovalWorkflow extends Construct {
   }
 
   /** Lets a function start executions (create). */
-  grantStart(grantee: IGrantable): void {
-    this.stateMachine.grantStartExecution(grantee);
+  grantStart(grantee: IGrantable): Grant {
+    return this.stateMachine.grantStartExecution(grantee);
   }
 
   /**
@@ -214,8 +214,8 @@ export class ApprovalWorkflow extends Construct {
    * The ARN is built from the name rather than taken from the resource, so that the stage
    * functions, which the state machine itself references, can hold this grant too.
    */
-  grantTaskResponse(grantee: IGrantable): void {
-    Grant.addToPrincipal({
+  grantTaskResponse(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
       grantee,
       actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
       resourceArns: [

@@ -4,6 +4,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfigurationSet } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct, Node } from 'constructs';
+import type { OperatorPolicy } from '../sdk/src/types';
 import { Countersign, type CountersignProps } from './countersign';
 
 export interface CountersignStackProps extends StackProps, CountersignProps {
@@ -186,7 +187,8 @@ export function settingsFromContext(
   ) as CountersignStackProps;
 }
 
-function parsePolicies(raw: string): Record<string, unknown> {
+/** Context or environment JSON; the construct checks each policy against the schema at synth. */
+function parsePolicies(raw: string): Record<string, OperatorPolicy> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -196,5 +198,5 @@ function parsePolicies(raw: string): Record<string, unknown> {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new Error('defaultPolicies must be a JSON object keyed by intent_type (or "*")');
   }
-  return parsed as Record<string, unknown>;
+  return parsed as Record<string, OperatorPolicy>;
 }

@@ -17,7 +17,7 @@ import {
   StreamViewType,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, type Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -27,7 +27,18 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../lambdas/adapters/table-schema';
 import { parsePolicyDefaults } from '../lambdas/domain/operator-policy';
-import { FUNCTIONS, type FunctionKey } from '../lambdas/functions';
+import {
+  FUNCTION_ENTRIES,
+  type FunctionKey,
+  type FunctionSpec,
+  missingSettings,
+  type Need,
+  settingsOf,
+  type TableAccess,
+  type TablePrefix,
+} from '../lambdas/functions';
+import { SETTINGS, type SettingKey } from '../lambdas/shared/config';
+import type { OperatorPolicy } from '../sdk/src/types';
 import { ApprovalWorkflow } from './approval-workflow';
 import { CountersignFunction } from './countersign-function';
 import { addNagSuppressions } from './nag-suppressions';
@@ -42,6 +53,8 @@ import {
 import { WaitChannel } from './wait-channel';
 
 const API_STAGE = 'v1';
+/** SES refuses it until you verify your own sender: set `emailFrom` before deploying. */
+const DEFAULT_EMAIL_FROM = 'countersign@example.com';
 
 export interface CountersignProps {
   /**
@@ -73,7 +86,7 @@ export interface CountersignProps {
    * of the same pattern here. Checked at synth.
    * @default - none: the built-in defaults (reminders at 5 and 30 minutes, 8 hours rejecting)
    */
-  readonly defaultPolicies?: Record<string, unknown>;
+  readonly defaultPolicies?: Record<string, OperatorPolicy>;
   /**
    * How long function, API and execution logs are kept.
    * @default - one month
@@ -214,195 +227,27 @@ export class Countersign extends Construct {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
 
-    const makeFunction = (key: FunctionKey) =>
-      new CountersignFunction(this, FUNCTIONS[key].id, {
-        spec: FUNCTIONS[key],
-        logRetention: props.logRetention,
-      });
-    const functions = {
-      health: makeFunction('health'),
-      jwks: makeFunction('jwks'),
-      openapi: makeFunction('openapi'),
-      intentsWrite: makeFunction('intentsWrite'),
-      intentsRead: makeFunction('intentsRead'),
-      intentsWait: makeFunction('intentsWait'),
-      intentsDecide: makeFunction('intentsDecide'),
-      mcp: makeFunction('mcp'),
-      admin: makeFunction('admin'),
-      review: makeFunction('review'),
-      inbox: makeFunction('inbox'),
-      planStage: makeFunction('planStage'),
-      stageTask: makeFunction('stageTask'),
-      notifyDecided: makeFunction('notifyDecided'),
-      slackInteractions: makeFunction('slackInteractions'),
-      deliverCallback: makeFunction('deliverCallback'),
-      waitSocket: makeFunction('waitSocket'),
-      waitPush: makeFunction('waitPush'),
-      reconciler: makeFunction('reconciler'),
-    } satisfies Record<FunctionKey, CountersignFunction>;
+    const functions = Object.fromEntries(
+      FUNCTION_ENTRIES.map(([key, spec]) => [
+        key,
+        new CountersignFunction(this, spec.id, { spec, logRetention: props.logRetention }),
+      ]),
+    ) as Record<FunctionKey, CountersignFunction>;
     this.functions = functions;
 
     const workflow = new ApprovalWorkflow(this, 'Workflow', {
-      planStageFunction: functions.planStage,
-      stageTaskFunction: functions.stageTask,
-      notifyDecidedFunction: functions.notifyDecided,
-      deliverCallbackFunction: functions.deliverCallback,
+      planStageFunction: functions.planStage.lambda,
+      stageTaskFunction: functions.stageTask.lambda,
+      notifyDecidedFunction: functions.notifyDecided.lambda,
+      deliverCallbackFunction: functions.deliverCallback.lambda,
       logRetention: props.logRetention,
     });
     this.stateMachine = workflow.stateMachine;
 
-    // Least privilege: each function gets only the table access and the calls it makes.
-    // Readiness (`GET /healthz?ready=1`) describes the table: no access to its items.
-    functions.health.addEnvironment('TABLE_NAME', table.tableName);
-    functions.health.addToRolePolicy(
-      new PolicyStatement({ actions: ['dynamodb:DescribeTable'], resources: [table.tableArn] }),
-    );
-    functions.intentsRead.bindTable(table, 'read');
-    functions.intentsWait.bindTable(table, 'read');
-    functions.intentsWait.addEnvironment('WAIT_POLL_MS', '250');
-    for (const fn of [
-      functions.intentsWrite,
-      functions.mcp,
-      functions.intentsDecide,
-      functions.admin,
-      functions.review,
-      functions.inbox,
-      functions.slackInteractions,
-    ]) {
-      fn.bindTable(table, 'readwrite');
-    }
-    for (const fn of [
-      functions.planStage,
-      functions.stageTask,
-      functions.notifyDecided,
-      functions.waitSocket,
-      functions.waitPush,
-    ]) {
-      fn.bindTable(table, 'readwrite');
-    }
-    const waitChannel = new WaitChannel(this, 'WaitChannel', {
-      table,
-      socketFunction: functions.waitSocket,
-      pushFunction: functions.waitPush,
-      announcers: [functions.intentsRead],
-      throttlingRateLimit: props.throttlingRateLimit ?? 50,
-      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
-      logRetention: props.logRetention,
-    });
-    this.waitSocketUrl = waitChannel.url;
-    // Which items each function may write (API keys: admin only): `scopeTableWrites`.
-    // An invalid default policy fails the synth, not every request after the deploy.
-    parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
-    const policiesJson = JSON.stringify(props.defaultPolicies ?? {});
-    // Creates resolve policies; the admin API lists them beside the policies stored in the
-    // table. The MCP function creates, reads, waits on, decides and cancels intents like the three
-    // intents functions together, through the same core use cases.
-    functions.admin.addEnvironment('DEFAULT_POLICIES', policiesJson);
-    functions.mcp.addEnvironment('WAIT_POLL_MS', '250');
-    for (const fn of [functions.intentsWrite, functions.mcp]) {
-      fn.addEnvironment('DEFAULT_POLICIES', policiesJson);
-      fn.addEnvironment('NOTIFICATION_CHANNELS', props.slackBotToken ? 'email,slack' : 'email');
-    }
-    // Creates start executions; a decision during a reminder hold starts the successor
-    // (`domain/reminder-holds.ts`).
-    for (const fn of [
-      functions.intentsWrite,
-      functions.mcp,
-      functions.intentsDecide,
-      functions.review,
-      functions.inbox,
-      functions.slackInteractions,
-    ]) {
-      fn.addEnvironment('STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
-      workflow.grantStart(fn);
-    }
-    // The stage task answers tokens too: a stage that begins after a decision closes itself.
-    for (const fn of [
-      functions.intentsDecide,
-      functions.mcp,
-      functions.review,
-      functions.inbox,
-      functions.stageTask,
-      functions.slackInteractions,
-    ]) {
-      workflow.grantTaskResponse(fn);
-    }
-    this.wireSlack(functions, props);
-
-    // The senders: the stage task (first notices, reminders, escalations), NotifyDecided and the
-    // inbox (sign-in links).
-    const senders = [functions.stageTask, functions.notifyDecided, functions.inbox];
-    const emailFrom = props.emailFrom ?? 'countersign@example.com';
-    for (const fn of senders) {
-      fn.addEnvironment('EMAIL_FROM', emailFrom);
-      if (props.emailConfigurationSet) {
-        fn.addEnvironment(
-          'EMAIL_CONFIGURATION_SET',
-          props.emailConfigurationSet.configurationSetName,
-        );
-      }
-      grantSendEmail(fn, emailFrom, props.emailConfigurationSet);
-    }
-    for (const fn of [functions.stageTask, functions.notifyDecided, functions.review]) {
-      fn.addEnvironment('LINK_SIGNING_SECRET_ARN', linkSigningSecret.secretArn);
-      linkSigningSecret.grantRead(fn);
-    }
-
-    if (!props.allowedReviewerDomains || props.allowedReviewerDomains.length === 0) {
-      // Secure by default: requests may then name no reviewer of their own, so only reviewers an
-      // operator's policy names are ever asked. Said at synth, so that nobody deploys it unaware.
-      Annotations.of(this).addWarningV2(
-        'countersign:no-reviewer-domains',
-        'allowedReviewerDomains is not set: agents may name no reviewers until an admin sets a policy (PUT /v1/policies/*); set it (-c allowedReviewerDomains=company.com) to admit your own domains',
-      );
-    }
-    if (props.allowedReviewerDomains) {
-      const domains = props.allowedReviewerDomains.map((domain) => domain.trim().toLowerCase());
-      for (const fn of [functions.intentsWrite, functions.mcp, functions.admin]) {
-        fn.addEnvironment('ALLOWED_REVIEWER_DOMAINS', domains.join(','));
-      }
-    }
-
-    // The bootstrap admin key: the functions that authenticate API keys read it, only when a
-    // presented key is not in the table. Its value never leaves Secrets Manager.
-    if (props.bootstrapAdminKey ?? true) {
-      for (const fn of [
-        functions.intentsWrite,
-        functions.intentsRead,
-        functions.intentsWait,
-        functions.intentsDecide,
-        functions.mcp,
-        functions.admin,
-        functions.waitSocket,
-        functions.waitPush,
-      ]) {
-        fn.addEnvironment('BOOTSTRAP_ADMIN_KEY_ARN', this.bootstrapAdminKeySecret.secretArn);
-        this.bootstrapAdminKeySecret.grantRead(fn);
-      }
-    }
-
-    // The reconciler lists pending intents, applies overdue timeouts, and looks at and starts
-    // executions of this state machine only. Nothing references it, so the real ARN is fine.
-    functions.reconciler.bindTable(table, 'readwrite');
-    functions.reconciler.addEnvironment('STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
-    workflow.grantStart(functions.reconciler);
-    workflow.stateMachine.grantExecution(functions.reconciler, 'states:DescribeExecution');
-
-    // Callbacks: the deliver function reads the intent and its trail and appends attempts.
     this.webhookSigningSecret = new Secret(this, 'WebhookSigningSecret', {
       description: 'Countersign: HMAC key that signs callbacks to agents',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
-    functions.deliverCallback.bindTable(table, 'readwrite');
-    this.scopeTableWrites(functions, table);
-    functions.deliverCallback.addEnvironment(
-      'WEBHOOK_SIGNING_SECRET_ARN',
-      this.webhookSigningSecret.secretArn,
-    );
-    this.webhookSigningSecret.grantRead(functions.deliverCallback);
-
-    // Receipts and callbacks: only the functions that end intents (decisions, cancellations,
-    // timeouts) or deliver callbacks may sign; only the JWKS function reads the public key.
     this.signingKey = new Key(this, 'SigningKey', {
       description: 'Countersign: signs receipts and callbacks (Ed25519, JWS EdDSA)',
       keySpec: KeySpec.ECC_NIST_EDWARDS25519,
@@ -410,25 +255,6 @@ export class Countersign extends Construct {
       // Receipts stay verifiable only while their key is published: never delete it with the stack.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // Every function that can end an intent signs its receipt: decisions and cancellations (API,
-    // MCP, review page, Slack), timeouts (PlanStage, the reconciler), an operator's rule at create
-    // (intents-write, MCP); and the callback function signs callbacks.
-    for (const fn of [
-      functions.intentsWrite,
-      functions.intentsDecide,
-      functions.mcp,
-      functions.review,
-      functions.inbox,
-      functions.slackInteractions,
-      functions.planStage,
-      functions.reconciler,
-      functions.deliverCallback,
-    ]) {
-      this.grantSigning(fn);
-    }
-    functions.jwks.addEnvironment('SIGNING_KEY_ARN', this.signingKey.keyArn);
-    this.signingKey.grant(functions.jwks, 'kms:GetPublicKey');
-    this.protectAuditTrail(functions, table);
 
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -452,182 +278,170 @@ export class Countersign extends Construct {
       cloudWatchRole: false,
     });
     this.addContractGatewayResponses();
-    for (const key of Object.keys(FUNCTIONS) as FunctionKey[]) {
-      const integration = new LambdaIntegration(functions[key]);
-      for (const route of FUNCTIONS[key].routes) {
+    for (const [key, spec] of FUNCTION_ENTRIES) {
+      const integration = new LambdaIntegration(functions[key].lambda);
+      for (const route of spec.routes) {
         this.resourceFor(route.path).addMethod(route.method, integration);
       }
     }
     this.apiUrl = this.api.url;
 
+    const waitChannel = new WaitChannel(this, 'WaitChannel', {
+      table,
+      socketFunction: functions.waitSocket,
+      pushFunction: functions.waitPush,
+      throttlingRateLimit: props.throttlingRateLimit ?? 50,
+      throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+      logRetention: props.logRetention,
+    });
+    this.waitSocketUrl = waitChannel.url;
+
+    // Each function gets the settings its needs name (`lambdas/functions.ts`), and the grants.
+    const values = this.settingValues(props, workflow, waitChannel);
+    const missing = missingSettings(
+      FUNCTION_ENTRIES.map(([, spec]) => spec),
+      (spec, key) => spec.settings?.[key] !== undefined || values[key] !== undefined,
+      'aws',
+    );
+    if (missing.length > 0) {
+      throw new Error(`Countersign: settings without a value: ${missing.join(', ')}`);
+    }
+    const grants = this.needGrants(props, workflow);
+    for (const [key, spec] of FUNCTION_ENTRIES) {
+      const fn = functions[key];
+      for (const setting of settingsOf(spec)) {
+        const value = spec.settings?.[setting] ?? values[setting];
+        if (value === undefined) continue;
+        if (typeof value === 'string') {
+          fn.addEnvironment(SETTINGS[setting].name, value);
+        } else {
+          fn.addEnvironment(`${SETTINGS[setting].name}_ARN`, value.secretArn);
+          value.grantRead(fn);
+        }
+      }
+      if (spec.table) grantTable(fn, table, spec.table);
+      for (const need of spec.needs) grants[need]?.(fn);
+    }
+    this.scopeTableWrites(functions, table);
+    this.protectAuditTrail(functions, table);
+
     const operations = new CountersignOperations(this, 'Operations', {
       stateMachine: workflow.stateMachine,
       functions: Object.values(functions),
       api: this.api,
-      reconcilerFunction: functions.reconciler,
+      reconcilerFunction: functions.reconciler.lambda,
       alarmTopic: props.alarmTopic,
       reconcileInterval: props.reconcileInterval,
     });
     const protection = new Protection(this, 'Protection', {
       api: this.api,
-      waitFunction: functions.intentsWait,
+      waitFunction: functions.intentsWait.lambda,
       waitConcurrency: props.waitConcurrency ?? DEFAULT_WAIT_CONCURRENCY,
       functions: Object.values(functions),
       webAcl: props.webAcl,
       alarmTopic: props.alarmTopic,
     });
     this.alarms = [...operations.alarms, ...protection.alarms];
-    // Built from the API id, not `api.url`: the URL token depends on the deployment, which
-    // depends on every method, and so (through the state machine) on this very function.
-    const stack = Stack.of(this);
-    const publicBaseUrl =
-      props.publicBaseUrl ??
-      `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE}`;
-    for (const fn of senders) fn.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
     addNagSuppressions(this);
   }
 
   /**
-   * Slack, when configured: the senders read the bot token (to post and update), the interactions
-   * function reads the token and the signing secret (to verify and answer clicks); nothing else
-   * sees either secret.
+   * The value of each setting in AWS: text, or a secret (set as `<NAME>_ARN`, read at run time).
+   * Settings left out here are unset in AWS (`lambdas/shared/config.ts` says where each is set).
    */
-  private wireSlack(
-    functions: Record<FunctionKey, CountersignFunction>,
+  private settingValues(
     props: CountersignProps,
-  ): void {
+    workflow: ApprovalWorkflow,
+    waitChannel: WaitChannel,
+  ): Partial<Record<SettingKey, string | ISecret>> {
     const { slackBotToken, slackSigningSecret } = props;
     if (!slackBotToken !== !slackSigningSecret) {
       throw new Error(
         'slackBotToken and slackSigningSecret go together: set both to enable Slack, or neither',
       );
     }
-    if (!slackBotToken || !slackSigningSecret) return;
-    for (const fn of [functions.stageTask, functions.notifyDecided, functions.slackInteractions]) {
-      fn.addEnvironment('SLACK_BOT_TOKEN_ARN', slackBotToken.secretArn);
-      slackBotToken.grantRead(fn);
-    }
-    functions.slackInteractions.addEnvironment(
-      'SLACK_SIGNING_SECRET_ARN',
-      slackSigningSecret.secretArn,
-    );
-    slackSigningSecret.grantRead(functions.slackInteractions);
-  }
-
-  /** Lets `fn` sign receipts and callbacks (`kms:Sign` on the signing key, nothing else). */
-  private grantSigning(fn: CountersignFunction): Grant {
-    fn.addEnvironment('SIGNING_KEY_ARN', this.signingKey.keyArn);
-    return this.signingKey.grant(fn, 'kms:Sign');
-  }
-
-  /**
-   * The audit trail's items (`INTENT#<id>` / `EVENT#<seq>`) are only ever added, with a
-   * conditional Put in the transaction of the change they record. IAM cannot name a sort-key
-   * prefix (`dynamodb:LeadingKeys` is the partition key only) nor tell a new item from an
-   * existing one, so it cannot say "no EVENT# writes" exactly; what it can say is denied here:
-   * - no function deletes an intent's items (META, payload, events), nor batch-writes at all
-   *   (BatchWriteItem deletes too, and is authorized on its own action);
-   * - the functions that record events never update an intent's items in place (they only Put;
-   *   the hourly quota counters, USAGE# items, are the one thing they update);
-   * - the admin function, which records no events, cannot write intent items at all.
-   * What remains (a Put over an existing event by a function that records events) is caught by
-   * the hash chain, the intent's head and the KMS-signed receipt (docs/deploy.md, Permissions).
-   */
-  private protectAuditTrail(
-    functions: Record<FunctionKey, CountersignFunction>,
-    table: ITableV2,
-  ): void {
-    const intentItems = { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['INTENT#*'] } };
-    const deny = (actions: string[], conditions?: Record<string, unknown>) =>
-      new PolicyStatement({
-        effect: Effect.DENY,
-        actions,
-        resources: [table.tableArn],
-        ...(conditions ? { conditions } : {}),
-      });
-    const writers = [
-      functions.intentsWrite,
-      functions.mcp,
-      functions.intentsDecide,
-      functions.review,
-      functions.inbox,
-      functions.slackInteractions,
-      functions.planStage,
-      functions.stageTask,
-      functions.notifyDecided,
-      functions.deliverCallback,
-      functions.reconciler,
-    ];
-    for (const fn of [...writers, functions.admin]) {
-      fn.addToRolePolicy(deny(['dynamodb:BatchWriteItem', 'dynamodb:PartiQLDelete']));
-      fn.addToRolePolicy(deny(['dynamodb:DeleteItem'], intentItems));
-    }
-    for (const fn of writers) {
-      // Listing items (`LIST#`) are put and deleted with the change they follow, never updated.
-      fn.addToRolePolicy(
-        deny(['dynamodb:UpdateItem'], {
-          'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['INTENT#*', 'LIST#*'] },
-        }),
+    if (!props.allowedReviewerDomains || props.allowedReviewerDomains.length === 0) {
+      // Secure by default: requests may then name no reviewer of their own, so only reviewers an
+      // operator's policy names are ever asked. Said at synth, so that nobody deploys it unaware.
+      Annotations.of(this).addWarningV2(
+        'countersign:no-reviewer-domains',
+        'allowedReviewerDomains is not set: agents may name no reviewers until an admin sets a policy (PUT /v1/policies/*); set it (-c allowedReviewerDomains=company.com) to admit your own domains',
       );
-      fn.addToRolePolicy(deny(['dynamodb:PartiQLUpdate']));
     }
-    functions.admin.addToRolePolicy(
-      deny(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert'], {
-        'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['INTENT#*', 'IDEMPOTENCY#*'] },
-      }),
-    );
+    // An invalid default policy fails the synth, not every request after the deploy.
+    parsePolicyDefaults(props.defaultPolicies ?? {}, 'defaultPolicies');
+    // Built from the API id, not `api.url`: the URL token depends on the deployment, which
+    // depends on every method, and so (through the state machine) on the senders themselves.
+    const stack = Stack.of(this);
+    const publicBaseUrl =
+      props.publicBaseUrl ??
+      `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${API_STAGE}`;
+    return {
+      tableName: this.table.tableName,
+      stateMachineArn: workflow.stateMachine.stateMachineArn,
+      publicBaseUrl,
+      emailFrom: props.emailFrom ?? DEFAULT_EMAIL_FROM,
+      emailConfigurationSet: props.emailConfigurationSet?.configurationSetName,
+      linkSigningSecret: this.linkSigningSecret,
+      channels: slackBotToken ? 'email,slack' : 'email',
+      defaultPolicies: JSON.stringify(props.defaultPolicies ?? {}),
+      allowedReviewerDomains: props.allowedReviewerDomains?.length
+        ? props.allowedReviewerDomains.map((domain) => domain.trim().toLowerCase()).join(',')
+        : undefined,
+      waitSocketUrl: waitChannel.url,
+      waitSocketEndpoint: waitChannel.managementEndpoint,
+      // The functions that authenticate API keys read it only when a presented key is not in
+      // the table; its value never leaves Secrets Manager.
+      bootstrapAdminKey:
+        (props.bootstrapAdminKey ?? true) ? this.bootstrapAdminKeySecret : undefined,
+      slackBotToken,
+      slackSigningSecret,
+      webhookSigningSecret: this.webhookSigningSecret,
+      signingKeyArn: this.signingKey.keyArn,
+    };
   }
 
-  /** Lets another principal (an agent's role, say) start approval executions directly. */
+  /** The grants each need brings in AWS, beyond reading its secrets. */
+  private needGrants(
+    props: CountersignProps,
+    workflow: ApprovalWorkflow,
+  ): Partial<Record<Need, (fn: CountersignFunction) => Grant>> {
+    return {
+      startsExecutions: (fn) => workflow.grantStart(fn),
+      answersTasks: (fn) => workflow.grantTaskResponse(fn),
+      describesExecutions: (fn) =>
+        workflow.stateMachine.grantExecution(fn, 'states:DescribeExecution'),
+      sendsEmail: (fn) =>
+        grantSendEmail(fn, props.emailFrom ?? DEFAULT_EMAIL_FROM, props.emailConfigurationSet),
+      signs: (fn) => this.signingKey.grant(fn, 'kms:Sign'),
+      publishesPublicKey: (fn) => this.signingKey.grant(fn, 'kms:GetPublicKey'),
+    };
+  }
+
   /**
    * Least privilege per item type (`lambdas/adapters/table-schema.ts`): each function that
-   * writes the table may write only the partitions it owns, by the key prefix DynamoDB checks
-   * as `dynamodb:LeadingKeys` (in a transaction too, item by item). API keys and teams: the
-   * admin function alone; intents (their payloads, trails and listing items, `LIST#`): the
-   * intent functions; the create function also its idempotency records. A Deny on any other
-   * prefix, so that the read-write grants above stay as they are; PartiQL, which nothing uses,
+   * writes the table may write only the partitions its manifest entry lists, by the key prefix
+   * DynamoDB checks as `dynamodb:LeadingKeys` (in a transaction too, item by item). A Deny on
+   * any other prefix, so that the read-write grant stays as it is; PartiQL, which nothing uses,
    * is denied outright.
    */
   private scopeTableWrites(functions: Record<FunctionKey, CountersignFunction>, table: ITableV2) {
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'];
-    // USAGE# holds the hourly counters (agent key quotas, sign-in emails); POLICY# the operator
-    // policies; SIGNIN# and SESSION# the inbox's links and sessions (which revoking a reviewer
-    // key ends, in the admin function).
-    const owners: [CountersignFunction[], string[]][] = [
-      [[functions.admin], ['APIKEY#*', 'TEAM#*', 'POLICY#*', 'SESSION#*', 'REVIEWER#*']],
-      // REVIEWER#: "Your availability", the signed-in reviewer's own profile.
-      [[functions.inbox], ['INTENT#*', 'LIST#*', 'SIGNIN#*', 'SESSION#*', 'USAGE#*', 'REVIEWER#*']],
-      [
-        [functions.intentsWrite, functions.mcp],
-        ['INTENT#*', 'LIST#*', 'IDEMPOTENCY#*', 'USAGE#*'],
-      ],
-      [[functions.stageTask], ['INTENT#*', 'LIST#*', 'USAGE#*']],
-      // The wait channel's subscriptions (`WAIT#<intent>` / `CONN#<connection>`), and nothing else.
-      [[functions.waitSocket, functions.waitPush], ['WAIT#*']],
-      [
-        [
-          functions.intentsDecide,
-          functions.review,
-          functions.slackInteractions,
-          functions.planStage,
-          functions.notifyDecided,
-          functions.reconciler,
-          functions.deliverCallback,
-        ],
-        ['INTENT#*', 'LIST#*'],
-      ],
-    ];
-    for (const [fns, prefixes] of owners) {
-      for (const fn of fns) {
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            effect: Effect.DENY,
-            actions: writes.map((action) => `dynamodb:${action}`),
-            resources: [table.tableArn],
-            conditions: { 'ForAnyValue:StringNotLike': { 'dynamodb:LeadingKeys': prefixes } },
-          }),
-        );
-      }
+    for (const [key, spec] of FUNCTION_ENTRIES) {
+      const prefixes = writtenPrefixes(spec);
+      if (prefixes.length === 0) continue;
+      functions[key].addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.DENY,
+          actions: writes.map((action) => `dynamodb:${action}`),
+          resources: [table.tableArn],
+          conditions: {
+            'ForAnyValue:StringNotLike': {
+              'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`),
+            },
+          },
+        }),
+      );
     }
     for (const fn of Object.values(functions)) {
       fn.addToRolePolicy(
@@ -640,8 +454,59 @@ export class Countersign extends Construct {
     }
   }
 
-  grantStartExecution(grantee: IGrantable): void {
-    this.stateMachine.grantStartExecution(grantee);
+  /**
+   * The audit trail's items (`INTENT#<id>` / `EVENT#<seq>`) are only ever added, with a
+   * conditional Put in the transaction of the change they record. IAM cannot name a sort-key
+   * prefix (`dynamodb:LeadingKeys` is the partition key only) nor tell a new item from an
+   * existing one, so it cannot say "no EVENT# writes" exactly; what it can say is denied here:
+   * - no function deletes an intent's items (META, payload, events), nor batch-writes at all
+   *   (BatchWriteItem deletes too, and is authorized on its own action);
+   * - the functions that record events (those that write `INTENT#`) never update an intent's
+   *   items in place (they only Put; the hourly quota counters, USAGE# items, are the one thing
+   *   they update);
+   * - the other writers (the admin API) cannot write intent items at all.
+   * What remains (a Put over an existing event by a function that records events) is caught by
+   * the hash chain, the intent's head and the KMS-signed receipt (docs/deploy.md, Permissions).
+   */
+  private protectAuditTrail(
+    functions: Record<FunctionKey, CountersignFunction>,
+    table: ITableV2,
+  ): void {
+    const deny = (actions: string[], conditions?: Record<string, unknown>) =>
+      new PolicyStatement({
+        effect: Effect.DENY,
+        actions,
+        resources: [table.tableArn],
+        ...(conditions ? { conditions } : {}),
+      });
+    const leadingKeys = (prefixes: string[]) => ({
+      'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': prefixes },
+    });
+    for (const [key, spec] of FUNCTION_ENTRIES) {
+      const prefixes = writtenPrefixes(spec);
+      // The wait channel's functions write their subscriptions only (`WaitChannel`).
+      if (prefixes.length === 0 || prefixes.every((prefix) => prefix === 'WAIT#')) continue;
+      const fn = functions[key];
+      fn.addToRolePolicy(deny(['dynamodb:BatchWriteItem', 'dynamodb:PartiQLDelete']));
+      fn.addToRolePolicy(deny(['dynamodb:DeleteItem'], leadingKeys(['INTENT#*'])));
+      if (prefixes.includes('INTENT#')) {
+        // Listing items (`LIST#`) are put and deleted with the change they follow, never updated.
+        fn.addToRolePolicy(deny(['dynamodb:UpdateItem'], leadingKeys(['INTENT#*', 'LIST#*'])));
+        fn.addToRolePolicy(deny(['dynamodb:PartiQLUpdate']));
+      } else {
+        fn.addToRolePolicy(
+          deny(
+            ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert'],
+            leadingKeys(['INTENT#*', 'IDEMPOTENCY#*']),
+          ),
+        );
+      }
+    }
+  }
+
+  /** Lets another principal (an agent's role, say) start approval executions directly. */
+  grantStartExecution(grantee: IGrantable): Grant {
+    return this.stateMachine.grantStartExecution(grantee);
   }
 
   private resourceFor(path: string): Resource {
@@ -694,7 +559,7 @@ function grantSendEmail(
   fn: CountersignFunction,
   emailFrom: string,
   configurationSet: IConfigurationSet | undefined,
-): void {
+): Grant {
   const stack = Stack.of(fn);
   const arn = (resource: string, resourceName: string) =>
     stack.formatArn({
@@ -704,17 +569,31 @@ function grantSendEmail(
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
   const address = /<([^>]+)>/.exec(emailFrom)?.[1] ?? emailFrom;
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ['ses:SendEmail'],
-      resources: [
-        arn('identity', '*'),
-        ...(configurationSet
-          ? [arn('configuration-set', configurationSet.configurationSetName)]
-          : []),
-      ],
-      conditions: { StringEquals: { 'ses:FromAddress': address.trim() } },
-    }),
-  );
+  return Grant.addToPrincipal({
+    grantee: fn,
+    actions: ['ses:SendEmail'],
+    resourceArns: [
+      arn('identity', '*'),
+      ...(configurationSet
+        ? [arn('configuration-set', configurationSet.configurationSetName)]
+        : []),
+    ],
+    conditions: { StringEquals: { 'ses:FromAddress': address.trim() } },
+  });
+}
+
+/** The table access a function's manifest entry names; `describe` reads the table's status only. */
+function grantTable(fn: CountersignFunction, table: ITableV2, access: TableAccess): Grant {
+  if (access === 'describe') {
+    return Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['dynamodb:DescribeTable'],
+      resourceArns: [table.tableArn],
+    });
+  }
+  return access === 'read' ? table.grantReadData(fn) : table.grantReadWriteData(fn);
+}
+
+function writtenPrefixes(spec: FunctionSpec): readonly TablePrefix[] {
+  return typeof spec.table === 'object' ? spec.table.write : [];
 }

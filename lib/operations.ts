@@ -13,12 +13,13 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { CountersignFunction } from './countersign-function';
 
 export interface CountersignOperationsProps {
   /** The approval state machine whose failed, timed-out and aborted executions raise alarms. */
   readonly stateMachine: IStateMachine;
   /** Every function of the deployment: each gets an alarm on its errors. */
-  readonly functions: IFunction[];
+  readonly functions: CountersignFunction[];
   /** The API whose 5xx answers raise an alarm. */
   readonly api: RestApi;
   /** The reconciler, run on a schedule. */
@@ -72,7 +73,7 @@ export class CountersignOperations extends Construct {
       this.addAlarm(
         `${fn.node.id}-errors`,
         `Countersign: the ${fn.node.id} function failed`,
-        fn.metricErrors(),
+        fn.lambda.metricErrors(),
       );
     }
     this.addAlarm(

@@ -12,6 +12,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { FUNCTIONS, type FunctionKey } from '../lambdas/functions';
+import type { CountersignFunction } from './countersign-function';
 
 /**
  * What keeps one busy caller from taking the service down (docs/deploy.md, "Limits and what
@@ -119,7 +120,7 @@ export interface ProtectionProps {
   readonly waitFunction: IFunction;
   readonly waitConcurrency: number;
   /** Functions whose throttles raise the alarm (Lambda throttling them means a 5xx somewhere). */
-  readonly functions: IFunction[];
+  readonly functions: CountersignFunction[];
   readonly webAcl?: WebAclOptions;
   readonly alarmTopic?: ITopic;
 }
@@ -138,7 +139,7 @@ export class Protection extends Construct {
     for (let start = 0; start < props.functions.length; start += 10) {
       const chunk = props.functions.slice(start, start + 10);
       const usingMetrics = Object.fromEntries(
-        chunk.map((fn, index) => [`t${index}`, fn.metricThrottles({ statistic: 'Sum' })]),
+        chunk.map((fn, index) => [`t${index}`, fn.lambda.metricThrottles({ statistic: 'Sum' })]),
       );
       this.alarms.push(
         new Alarm(this, `FunctionsThrottled${start / 10 + 1}`, {

@@ -17,8 +17,6 @@ export interface WaitChannelProps {
   readonly socketFunction: CountersignFunction;
   /** Pushes decisions from the table's stream (the wait-push function). */
   readonly pushFunction: CountersignFunction;
-  /** Functions that name the channel to clients (`Countersign-Wait-Url`). */
-  readonly announcers: CountersignFunction[];
   /** Messages per second across all connections, and the burst above it. */
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
@@ -39,10 +37,12 @@ export class WaitChannel extends Construct {
   readonly stage: WebSocketStage;
   /** `wss://…/v1`: where the SDKs subscribe. */
   readonly url: string;
+  /** `https://…/v1`: where decisions are pushed (`PostToConnection`). */
+  readonly managementEndpoint: string;
 
   constructor(scope: Construct, id: string, props: WaitChannelProps) {
     super(scope, id);
-    const integration = new WebSocketLambdaIntegration('Subscribe', props.socketFunction);
+    const integration = new WebSocketLambdaIntegration('Subscribe', props.socketFunction.lambda);
     this.api = new WebSocketApi(this, 'Api', {
       apiName: 'countersign-wait',
       description: 'Countersign wait channel: agents subscribe to their intents',
@@ -82,14 +82,9 @@ export class WaitChannel extends Construct {
       reason: NAG_REASONS.authorizer,
     });
     this.url = this.stage.url;
-    for (const fn of props.announcers) fn.addEnvironment('WAIT_SOCKET_URL', this.url);
-
     // Built from the ids, as the stage's callbackUrl is, without a dependency on the stage.
     const stack = Stack.of(this);
-    props.pushFunction.addEnvironment(
-      'WAIT_SOCKET_ENDPOINT',
-      `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stage.stageName}`,
-    );
+    this.managementEndpoint = `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stage.stageName}`;
     this.api.grantManageConnections(props.pushFunction);
     // Subscriptions are put by the subscribe and deleted by either; nothing updates them.
     const deny = (actions: string[]) =>
@@ -100,7 +95,7 @@ export class WaitChannel extends Construct {
       });
     props.socketFunction.addToRolePolicy(deny(['UpdateItem', 'BatchWriteItem']));
     props.pushFunction.addToRolePolicy(deny(['PutItem', 'UpdateItem', 'BatchWriteItem']));
-    props.pushFunction.addEventSource(
+    props.pushFunction.lambda.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.LATEST,
         batchSize: 100,

@@ -23,7 +23,8 @@ import { authenticate, hashApiKey, newApiKey } from '../lambdas/core/auth';
 import type { Role } from '../lambdas/core/ports';
 import { DomainError } from '../lambdas/domain/errors';
 import { parsePolicyDefaults } from '../lambdas/domain/operator-policy';
-import { FUNCTIONS, type FunctionSpec } from '../lambdas/functions';
+import { FUNCTIONS, type FunctionSpec, missingSettings } from '../lambdas/functions';
+import { SETTINGS, type SettingKey } from '../lambdas/shared/config';
 import { errorResult, json } from '../lambdas/shared/http';
 import { logger } from '../lambdas/shared/logger';
 import { createApiGatewayServer } from './api-gateway';
@@ -265,36 +266,50 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     });
 
     for (const name of routing.unset) delete process.env[name];
-    Object.assign(process.env, {
+    // One process serves every function, so one environment holds every function's settings
+    // (`lambdas/functions.ts`); a setting a function needs that is missing here stops the start.
+    const handlerSettings: Partial<Record<SettingKey, string>> = {
+      tableName: LOCAL_TABLE_NAME,
+      stateMachineArn,
+      // Locally the engine is a part that can be down, so readiness checks it too.
+      readinessStateMachineArn: stateMachineArn,
+      publicBaseUrl: url,
+      linkSigningSecret: secrets.link_signing_secret,
+      channels: 'email,slack',
+      allowLoopbackCallbacks: 'true',
+      webhookSigningSecret: secrets.webhook_signing_secret,
+      signingKeyFile,
+      webhookOutboxUrl: webhooks.endpoint,
+      defaultPolicies,
+      // Local mode's base under every operator policy: any reviewer a request names, until an
+      // admin sets a policy that says otherwise (docs/api.md, Operator policies).
+      policyBase: 'permissive',
+      // A backstop only: decisions wake long polls in this process at once (intent-changes.ts).
+      waitPollMs: '1000',
+      waitSocketUrl: `${url.replace(/^http/, 'ws')}${WAIT_SOCKET_PATH}`,
+      // Test only: shorter quota windows than an hour, so that e2e tests see one end.
+      quotaWindowSeconds: process.env.COUNTERSIGN_TEST_QUOTA_WINDOW_SECONDS,
+    };
+    const environment: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
-      TABLE_NAME: LOCAL_TABLE_NAME,
-      STATE_MACHINE_ARN: stateMachineArn,
-      // Locally the engine is a part that can be down, so readiness checks it too.
-      READINESS_STATE_MACHINE_ARN: stateMachineArn,
-      PUBLIC_BASE_URL: url,
-      LINK_SIGNING_SECRET: secrets.link_signing_secret,
-      NOTIFICATION_CHANNELS: 'email,slack',
+      ...Object.fromEntries(
+        Object.entries(handlerSettings)
+          .filter((entry): entry is [SettingKey, string] => entry[1] !== undefined)
+          .map(([key, value]) => [SETTINGS[key].name, value]),
+      ),
       // SES and Slack: the stand-ins, or the real services where the user configured them.
       ...routing.env,
-      ALLOW_LOOPBACK_CALLBACKS: 'true',
-      WEBHOOK_SIGNING_SECRET: secrets.webhook_signing_secret,
-      SIGNING_KEY_FILE: signingKeyFile,
-      WEBHOOK_OUTBOX_URL: webhooks.endpoint,
-      DEFAULT_POLICIES: defaultPolicies,
-      // Local mode's base under every operator policy: any reviewer a request names, until an
-      // admin sets a policy that says otherwise (docs/api.md, Operator policies).
-      POLICY_BASE: 'permissive',
-      // A backstop only: decisions wake long polls in this process at once (intent-changes.ts).
-      WAIT_POLL_MS: '1000',
-      WAIT_SOCKET_URL: `${url.replace(/^http/, 'ws')}${WAIT_SOCKET_PATH}`,
-      // Test only: shorter quota windows than an hour, so that e2e tests see one end.
-      ...(process.env.COUNTERSIGN_TEST_QUOTA_WINDOW_SECONDS
-        ? { QUOTA_WINDOW_SECONDS: process.env.COUNTERSIGN_TEST_QUOTA_WINDOW_SECONDS }
-        : {}),
-    });
+    };
+    const missing = missingSettings(
+      Object.values(FUNCTIONS),
+      (_spec, key) => environment[SETTINGS[key].name] !== undefined,
+      'local',
+    );
+    if (missing.length > 0) throw new Error(`settings without a value: ${missing.join(', ')}`);
+    Object.assign(process.env, environment);
     engineReady();
     // Load every handler now, not on its first call: a first import takes seconds on a busy
     // machine, which would make the first notice (and so its reminders) late.

@@ -1,5 +1,5 @@
 import { DEFAULT_RECONCILE_OPTIONS, reconcilePending } from '../core/reconciler';
-import { getNumberFromEnv } from '../shared/config';
+import { ENV, getNumberFromEnv } from '../shared/config';
 import { intentRepository, reconcilerDeps } from '../shared/deps';
 import { type InvocationContext, invocationLogger } from '../shared/logger';
 
@@ -17,7 +17,7 @@ export const handler = async (_event: unknown, context?: InvocationContext) => {
   // Intents stored before listing items existed get theirs, a bounded number per run, first:
   // the overdue list below only finds intents that have them (docs/deploy.md, Upgrading).
   const migrated = await intentRepository().backfillListings(
-    getNumberFromEnv('RECONCILER_BACKFILL_PER_RUN', BACKFILL_PER_RUN),
+    getNumberFromEnv(ENV.reconcilerBackfillPerRun, BACKFILL_PER_RUN),
   );
   if (migrated > 0) log.info('listing items backfilled', { migrated });
   const summary = await reconcilePending(
@@ -25,7 +25,7 @@ export const handler = async (_event: unknown, context?: InvocationContext) => {
     {
       ...DEFAULT_RECONCILE_OPTIONS,
       maxRestarts: getNumberFromEnv(
-        'RECONCILER_MAX_RESTARTS',
+        ENV.reconcilerMaxRestarts,
         DEFAULT_RECONCILE_OPTIONS.maxRestarts,
       ),
     },

@@ -77,7 +77,6 @@ function memoAsync<T>(build: () => Promise<T>): () => Promise<T> {
 }
 
 const tableName = () => getStringFromEnv(ENV.tableName);
-const BOOTSTRAP_ADMIN_KEY = 'BOOTSTRAP_ADMIN_KEY';
 
 export const intentRepository = memo(
   () => new DynamoIntentRepository(dynamoDocumentClient, tableName()),
@@ -90,12 +89,12 @@ export const intentRepository = memo(
 export const keyRepository = memo<KeyRepository>(() => {
   const table = new DynamoKeyRepository(dynamoDocumentClient, tableName());
   const configured =
-    getOptionalStringFromEnv(`${BOOTSTRAP_ADMIN_KEY}_ARN`) ??
-    getOptionalStringFromEnv(BOOTSTRAP_ADMIN_KEY);
+    getOptionalStringFromEnv(`${ENV.bootstrapAdminKey}_ARN`) ??
+    getOptionalStringFromEnv(ENV.bootstrapAdminKey);
   if (!configured) return table;
   return withBootstrapAdminKey(
     table,
-    () => secretFromEnv(BOOTSTRAP_ADMIN_KEY),
+    () => secretFromEnv(ENV.bootstrapAdminKey),
     (error) => logger.warn('bootstrap admin key unavailable', { error }),
   );
 });
@@ -316,5 +315,5 @@ export const reconcilerDeps = memo<ReconcilerDeps>(() => ({
 
 /** `ALLOWED_REVIEWER_DOMAINS`: comma-separated email domains; unset means any. */
 export const allowedReviewerDomains = memo(() =>
-  parseAllowedDomains(getOptionalStringFromEnv('ALLOWED_REVIEWER_DOMAINS')),
+  parseAllowedDomains(getOptionalStringFromEnv(ENV.allowedReviewerDomains)),
 );

@@ -52,7 +52,7 @@ function functionEnv(template: Template, id: string): Record<string, unknown> {
 function rolesReading(template: Template, text: string): string[] {
   return Object.entries(template.findResources('AWS::IAM::Policy') as Record<string, Resource>)
     .filter(([, policy]) => JSON.stringify(policy.Properties.PolicyDocument).includes(text))
-    .map(([id]) => id.replace(/(ServiceRole|role)?DefaultPolicy.*$/, ''))
+    .map(([id]) => id.replace(/(ServiceRole|Role)?DefaultPolicy.*$/, ''))
     .sort();
 }
 

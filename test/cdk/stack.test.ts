@@ -119,7 +119,7 @@ describe('CountersignStack', () => {
       { Effect: string; Action: unknown; Resource: unknown; Condition?: unknown }[]
     >();
     for (const [id, policy] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
-      const fn = /^Countersign(.+?)roleDefaultPolicy/.exec(id)?.[1];
+      const fn = /^Countersign(.+?)RoleDefaultPolicy/.exec(id)?.[1];
       if (!fn) continue;
       byFunction.set(fn, [
         ...(byFunction.get(fn) ?? []),
@@ -236,7 +236,7 @@ describe('CountersignStack', () => {
     const holders = Object.entries(policies).filter(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('states:SendTaskSuccess'),
     );
-    expect(holders.map(([id]) => id.replace(/roleDefaultPolicy.*/, '')).sort()).toEqual([
+    expect(holders.map(([id]) => id.replace(/RoleDefaultPolicy.*/, '')).sort()).toEqual([
       'Countersigninbox',
       'Countersignintentsdecide',
       'Countersignmcp',
