@@ -15,7 +15,6 @@ vi.mock('../../lambdas/shared/deps', async (importOriginal) => ({
 }));
 
 setHandlerEnvironment();
-process.env.PUBLIC_BASE_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/v1';
 const { handler } = await import('../../lambdas/handlers/inbox');
 
 const TOKEN = 'a'.repeat(43);
@@ -35,6 +34,7 @@ const signIn = (origin: string) =>
 let fakes: PortFakes;
 beforeEach(async () => {
   fakes = resetPortFakes();
+  fakes.publicBaseUrl = 'https://abc123.execute-api.eu-west-1.amazonaws.com/v1';
   // The sign-in link emailed to the CFO, unused, ten minutes to go.
   await fakes.credentials.putSignInLink(sha256(TOKEN), {
     email: 'cfo@company.com',

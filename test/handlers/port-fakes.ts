@@ -81,7 +81,10 @@ export class FakeIntents extends MemoryIntentRepository {
   }
 }
 
-/** Step Functions as the core sees it: what was started and woken, and executions by name. */
+/**
+ * Step Functions as the core sees it: what was started and woken, and executions by name. Every
+ * start is recorded, also a repeat of a name (which Step Functions takes as a no-op).
+ */
 export class FakeWorkflow implements Workflow, WorkflowExecutions {
   readonly started: { intentId: string; executionName: string }[] = [];
   readonly woken: { taskToken: string; output: Record<string, unknown> }[] = [];
@@ -309,6 +312,8 @@ export function createPortFakes() {
     usage: new FakeUsage(),
     credentials: new FakeInboxCredentials(),
     signer: testSigner(),
+    /** The deployment's public base URL (links in emails, the inbox's paths and origin). */
+    publicBaseUrl: PUBLIC_BASE_URL,
   };
 }
 export type PortFakes = ReturnType<typeof createPortFakes>;
@@ -352,7 +357,7 @@ export function fakeDeps() {
     workflow: current.workflow,
     clock: current.clock,
     email: current.email,
-    publicBaseUrl: PUBLIC_BASE_URL,
+    publicBaseUrl: current.publicBaseUrl,
     linkSigningSecret: LINK_SECRET,
     usage: current.usage,
   });
@@ -396,7 +401,7 @@ export function fakeDeps() {
       keys: current.keys,
       email: current.email,
       usage: current.usage,
-      publicBaseUrl: process.env.PUBLIC_BASE_URL ?? PUBLIC_BASE_URL,
+      publicBaseUrl: current.publicBaseUrl,
       profiles: current.profiles,
     }),
     reconcilerDeps: (): ReconcilerDeps => ({
