@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoInboxStore } from '../../lambdas/adapters/dynamo-inbox';
@@ -37,5 +37,28 @@ describe('DynamoInboxStore.hasPending', () => {
   it('finds an address an intent waits for', async () => {
     dynamo.on(QueryCommand).resolves({ Items: [{ pk: 'LIST#INBOX#cfo@company.com' }] });
     expect(await store.hasPending('cfo@company.com')).toBe(true);
+  });
+});
+
+describe('DynamoInboxStore.putSession', () => {
+  it('stores a session by its hash, listed under its reviewer, expiring by the TTL attribute', async () => {
+    dynamo.on(PutCommand).resolves({});
+    const hash = 'f'.repeat(64);
+    await store.putSession(hash, {
+      reviewer: 'cfo@company.com',
+      csrf: 'csrf-token',
+      created_at: '2026-11-24T09:00:00.000Z',
+      expires_at: 1_795_000_000,
+    });
+    const put = dynamo.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(put?.Item).toMatchObject({
+      pk: `SESSION#${hash}`,
+      sk: 'SESSION',
+      gsi1pk: 'SESSIONS#cfo@company.com',
+      reviewer: 'cfo@company.com',
+      expires_at: 1_795_000_000,
+    });
+    // A second session under the same hash is refused, never overwritten.
+    expect(put?.ConditionExpression).toBe('attribute_not_exists(pk)');
   });
 });

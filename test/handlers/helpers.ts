@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { hashApiKey } from '../../lambdas/core/auth';
 import type { Role } from '../../lambdas/core/ports';
 import { testSigningKeyFile } from './signing-key';
 
@@ -26,24 +25,6 @@ export const KEYS: Record<Role, { key: string; principal: string }> = {
   reviewer: { key: 'csk_reviewer-key-for-tests', principal: 'cfo@company.com' },
   admin: { key: 'csk_admin-key-for-tests', principal: 'ops' },
 };
-
-/** The DynamoDB item a key lookup returns, for a mocked GetCommand. */
-export function keyItemFor(keyHash: string): Record<string, unknown> | undefined {
-  const entry = Object.entries(KEYS).find(([, value]) => hashApiKey(value.key) === keyHash);
-  if (!entry) return undefined;
-  const [role, value] = entry;
-  return {
-    pk: `APIKEY#${keyHash}`,
-    sk: 'APIKEY',
-    id: `key_${role}`,
-    role,
-    principal: value.principal,
-    key_hash: keyHash,
-    prefix: 'csk_',
-    created_at: '2026-11-24T08:00:00.000Z',
-    revoked_at: null,
-  };
-}
 
 export function apiEvent(options: {
   method: string;
@@ -89,7 +70,7 @@ export const PAYMENT_INTENT = {
   summary: 'Pay the ACME invoice',
 } as const;
 
-/** What an intent's META carries once its first stage has started and stored the task token. */
+/** What an intent carries once its first stage has started and stored the task token. */
 export const IN_FIRST_STAGE = {
   event_count: 2,
   version: 3,
@@ -99,8 +80,10 @@ export const IN_FIRST_STAGE = {
 
 /**
  * The META item of a pending intent one reviewer is asked about by email, created `now` with an
- * hour to its deadline, before its first stage: what a stage-task test starts from. `overrides`
- * replace whole fields; `policy` replaces fields of the policy (its channels, steps, reminders).
+ * hour to its deadline, before its first stage, for the tests whose subject is an AWS client
+ * (SES, Slack's rate limits) and so run on the mocked document client (`fake-table.ts`); the
+ * others seed `port-fakes.ts`'s `pendingIntent`. `overrides` replace whole fields; `policy`
+ * replaces fields of the policy (its channels, steps, reminders).
  */
 export function pendingIntentItem(
   now: number,

@@ -1,19 +1,24 @@
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, setHandlerEnvironment } from './helpers';
+import { NOW, type PortFakes, resetPortFakes } from './port-fakes';
 
 /**
  * The inbox handler as deployed in AWS, where the public URL is HTTPS behind the API's stage
  * (`https://…/v1`): the session cookie is `Secure` and scoped to the stage's `/v1/inbox`, the
  * redirect stays under the stage, and a form posted from the stage's own origin is accepted.
+ * Sign-in links and sessions are in the in-memory credential store of `port-fakes.ts`.
  */
+vi.mock('../../lambdas/shared/deps', async (importOriginal) => ({
+  ...(await importOriginal<object>()),
+  ...(await import('./port-fakes')).fakeDeps(),
+}));
+
 setHandlerEnvironment();
-process.env.PUBLIC_BASE_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/v1';
-const dynamo = mockClient(DynamoDBDocumentClient);
 const { handler } = await import('../../lambdas/handlers/inbox');
 
 const TOKEN = 'a'.repeat(43);
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const signIn = (origin: string) =>
   handler(
     apiEvent({
@@ -26,17 +31,15 @@ const signIn = (origin: string) =>
     }),
   );
 
-beforeEach(() => {
-  dynamo.reset();
-  dynamo.on(DeleteCommand).resolves({
-    Attributes: {
-      pk: 'SIGNIN#x',
-      sk: 'SIGNIN',
-      email: 'cfo@company.com',
-      expires_at: Math.floor(Date.now() / 1000) + 600,
-    },
+let fakes: PortFakes;
+beforeEach(async () => {
+  fakes = resetPortFakes();
+  fakes.publicBaseUrl = 'https://abc123.execute-api.eu-west-1.amazonaws.com/v1';
+  // The sign-in link emailed to the CFO, unused, ten minutes to go.
+  await fakes.credentials.putSignInLink(sha256(TOKEN), {
+    email: 'cfo@company.com',
+    expires_at: Math.floor(NOW.getTime() / 1000) + 600,
   });
-  dynamo.on(PutCommand).resolves({});
 });
 
 describe('the inbox behind API Gateway over HTTPS', () => {
@@ -47,18 +50,21 @@ describe('the inbox behind API Gateway over HTTPS', () => {
     expect(result.headers?.['Set-Cookie']).toMatch(
       /^countersign_inbox=[A-Za-z0-9_-]{43}; Path=\/v1\/inbox; Max-Age=43200; HttpOnly; SameSite=Lax; Secure$/,
     );
-    // The session is stored by the hash of its token, with the TTL; never the token itself.
-    const [put] = dynamo.commandCalls(PutCommand).map((call) => call.args[0].input.Item);
+    // The link is used up; the session is stored by the hash of its token, never the token.
+    expect(fakes.credentials.links.size).toBe(0);
     const token = /=([^;]+)/.exec(String(result.headers?.['Set-Cookie']))?.[1] ?? '';
-    expect(put?.pk).toMatch(/^SESSION#[0-9a-f]{64}$/);
-    expect(JSON.stringify(put)).not.toContain(token);
-    expect(put?.expires_at).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 12 * 3600);
+    expect([...fakes.credentials.sessions.keys()]).toEqual([sha256(token)]);
+    const session = fakes.credentials.sessions.get(sha256(token));
+    expect(session).toMatchObject({ reviewer: 'cfo@company.com' });
+    expect(JSON.stringify(session)).not.toContain(token);
+    expect(session?.expires_at).toBe(Math.floor(NOW.getTime() / 1000) + 12 * 3600);
   });
 
   it('refuses a sign-in posted from another origin, and uses nothing up', async () => {
     const result = await signIn('https://evil.example');
     expect(result.statusCode).toBe(403);
     expect(result.headers?.['Set-Cookie']).toBeUndefined();
-    expect(dynamo.commandCalls(DeleteCommand)).toHaveLength(0);
+    expect(fakes.credentials.links.size).toBe(1);
+    expect(fakes.credentials.sessions.size).toBe(0);
   });
 });

@@ -1,41 +1,22 @@
-import { createHash } from 'node:crypto';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  SendTaskSuccessCommand,
-  SFNClient,
-  StartExecutionCommand,
-  TaskTimedOut,
-} from '@aws-sdk/client-sfn';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import canonicalize from 'canonicalize';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { IntentState } from '../../lambdas/domain/intent';
-import { apiEvent, KEYS, keyItemFor, pendingIntentItem, setHandlerEnvironment } from './helpers';
+import { apiEvent, KEYS, setHandlerEnvironment } from './helpers';
+import { type PortFakes, pendingIntent, resetPortFakes } from './port-fakes';
+
+vi.mock('../../lambdas/shared/deps', async (importOriginal) => ({
+  ...(await importOriginal<object>()),
+  ...(await import('./port-fakes')).fakeDeps(),
+}));
 
 setHandlerEnvironment();
-const dynamo = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-
 const { handler: writeHandler } = await import('../../lambdas/handlers/intents-write');
 const { handler: decideHandler } = await import('../../lambdas/handlers/intents-decide');
 
-function mockKeys(): void {
-  // No operator policy is stored: the lookup every create makes finds nothing.
-  dynamo.on(BatchGetCommand).resolves({ Responses: {} });
-  dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({
-    Item: input.Key.pk.startsWith('APIKEY#')
-      ? keyItemFor(input.Key.pk.slice('APIKEY#'.length))
-      : undefined,
-  }));
-}
+let fakes: PortFakes;
+beforeEach(() => {
+  fakes = resetPortFakes();
+});
+afterEach(() => vi.restoreAllMocks());
 
 const createBody = {
   intent_type: 'intent.report.review_approval.v1',
@@ -44,18 +25,7 @@ const createBody = {
 };
 
 describe('Handler: intents-write', () => {
-  beforeAll(() => mockKeys());
-  afterEach(() => {
-    dynamo.reset();
-    sfn.reset();
-    mockKeys();
-  });
-
-  it('stores the intent, its payload and its created event together, then starts an execution named by the id', async () => {
-    // Prepare
-    dynamo.on(TransactWriteCommand).resolves({});
-    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
-
+  it('stores the intent with its payload and created event, then starts an execution named by the id', async () => {
     // Act
     const result = await writeHandler(
       apiEvent({ method: 'POST', resource: '/v1/intents', role: 'agent', body: createBody }),
@@ -71,61 +41,23 @@ describe('Handler: intents-write', () => {
       event_count: 1,
     });
     expect(intent).not.toHaveProperty('task_token');
-    const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    expect(items.map((item) => item.Put?.Item?.sk).slice(0, 3)).toEqual([
-      'META',
-      'PAYLOAD',
-      'EVENT#0000000001',
-    ]);
-    // And, in the same transaction, it is listed: by status, by agent, as due, in the inbox.
-    expect(items.slice(3).map((item) => String(item.Put?.Item?.pk).split('#')[1])).toEqual([
-      'STATUS',
-      'AGENT',
-      'DUE',
-      'INBOX',
-    ]);
-    expect(items[0]?.Put?.Item).not.toHaveProperty('payload');
-    expect(JSON.parse(String(items[1]?.Put?.Item?.payload_json))).toEqual(createBody.payload);
-    const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
-    expect(start?.name).toBe(intent.id);
-    // The payload stays out of the execution input.
-    expect(JSON.parse(start?.input ?? '{}')).toEqual({ intent_id: intent.id });
+    expect(fakes.intents.stored(intent.id)).toMatchObject({
+      status: 'pending',
+      payload: createBody.payload,
+      asked: ['cfo@company.com'],
+    });
+    expect(fakes.intents.trail(intent.id).map((event) => event.type)).toEqual(['created']);
+    // It waits in the reviewer's inbox.
+    const inbox = await fakes.intents.list({
+      recipient: 'cfo@company.com',
+      status: 'pending',
+      limit: 10,
+    });
+    expect(inbox.items.map((item) => item.id)).toEqual([intent.id]);
+    expect(fakes.workflow.started).toEqual([{ intentId: intent.id, executionName: intent.id }]);
   });
 
   it('replays the first intent for a repeated Idempotency-Key and refuses another body with it', async () => {
-    // Prepare: the transaction fails on the idempotency record, which points to an existing intent.
-    const bodyHash = createHash('sha256')
-      .update(canonicalize(createBody) ?? '')
-      .digest('hex');
-    dynamo.on(TransactWriteCommand).rejects(
-      new TransactionCanceledException({
-        message: 'cancelled',
-        $metadata: {},
-        CancellationReasons: [
-          { Code: 'None' },
-          { Code: 'None' },
-          { Code: 'None' },
-          { Code: 'ConditionalCheckFailed' },
-        ],
-      }),
-    );
-    dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({
-      Item: input.Key.pk.startsWith('APIKEY#')
-        ? keyItemFor(input.Key.pk.slice('APIKEY#'.length))
-        : {
-            intent_id: 'int_FIRST',
-            body_hash: bodyHash,
-            principal: KEYS.agent.principal,
-            key: 'k1',
-          },
-    }));
-    dynamo.on(QueryCommand).resolves({
-      Items: [
-        { pk: 'INTENT#int_FIRST', sk: 'META', id: 'int_FIRST', status: 'pending', version: 2 },
-        { pk: 'INTENT#int_FIRST', sk: 'PAYLOAD', payload_json: JSON.stringify(createBody.payload) },
-      ],
-    });
-    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: new Date() });
     const post = (body: unknown) =>
       writeHandler(
         apiEvent({
@@ -136,16 +68,21 @@ describe('Handler: intents-write', () => {
           headers: { 'Idempotency-Key': 'k1' },
         }),
       );
+    const first = await post(createBody);
+    expect(first.statusCode).toBe(201);
+    const { id } = JSON.parse(first.body);
 
-    // Act
     const replay = await post(createBody);
     const conflict = await post({ ...createBody, summary: 'something else' });
 
-    // Assess
     expect(replay.statusCode).toBe(200);
-    expect(JSON.parse(replay.body)).toMatchObject({ id: 'int_FIRST', payload: createBody.payload });
+    expect(JSON.parse(replay.body)).toMatchObject({ id, payload: createBody.payload });
+    expect(fakes.intents.intents.size).toBe(1);
     // Starting again is safe (same execution name) and repairs a first attempt that died before starting.
-    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.name).toBe('int_FIRST');
+    expect(fakes.workflow.started).toEqual([
+      { intentId: id, executionName: id },
+      { intentId: id, executionName: id },
+    ]);
     expect(conflict.statusCode).toBe(409);
     expect(JSON.parse(conflict.body).error.code).toBe('idempotency_conflict');
   });
@@ -161,7 +98,8 @@ describe('Handler: intents-write', () => {
     );
     expect(result.statusCode).toBe(status);
     expect(JSON.parse(result.body).error.code).toBe(code);
-    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(fakes.intents.intents.size).toBe(0);
+    expect(fakes.workflow.started).toHaveLength(0);
   });
 
   it('refuses a missing key with 401 and a reviewer key with 403', async () => {
@@ -174,12 +112,13 @@ describe('Handler: intents-write', () => {
     );
     expect(reviewer.statusCode).toBe(403);
     expect(JSON.parse(reviewer.body).error.code).toBe('forbidden');
+    expect(fakes.intents.intents.size).toBe(0);
   });
 });
 
 describe('Handler: intents-decide', () => {
   const stored = (overrides: Partial<IntentState> = {}) =>
-    pendingIntentItem(Date.parse('2026-11-24T09:00:00.000Z'), {
+    pendingIntent({
       intent_type: 'intent.report.review_approval.v1',
       from_agent: KEYS.agent.principal,
       summary: 'Report',
@@ -201,19 +140,11 @@ describe('Handler: intents-decide', () => {
       }),
     );
 
-  afterEach(() => {
-    dynamo.reset();
-    sfn.reset();
-    mockKeys();
+  beforeEach(() => {
+    fakes.intents.seed(stored());
   });
 
-  it('commits the vote conditionally on the version read, then answers the current token', async () => {
-    dynamo.on(QueryCommand).resolves({
-      Items: [stored(), { pk: 'INTENT#int_1', sk: 'PAYLOAD', payload_json: JSON.stringify({}) }],
-    });
-    dynamo.on(TransactWriteCommand).resolves({});
-    sfn.on(SendTaskSuccessCommand).resolves({});
-
+  it('records the vote, decides, and answers the current token', async () => {
     const result = await decide({ outcome: 'approve', comment: 'fine' });
 
     expect(result.statusCode).toBe(200);
@@ -221,73 +152,59 @@ describe('Handler: intents-decide', () => {
       status: 'approved',
       decision: { by: 'cfo@company.com' },
     });
-    const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
-    const put = items[0]?.Put;
-    expect(put?.ConditionExpression).toBe('#version = :expected AND attribute_not_exists(gsi2pk)');
-    expect(put?.ExpressionAttributeValues).toEqual({ ':expected': 3 });
-    expect(put?.Item).toMatchObject({ version: 4, status: 'approved' });
-    // In the same transaction it leaves the reviewer's inbox and the pending list for the approved.
-    const listed = (keys: (Record<string, unknown> | undefined)[]) =>
-      keys.map((key) => String(key?.pk)).filter((pk) => pk.startsWith('LIST#'));
-    expect(listed(items.map((item) => item.Delete?.Key))).toEqual(
-      expect.arrayContaining([
-        'LIST#INBOX#cfo@company.com',
-        expect.stringMatching(/^LIST#STATUS#pending#/),
-      ]),
-    );
-    expect(listed(items.map((item) => item.Put?.Item))).toEqual([
-      expect.stringMatching(/^LIST#STATUS#approved#/),
-    ]);
-    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe(
-      'token-of-stage-0',
-    );
+    expect(fakes.intents.stored()).toMatchObject({
+      status: 'approved',
+      version: 4,
+      decision: { outcome: 'approved', by: 'cfo@company.com', comment: 'fine', channel: 'api' },
+    });
+    expect(fakes.intents.trail().map((event) => event.type)).toEqual(['approval', 'approved']);
+    // It no longer waits in the reviewer's inbox.
+    const inbox = await fakes.intents.list({
+      recipient: 'cfo@company.com',
+      status: 'pending',
+      limit: 10,
+    });
+    expect(inbox.items).toEqual([]);
+    expect(fakes.workflow.woken.map((wake) => wake.taskToken)).toEqual(['token-of-stage-0']);
   });
 
-  it('treats TaskTimedOut after a recorded decision as done (the stage had just ended)', async () => {
-    dynamo.on(QueryCommand).resolves({ Items: [stored()] });
-    dynamo.on(TransactWriteCommand).resolves({});
-    sfn
-      .on(SendTaskSuccessCommand)
-      .rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
+  it("treats a token that is no longer waiting as done (the stage had just ended: SFN's TaskTimedOut)", async () => {
+    fakes.workflow.wakeAnswer = 'stale';
 
     const result = await decide({ outcome: 'approve' });
+
     expect(result.statusCode).toBe(200);
+    expect(fakes.intents.stored()).toMatchObject({ status: 'approved' });
   });
 
   it('loses a race with 409 already_decided carrying the winner', async () => {
-    // First read: pending. The conditional write fails; the re-read shows the other decision.
-    dynamo
-      .on(QueryCommand)
-      .resolvesOnce({ Items: [stored()] })
-      .resolves({
-        Items: [
-          stored({
-            status: 'rejected',
-            version: 4,
-            decision: {
-              outcome: 'rejected',
-              by: 'cfo@company.com',
-              at: '2026-11-24T09:01:00.000Z',
-              comment: 'no',
-              channel: 'slack',
-            },
-          }),
-        ],
-      });
-    dynamo.on(TransactWriteCommand).rejects(
-      new TransactionCanceledException({
-        message: 'cancelled',
-        $metadata: {},
-        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
-      }),
-    );
+    // Between the read and the conditional write, the CFO rejects on Slack: the version moved on.
+    const commit = fakes.intents.commit.bind(fakes.intents);
+    vi.spyOn(fakes.intents, 'commit').mockImplementationOnce(async (next, before, events) => {
+      fakes.intents.seed(
+        stored({
+          status: 'rejected',
+          version: 4,
+          decision: {
+            outcome: 'rejected',
+            by: 'cfo@company.com',
+            at: '2026-11-24T09:01:00.000Z',
+            comment: 'no',
+            channel: 'slack',
+          },
+        }),
+      );
+      return commit(next, before, events);
+    });
 
     const result = await decide({ outcome: 'approve' });
+
     expect(result.statusCode).toBe(409);
     const body = JSON.parse(result.body);
     expect(body.error.code).toBe('already_decided');
     expect(body.error.intent).toMatchObject({ status: 'rejected', decision: { channel: 'slack' } });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+    expect(fakes.intents.stored()).toMatchObject({ status: 'rejected', version: 4 });
+    expect(fakes.workflow.woken).toHaveLength(0);
   });
 
   it('reads the intent while the key is looked up, so the two reads overlap', async () => {
@@ -296,26 +213,25 @@ describe('Handler: intents-decide', () => {
     const asked = new Promise<void>((resolve) => {
       intentAsked = resolve;
     });
-    dynamo.on(GetCommand).callsFake(async (input: { Key: { pk: string } }) => {
+    const findByHash = fakes.keys.findByHash.bind(fakes.keys);
+    vi.spyOn(fakes.keys, 'findByHash').mockImplementation(async (hash) => {
       await asked;
-      return { Item: keyItemFor(input.Key.pk.slice('APIKEY#'.length)) };
+      return findByHash(hash);
     });
-    dynamo.on(QueryCommand).callsFake(() => {
+    const get = fakes.intents.get.bind(fakes.intents);
+    const reads = vi.spyOn(fakes.intents, 'get').mockImplementation((id) => {
       intentAsked();
-      return { Items: [stored()] };
+      return get(id);
     });
-    dynamo.on(TransactWriteCommand).resolves({});
-    sfn.on(SendTaskSuccessCommand).resolves({});
 
     const result = await decide({ outcome: 'approve' });
 
     expect(result.statusCode).toBe(200);
     // The intent read ahead is the one the vote is applied to: one read, not two.
-    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(1);
+    expect(reads).toHaveBeenCalledTimes(1);
   }, 5_000);
 
   it('a bad key still gets 401 and changes nothing, though the intent was read ahead', async () => {
-    dynamo.on(QueryCommand).resolves({ Items: [stored()] });
     const result = await decideHandler(
       apiEvent({
         method: 'POST',
@@ -328,24 +244,27 @@ describe('Handler: intents-decide', () => {
     );
     expect(result.statusCode).toBe(401);
     expect(result.body).not.toContain('int_1');
-    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(0);
-    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+    expect(fakes.intents.stored()).toEqual(stored());
+    expect(fakes.workflow.woken).toHaveLength(0);
   });
 
   it('refuses the creating agent and validates the outcome', async () => {
-    dynamo.on(QueryCommand).resolves({ Items: [stored()] });
     expect((await decide({ outcome: 'approve' }, 'agent')).statusCode).toBe(403);
     const invalid = await decide({ outcome: 'maybe' });
     expect(invalid.statusCode).toBe(400);
     expect(JSON.parse(invalid.body).error.details[0].field).toBe('outcome');
+    expect(fakes.intents.stored()).toEqual(stored());
   });
 
-  it('never writes when the put fails for another reason, and answers 500 without internals', async () => {
-    dynamo.on(QueryCommand).resolves({ Items: [stored()] });
-    dynamo.on(TransactWriteCommand).rejects(new Error('socket hang up'));
+  it('changes nothing when the write fails for another reason, and answers 500 without internals', async () => {
+    vi.spyOn(fakes.intents, 'commit').mockRejectedValue(new Error('socket hang up'));
+
     const result = await decide({ outcome: 'approve' });
+
     expect(result.statusCode).toBe(500);
     expect(result.body).not.toContain('socket');
-    expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
+    expect(fakes.intents.stored()).toEqual(stored());
+    expect(fakes.intents.trail()).toEqual([]);
+    expect(fakes.workflow.woken).toHaveLength(0);
   });
 });

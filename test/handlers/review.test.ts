@@ -1,37 +1,30 @@
 import { createHmac } from 'node:crypto';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { IntentState } from '../../lambdas/domain/intent';
 import { signReviewLink } from '../../lambdas/domain/review-link';
-import { type FakeIntentTable, serveIntentTable } from './fake-table';
-import {
-  apiEvent,
-  IN_FIRST_STAGE,
-  PAYMENT_INTENT,
-  pendingIntentItem,
-  setHandlerEnvironment,
-} from './helpers';
+import { apiEvent, IN_FIRST_STAGE, PAYMENT_INTENT, setHandlerEnvironment } from './helpers';
+import { LINK_SECRET, NOW, type PortFakes, pendingIntent, resetPortFakes } from './port-fakes';
 
 /**
- * The review form in approval chains, on the handler with a mocked table: a form counts only in
- * the step its page showed, so sending it again (back button, a second tap, a replayed POST)
+ * The review form in approval chains, on the handler over in-memory ports: a form counts only
+ * in the step its page showed, so sending it again (back button, a second tap, a replayed POST)
  * cannot become a vote in the next step when the same reviewer is asked there too.
  */
+vi.mock('../../lambdas/shared/deps', async (importOriginal) => ({
+  ...(await importOriginal<object>()),
+  ...(await import('./port-fakes')).fakeDeps(),
+}));
+
 setHandlerEnvironment();
-const dynamo = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
 const { handler } = await import('../../lambdas/handlers/review');
 
-const SECRET = 'test-secret'; // LINK_SIGNING_SECRET of setHandlerEnvironment
-const now = Date.now();
-const table: FakeIntentTable = { meta: {}, trail: [] };
+const SECRET = LINK_SECRET;
+let fakes: PortFakes;
 
 /** The intent in its first stage, asked on a chain of `steps` or (null) of the one reviewer. */
-const intentItem = (steps: { reviewers: string[]; required_approvals: number }[] | null) =>
-  pendingIntentItem(
-    now,
-    { ...PAYMENT_INTENT, ...IN_FIRST_STAGE, viewed_by: [] },
+const intentState = (steps: { reviewers: string[]; required_approvals: number }[] | null) =>
+  pendingIntent(
+    { ...PAYMENT_INTENT, ...IN_FIRST_STAGE, payload: { amount: 1200 } },
     { remind_after: [], steps },
   );
 
@@ -43,7 +36,7 @@ const CHAIN = [
 
 const linkFor = (reviewer: string) =>
   signReviewLink(
-    { intentId: 'int_1', reviewer, expiresAt: Math.floor((now + 3600_000) / 1000) },
+    { intentId: 'int_1', reviewer, expiresAt: Math.floor((NOW.getTime() + 3600_000) / 1000) },
     SECRET,
   );
 
@@ -72,23 +65,19 @@ async function nonceOnPage(token: string): Promise<string> {
   return nonce;
 }
 
-const approvals = () =>
-  (table.meta.approvals as { by: string; step: number }[]).map((a) => [a.by, a.step]);
-const eventsOf = (type: string) => table.trail.filter((event) => event.type === type);
+/** The intent as stored now. */
+const stored = (): IntentState => fakes.intents.stored();
+const approvals = () => stored().approvals.map((a) => [a.by, a.step]);
+const eventsOf = (type: string) => fakes.intents.trail().filter((event) => event.type === type);
 
 beforeEach(() => {
-  table.trail = [];
-  sfn.on(SendTaskSuccessCommand).resolves({});
+  fakes = resetPortFakes();
 });
-afterEach(() => {
-  dynamo.reset();
-  sfn.reset();
-});
+afterEach(() => vi.restoreAllMocks());
 
 describe('Handler: POST /review/{token} in an approval chain', () => {
   beforeEach(() => {
-    table.meta = intentItem(CHAIN);
-    serveIntentTable(dynamo, table, { amount: 1200 });
+    fakes.intents.seed(intentState(CHAIN));
   });
 
   it('the page says which step it decides; the same form sent again is a 409 page and changes nothing', async () => {
@@ -100,8 +89,8 @@ describe('Handler: POST /review/{token} in an approval chain', () => {
 
     const first = await request('POST', cfo, form);
     expect(first.statusCode).toBe(200);
-    expect(table.meta).toMatchObject({ status: 'pending', step: 1 });
-    const afterStep = structuredClone(table.meta);
+    expect(stored()).toMatchObject({ status: 'pending', step: 1 });
+    const afterStep = stored();
 
     const again = await request('POST', cfo, form);
 
@@ -109,16 +98,16 @@ describe('Handler: POST /review/{token} in an approval chain', () => {
     expect(again.body).toContain(
       'Nothing changed. Your approval of step 1 of 2 is already recorded. Step 2 of 2 now waits for its reviewers.',
     );
-    expect(table.meta).toEqual(afterStep);
+    expect(stored()).toEqual(afterStep);
     expect(eventsOf('approval')).toHaveLength(1);
-    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+    expect(fakes.workflow.woken).toHaveLength(1);
   });
 
   it('a rejection from the page of a step that is over changes nothing', async () => {
     const cfo = linkFor('cfo@company.com');
     const stepOneNonce = await nonceOnPage(cfo);
     await request('POST', cfo, { nonce: stepOneNonce, outcome: 'approve' });
-    const afterStep = structuredClone(table.meta);
+    const afterStep = stored();
 
     const late = await request('POST', cfo, {
       nonce: stepOneNonce,
@@ -130,7 +119,7 @@ describe('Handler: POST /review/{token} in an approval chain', () => {
     expect(late.body).toContain(
       'Nothing changed. Your approval of step 1 of 2 is already recorded.',
     );
-    expect(table.meta).toEqual(afterStep);
+    expect(stored()).toEqual(afterStep);
     expect(eventsOf('rejection')).toHaveLength(0);
   });
 
@@ -156,7 +145,7 @@ describe('Handler: POST /review/{token} in an approval chain', () => {
   it('a nonce whose step was edited is not one this server rendered', async () => {
     const cfo = linkFor('cfo@company.com');
     const nonce = await nonceOnPage(cfo);
-    const before = structuredClone(table.meta);
+    const before = stored();
 
     const forged = await request('POST', cfo, {
       nonce: nonce.replace(/^0\./, '1.'),
@@ -165,14 +154,14 @@ describe('Handler: POST /review/{token} in an approval chain', () => {
 
     expect(forged.statusCode).toBe(400);
     expect(forged.body).toContain('Please decide with the buttons on this page.');
-    expect(table.meta).toEqual(before);
+    expect(stored()).toEqual(before);
     expect(eventsOf('approval')).toHaveLength(0);
   });
 
   it('a page rendered before forms named their step is refused to whoever approved an earlier step', async () => {
     const cfo = linkFor('cfo@company.com');
     await request('POST', cfo, { nonce: await nonceOnPage(cfo), outcome: 'approve' });
-    const afterStep = structuredClone(table.meta);
+    const afterStep = stored();
 
     const old = await request('POST', cfo, { nonce: oldNonce(cfo), outcome: 'approve' });
 
@@ -180,19 +169,18 @@ describe('Handler: POST /review/{token} in an approval chain', () => {
     expect(old.body).toContain(
       'This page does not say which step it was for, and you already approved an earlier step',
     );
-    expect(table.meta).toEqual(afterStep);
+    expect(stored()).toEqual(afterStep);
     // The CEO approved nothing before: the old page still decides for them.
     const ceo = linkFor('ceo@company.com');
     const decided = await request('POST', ceo, { nonce: oldNonce(ceo), outcome: 'approve' });
     expect(decided.statusCode).toBe(200);
-    expect(table.meta).toMatchObject({ status: 'approved', decision: { by: 'ceo@company.com' } });
+    expect(stored()).toMatchObject({ status: 'approved', decision: { by: 'ceo@company.com' } });
   });
 });
 
 describe('Handler: POST /review/{token} without a chain', () => {
   beforeEach(() => {
-    table.meta = intentItem(null);
-    serveIntentTable(dynamo, table, { amount: 1200 });
+    fakes.intents.seed(intentState(null));
   });
 
   it('a page rendered before forms named their step still decides', async () => {
@@ -203,7 +191,7 @@ describe('Handler: POST /review/{token} without a chain', () => {
     const decided = await request('POST', cfo, { nonce: oldNonce(cfo), outcome: 'approve' });
 
     expect(decided.statusCode).toBe(200);
-    expect(table.meta).toMatchObject({ status: 'approved', decision: { channel: 'email' } });
+    expect(stored()).toMatchObject({ status: 'approved', decision: { channel: 'email' } });
   });
 });
 
@@ -214,23 +202,20 @@ function oldNonce(linkToken: string): string {
 
 describe("Handler: GET /review/{token} and the reader's time zone", () => {
   beforeEach(() => {
-    table.meta = intentItem(null);
-    serveIntentTable(dynamo, table, { amount: 1200 });
+    fakes.intents.seed(intentState(null));
   });
 
   it("shows times in the zone of the reader's profile; without one, in UTC", async () => {
     const utc = await request('GET', linkFor('cfo@company.com'));
     expect(utc.body).toContain('Times are in UTC.');
 
-    dynamo.on(GetCommand).resolves({
-      Item: {
-        pk: 'REVIEWER#cfo@company.com',
-        sk: 'PROFILE',
-        email: 'cfo@company.com',
-        time_zone: 'Asia/Kathmandu',
-        working_hours: null,
-        out_of_office: null,
-      },
+    await fakes.profiles.put({
+      email: 'cfo@company.com',
+      time_zone: 'Asia/Kathmandu',
+      working_hours: null,
+      out_of_office: null,
+      updated_at: NOW.toISOString(),
+      updated_by: 'cfo@company.com',
     });
     const page = await request('GET', linkFor('cfo@company.com'));
     expect(page.statusCode).toBe(200);
@@ -241,12 +226,11 @@ describe("Handler: GET /review/{token} and the reader's time zone", () => {
 describe('Handler: the "Edit and approve" form', () => {
   const payment = { amount: 1200, memo: 'ACME March', urgent: false };
   const editableIntent = (quorum: number) =>
-    pendingIntentItem(
-      now,
+    pendingIntent(
       {
         ...PAYMENT_INTENT,
         ...IN_FIRST_STAGE,
-        viewed_by: [],
+        payload: payment,
         recipients: ['cfo@company.com', 'ceo@company.com'],
         asked: ['cfo@company.com', 'ceo@company.com'],
         editable: ['/amount', '/memo', '/urgent'],
@@ -274,8 +258,7 @@ describe('Handler: the "Edit and approve" form', () => {
   }
 
   it('shows the editable values, and approving with a changed amount approves the edited payload', async () => {
-    table.meta = editableIntent(1);
-    serveIntentTable(dynamo, table, payment);
+    fakes.intents.seed(editableIntent(1));
     const cfo = linkFor('cfo@company.com');
     const page = await request('GET', cfo);
     expect(page.body).toContain('<strong>Edit and approve</strong>');
@@ -288,7 +271,7 @@ describe('Handler: the "Edit and approve" form', () => {
     expect(decided.statusCode).toBe(200);
     expect(decided.body).toContain('Done: the request is approved.');
     expect(decided.body).toContain('Edited by reviewers');
-    expect(table.meta).toMatchObject({
+    expect(stored()).toMatchObject({
       status: 'approved',
       edits: { '/amount': 1000 },
       payload_version: 1,
@@ -298,22 +281,20 @@ describe('Handler: the "Edit and approve" form', () => {
   });
 
   it('a value that is not of its type is a 400 page and changes nothing', async () => {
-    table.meta = editableIntent(1);
-    serveIntentTable(dynamo, table, payment);
+    fakes.intents.seed(editableIntent(1));
     const cfo = linkFor('cfo@company.com');
     const form = await editForm(cfo, { 'edit:/amount': 'lots' });
-    const before = structuredClone(table.meta);
+    const before = stored();
 
     const refused = await request('POST', cfo, form);
 
     expect(refused.statusCode).toBe(400);
     expect(refused.body).toContain('/amount must be a number.');
-    expect(table.meta).toEqual(before);
+    expect(stored()).toEqual(before);
   });
 
   it('in a quorum, a page shown before an edit no longer approves; the page again shows the edit', async () => {
-    table.meta = editableIntent(2);
-    serveIntentTable(dynamo, table, payment);
+    fakes.intents.seed(editableIntent(2));
     const cfo = linkFor('cfo@company.com');
     const ceo = linkFor('ceo@company.com');
     const cfoNonce = await nonceOnPage(cfo);
@@ -321,7 +302,7 @@ describe('Handler: the "Edit and approve" form', () => {
     const edited = await request('POST', ceo, await editForm(ceo, { 'edit:/memo': 'ACME Mar' }));
     expect(edited.statusCode).toBe(200);
     expect(edited.body).toContain('The request waits for further approvals.');
-    expect(table.meta).toMatchObject({ status: 'pending', payload_version: 1 });
+    expect(stored()).toMatchObject({ status: 'pending', payload_version: 1 });
 
     const stale = await request('POST', cfo, { nonce: cfoNonce, outcome: 'approve' });
     expect(stale.statusCode).toBe(409);
@@ -337,7 +318,7 @@ describe('Handler: the "Edit and approve" form', () => {
       outcome: 'approve',
     });
     expect(decided.statusCode).toBe(200);
-    expect(table.meta).toMatchObject({
+    expect(stored()).toMatchObject({
       status: 'approved',
       decision: { edits: { '/memo': 'ACME Mar' } },
     });

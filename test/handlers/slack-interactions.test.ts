@@ -1,25 +1,23 @@
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import {
-  DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { IntentState, ResolvedPolicy } from '../../lambdas/domain/intent';
 import {
   buildBlockActionsBody,
   buildViewSubmissionBody,
   signSlackRequest,
 } from '../../local/standins/slack';
-import { type FakeSlack, startFakeSlack } from './fake-slack';
-import {
-  apiEvent,
-  IN_FIRST_STAGE,
-  PAYMENT_INTENT,
-  pendingIntentItem,
-  setHandlerEnvironment,
-} from './helpers';
+import { startFakeSlack } from './fake-slack';
+import { apiEvent, IN_FIRST_STAGE, PAYMENT_INTENT, setHandlerEnvironment } from './helpers';
+import { NOW, type PortFakes, pendingIntent, resetPortFakes } from './port-fakes';
+
+/**
+ * Slack's interactivity endpoint over in-memory ports: the intent repository, the workflow and
+ * a Slack workspace (`FakeSlack`, whose slow calls honour the caller's deadline as the Web API
+ * adapter does; the adapter itself is `test/adapters/slack-web.test.ts`'s).
+ */
+vi.mock('../../lambdas/shared/deps', async (importOriginal) => ({
+  ...(await importOriginal<object>()),
+  ...(await import('./port-fakes')).fakeDeps(),
+}));
 
 const SIGNING_SECRET = 'slack-signing-secret-for-tests';
 const USERS: Record<string, string> = {
@@ -29,65 +27,34 @@ const USERS: Record<string, string> = {
 };
 
 setHandlerEnvironment();
-const dynamo = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-let slack: FakeSlack;
+Object.assign(process.env, {
+  SLACK_BOT_TOKEN: 'xoxb-test-token',
+  SLACK_SIGNING_SECRET: SIGNING_SECRET,
+});
 const { handler } = await import('../../lambdas/handlers/slack-interactions');
 
-beforeAll(async () => {
-  slack = await startFakeSlack();
-  Object.assign(process.env, {
-    SLACK_BOT_TOKEN: 'xoxb-test-token',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-  });
-});
-afterAll(() => slack.close());
+let fakes: PortFakes;
+/** Every write the handler tried (a conditional write refused counts too). */
+let commits: { mock: { calls: unknown[] } };
 
-const now = Date.now();
-/** The stored intent: what every read returns, replaced by every write, like the table. */
-let meta: Record<string, unknown>;
 /** The intent in its first stage, asked on email and Slack; `policy` replaces fields of its policy. */
-const intentItem = (
-  overrides: Record<string, unknown> = {},
-  policy: Record<string, unknown> = {},
-) =>
-  pendingIntentItem(
-    now,
-    { ...PAYMENT_INTENT, ...IN_FIRST_STAGE, ...overrides },
+const intentState = (overrides: Partial<IntentState> = {}, policy: Partial<ResolvedPolicy> = {}) =>
+  pendingIntent(
+    { ...PAYMENT_INTENT, ...IN_FIRST_STAGE, payload: { amount: 1200 }, ...overrides },
     { remind_after: [], channels: ['email', 'slack'], ...policy },
   );
 
 beforeEach(() => {
-  meta = intentItem();
-  dynamo.on(QueryCommand).callsFake(() => ({
-    Items: [meta, { sk: 'PAYLOAD', payload_json: JSON.stringify({ amount: 1200 }) }],
-  }));
-  dynamo.on(TransactWriteCommand).callsFake((input) => {
-    for (const entry of input.TransactItems ?? []) {
-      if (entry.Put?.Item?.sk === 'META') meta = entry.Put.Item;
-    }
-    return {};
-  });
-  dynamo.on(PutCommand).callsFake((input) => {
-    if (input.Item?.sk === 'META') meta = input.Item;
-    return {};
-  });
-  sfn.on(SendTaskSuccessCommand).resolves({});
-  slack.on('users.info', (args) => {
-    const email = USERS[String(args.user)];
-    return {
-      body: email
-        ? { ok: true, user: { id: args.user, profile: { email } } }
-        : { ok: false, error: 'user_not_found' },
-    };
-  });
+  fakes = resetPortFakes();
+  fakes.intents.seed(intentState());
+  fakes.slack.users = { ...USERS };
+  commits = vi.spyOn(fakes.intents, 'commit');
 });
-afterEach(() => {
-  dynamo.reset();
-  sfn.reset();
-  slack.reset();
-});
+afterEach(() => vi.restoreAllMocks());
+
+/** The intent as stored now. */
+const stored = () => fakes.intents.stored();
+const seed = (intent: IntentState) => fakes.intents.seed(intent);
 
 function post(
   body: string,
@@ -147,17 +114,15 @@ const submission = (userId: string, reason: string, step?: number) =>
     values: { reason: { reason } },
   });
 
-const writes = () => dynamo.commandCalls(TransactWriteCommand).length;
-/** The audit events written, by type: what the trail would show. */
-const written = (type: string) =>
-  dynamo
-    .commandCalls(TransactWriteCommand)
-    .flatMap((call) => call.args[0].input.TransactItems ?? [])
-    .filter((entry) => entry.Put?.Item?.type === type);
-const ephemerals = () => slack.callsTo('chat.postEphemeral').map((call) => String(call.args.text));
+const writes = () => commits.mock.calls.length;
+/** The audit events written, by type: what the trail shows. */
+const written = (type: string) => fakes.intents.trail().filter((event) => event.type === type);
+const ephemerals = () => fakes.slack.callsTo('chat.postEphemeral').map((args) => String(args.text));
+const slackCalls = () => fakes.slack.calls;
 
 describe('Handler: POST /slack/interactions, the signature', () => {
   it('refuses a forged signature with 401 in the contract shape, and changes nothing', async () => {
+    const reads = vi.spyOn(fakes.intents, 'get');
     const result = await post(click('U_CFO', 'countersign.approve'), { secret: 'guessed' });
 
     expect(result.statusCode).toBe(401);
@@ -168,8 +133,9 @@ describe('Handler: POST /slack/interactions, the signature', () => {
         details: [],
       },
     });
-    expect(dynamo.calls()).toHaveLength(0);
-    expect(slack.calls).toHaveLength(0);
+    expect(reads).not.toHaveBeenCalled();
+    expect(writes()).toBe(0);
+    expect(slackCalls()).toHaveLength(0);
   });
 
   it('refuses a correctly signed request whose timestamp is over five minutes old', async () => {
@@ -214,21 +180,16 @@ describe('Handler: POST /slack/interactions, Approve', () => {
 
     expect(result.statusCode).toBe(200);
     expect(result.body).toBe('');
-    expect(meta).toMatchObject({
+    expect(stored()).toMatchObject({
       status: 'approved',
       version: 4,
       decision: { outcome: 'approved', by: 'cfo@company.com', channel: 'slack' },
     });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe(
-      'token-of-stage-0',
-    );
-    const [update] = slack.callsTo('chat.update');
-    expect(update?.args).toMatchObject({ channel: 'D_CFO', ts: '1780000000.000100' });
-    expect(JSON.stringify(update?.args.blocks)).toContain(
-      '*Approved* by cfo@company.com via slack',
-    );
-    expect(JSON.stringify(update?.args.blocks)).not.toContain('"type":"actions"');
-    expect(slack.callsTo('users.info')[0]?.authorization).toBe('Bearer xoxb-test-token');
+    expect(fakes.workflow.woken.map((wake) => wake.taskToken)).toEqual(['token-of-stage-0']);
+    const [update] = fakes.slack.callsTo('chat.update');
+    expect(update).toMatchObject({ channel: 'D_CFO', ts: '1780000000.000100' });
+    expect(JSON.stringify(update?.blocks)).toContain('*Approved* by cfo@company.com via slack');
+    expect(JSON.stringify(update?.blocks)).not.toContain('"type":"actions"');
   });
 
   it('a replay of the same signed request within the five minutes decides once and says so', async () => {
@@ -236,14 +197,14 @@ describe('Handler: POST /slack/interactions, Approve', () => {
     const timestamp = Math.floor(Date.now() / 1000);
 
     const first = await post(body, { timestamp });
-    const decided = structuredClone(meta);
+    const decided = stored();
     const replay = await post(body, { timestamp });
 
     expect([first.statusCode, replay.statusCode]).toEqual([200, 200]);
-    expect(meta).toEqual(decided);
-    expect(meta).toMatchObject({ status: 'approved' });
+    expect(stored()).toEqual(decided);
+    expect(stored()).toMatchObject({ status: 'approved' });
     expect(written('approval')).toHaveLength(1);
-    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+    expect(fakes.workflow.woken).toHaveLength(1);
     expect(ephemerals()).toEqual([
       expect.stringMatching(/^Nothing was changed: .*\*Approved\* by cfo@company\.com via slack/),
     ]);
@@ -252,23 +213,23 @@ describe('Handler: POST /slack/interactions, Approve', () => {
   it('a button posted before buttons carried the step still decides', async () => {
     const result = await post(click('U_CFO', 'countersign.approve', { value: 'int_1' }));
     expect(result.statusCode).toBe(200);
-    expect(meta).toMatchObject({ status: 'approved', decision: { by: 'cfo@company.com' } });
+    expect(stored()).toMatchObject({ status: 'approved', decision: { by: 'cfo@company.com' } });
   });
 
   it('accepts the body base64-encoded, as API Gateway may pass it', async () => {
     const result = await post(click('U_CFO', 'countersign.approve'), { base64: true });
     expect(result.statusCode).toBe(200);
-    expect(meta).toMatchObject({ status: 'approved' });
+    expect(stored()).toMatchObject({ status: 'approved' });
   });
 
   it('a second click changes nothing and says who decided (exactly once)', async () => {
     await post(click('U_CFO', 'countersign.approve'));
-    const decided = structuredClone(meta);
+    const decided = stored();
 
     const again = await post(click('U_CFO', 'countersign.approve'));
 
     expect(again.statusCode).toBe(200);
-    expect(meta).toEqual(decided);
+    expect(stored()).toEqual(decided);
     expect(writes()).toBe(1);
     expect(ephemerals()).toEqual([
       expect.stringMatching(/^Nothing was changed: .*\*Approved\* by cfo@company\.com via slack/),
@@ -280,13 +241,13 @@ describe('Handler: POST /slack/interactions, Approve', () => {
 
     expect(result.statusCode).toBe(200);
     expect(writes()).toBe(0);
-    expect(meta).toMatchObject({ status: 'pending', approvals: [] });
-    expect(slack.callsTo('chat.postEphemeral')[0]?.args).toMatchObject({
+    expect(stored()).toMatchObject({ status: 'pending', approvals: [] });
+    expect(fakes.slack.callsTo('chat.postEphemeral')[0]).toMatchObject({
       channel: 'D_CFO',
       user: 'U_OUTSIDER',
     });
     expect(ephemerals()[0]).toContain('You (mallory@company.com) are not asked to decide');
-    expect(slack.callsTo('chat.update')).toHaveLength(0);
+    expect(fakes.slack.callsTo('chat.update')).toHaveLength(0);
   });
 
   it('refuses a Slack user without a known email', async () => {
@@ -296,19 +257,21 @@ describe('Handler: POST /slack/interactions, Approve', () => {
   });
 
   it('on an intent decided elsewhere, shows the outcome in the message and to the clicker', async () => {
-    meta = intentItem({
-      status: 'rejected',
-      decision: {
-        outcome: 'rejected',
-        by: 'cfo@company.com',
-        at: new Date(now).toISOString(),
-        comment: 'no budget',
-        channel: 'email',
-      },
-    });
+    seed(
+      intentState({
+        status: 'rejected',
+        decision: {
+          outcome: 'rejected',
+          by: 'cfo@company.com',
+          at: NOW.toISOString(),
+          comment: 'no budget',
+          channel: 'email',
+        },
+      }),
+    );
     await post(click('U_CFO', 'countersign.approve'));
     expect(writes()).toBe(0);
-    expect(JSON.stringify(slack.callsTo('chat.update')[0]?.args.blocks)).toContain(
+    expect(JSON.stringify(fakes.slack.callsTo('chat.update')[0]?.blocks)).toContain(
       '*Rejected* by cfo@company.com via email',
     );
     expect(ephemerals()[0]).toMatch(/^Nothing was changed/);
@@ -318,7 +281,7 @@ describe('Handler: POST /slack/interactions, Approve', () => {
     const result = await post(click('U_CFO', 'countersign.open_review'));
     expect(result.statusCode).toBe(200);
     expect(writes()).toBe(0);
-    expect(slack.calls).toHaveLength(0);
+    expect(slackCalls()).toHaveLength(0);
   });
 });
 
@@ -328,9 +291,9 @@ describe('Handler: POST /slack/interactions, Reject', () => {
 
     expect(result.statusCode).toBe(200);
     expect(writes()).toBe(0);
-    const [open] = slack.callsTo('views.open');
-    expect(open?.args.trigger_id).toBe('trig-1');
-    const view = open?.args.view as { callback_id: string; private_metadata: string };
+    const [open] = fakes.slack.callsTo('views.open');
+    expect(open?.trigger_id).toBe('trig-1');
+    const view = open?.view as { callback_id: string; private_metadata: string };
     expect(view.callback_id).toBe('countersign.reject_reason');
     expect(JSON.parse(view.private_metadata)).toEqual({
       intent_id: 'int_1',
@@ -343,7 +306,7 @@ describe('Handler: POST /slack/interactions, Reject', () => {
   });
 
   it('says so when Slack cannot open the modal (the trigger expired)', async () => {
-    slack.on('views.open', () => ({ body: { ok: false, error: 'expired_trigger_id' } }));
+    fakes.slack.refuse.set('views.open', 'expired_trigger_id');
     const result = await post(click('U_CFO', 'countersign.reject', { triggerId: 'old' }));
     expect(result.statusCode).toBe(200);
     expect(ephemerals()).toEqual([
@@ -354,7 +317,7 @@ describe('Handler: POST /slack/interactions, Reject', () => {
 
   it('does not open the modal for an outsider', async () => {
     await post(click('U_OUTSIDER', 'countersign.reject'));
-    expect(slack.callsTo('views.open')).toHaveLength(0);
+    expect(fakes.slack.callsTo('views.open')).toHaveLength(0);
     expect(ephemerals()[0]).toContain('not asked to decide');
   });
 
@@ -363,12 +326,12 @@ describe('Handler: POST /slack/interactions, Reject', () => {
 
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body)).toEqual({ response_action: 'clear' });
-    expect(meta).toMatchObject({
+    expect(stored()).toMatchObject({
       status: 'rejected',
       decision: { by: 'cfo@company.com', comment: 'Wrong vendor', channel: 'slack' },
     });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
-    const update = slack.callsTo('chat.update')[0]?.args;
+    expect(fakes.workflow.woken).toHaveLength(1);
+    const update = fakes.slack.callsTo('chat.update')[0];
     expect(update).toMatchObject({ channel: 'D_CFO', ts: '1780000000.000100' });
     expect(JSON.stringify(update?.blocks)).toContain('>Wrong vendor');
   });
@@ -387,14 +350,14 @@ describe('Handler: POST /slack/interactions, Reject', () => {
     const body = JSON.parse(result.body);
     expect(body.response_action).toBe('update');
     expect(JSON.stringify(body.view)).toContain('not asked to decide');
-    expect(meta).toMatchObject({ status: 'pending' });
+    expect(stored()).toMatchObject({ status: 'pending' });
   });
 });
 
 describe('Handler: POST /slack/interactions, approval chains', () => {
   // The CFO approves both steps; nothing forbids the same reviewer in two steps.
   const chain = () =>
-    intentItem(
+    intentState(
       {},
       {
         steps: [
@@ -406,7 +369,7 @@ describe('Handler: POST /slack/interactions, approval chains', () => {
   const reasonFor = (userId: string, step?: number) => submission(userId, 'Not this quarter', step);
 
   beforeEach(() => {
-    meta = chain();
+    seed(chain());
   });
 
   it('a replayed step-1 click does not become a step-2 vote: one approval, and the replay says it is recorded', async () => {
@@ -414,19 +377,18 @@ describe('Handler: POST /slack/interactions, approval chains', () => {
     const timestamp = Math.floor(Date.now() / 1000);
 
     expect((await post(body, { timestamp })).statusCode).toBe(200);
-    expect(meta).toMatchObject({ status: 'pending', step: 1 });
-    const afterStep = structuredClone(meta);
+    expect(stored()).toMatchObject({ status: 'pending', step: 1 });
+    const afterStep = stored();
     const replay = await post(body, { timestamp });
 
     expect(replay.statusCode).toBe(200);
-    expect(meta).toEqual(afterStep);
+    expect(stored()).toEqual(afterStep);
     expect(written('approval')).toHaveLength(1);
     expect(ephemerals()).toEqual([
       'Your approval of step 1 of 2 is already recorded; nothing was changed. Step 2 of 2 now waits for its reviewers; it has its own message.',
     ]);
     // The step ended once: one wake, for the step.
-    const wakes = sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.output);
-    expect(wakes).toEqual([JSON.stringify({ reason: 'step' })]);
+    expect(fakes.workflow.woken.map((wake) => wake.output)).toEqual([{ reason: 'step' }]);
   });
 
   it("the step-2 message's own button then decides, as the CFO's second approval", async () => {
@@ -434,11 +396,11 @@ describe('Handler: POST /slack/interactions, approval chains', () => {
     const result = await post(click('U_CFO', 'countersign.approve', { value: 'int_1:1' }));
 
     expect(result.statusCode).toBe(200);
-    expect(meta).toMatchObject({
+    expect(stored()).toMatchObject({
       status: 'approved',
       decision: { by: 'cfo@company.com', channel: 'slack' },
     });
-    const approvals = (meta.approvals as { by: string; step: number }[]).map((a) => [a.by, a.step]);
+    const approvals = stored().approvals.map((a) => [a.by, a.step]);
     expect(approvals).toEqual([
       ['cfo@company.com', 0],
       ['cfo@company.com', 1],
@@ -447,13 +409,13 @@ describe('Handler: POST /slack/interactions, approval chains', () => {
 
   it('a step-1 message clicked once that step is over changes nothing, even for someone asked in step 2', async () => {
     await post(click('U_CFO', 'countersign.approve'));
-    const afterStep = structuredClone(meta);
+    const afterStep = stored();
 
     await post(click('U_CEO', 'countersign.approve'));
     await post(click('U_CEO', 'countersign.reject', { triggerId: 'trig-2' }));
 
-    expect(meta).toEqual(afterStep);
-    expect(slack.callsTo('views.open')).toHaveLength(0);
+    expect(stored()).toEqual(afterStep);
+    expect(fakes.slack.callsTo('views.open')).toHaveLength(0);
     expect(ephemerals()).toEqual([
       'Nothing was changed: this message was for step 1 of 2, which is over. Step 2 of 2 now waits for its reviewers; it has its own message.',
       'Nothing was changed: this message was for step 1 of 2, which is over. Step 2 of 2 now waits for its reviewers; it has its own message.',
@@ -462,7 +424,7 @@ describe('Handler: POST /slack/interactions, approval chains', () => {
 
   it('a Reject form opened in step 1 and submitted after it ended changes nothing', async () => {
     await post(click('U_CFO', 'countersign.approve'));
-    const afterStep = structuredClone(meta);
+    const afterStep = stored();
 
     const result = await post(reasonFor('U_CFO', 0));
 
@@ -471,35 +433,31 @@ describe('Handler: POST /slack/interactions, approval chains', () => {
     expect(JSON.stringify(answer.view)).toContain(
       'Your approval of step 1 of 2 is already recorded',
     );
-    expect(meta).toEqual(afterStep);
+    expect(stored()).toEqual(afterStep);
     expect(written('rejection')).toHaveLength(0);
   });
 
   it('a button without its step (posted before) is refused to whoever approved an earlier step, and decides for the others', async () => {
     await post(click('U_CFO', 'countersign.approve'));
-    const afterStep = structuredClone(meta);
+    const afterStep = stored();
 
     await post(click('U_CFO', 'countersign.approve', { value: 'int_1' }));
-    expect(meta).toEqual(afterStep);
+    expect(stored()).toEqual(afterStep);
     expect(ephemerals()).toEqual([
       'Nothing was changed: this message does not say which step it was for, and you already approved an earlier step, so this click could repeat that approval. Step 2 of 2 now waits for its reviewers; it has its own message.',
     ]);
     // A Reject modal opened before the step was kept in it: the same rule.
     await post(reasonFor('U_CFO'));
-    expect(meta).toEqual(afterStep);
+    expect(stored()).toEqual(afterStep);
 
     await post(click('U_CEO', 'countersign.approve', { value: 'int_1' }));
-    expect(meta).toMatchObject({ status: 'approved', decision: { by: 'ceo@company.com' } });
+    expect(stored()).toMatchObject({ status: 'approved', decision: { by: 'ceo@company.com' } });
   });
 });
 
 describe("Handler: POST /slack/interactions, within Slack's 3 seconds", () => {
   /** Slack shows the clicker an error when the answer takes longer than this. */
   const SLACK_GIVES_UP_MS = 3000;
-  const knownUser = (args: Record<string, unknown>) => {
-    const email = USERS[String(args.user)];
-    return { ok: true, user: { id: args.user, profile: { email } } };
-  };
   const timed = async <T>(work: () => Promise<T>) => {
     const started = performance.now();
     const result = await work();
@@ -507,26 +465,26 @@ describe("Handler: POST /slack/interactions, within Slack's 3 seconds", () => {
   };
 
   it('a slow users.info and a chat.update that never answers: Approve still decides, wakes the agent, and answers in time', async () => {
-    slack.on('users.info', (args) => ({ delayMs: 1200, body: knownUser(args) }));
-    slack.on('chat.update', () => ({ delayMs: 10_000, body: { ok: true } }));
+    fakes.slack.delayMs.set('users.info', 1200);
+    fakes.slack.delayMs.set('chat.update', 10_000);
 
     const { result, ms } = await timed(() => post(click('U_CFO', 'countersign.approve')));
 
     expect(result.statusCode).toBe(200);
     expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
-    expect(meta).toMatchObject({
+    expect(stored()).toMatchObject({
       status: 'approved',
       decision: { outcome: 'approved', by: 'cfo@company.com', channel: 'slack' },
     });
-    const wake = sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
-    expect(wake?.taskToken).toBe('token-of-stage-0');
-    expect(JSON.parse(wake?.output ?? '{}')).toEqual({ reason: 'decided' });
+    expect(fakes.workflow.woken).toEqual([
+      { taskToken: 'token-of-stage-0', output: { reason: 'decided' } },
+    ]);
     // The rewrite was tried and given up; the decided notice of the workflow rewrites it later.
-    expect(slack.callsTo('chat.update').length).toBeGreaterThanOrEqual(1);
+    expect(fakes.slack.callsTo('chat.update').length).toBeGreaterThanOrEqual(1);
   });
 
   it('a rejection submitted while chat.update hangs closes the modal in time', async () => {
-    slack.on('chat.update', () => ({ delayMs: 10_000, body: { ok: true } }));
+    fakes.slack.delayMs.set('chat.update', 10_000);
     const body = buildViewSubmissionBody({
       userId: 'U_CFO',
       view: {
@@ -545,19 +503,19 @@ describe("Handler: POST /slack/interactions, within Slack's 3 seconds", () => {
 
     expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
     expect(JSON.parse(result.body)).toEqual({ response_action: 'clear' });
-    expect(meta).toMatchObject({ status: 'rejected', decision: { comment: 'Wrong vendor' } });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+    expect(stored()).toMatchObject({ status: 'rejected', decision: { comment: 'Wrong vendor' } });
+    expect(fakes.workflow.woken).toHaveLength(1);
   });
 
   it('when users.info does not answer in time, nothing is decided and the clicker is told to retry, in time', async () => {
-    slack.on('users.info', (args) => ({ delayMs: 10_000, body: knownUser(args) }));
+    fakes.slack.delayMs.set('users.info', 10_000);
 
     const { result, ms } = await timed(() => post(click('U_CFO', 'countersign.approve')));
 
     expect(result.statusCode).toBe(200);
     expect(ms).toBeLessThan(SLACK_GIVES_UP_MS);
     expect(writes()).toBe(0);
-    expect(meta).toMatchObject({ status: 'pending', approvals: [] });
+    expect(stored()).toMatchObject({ status: 'pending', approvals: [] });
     expect(ephemerals()).toEqual([
       'Slack took too long to tell Countersign who you are, so nothing was changed. Please try again.',
     ]);
@@ -578,9 +536,32 @@ describe('Handler: POST /slack/interactions, configuration', () => {
   });
 });
 
+describe('Handler: POST /slack/interactions, the Slack client it is given', () => {
+  it("asks Slack who clicked with the deployment's bot token, at the configured API", async () => {
+    // The composition root's own Slack wiring (the rest of this file runs on FakeSlack).
+    const http = await startFakeSlack();
+    process.env.SLACK_API_URL = http.apiUrl;
+    try {
+      http.on('users.info', (args) => ({
+        body: { ok: true, user: { id: args.user, profile: { email: USERS[String(args.user)] } } },
+      }));
+      const actual = await vi.importActual<typeof import('../../lambdas/shared/deps')>(
+        '../../lambdas/shared/deps',
+      );
+      const { slack } = await actual.slackInteractionDeps();
+
+      expect(await slack.emailOfUser('U_CEO')).toBe('ceo@company.com');
+      expect(http.callsTo('users.info')[0]?.authorization).toBe('Bearer xoxb-test-token');
+    } finally {
+      delete process.env.SLACK_API_URL;
+      await http.close();
+    }
+  });
+});
+
 describe('Handler: POST /slack/interactions, Edit and approve', () => {
-  const editableMeta = (extra: Record<string, unknown> = {}) =>
-    intentItem({ editable: ['/amount'], edits: {}, payload_version: 0, ...extra });
+  const editableMeta = (extra: Partial<IntentState> = {}) =>
+    intentState({ editable: ['/amount'], edits: {}, payload_version: 0, ...extra });
   const editSubmission = (userId: string, values: Record<string, Record<string, string>>) =>
     buildViewSubmissionBody({
       userId,
@@ -600,14 +581,14 @@ describe('Handler: POST /slack/interactions, Edit and approve', () => {
     });
 
   it('opens a modal with the editable values as the message showed them, and decides nothing yet', async () => {
-    meta = editableMeta();
+    seed(editableMeta());
     const result = await post(click('U_CFO', 'countersign.edit', { triggerId: 'trig-2' }));
 
     expect(result.statusCode).toBe(200);
     expect(writes()).toBe(0);
-    const [open] = slack.callsTo('views.open');
-    expect(open?.args.trigger_id).toBe('trig-2');
-    const view = open?.args.view as {
+    const [open] = fakes.slack.callsTo('views.open');
+    expect(open?.trigger_id).toBe('trig-2');
+    const view = open?.view as {
       callback_id: string;
       private_metadata: string;
       blocks: {
@@ -624,13 +605,13 @@ describe('Handler: POST /slack/interactions, Edit and approve', () => {
   });
 
   it('the submitted form approves the edited payload on channel slack and closes the modal', async () => {
-    meta = editableMeta();
+    seed(editableMeta());
     const result = await post(
       editSubmission('U_CFO', { 'edit.0': { value: '1000' }, comment: { reason: 'Capped' } }),
     );
 
     expect(JSON.parse(result.body)).toEqual({ response_action: 'clear' });
-    expect(meta).toMatchObject({
+    expect(stored()).toMatchObject({
       status: 'approved',
       edits: { '/amount': 1000 },
       decision: {
@@ -640,12 +621,12 @@ describe('Handler: POST /slack/interactions, Edit and approve', () => {
         edits: { '/amount': 1000 },
       },
     });
-    expect(written('approved')[0]?.Put?.Item?.data).toMatchObject({ edits: { '/amount': 1000 } });
-    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+    expect(written('approved')[0]?.data).toMatchObject({ edits: { '/amount': 1000 } });
+    expect(fakes.workflow.woken).toHaveLength(1);
   });
 
   it('a value not of its type is refused next to its field, and nothing changes', async () => {
-    meta = editableMeta();
+    seed(editableMeta());
     const result = await post(editSubmission('U_CFO', { 'edit.0': { value: 'a lot' } }));
     expect(JSON.parse(result.body)).toEqual({
       response_action: 'errors',
@@ -655,7 +636,7 @@ describe('Handler: POST /slack/interactions, Edit and approve', () => {
   });
 
   it('a button or form shown before an edit decides nothing, and says so', async () => {
-    meta = editableMeta({ edits: { '/amount': 900 }, payload_version: 1 });
+    seed(editableMeta({ edits: { '/amount': 900 }, payload_version: 1 }));
     await post(click('U_CFO', 'countersign.approve'));
     expect(writes()).toBe(0);
     expect(ephemerals()[0]).toContain('the request was edited after this message was shown');
