@@ -8,24 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type JsonReport, runFailures } from './repeat-report';
 
 const DEFAULT_PATHS = ['test/e2e', 'test/local-sfn'];
-
-interface AssertionResult {
-  fullName: string;
-  status: string;
-  failureMessages?: string[];
-}
-interface JsonReport {
-  numPassedTests: number;
-  numFailedTests: number;
-  testResults: {
-    name: string;
-    status: string;
-    message?: string;
-    assertionResults: AssertionResult[];
-  }[];
-}
 
 const [first, ...rest] = process.argv.slice(2);
 const runs = first !== undefined && /^\d+$/.test(first) ? Number(first) : 5;
@@ -44,27 +29,18 @@ try {
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
-    let parsed: JsonReport;
+    let parsed: JsonReport | undefined;
     try {
       parsed = JSON.parse(readFileSync(report, 'utf8')) as JsonReport;
     } catch {
-      record(`run ${run}: vitest wrote no report (exit ${child.status})`, '');
-      console.log(`run ${run}/${runs}: no report (exit ${child.status}) in ${seconds} s`);
-      continue;
+      parsed = undefined;
     }
-    for (const file of parsed.testResults) {
-      const name = file.name.replace(`${process.cwd()}/`, '');
-      if (file.status === 'failed' && file.assertionResults.length === 0) {
-        record(`${name} (the file failed to run)`, file.message ?? '');
-      }
-      for (const test of file.assertionResults) {
-        if (test.status === 'failed') {
-          record(`${name} › ${test.fullName}`, test.failureMessages?.[0] ?? '');
-        }
-      }
-    }
+    const failed = runFailures(parsed, child.status, process.cwd());
+    for (const { test, message } of failed) record(test, message);
     console.log(
-      `run ${run}/${runs}: ${parsed.numPassedTests} passed, ${parsed.numFailedTests} failed in ${seconds} s`,
+      parsed
+        ? `run ${run}/${runs}: ${parsed.numPassedTests} passed, ${parsed.numFailedTests} failed, exit ${child.status}, in ${seconds} s`
+        : `run ${run}/${runs}: no report (exit ${child.status}) in ${seconds} s`,
     );
   }
 } finally {
