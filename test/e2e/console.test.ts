@@ -221,6 +221,8 @@ describe('the local console', () => {
     expect(await page.locator('#app img, #app script').count()).toBe(0);
     expect(await preview.locator('img, script').count()).toBe(0);
     await page.waitForTimeout(2500); // a refresh cycle: still nothing
+    expect(await page.locator('#app img, #app script').count()).toBe(0);
+    expect(await preview.locator('img, script').count()).toBe(0);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-hostile.png'), fullPage: true });
     expect(dialogs).toEqual([]);
