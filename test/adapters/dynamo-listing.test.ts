@@ -2,14 +2,29 @@
  * The DynamoDB repository's lists, on DynamoDB Local, beyond the port's contract: a reviewer's
  * pending list reads that reviewer's partition and nothing else, a stage that asks more people
  * than one transaction holds still lists and unlists every one of them, and intents stored
- * before listing items existed are migrated (by the backfill, or by their next change).
+ * before listing items existed are migrated (by the backfill, or by their next change), and one
+ * stored before operator policies (issue #12) is read as stored and decided under its own policy.
  */
+import { randomUUID } from 'node:crypto';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboxPartition, listSortKey } from '../../lambdas/adapters/dynamo/intent-items';
 import { DynamoIntentRepository } from '../../lambdas/adapters/dynamo-store';
+import { decideIntent } from '../../lambdas/core/intents';
+import { putPolicy } from '../../lambdas/core/policies';
+import type { AuditEvent } from '../../lambdas/domain/audit';
 import type { IntentState } from '../../lambdas/domain/intent';
+import { deploymentBase } from '../../lambdas/domain/operator-policy';
 import { LOCAL_TABLE_NAME } from '../../local/stack';
+import { verifyIntentTrail } from '../../sdk/src/audit';
+import { intentServiceOver } from '../fakes/intent-service';
+import {
+  OLD_REVIEWER,
+  OLD_TYPE,
+  oldPolicy,
+  STRICT_POLICY,
+  storedBeforeOperatorPolicies,
+} from '../fixtures/before-operator-policies';
 import { intentMaker, startLocalTable } from './local-table';
 
 let stop: () => Promise<void> = async () => undefined;
@@ -106,12 +121,19 @@ describe('DynamoIntentRepository lists (DynamoDB Local)', () => {
     async function storeLegacy(reviewer: string): Promise<IntentState> {
       const { intent, events } = fresh();
       const legacy = { ...intent, recipients: [reviewer], asked: [reviewer] };
+      await putLegacy(legacy, events);
+      return legacy;
+    }
+
+    /** PutItem of each item `create` wrote before listing items existed (113f782^ and earlier). */
+    async function putLegacy(legacy: IntentState, events: AuditEvent[]): Promise<void> {
       const { payload, ...meta } = legacy;
       await db.send(
         new PutCommand({
           TableName: LOCAL_TABLE_NAME,
           Item: {
             ...meta,
+            write_id: randomUUID(),
             pk: `INTENT#${legacy.id}`,
             sk: 'META',
             gsi1pk: `AGENT#${legacy.from_agent}`,
@@ -139,7 +161,6 @@ describe('DynamoIntentRepository lists (DynamoDB Local)', () => {
           }),
         );
       }
-      return legacy;
     }
 
     it('are listed once the backfill has run, and the backfill then finds none', async () => {
@@ -175,6 +196,50 @@ describe('DynamoIntentRepository lists (DynamoDB Local)', () => {
       expect(await inboxIds('added@company.com')).toEqual([legacy.id]);
       // A stale change is still refused.
       expect(await repository.commit({ ...next, version: 1 }, legacy, [])).toBe(false);
+    });
+
+    it('one stored before operator policies is read as stored and decided under its own policy', async () => {
+      // Prepare: the old item layout and shape, and a strict policy installed since.
+      const old = storedBeforeOperatorPolicies(
+        'int_LISTBEFOREPOLICIES',
+        oldPolicy({ after: 86_400, action: 'reject' }),
+      );
+      await putLegacy(old.intent, old.events);
+      const deps = {
+        ...intentServiceOver(repository),
+        policyBase: deploymentBase(['company.com']),
+      };
+      await putPolicy(
+        deps.policies,
+        { role: 'admin', name: 'admin@company.com', keyId: 'admin-key' },
+        OLD_TYPE,
+        STRICT_POLICY,
+      );
+      // The codec reads the old shape back unchanged: no field filled in, none lost.
+      expect(await repository.get(old.intent.id)).toStrictEqual(old.intent);
+      // Act: the stored reviewer decides; the stored quorum is one.
+      const decided = await decideIntent(
+        deps,
+        { role: 'reviewer', name: OLD_REVIEWER, keyId: 'reviewer-key' },
+        old.intent.id,
+        { outcome: 'approve' },
+      );
+      // Assess
+      expect(decided).toMatchObject({
+        status: 'approved',
+        decision: { outcome: 'approved', by: OLD_REVIEWER },
+        recipients: [OLD_REVIEWER],
+      });
+      const stored = await repository.get(old.intent.id);
+      expect(stored).toMatchObject({ status: 'approved', version: 1, asked: [OLD_REVIEWER] });
+      expect(stored?.policy).toStrictEqual(old.intent.policy);
+      const trail = await repository.events(old.intent.id);
+      expect(trail[0]).toStrictEqual(old.events[0]);
+      expect(trail.map((event) => event.type)).toEqual(['created', 'approval', 'approved']);
+      expect(JSON.stringify(trail)).not.toMatch(/security@|ciso/);
+      // The old created event has no payload hash: the chain and head verify, the payload is not covered.
+      expect(verifyIntentTrail(decided, trail)).toMatchObject({ ok: true, payloadCovered: false });
+      expect(await inboxIds(OLD_REVIEWER)).toEqual([]);
     });
   });
 });
