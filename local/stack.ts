@@ -236,8 +236,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const engineListening = new Promise<void>((resolve) => {
       engineReady = resolve;
     });
+    const engineDir = path.join(dataDir, 'stepfunctions');
     const engine = await LocalStepFunctions.open({
-      dataDir: path.join(dataDir, 'stepfunctions'),
+      dataDir: engineDir,
+      // The engine refuses every change once a journal write failed (disk full, I/O error): that
+      // is fatal, like a JVM that cannot be brought back. 503s until `npm start` has stopped.
+      onJournalFailure: (error) => {
+        availability.markDown('the Step Functions journal could not be written');
+        (options.onFatal ?? log)(journalFailureReason(error, engineDir));
+      },
       stateMachines: [{ name: definition.stateMachineName, definition: definition.definition }],
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
@@ -510,6 +517,12 @@ function writeJsonAtomically(file: string, value: unknown): void {
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(temporary, file);
+}
+
+/** Every answer of the engine waited for its journal's fsync, so a failed write lost none. */
+function journalFailureReason(error: Error, engineDir: string): string {
+  const cause = error.cause instanceof Error ? error.cause.message : error.message;
+  return `the Step Functions journal could not be written (${cause}) in ${engineDir}; nothing acknowledged is lost: run npm start again once the disk is fixed.`;
 }
 
 /** Seconds a client is asked to wait (`Retry-After`) while a part of the stack restarts. */

@@ -70,6 +70,11 @@ export interface LocalStepFunctionsOptions {
   compactAfterBytes?: number;
   /** Closed executions older than this are dropped at compaction. Default 90 days (as AWS). */
   retentionMs?: number;
+  /**
+   * The journal could not be written (disk full, I/O error): from now on every change fails, so
+   * the engine cannot serve. Called once, with the error, before the callers of that write fail.
+   */
+  onJournalFailure?: (error: Error) => void;
 }
 
 interface Machine {
@@ -153,10 +158,15 @@ export class Engine {
       this.definitions.set(hash, { document, compiled: definition });
     }
 
-    this.journal = await Journal.open(this.options.dataDir, {
-      snapshotEntry: (entry) => this.replaySnapshotEntry(entry),
-      record: (record) => this.replayRecord(record),
-    });
+    const onJournalFailure = this.options.onJournalFailure;
+    this.journal = await Journal.open(
+      this.options.dataDir,
+      {
+        snapshotEntry: (entry) => this.replaySnapshotEntry(entry),
+        record: (record) => this.replayRecord(record),
+      },
+      onJournalFailure ? { onFailure: (error) => onJournalFailure(error) } : {},
+    );
     try {
       this.tokens = await TaskTokens.load(this.options.dataDir);
       await this.journal.startWriting();

@@ -80,6 +80,14 @@ interface Segment {
   handle: FileHandle;
 }
 
+export interface JournalOptions {
+  /**
+   * A write or fsync failed: the journal refuses every later append for good (the file is in an
+   * unknown state). Called once, with the error, before the appends that failed are rejected.
+   */
+  onFailure?: (error: Error) => void;
+}
+
 export interface JournalStats {
   segmentBytesSinceSnapshot: number;
   batches: number;
@@ -100,13 +108,20 @@ export class Journal {
   private compacting: Promise<void> | undefined;
   readonly stats: JournalStats = { segmentBytesSinceSnapshot: 0, batches: 0, records: 0 };
 
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly options: JournalOptions,
+  ) {}
 
   /** Opens (creating if needed) the journal directory and replays it into `visitor`. */
-  static async open(dir: string, visitor: ReplayVisitor): Promise<Journal> {
+  static async open(
+    dir: string,
+    visitor: ReplayVisitor,
+    options: JournalOptions = {},
+  ): Promise<Journal> {
     await mkdir(dir, { recursive: true });
     await acquireLock(dir);
-    const journal = new Journal(dir);
+    const journal = new Journal(dir, options);
     try {
       await journal.replay(visitor);
     } catch (error) {
@@ -261,7 +276,11 @@ export class Journal {
           batch.resolve();
         } catch (error) {
           // A failed fsync leaves the file in an unknown state: stop accepting writes for good.
-          this.failure = new Error(`journal write failed: ${(error as Error).message}`);
+          this.failure = new Error(`journal write failed: ${(error as Error).message}`, {
+            cause: error,
+          });
+          // A simulated crash closes the handle under a write in flight: no failure of the disk.
+          if (!this.abandoned) this.reportFailure(this.failure);
           batch.reject(this.failure);
           // Appends made during the failed write share the next batch: fail them too.
           (this.pendingBatch as PendingBatch | undefined)?.reject(this.failure);
@@ -274,6 +293,14 @@ export class Journal {
       this.flushing = undefined;
     }
     if (this.pendingLines.length > 0) this.scheduleFlush();
+  }
+
+  private reportFailure(failure: Error): void {
+    try {
+      this.options.onFailure?.(failure);
+    } catch (error) {
+      console.error('[local-stepfunctions] journal onFailure threw', error);
+    }
   }
 
   /**
