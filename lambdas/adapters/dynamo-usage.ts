@@ -1,12 +1,12 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { UsageCounter, UsageMeter } from '../core/ports';
 import { TABLE_KEYS } from './table-schema';
 
 /**
  * Quota counters on the single table: one item per key, counter and window of the clock
  * (`USAGE#<key id>` / `<counter>#<window start>`), taken with a conditional `ADD`, so that
- * concurrent requests never take more than the limit, and deleted by the table's TTL an hour
- * after the window ends. The window is an hour; the local stack may shorten it for tests.
+ * concurrent requests never take more than the limit, read with a consistent GetItem (`used`),
+ * and deleted by the table's TTL an hour after the window ends. The window is an hour; the local stack may shorten it for tests.
  */
 export class DynamoUsageMeter implements UsageMeter {
   private readonly windowMs: number;
@@ -45,8 +45,29 @@ export class DynamoUsageMeter implements UsageMeter {
       return { ok: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((end - at.getTime()) / 1000)) };
+      return { ok: false, retryAfterSeconds: this.retryAfterSeconds(at) };
     }
+  }
+
+  async used(
+    keyId: string,
+    counter: UsageCounter,
+    at: Date,
+  ): Promise<{ count: number; retryAfterSeconds: number }> {
+    const found = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: this.key(keyId, counter, this.windowStart(at)),
+        ConsistentRead: true,
+        ProjectionExpression: '#count',
+        ExpressionAttributeNames: { '#count': 'count' },
+      }),
+    );
+    const count = found.Item?.count;
+    return {
+      count: typeof count === 'number' ? count : 0,
+      retryAfterSeconds: this.retryAfterSeconds(at),
+    };
   }
 
   async giveBack(keyId: string, counter: UsageCounter, at: Date): Promise<void> {
@@ -65,6 +86,12 @@ export class DynamoUsageMeter implements UsageMeter {
       // Nothing left to give back (the window's item expired): nothing to do.
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  /** The whole seconds until the window of `at` ends, at least 1. */
+  private retryAfterSeconds(at: Date): number {
+    const end = this.windowStart(at) + this.windowMs;
+    return Math.max(1, Math.ceil((end - at.getTime()) / 1000));
   }
 
   private windowStart(at: Date): number {

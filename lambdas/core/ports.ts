@@ -118,6 +118,12 @@ export interface UsageMeter {
     at: Date,
   ): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
   giveBack(keyId: string, counter: UsageCounter, at: Date): Promise<void>;
+  /** How many units are taken in the window of `at` (a read: takes none), and when it ends. */
+  used(
+    keyId: string,
+    counter: UsageCounter,
+    at: Date,
+  ): Promise<{ count: number; retryAfterSeconds: number }>;
 }
 
 export interface KeyRepository {

@@ -6,7 +6,8 @@ import type { Clock, IntentRepository, UsageMeter } from './ports';
 /**
  * Per-key hourly quotas (`quota` on agent keys): `intents_per_hour` is taken when an intent is
  * created, `notifications_per_hour` when the stage task sends a notice asking a reviewer
- * (notify, remind, escalate) for an intent the key created. The counters live in the store
+ * (notify, remind, escalate) for an intent the key created; a create by a key whose notices
+ * for the hour are used up is refused too. The counters live in the store
  * (`UsageMeter`), in fixed windows of the clock, so that every Lambda container (and the
  * local stack) counts the same hour.
  */
@@ -24,27 +25,41 @@ function meterFor(usage: UsageMeter | undefined): UsageMeter {
 
 /**
  * Takes one intent from the key's hourly quota before a create, or throws 429 `rate_limited`
- * with the seconds until the window frees up. A create replaying an Idempotency-Key that was
- * already used answers its first intent: it is never refused, and the unit it took is given
- * back (`giveBack`, once the store said it was a replay), so a replay never counts twice.
+ * with the seconds until the window frees up. A key whose notices for the hour are used up
+ * (`notifications_per_hour`) is refused the same way, before any intent is taken: its intent
+ * could ask no one. A create replaying an Idempotency-Key that was already used answers its
+ * first intent: it is never refused, and the unit it took is given back (`giveBack`, once the
+ * store said it was a replay), so a replay never counts twice.
  */
 export async function takeIntentQuota(
   deps: QuotaDeps,
   principal: Principal,
   idempotencyKey: string | undefined,
 ): Promise<{ giveBack: () => Promise<void> }> {
+  const nothing = { giveBack: async () => undefined };
+  const notices = principal.quota?.notifications_per_hour;
   const limit = principal.quota?.intents_per_hour;
-  if (limit === undefined) return { giveBack: async () => undefined };
+  if (notices === undefined && limit === undefined) return nothing;
   const usage = meterFor(deps.usage);
   const at = deps.clock.now();
+  const isReplay = async () =>
+    idempotencyKey !== undefined &&
+    (await deps.intents.findIdempotency(principal.name, idempotencyKey, at)) !== null;
+  if (notices !== undefined) {
+    const used = await usage.used(principal.keyId, 'notifications', at);
+    if (used.count >= notices) {
+      if (await isReplay()) return nothing;
+      throw new DomainError(
+        'rate_limited',
+        `This key may cause ${notices} notifications per hour; it has used them all; try again in ${used.retryAfterSeconds} s.`,
+        { retryAfterSeconds: used.retryAfterSeconds },
+      );
+    }
+  }
+  if (limit === undefined) return nothing;
   const taken = await usage.take(principal.keyId, 'intents', limit, at);
   if (taken.ok) return { giveBack: () => usage.giveBack(principal.keyId, 'intents', at) };
-  if (
-    idempotencyKey !== undefined &&
-    (await deps.intents.findIdempotency(principal.name, idempotencyKey, at))
-  ) {
-    return { giveBack: async () => undefined };
-  }
+  if (await isReplay()) return nothing;
   throw new DomainError(
     'rate_limited',
     `This key may create ${limit} intents per hour; try again in ${taken.retryAfterSeconds} s.`,

@@ -334,7 +334,10 @@ export interface ApiKey {
 export interface KeyQuota {
   /** Creates over it are refused with 429 `rate_limited` and `Retry-After` until the hour ends. */
   intents_per_hour?: number;
-  /** Notices asking reviewers for the key's intents; over it they are not sent (recorded). */
+  /**
+   * Notices asking reviewers for the key's intents; over it they are not sent (recorded), and
+   * creates are refused with 429 `rate_limited` and `Retry-After` until the hour ends.
+   */
   notifications_per_hour?: number;
 }
 

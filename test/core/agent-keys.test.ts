@@ -299,6 +299,80 @@ describe('hourly quotas', () => {
     expect(decided.status).toBe('approved');
   });
 
+  it('reads what a window used without taking any: used counts the takes of that window only', async () => {
+    const at = new Date('2026-11-24T15:59:15.500Z');
+    expect(await usage.used('key_read', 'notifications', at)).toEqual({
+      count: 0,
+      retryAfterSeconds: 45,
+    });
+    expect((await usage.take('key_read', 'notifications', 2, at)).ok).toBe(true);
+    expect((await usage.take('key_read', 'notifications', 2, at)).ok).toBe(true);
+    expect((await usage.used('key_read', 'notifications', at)).count).toBe(2);
+    expect((await usage.used('key_read', 'notifications', at)).count).toBe(2);
+    // Another counter, another key and the next window are counted apart.
+    expect((await usage.used('key_read', 'intents', at)).count).toBe(0);
+    expect((await usage.used('key_other', 'notifications', at)).count).toBe(0);
+    const next = new Date('2026-11-24T16:00:00.000Z');
+    expect(await usage.used('key_read', 'notifications', next)).toEqual({
+      count: 0,
+      retryAfterSeconds: 3600,
+    });
+    await usage.giveBack('key_read', 'notifications', at);
+    expect((await usage.used('key_read', 'notifications', at)).count).toBe(1);
+  });
+
+  it('refuses a create once the notices of the hour are used up: 429, nothing stored, no intent taken', async () => {
+    now = new Date('2026-11-24T16:59:20.000Z');
+    const agent = await agentWith({
+      principal: 'agent://myorg/quota-6',
+      quota: { intents_per_hour: 5, notifications_per_hour: 2 },
+    });
+    const create = (amount: number, key?: string) =>
+      createIntent(
+        serviceDeps(),
+        agent,
+        {
+          ...intentBody('intent.refund.v1', amount),
+          reviewers: ['a@company.com', 'b@company.com'],
+        },
+        key,
+      );
+    const first = await create(1, 'first');
+    expect(first.status).toBe(201);
+    // Accepted while no notice is sent yet; its stage task then uses both notices of the hour.
+    expect((await create(2)).status).toBe(201);
+    const sent: EmailMessage[] = [];
+    await runStage(stageRunnerDeps(sent), {
+      intent_id: first.intent.id,
+      step: 0,
+      stage: 0,
+      task_token: 'token-6',
+    });
+    expect(sent).toHaveLength(2);
+
+    const refused = await refusalOf(create(3));
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(refused.headers['Retry-After']).toBe('40');
+    expect(refused.message).toBe(
+      'This key may cause 2 notifications per hour; it has used them all; try again in 40 s.',
+    );
+    expect((await refusalOf(create(4, 'fourth'))).status).toBe(429);
+    // A replay of a used Idempotency-Key still answers its first intent.
+    expect(await create(1, 'first')).toMatchObject({
+      status: 200,
+      intent: { id: first.intent.id },
+    });
+    const made = await intents.list({ fromAgent: agent.name, limit: 100 });
+    expect(made.items.map((intent) => intent.payload.amount).sort()).toEqual([1, 2]);
+    // The refused creates took none of the intents of the hour.
+    expect((await usage.used(agent.keyId, 'intents', now)).count).toBe(2);
+
+    // The next hour has notices again.
+    now = new Date('2026-11-24T17:00:00.000Z');
+    expect((await create(5)).status).toBe(201);
+    expect((await create(4, 'fourth')).status).toBe(201);
+  });
+
   it('sends the notices of an intent stored before keys had quotas', async () => {
     now = new Date('2026-11-24T14:00:00.000Z');
     const agent = await agentWith({

@@ -5,8 +5,9 @@ import { newDataDir, removeDataDir, type StackProcess, startStack, until } from 
 /**
  * Agent keys on the running service: the principal that created an intent can never decide
  * it, whatever the case of its email address; a key scoped to intent types creates only those;
- * a key over its hourly quota gets 429 with Retry-After. The stack runs with quota windows of
- * QUOTA_WINDOW seconds instead of an hour (a test-only setting), so that one ends during the test.
+ * a key over its hourly quota of intents, or whose notices of the hour are used up, gets 429
+ * with Retry-After. The stack runs with quota windows of QUOTA_WINDOW seconds instead of an
+ * hour (a test-only setting), so that one ends during the test.
  */
 const QUOTA_WINDOW = 6;
 let stack: StackProcess;
@@ -183,4 +184,53 @@ describe('hourly quotas', () => {
     const items = listed.body.items as { payload: { amount: number } }[];
     expect(items.filter((item) => item.payload.amount === -1)).toHaveLength(1);
   });
+
+  it('answers 429 with Retry-After once the notices of the window are used up, then creates again', async () => {
+    const agent = await createKey({
+      role: 'agent',
+      principal: 'agent://myorg/chatty',
+      quota: { notifications_per_hour: 1 },
+    });
+    const create = () =>
+      call(agent.key, 'POST', '/v1/intents', intentBody('intent.refund.v1', ['cfo@company.com']));
+    const noticeOf = (id: string) =>
+      until(
+        async () => {
+          const trail = await call(agent.key, 'GET', `/v1/intents/${id}/events`);
+          const types = (trail.body.items as { type: string }[]).map((event) => event.type);
+          return types.includes('notified') || types.includes('notification_failed')
+            ? true
+            : undefined;
+        },
+        30_000,
+        `the notice of ${id}`,
+      );
+    // Each accepted create's notice is sent (or refused) before the next create: the first in a
+    // window uses the window's one notice, so the next create in that window is refused.
+    let accepted = 0;
+    const refused = await until(
+      async () => {
+        const answer = await create();
+        if (answer.status === 429) return answer;
+        expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+        accepted += 1;
+        await noticeOf(String(answer.body.id));
+        return undefined;
+      },
+      6 * QUOTA_WINDOW * 1000,
+      'a create refused for its notices',
+    );
+    expect(refused.body.error?.code).toBe('rate_limited');
+    expect(refused.body.error?.message).toContain('may cause 1 notifications per hour');
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(QUOTA_WINDOW);
+    const listed = await call(agent.key, 'GET', '/v1/intents?limit=100');
+    expect(listed.body.items as unknown[]).toHaveLength(accepted);
+
+    // Once the window ends, the key has its notice again.
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+    const again = await create();
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+  }, 90_000);
 });

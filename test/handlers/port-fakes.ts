@@ -239,6 +239,10 @@ export class FakeUsage implements UsageMeter {
     return { ok: true as const };
   }
   async giveBack() {}
+  async used(keyId: string, counter: string) {
+    const count = this.taken.filter((t) => t.keyId === keyId && t.counter === counter).length;
+    return { count, retryAfterSeconds: 3600 };
+  }
 }
 
 /** Sign-in links and sessions by token hash, as the table keeps them (never the token). */
