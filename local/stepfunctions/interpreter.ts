@@ -7,7 +7,7 @@
  * Semantics follow AWS where it differs from the states-language spec (each choice cites why):
  * default Task timeout 99999999 s, States.TaskFailed not matching timeouts, States.Runtime being
  * neither retriable nor catchable, a missed heartbeat reported as States.Timeout, a ResultPath that
- * cannot be applied being States.ResultPathMatchFailure (catchable).
+ * cannot be applied being States.ReferencePathConflict (catchable).
  */
 import { randomUUID } from 'node:crypto';
 import { chooseNext } from './choice.js';
@@ -34,7 +34,7 @@ import {
   applyTemplate,
   type ContextObject,
   filterPath,
-  RESULT_PATH_MATCH_FAILURE,
+  REFERENCE_PATH_CONFLICT,
   requireReference,
 } from './payload.js';
 import { isoTimestamp, parseTimestamp } from './timestamps.js';
@@ -542,8 +542,8 @@ export class Interpreter {
     try {
       merged = applyResultPath(cursor.input, selected, state.resultPath);
     } catch (error) {
-      // States.ResultPathMatchFailure is the task's error: Retry and Catch handle it like any other.
-      if (error instanceof StatesError && error.error === RESULT_PATH_MATCH_FAILURE) {
+      // States.ReferencePathConflict is the task's error: Retry and Catch handle it like any other.
+      if (error instanceof StatesError && error.error === REFERENCE_PATH_CONFLICT) {
         this.handleTaskError(txn, state, cursor, error.error, error.cause);
         return;
       }

@@ -2,13 +2,14 @@
  * Input and output processing (InputPath → Parameters → task → ResultSelector → ResultPath →
  * OutputPath) and the context object. Failures are States.Runtime errors, which fail the execution
  * (AWS does not let Retry/Catch, not even States.ALL, handle them), except a ResultPath that cannot
- * be applied: that is States.ResultPathMatchFailure, an ordinary error a Catch can handle.
+ * be applied: AWS reports that as States.ReferencePathConflict (not the documented
+ * States.ResultPathMatchFailure; see the engine README), an ordinary error a Catch can handle.
  */
 import type { OptionalPath, PayloadTemplate } from './definition.js';
 import { runtimeError, StatesError } from './errors.js';
 import { evaluateIntrinsic } from './intrinsics.js';
 import { isJsonObject, type Json, type JsonObject } from './json.js';
-import { type ParsedPath, readPath, writePath } from './jsonpath.js';
+import { type ParsedPath, type PathSegment, readPath, writePath } from './jsonpath.js';
 
 /** The document `$$` paths read; see https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html */
 export interface ContextObject extends JsonObject {
@@ -94,7 +95,28 @@ export function applyTemplate(template: PayloadTemplate, data: Json, context: Co
   }
 }
 
-export const RESULT_PATH_MATCH_FAILURE = 'States.ResultPathMatchFailure';
+/**
+ * What AWS reports when a ResultPath cannot be applied (e.g. `$.x` on an array). Observed AWS
+ * executions show `States.ReferencePathConflict` with the cause `Unable to apply step "<key>" to
+ * input <input>`; none we found shows the documented `States.ResultPathMatchFailure`.
+ */
+export const REFERENCE_PATH_CONFLICT = 'States.ReferencePathConflict';
+
+/** The first segment of `segments` that cannot be written into `input` (AWS's "step"). */
+function unappliableStep(input: Json, segments: readonly PathSegment[]): PathSegment | undefined {
+  let node: Json = input;
+  for (const segment of segments) {
+    if (typeof segment === 'number') {
+      const item = Array.isArray(node) ? node[segment] : undefined;
+      if (item === undefined) return segment;
+      node = item;
+    } else {
+      if (!isJsonObject(node)) return segment;
+      node = Object.hasOwn(node, segment) ? (node[segment] as Json) : {};
+    }
+  }
+  return segments.at(-1);
+}
 
 /**
  * ResultPath: `undefined` (default "$") replaces the input with the result, `null` discards the
@@ -105,9 +127,10 @@ export function applyResultPath(input: Json, result: Json, path: OptionalPath | 
   if (path === null) return input;
   const output = writePath(input, path.segments, result);
   if (output === undefined) {
+    const step = unappliableStep(input, path.segments) ?? path.text;
     throw new StatesError(
-      RESULT_PATH_MATCH_FAILURE,
-      `Unable to apply ResultPath '${path.text}' to input '${truncateForMessage(input)}'`,
+      REFERENCE_PATH_CONFLICT,
+      `Unable to apply step "${step}" to input ${truncateForMessage(input)}`,
     );
   }
   return output;

@@ -1136,8 +1136,11 @@ describe('AWS parity (issue #20)', () => {
 
   it('1b. MathRandom, ArrayPartition and ArrayRange round non-integer arguments instead of failing', async () => {
     // AWS intrinsic functions page (States.MathRandom/States.MathAdd): a non-integer argument is
-    // rounded "to the nearest integer". For ArrayPartition/ArrayRange no recording exists; the same
-    // rounding is applied (see README "AWS semantics").
+    // rounded "to the nearest integer". ArrayPartition/ArrayRange: evidence thin. The AWS page only
+    // says "You must specify integer values for all of the arguments" (ArrayRange) and "a non-zero,
+    // positive integer" (ArrayPartition chunk size); LocalStack's validated recordings
+    // (v2/intrinsic_functions/test_array.snapshot.json) use integers only. The same rounding as
+    // MathAdd is applied (README "AWS semantics").
     const output = (await passOutput(
       {
         'random.$': 'States.MathRandom($.low, $.high)',
@@ -1179,11 +1182,14 @@ describe('AWS parity (issue #20)', () => {
     }
   });
 
-  it('3. an unappliable ResultPath is States.ResultPathMatchFailure: caught by Catch, else fails the execution', async () => {
-    // AWS error-handling guide, error names: "States.ResultPathMatchFailure: Step Functions failed
-    // to apply a state's ResultPath field to the input the state received." Whether Catch handles
-    // it is not recorded anywhere we found; the guide names only States.Runtime and
-    // States.DataLimitExceeded as beyond States.ALL, so it is catchable here (README).
+  it('3. an unappliable ResultPath is States.ReferencePathConflict: caught by Catch, else fails the execution', async () => {
+    // The AWS guide lists "States.ResultPathMatchFailure", but executions observed on AWS report
+    // States.ReferencePathConflict, cause 'Unable to apply step "<key>" to input <input>' (older:
+    // 'Unable to apply ReferencePath $.someTaskResult to input "input1"',
+    // https://qiita.com/tsubasaogawa/items/4fe341bdb6ae7d2fd8ee); AWS's own Step Functions Local
+    // raises the same name (localstack/localstack#1854). No recording exists. Whether Catch handles
+    // it: evidence thin; the guide names only States.Runtime and States.DataLimitExceeded as beyond
+    // States.ALL, so it is catchable here (README).
     const h = await open({
       StartAt: 'Route',
       States: {
@@ -1206,18 +1212,27 @@ describe('AWS parity (issue #20)', () => {
     const caught = await h.start({ task: true, scalar: 7 });
     await h.sfn.settle();
     const output = (await outputOf(h, caught)) as { error: { Error: string; Cause: string } };
-    expect(output.error.Error).toBe('States.ResultPathMatchFailure');
-    expect(output.error.Cause).toContain('$.scalar.result');
+    expect(output.error).toEqual({
+      Error: 'States.ReferencePathConflict',
+      Cause: 'Unable to apply step "result" to input {"task":true,"scalar":7}',
+    });
 
     const uncaught = await h.start({ task: false, scalar: 7 });
     expect(await describe_(h, uncaught)).toMatchObject({
       status: 'FAILED',
-      error: 'States.ResultPathMatchFailure',
+      error: 'States.ReferencePathConflict',
     });
   });
 
-  it('4. a Wait state whose output is JSON null passes null on', async () => {
-    // ASL/AWS OutputPath: the state output is the selected value; null is a value like any other.
+  it('4. a Wait state whose output is JSON null passes null on (recorded for other states)', async () => {
+    // No recording has a Wait with a null output. Recorded: a state whose output is null hands null
+    // to the next state as its input (v2/scenarios/test_base_scenarios.snapshot.json,
+    // test_map_state_items_input_types[null]: PassStateExited output "null", then MapStateEntered
+    // input "null"), and a state entered with null and default paths exits with null
+    // (same file, test_map_state: HandleItem entered "null", exited "null";
+    // v2/services/test_lambda_task.snapshot.json, test_invoke_json_values[None]: TaskStateExited
+    // output "null", ExecutionSucceeded output "null"). Wait's output is its input filtered by
+    // InputPath/OutputPath like any state's (ASL spec, "Wait State").
     const h = await open({
       StartAt: 'Pause',
       States: {
@@ -1228,6 +1243,13 @@ describe('AWS parity (issue #20)', () => {
     const arn = await h.start({ nothing: null, other: 1 });
     await advance(h, SECOND);
     expect((await describe_(h, arn)).output).toBe('null');
+    const entered = (await historyOf(h.sfn, arn)).filter((event) =>
+      event.type?.endsWith('Entered'),
+    );
+    expect(entered.map((event) => event.stateEnteredEventDetails?.input)).toEqual([
+      JSON.stringify({ nothing: null, other: 1 }),
+      'null',
+    ]);
   });
 
   it('5 and 10a. $$ in InputPath/OutputPath reads the context object; RetryCount only in Task states (recorded)', async () => {
@@ -1314,8 +1336,15 @@ describe('AWS parity (issue #20)', () => {
     ).toEqual({ direct: 'x y', format: 'x y', escaped: "'{}\\" });
   });
 
-  it('7. bracket-quoted names keep backslashes literally', async () => {
-    // Differential run (issue #20); no recording covers it.
+  it('7. bracket-quoted names keep backslashes literally (recorded)', async () => {
+    // v2/scenarios/test_base_scenarios.snapshot.json,
+    // test_escape_sequence_parsing[ESCAPE_SEQUENCES_JSONPATH] (template
+    // templates/scenarios/statemachines/escape_sequences_jsonpath.json5): AWS resolved the path
+    // $['Test\""Name"'] to the key Test\""Name" (backslash kept, not an escape of the quote).
+    expect(
+      await passOutput({ 'value.$': '$[\'Test\\""Name"\']' }, { 'Test\\""Name"': 'Value"\\' }),
+    ).toEqual({ value: 'Value"\\' });
+    // The same rule for a backslash before a letter (issue #20's differential run).
     expect(await passOutput({ 'v.$': "$['a\\b']" }, { 'a\\b': 1, a: 2, b: 3 })).toEqual({ v: 1 });
   });
 

@@ -95,8 +95,11 @@ describe('input and output processing', () => {
       result: { r: 2 },
     });
     expect(applyResultPath({ a: 1 }, { r: 2 }, null)).toEqual({ a: 1 });
-    expect(statesErrorOf(() => applyResultPath({ a: 1 }, 2, parsePath('$.a.b'))).error).toBe(
-      'States.ResultPathMatchFailure',
+    const conflict = statesErrorOf(() => applyResultPath({ a: 1 }, 2, parsePath('$.a.b')));
+    expect(conflict.error).toBe('States.ReferencePathConflict');
+    expect(conflict.cause).toBe('Unable to apply step "b" to input {"a":1}');
+    expect(statesErrorOf(() => applyResultPath([1], 2, parsePath('$.sum'))).cause).toBe(
+      'Unable to apply step "sum" to input [1]',
     );
   });
 
