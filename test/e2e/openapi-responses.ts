@@ -1,15 +1,17 @@
 /**
  * Every answer an e2e test receives from a local stack is checked against the OpenAPI document
- * the stack serves (`GET /v1/openapi.json`). The global `fetch` is wrapped once per test file:
+ * (built in-process by the code that serves `GET /v1/openapi.json`, so a stack that is down or
+ * dying, as the supervision tests make it, cannot leave the answers unchecked). The global `fetch` is wrapped once per test file:
  * the tests' own requests and the SDK clients' (which call the global `fetch`) both go through
  * it. A mismatch fails the test during which it arrived (`afterEach`), or the file (`afterAll`)
  * for requests made in its hooks. Outside vitest (the bench scripts) it does nothing. The local console's own routes (`/_local/…`) are not part of
  * the API and are not checked.
  */
 import { afterAll, afterEach } from 'vitest';
+import { openApiDocument } from '../../lambdas/openapi/document';
 import { ResponseValidator } from '../contract/response-validator';
 
-const watched = new Map<string, Promise<ResponseValidator>>();
+const watched = new Map<string, ResponseValidator>();
 const pending = new Set<Promise<void>>();
 const mismatches: string[] = [];
 let wrapped = false;
@@ -19,7 +21,7 @@ export function checkResponsesOf(baseUrl: string): void {
   // Outside vitest (the bench scripts start stacks with the harness too) nothing reports.
   if (!underVitest) return;
   const { origin } = new URL(baseUrl);
-  if (!watched.has(origin)) watched.set(origin, loadValidator(origin));
+  if (!watched.has(origin)) watched.set(origin, new ResponseValidator(openApiDocument()));
   if (wrapped) return;
   wrapped = true;
   const original = globalThis.fetch;
@@ -33,7 +35,7 @@ export function checkResponsesOf(baseUrl: string): void {
       ).toUpperCase();
       const copy = response.clone();
       const check = (async () => {
-        const problem = (await validator).check(method, url.pathname, {
+        const problem = validator.check(method, url.pathname, {
           status: copy.status,
           contentType: copy.headers.get('content-type'),
           body: await copy.text(),
@@ -47,12 +49,6 @@ export function checkResponsesOf(baseUrl: string): void {
     }
     return response;
   };
-}
-
-async function loadValidator(origin: string): Promise<ResponseValidator> {
-  const response = await fetch(`${origin}/v1/openapi.json`);
-  if (!response.ok) throw new Error(`GET /v1/openapi.json answered ${response.status}`);
-  return new ResponseValidator((await response.json()) as Record<string, unknown>);
 }
 
 async function reportMismatches(): Promise<void> {

@@ -97,14 +97,32 @@ describe('npm start supervises DynamoDB Local', () => {
     const waiters = waiting.map((id) => agent.waitFor(id, { timeoutMs: 180_000 }));
     const observer = observe(stack.url, { Authorization: `Bearer ${adminKey}` });
 
-    // Creates in flight at the kill; each ends on its own (timeout), so each must reach a final
-    // state without anyone deciding it.
-    const creates = Array.from({ length: 20 }, (_, n) =>
-      agent.sendIntent(body(100 + n, { timeout: { after: '10s' } })).then(
-        (id) => ({ id }),
-        (error: unknown) => ({ error }),
-      ),
-    );
+    // Creates in flight at the kill: four agents create one after another, and the JVM is killed
+    // once the first few are acknowledged; each intent ends on its own (timeout), so each must
+    // reach a final state without anyone deciding it.
+    type Outcome = { id: string } | { error: unknown };
+    const creates: Promise<Outcome>[] = [];
+    let acknowledged = 0;
+    let killedAt: number | undefined;
+    let stopCreating = false;
+    let sentBeforeKillAnsweredAfter = 0;
+    const creator = async (worker: number) => {
+      for (let n = 0; n < 10 && !stopCreating; n++) {
+        const sentAt = Date.now();
+        const outcome = agent
+          .sendIntent(body(100 + worker * 10 + n, { timeout: { after: '10s' } }))
+          .then(
+            (id): Outcome => ({ id }),
+            (error: unknown): Outcome => ({ error }),
+          );
+        creates.push(outcome);
+        if ('id' in (await outcome)) acknowledged++;
+        if (killedAt !== undefined && sentAt < killedAt) sentBeforeKillAnsweredAfter++;
+      }
+    };
+    const creators = [0, 1, 2, 3].map(creator);
+    await until(() => (acknowledged >= 4 ? true : undefined), 60_000, 'the first creates');
+    killedAt = Date.now();
     process.kill(dynamoDbLocalPid(stack), 'SIGKILL');
 
     await until(
@@ -119,6 +137,10 @@ describe('npm start supervises DynamoDB Local', () => {
       'the API to answer again',
     );
     await observer.stop();
+    stopCreating = true;
+    await Promise.all(creators);
+    // At least one create was sent before the kill and answered only after it.
+    expect(sentBeforeKillAnsweredAfter).toBeGreaterThan(0);
     expect(stack.output()).toMatch(
       /DynamoDB Local exited with SIGKILL; .*Restarting it on the same data/,
     );
@@ -147,6 +169,19 @@ describe('npm start supervises DynamoDB Local', () => {
 
     // Acknowledged before the kill: still there, still waiting; decided now, the waiters resume.
     for (const id of waiting) expect((await admin.getIntent(id)).status).toBe('pending');
+    // A reviewer sees an intent once its first stage asked them: a stage task held by the
+    // outage may run only now, and deciding before it is 404 (not asked yet), as designed.
+    for (const id of waiting) {
+      await until(
+        () =>
+          reviewer.getIntent(id).then(
+            () => true,
+            () => undefined,
+          ),
+        60_000,
+        `${id} to be shown to its reviewer`,
+      );
+    }
     for (const id of waiting) await reviewer.decide(id, { outcome: 'approve' });
     for (const intent of await Promise.all(waiters)) expect(intent.status).toBe('approved');
     // Acknowledged during the outage: each times out on its own.
