@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Role } from '../../lambdas/core/ports';
+import type { IntentState, ResolvedPolicy } from '../../lambdas/domain/intent';
 import { testSigningKeyFile } from './signing-key';
 
 /** Environment the handlers read; set before the handler modules are first used. */
@@ -93,6 +94,17 @@ export function pendingIntentItem(
   return {
     pk: 'INTENT#int_1',
     sk: 'META',
+    ...pendingIntentFields(now, policy as Partial<ResolvedPolicy>),
+    ...overrides,
+  };
+}
+
+/** The pending intent every handler test starts from, as the repository and the table hold it. */
+export function pendingIntentFields(
+  now: number,
+  policy: Partial<ResolvedPolicy> = {},
+): Omit<IntentState, 'payload' | 'viewed_by'> {
+  return {
     id: 'int_1',
     intent_type: 'intent.deploy.v1',
     to_agent: 'agent://a',
@@ -125,6 +137,5 @@ export function pendingIntentItem(
     stage_index: -1,
     task_token: null,
     pending_notifications: [],
-    ...overrides,
   };
 }

@@ -31,7 +31,7 @@ import { LOCAL_BASE, LOCAL_DEFAULT_POLICY } from '../../lambdas/domain/operator-
 import { MemoryKeys } from '../core/memory-keys';
 import { MemoryIntentRepository } from '../fakes/memory-intents';
 import { InMemoryPolicyRepository } from '../fakes/memory-policies';
-import { KEYS } from './helpers';
+import { KEYS, pendingIntentFields } from './helpers';
 import { testSigner } from './signing-key';
 
 /**
@@ -427,41 +427,9 @@ export function pendingIntent(
   policy: Partial<ResolvedPolicy> = {},
   at: Date = NOW,
 ): IntentState {
-  const now = at.getTime();
   return {
-    id: 'int_1',
-    intent_type: 'intent.deploy.v1',
-    to_agent: 'agent://a',
-    from_agent: 'agent://a',
-    summary: 'Deploy v2',
+    ...pendingIntentFields(at.getTime(), policy),
     payload: {},
-    status: 'pending',
-    policy: {
-      remind_after: [300],
-      escalate: [],
-      timeout: { after: 3600, action: 'reject' },
-      required_approvals: 1,
-      steps: null,
-      channels: ['email'],
-      ...policy,
-    },
-    recipients: ['cfo@company.com'],
-    approvals: [],
-    decision: null,
-    callback_url: null,
-    step: 0,
-    created_at: new Date(now).toISOString(),
-    updated_at: new Date(now).toISOString(),
-    deadline_at: new Date(now + 3600_000).toISOString(),
-    next_action_at: null,
-    event_count: 1,
-    last_event_hash: 'a'.repeat(64),
-    version: 1,
-    asked: ['cfo@company.com'],
-    step_started_at: new Date(now).toISOString(),
-    stage_index: -1,
-    task_token: null,
-    pending_notifications: [],
     viewed_by: [],
     ...overrides,
   };
