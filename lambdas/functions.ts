@@ -33,8 +33,12 @@ export const NEEDS = {
   authenticates: ['bootstrapAdminKey'],
   /** Resolves operator policies (creates, the admin API). */
   resolvesPolicies: ['defaultPolicies', 'allowedReviewerDomains', 'policyBase'],
-  /** Creates intents: their channels, callback URLs and the agent key's quotas. */
-  createsIntents: ['channels', 'allowLoopbackCallbacks', 'quotaWindowSeconds'],
+  /** Creates intents: their channels and callback URLs. */
+  createsIntents: ['channels', 'allowLoopbackCallbacks'],
+  /** Counts hourly usage (`USAGE#`): agent key quotas, sign-in emails. */
+  countsUsage: ['quotaWindowSeconds'],
+  /** Checks reviewers against the deployment's domains (profiles' delegates, reviewer keys). */
+  checksReviewerDomains: ['allowedReviewerDomains'],
   startsExecutions: ['stateMachineArn'],
   /** Answers task tokens (decisions wake the execution; a late stage closes itself). */
   answersTasks: [],
@@ -115,7 +119,14 @@ export const FUNCTIONS = {
     routes: [{ method: 'POST', path: '/v1/intents' }],
     timeoutSeconds: 15,
     table: { write: [...INTENTS, 'IDEMPOTENCY#', 'USAGE#'] },
-    needs: ['authenticates', 'resolvesPolicies', 'createsIntents', 'startsExecutions', 'signs'],
+    needs: [
+      'authenticates',
+      'resolvesPolicies',
+      'createsIntents',
+      'countsUsage',
+      'startsExecutions',
+      'signs',
+    ],
   },
   intentsRead: {
     id: 'intents-read',
@@ -168,7 +179,14 @@ export const FUNCTIONS = {
     // A tool call waits at most 20 s for a decision (wait_seconds), within API Gateway's 29 s.
     timeoutSeconds: 29,
     table: { write: [...INTENTS, 'IDEMPOTENCY#', 'USAGE#'] },
-    needs: ['authenticates', 'resolvesPolicies', 'createsIntents', 'longPolls', ...DECIDES],
+    needs: [
+      'authenticates',
+      'resolvesPolicies',
+      'createsIntents',
+      'countsUsage',
+      'longPolls',
+      ...DECIDES,
+    ],
     settings: { waitPollMs: '250' },
   },
   admin: {
@@ -234,7 +252,7 @@ export const FUNCTIONS = {
     timeoutSeconds: 29,
     // REVIEWER#: "Your availability", the signed-in reviewer's own profile.
     table: { write: [...INTENTS, 'SIGNIN#', 'SESSION#', 'USAGE#', 'REVIEWER#'] },
-    needs: ['sendsEmail', ...DECIDES],
+    needs: ['sendsEmail', 'checksReviewerDomains', 'countsUsage', ...DECIDES],
   },
   slackInteractions: {
     id: 'slack-interactions',
@@ -262,7 +280,7 @@ export const FUNCTIONS = {
     routes: [],
     timeoutSeconds: 60,
     table: { write: [...INTENTS, 'USAGE#'] },
-    needs: ['answersTasks', 'sendsEmail', 'signsReviewLinks', 'postsToSlack'],
+    needs: ['answersTasks', 'sendsEmail', 'signsReviewLinks', 'postsToSlack', 'countsUsage'],
   },
   notifyDecided: {
     id: 'notify-decided',

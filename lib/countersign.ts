@@ -300,7 +300,8 @@ export class Countersign extends Construct {
     const values = this.settingValues(props, workflow, waitChannel);
     const missing = missingSettings(
       FUNCTION_ENTRIES.map(([, spec]) => spec),
-      (spec, key) => spec.settings?.[key] !== undefined || values[key] !== undefined,
+      // An empty value is unset to the handlers (`getStringFromEnv`), so it is missing here too.
+      (spec, key) => (spec.settings?.[key] ?? values[key] ?? '') !== '',
       'aws',
     );
     if (missing.length > 0) {
@@ -312,7 +313,10 @@ export class Countersign extends Construct {
       for (const setting of settingsOf(spec)) {
         const value = spec.settings?.[setting] ?? values[setting];
         if (value === undefined) continue;
+        const secret: boolean = (SETTINGS[setting] as { secret?: true }).secret === true;
         if (typeof value === 'string') {
+          // A secret reaches a function as `<NAME>_ARN` only, never as its value.
+          if (secret) throw new Error(`Countersign: ${SETTINGS[setting].name} must be a secret`);
           fn.addEnvironment(SETTINGS[setting].name, value);
         } else {
           fn.addEnvironment(`${SETTINGS[setting].name}_ARN`, value.secretArn);

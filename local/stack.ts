@@ -312,7 +312,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     };
     const missing = missingSettings(
       Object.values(FUNCTIONS),
-      (_spec, key) => environment[SETTINGS[key].name] !== undefined,
+      (_spec, key) => (environment[SETTINGS[key].name] ?? '') !== '',
       'local',
     );
     if (missing.length > 0) throw new Error(`settings without a value: ${missing.join(', ')}`);

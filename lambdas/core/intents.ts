@@ -100,7 +100,7 @@ export async function createIntent(
     .update(canonicalize(body) ?? '')
     .digest('hex');
   // Taken once the request is known to be valid: a refused request uses none of the quota.
-  const quota = await takeIntentQuota(deps, principal, idempotencyKey);
+  const quota = await takeIntentQuota(deps, principal, idempotencyKey, stored.status === 'pending');
   const outcome = await deps.intents.create(
     stored,
     sealed.events,

@@ -26,8 +26,9 @@ function meterFor(usage: UsageMeter | undefined): UsageMeter {
 /**
  * Takes one intent from the key's hourly quota before a create, or throws 429 `rate_limited`
  * with the seconds until the window frees up. A key whose notices for the hour are used up
- * (`notifications_per_hour`) is refused the same way, before any intent is taken: its intent
- * could ask no one. A create replaying an Idempotency-Key that was already used answers its
+ * (`notifications_per_hour`) is refused the same way, before any intent is taken, when its
+ * intent would ask people (`asksPeople`): an intent an operator's rule decides at create asks
+ * no one, so it is not refused for notices. A create replaying an Idempotency-Key that was already used answers its
  * first intent: it is never refused, and the unit it took is given back (`giveBack`, once the
  * store said it was a replay), so a replay never counts twice.
  */
@@ -35,9 +36,10 @@ export async function takeIntentQuota(
   deps: QuotaDeps,
   principal: Principal,
   idempotencyKey: string | undefined,
+  asksPeople = true,
 ): Promise<{ giveBack: () => Promise<void> }> {
   const nothing = { giveBack: async () => undefined };
-  const notices = principal.quota?.notifications_per_hour;
+  const notices = asksPeople ? principal.quota?.notifications_per_hour : undefined;
   const limit = principal.quota?.intents_per_hour;
   if (notices === undefined && limit === undefined) return nothing;
   const usage = meterFor(deps.usage);

@@ -82,6 +82,13 @@ describe('The function manifest', () => {
       'stage-task',
     ]);
     expect(holders('WAIT_SOCKET_URL')).toEqual(['intents-read']);
+    // The inbox saves profiles (an out-of-office delegate) and must check their domains too.
+    expect(holders('ALLOWED_REVIEWER_DOMAINS').sort()).toEqual([
+      'admin',
+      'inbox',
+      'intents-write',
+      'mcp',
+    ]);
   });
 
   it('leaves optional settings unset when the deployment does not configure them', () => {
@@ -106,6 +113,22 @@ describe('The function manifest', () => {
       setting.where = 'local';
     }
     expect(() => synthesize()).not.toThrow();
+  });
+
+  it('refuses an empty required setting, which the handlers would read as unset', () => {
+    expect(() => synthesize(() => ({ emailFrom: '' }))).toThrow(
+      /settings without a value: .*stage-task: EMAIL_FROM/,
+    );
+  });
+
+  it('never gives a secret setting as a plain value', () => {
+    const spec = FUNCTIONS.review as { settings?: Partial<Record<SettingKey, string>> };
+    spec.settings = { linkSigningSecret: 'plain text' };
+    try {
+      expect(() => synthesize()).toThrow('Countersign: LINK_SIGNING_SECRET must be a secret');
+    } finally {
+      delete spec.settings;
+    }
   });
 
   it('lists the required settings a runtime lacks, by function', () => {

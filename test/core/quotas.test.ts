@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../lambdas/core/auth';
+import { createIntent } from '../../lambdas/core/intents';
 import type { IdempotencyRecord, UsageCounter, UsageMeter } from '../../lambdas/core/ports';
 import { takeIntentQuota } from '../../lambdas/core/quotas';
 import { DomainError } from '../../lambdas/domain/errors';
+import { parsePolicyDefaults } from '../../lambdas/domain/operator-policy';
+import { intentServiceOver } from '../fakes/intent-service';
+import { MemoryIntentRepository } from '../fakes/memory-intents';
 
 /**
  * What `takeIntentQuota` asks of the usage meter before a create, with a counting fake: a key
@@ -104,5 +108,51 @@ describe('takeIntentQuota and the notices of the hour', () => {
     );
     await quota.giveBack();
     expect(usage.calls).toEqual(['used notifications']);
+  });
+});
+
+describe('a create by a key whose notices of the hour are used up', () => {
+  const rules = parsePolicyDefaults(
+    {
+      '*': {
+        rules: [
+          {
+            name: 'small',
+            effect: 'approve',
+            when: [{ pointer: '/amount', op: 'lt', value: 100 }],
+          },
+        ],
+      },
+    },
+    'test',
+  );
+  const create = (amount: number, usage: CountingUsage) => {
+    const base = intentServiceOver(new MemoryIntentRepository());
+    const deps = { ...base, usage, policies: { ...base.policies, configured: rules } };
+    return createIntent(
+      deps,
+      agent({ notifications_per_hour: 3 }),
+      {
+        intent_type: 'intent.refund.v1',
+        to_agent: 'agent://myorg/refunds',
+        payload: { amount },
+        reviewers: ['cfo@company.com'],
+      },
+      undefined,
+    );
+  };
+
+  it('is refused when its intent would ask people', async () => {
+    const usage = new CountingUsage();
+    usage.counts.set('key_1/notifications', 3);
+    expect((await refusal(create(500, usage))).code).toBe('rate_limited');
+  });
+
+  it("is accepted when an operator's rule decides it at create: nobody is asked", async () => {
+    const usage = new CountingUsage();
+    usage.counts.set('key_1/notifications', 3);
+    const { status, intent } = await create(50, usage);
+    expect({ status, outcome: intent.status }).toEqual({ status: 201, outcome: 'approved' });
+    expect(usage.calls).toEqual([]);
   });
 });
