@@ -193,6 +193,22 @@ export interface SlackMessage {
 }
 
 /**
+ * An email the sender could not send, as its adapter judged it: `retryable` when the failure may
+ * pass on its own (throttling, a server-side fault, no answer), not for a refusal (an address
+ * or sender the service rejects). The message names the service's own error.
+ */
+export class EmailSendError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EmailSendError';
+  }
+}
+
+/**
  * Slack could not be reached, timed out, failed or rate-limited us past the retries: unlike
  * Slack's own answers (`channel_not_found`, …), the next call is likely to fail too.
  */

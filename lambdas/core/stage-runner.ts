@@ -15,15 +15,16 @@ import {
   settleNotifications,
   stageClockStart,
 } from '../domain/stages';
-import type {
-  Clock,
-  EmailSender,
-  IntentRepository,
-  ReviewerProfileRepository,
-  Signer,
-  TeamRepository,
-  UsageMeter,
-  Workflow,
+import {
+  type Clock,
+  EmailSendError,
+  type EmailSender,
+  type IntentRepository,
+  type ReviewerProfileRepository,
+  type Signer,
+  type TeamRepository,
+  type UsageMeter,
+  type Workflow,
 } from './ports';
 import { notificationQuotaRefusal } from './quotas';
 import { loadProfiles } from './reviewer-profiles';
@@ -415,24 +416,16 @@ async function sendOnChannel(
     });
     return { ok: true, messageId };
   } catch (error) {
+    // The adapter says whether the failure may pass (`EmailSendError`); anything else is a fault.
+    if (error instanceof EmailSendError) {
+      return { ok: false, error: error.message, retryable: error.retryable };
+    }
     return {
       ok: false,
       error: error instanceof Error ? `${error.name}: ${error.message}` : 'send failed',
-      retryable: mayPass(error),
+      retryable: false,
     };
   }
-}
-
-/**
- * An SES failure that may pass on its own: throttling, a server-side fault, or no answer at all
- * (a network error carries no `$metadata`). A refusal (`MessageRejected`, an unverified
- * sender) will not.
- */
-function mayPass(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const aws = error as Error & { $fault?: string; $metadata?: unknown };
-  if (aws.$metadata === undefined) return true;
-  return aws.$fault === 'server' || /Throttl|TooManyRequests/.test(error.name);
 }
 
 function reviewUrlFor(

@@ -2,7 +2,7 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SesEmailSender } from '../../lambdas/adapters/ses-email';
-import type { EmailMessage } from '../../lambdas/core/ports';
+import { type EmailMessage, EmailSendError } from '../../lambdas/core/ports';
 
 /**
  * The `EmailSender` port on SES: the handler tests run on a fake sender, so what becomes of a
@@ -58,5 +58,42 @@ describe('SesEmailSender', () => {
       ['X-Countersign-Intent-Id', 'X-Countersign-Kind'],
       ['X-Countersign-Kind'],
     ]);
+  });
+});
+
+describe('SesEmailSender failures', () => {
+  const awsError = (name: string, fault: 'client' | 'server', status: number) =>
+    Object.assign(new Error(`${name} happened`), {
+      name,
+      $fault: fault,
+      $metadata: { httpStatusCode: status },
+    });
+  const failure = async () => {
+    const error = await sender.send(message).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    if (!(error instanceof EmailSendError)) throw new Error(`expected EmailSendError: ${error}`);
+    return { message: error.message, retryable: error.retryable };
+  };
+
+  it('says a throttled or failing SES may pass, and a refusal will not', async () => {
+    ses.on(SendEmailCommand).rejects(awsError('TooManyRequestsException', 'client', 429));
+    expect(await failure()).toEqual({
+      message: 'TooManyRequestsException: TooManyRequestsException happened',
+      retryable: true,
+    });
+    ses.on(SendEmailCommand).rejects(awsError('InternalFailure', 'server', 500));
+    expect((await failure()).retryable).toBe(true);
+    ses.on(SendEmailCommand).rejects(awsError('MessageRejected', 'client', 400));
+    expect(await failure()).toEqual({
+      message: 'MessageRejected: MessageRejected happened',
+      retryable: false,
+    });
+  });
+
+  it('says no answer at all (a network error) may pass', async () => {
+    ses.on(SendEmailCommand).rejects(new Error('socket hang up'));
+    expect(await failure()).toEqual({ message: 'Error: socket hang up', retryable: true });
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EmailSendError } from '../../lambdas/core/ports';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { verifyReviewLink } from '../../lambdas/domain/review-link';
 import { setHandlerEnvironment } from './helpers';
@@ -159,12 +160,11 @@ describe('Handler: plan-stage', () => {
       sent_messages: [{ channel: 'email', to: 'cfo@company.com', message_id: 'ses-0' }],
     });
     fakes.intents.seed(rejected);
-    // What the SES adapter throws when SES throttles: an AWS client error.
-    const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), {
-      name: 'TooManyRequestsException',
-      $fault: 'client',
-      $metadata: { httpStatusCode: 429 },
-    });
+    // What the email adapter throws when SES throttles: a failure that may pass.
+    const throttled = new EmailSendError(
+      'TooManyRequestsException: Maximum sending rate exceeded.',
+      true,
+    );
     fakes.email.failure = throttled;
 
     await expect(notifyDecided({ intent_id: 'int_1', attempt: 0 })).rejects.toThrow(
