@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Two tiers (CONTRIBUTING.md): `unit` runs in-process with no Java, browser, Python or child
- * process, in under a minute (`npm run test:unit`); `e2e` is everything else: local stacks,
+ * process, in under a minute (`npm run test:unit`, a worker per core); `e2e` is everything else: local stacks,
  * DynamoDB Local, Chromium, the CLI, the Python SDK, and the files below that wait on real time
  * or spawn processes (`npm run test:e2e`). `npm test` runs both. Every test file is in exactly
  * one tier (`test/shared/tiers.test.ts`).
