@@ -55,7 +55,8 @@ export const SETTINGS = {
   emailRegion: { name: 'SES_REGION', where: 'local', optional: true },
   linkSigningSecret: { name: 'LINK_SIGNING_SECRET', where: 'both', secret: true },
   channels: { name: 'NOTIFICATION_CHANNELS', where: 'both' },
-  defaultPolicies: { name: 'DEFAULT_POLICIES', where: 'both' },
+  /** Configured operator policies (JSON by pattern); unset or empty: none. */
+  defaultPolicies: { name: 'DEFAULT_POLICIES', where: 'both', optional: true },
   /** Email domains a request may name reviewers in (AWS); unset: none but the policies' own. */
   allowedReviewerDomains: { name: 'ALLOWED_REVIEWER_DOMAINS', where: 'aws', optional: true },
   /** `permissive` in local mode; unset (strict) in AWS. */
