@@ -422,6 +422,18 @@ export function fakeDeps() {
  * its deadline, before its first stage. `overrides` replace whole fields; `policy` replaces
  * fields of the policy (its channels, steps, reminders).
  */
+/** A reviewer's own profile that sets only their time zone, saved now. */
+export function profileIn(email: string, timeZone: string): ReviewerProfile {
+  return {
+    email,
+    time_zone: timeZone,
+    working_hours: null,
+    out_of_office: null,
+    updated_at: NOW.toISOString(),
+    updated_by: email,
+  };
+}
+
 export function pendingIntent(
   overrides: Partial<IntentState> = {},
   policy: Partial<ResolvedPolicy> = {},

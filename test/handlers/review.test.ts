@@ -3,7 +3,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { signReviewLink } from '../../lambdas/domain/review-link';
 import { apiEvent, IN_FIRST_STAGE, PAYMENT_INTENT, setHandlerEnvironment } from './helpers';
-import { LINK_SECRET, NOW, type PortFakes, pendingIntent, resetPortFakes } from './port-fakes';
+import {
+  LINK_SECRET,
+  NOW,
+  type PortFakes,
+  pendingIntent,
+  profileIn,
+  resetPortFakes,
+} from './port-fakes';
 
 /**
  * The review form in approval chains, on the handler over in-memory ports: a form counts only
@@ -209,14 +216,7 @@ describe("Handler: GET /review/{token} and the reader's time zone", () => {
     const utc = await request('GET', linkFor('cfo@company.com'));
     expect(utc.body).toContain('Times are in UTC.');
 
-    await fakes.profiles.put({
-      email: 'cfo@company.com',
-      time_zone: 'Asia/Kathmandu',
-      working_hours: null,
-      out_of_office: null,
-      updated_at: NOW.toISOString(),
-      updated_by: 'cfo@company.com',
-    });
+    await fakes.profiles.put(profileIn('cfo@company.com', 'Asia/Kathmandu'));
     const page = await request('GET', linkFor('cfo@company.com'));
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Times are in your time zone (Asia/Kathmandu).');

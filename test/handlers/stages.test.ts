@@ -3,7 +3,14 @@ import { EmailSendError } from '../../lambdas/core/ports';
 import type { IntentState } from '../../lambdas/domain/intent';
 import { verifyReviewLink } from '../../lambdas/domain/review-link';
 import { setHandlerEnvironment } from './helpers';
-import { LINK_SECRET, NOW, type PortFakes, pendingIntent, resetPortFakes } from './port-fakes';
+import {
+  LINK_SECRET,
+  NOW,
+  type PortFakes,
+  pendingIntent,
+  profileIn,
+  resetPortFakes,
+} from './port-fakes';
 
 vi.mock('../../lambdas/shared/deps', async (importOriginal) => ({
   ...(await importOriginal<object>()),
@@ -63,14 +70,7 @@ describe('Handler: stage-task', () => {
 
   it("writes the email's times in the reader's zone from their reviewer profile", async () => {
     fakes.intents.seed(intent());
-    await fakes.profiles.put({
-      email: 'cfo@company.com',
-      time_zone: 'Asia/Kathmandu',
-      working_hours: null,
-      out_of_office: null,
-      updated_at: NOW.toISOString(),
-      updated_by: 'cfo@company.com',
-    });
+    await fakes.profiles.put(profileIn('cfo@company.com', 'Asia/Kathmandu'));
 
     await stageTask({ intent_id: 'int_1', step: 0, stage: 0, task_token: 'tok-0' });
 
